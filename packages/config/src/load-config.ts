@@ -1,0 +1,28 @@
+import { type z } from 'zod';
+import { ErrorCodes, SluiceError } from '@sluice/contracts';
+
+export type Env = Record<string, string | undefined>;
+
+/**
+ * Parse the environment once at boot. Every bad variable is named in ONE message, so an
+ * operator fixes them all in one go; the caller lets it stop the process.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.env): z.output<S> {
+  // Empty strings mean "unset" for env vars (docker-compose `VAR=` lines); let defaults apply.
+  const cleaned: Env = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') cleaned[key] = value.trim();
+  }
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const got = typeof issue.path[0] === 'string' ? cleaned[issue.path[0]] : undefined;
+    return `  ${name}: ${issue.message}${got === undefined ? '' : ` (got "${redact(name, got)}")`}`;
+  });
+  throw new SluiceError(ErrorCodes.config, `Invalid configuration:\n${lines.join('\n')}`);
+}
+
+function redact(name: string, value: string): string {
+  return /PASSWORD|SECRET|KEY|TOKEN/i.test(name) ? '***' : value;
+}

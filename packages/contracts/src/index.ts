@@ -1,0 +1,5 @@
+export * from './topics';
+export * from './errors';
+export * from './query';
+export * from './messages';
+export * from './codec';

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+
+const resolverCount = z.object({ resolver: z.string(), count: z.number().int().nonnegative() });
+export type ResolverCount = z.infer<typeof resolverCount>;
+
+/** sluice.zone-stats.v1 — one per zone per window tick. */
+export const zoneStatsSchema = z.object({
+  v: z.literal(1),
+  zone: z.string(),
+  windowStart: z.number(),
+  windowEnd: z.number(),
+  queries: z.number().int().nonnegative(),
+  qps: z.number().nonnegative(),
+  baselineQps: z.number().nonnegative().nullable(),
+  uniqueSubnames: z.number().nonnegative(),
+  neverSeenRate: z.number().min(0).max(1),
+  randomShare: z.number().min(0).max(1),
+  nxdomainShare: z.number().min(0).max(1).nullable(),
+  topResolvers: z.array(resolverCount),
+});
+export type ZoneStats = z.infer<typeof zoneStatsSchema>;
+
+export const alertPhaseSchema = z.enum(['started', 'updated', 'ended']);
+export type AlertPhase = z.infer<typeof alertPhaseSchema>;
+
+export const severitySchema = z.enum(['low', 'medium', 'high', 'critical']);
+export type Severity = z.infer<typeof severitySchema>;
+
+/** What the generator of the attack names looks like: enough to recognise Mirai by its alphabet. */
+export const fingerprintSchema = z.object({
+  /** Label length (left of the zone, first label) → share of attack names. */
+  labelLengths: z.record(z.string(), z.number()),
+  /** Characters observed in attack labels, sorted. Mirai: a–w and 0–8, never x, y, z or 9. */
+  alphabet: z.string(),
+  /** Number of labels left of the zone → share. */
+  labelsPerName: z.record(z.string(), z.number()),
+  /** Best guess at the generator: 'mirai', 'hex', 'randomlabel', 'dictionary', 'numeric', 'unknown'. */
+  generator: z.string(),
+  /** qtype → share. */
+  qtypes: z.record(z.string(), z.number()),
+});
+export type Fingerprint = z.infer<typeof fingerprintSchema>;
+
+/** Evidence an abuse desk can act on: at time X resolver Y asked for name Z. */
+export const evidenceSchema = z.object({ ts: z.number(), resolver: z.string(), qname: z.string() });
+export type Evidence = z.infer<typeof evidenceSchema>;
+
+/** sluice.alerts.v1 — attack lifecycle, keyed by zone. */
+export const alertSchema = z.object({
+  v: z.literal(1),
+  alertId: z.string(),
+  zone: z.string(),
+  phase: alertPhaseSchema,
+  severity: severitySchema,
+  /** Event time of the onset and of this message. */
+  onset: z.number(),
+  at: z.number(),
+  endedAt: z.number().nullable(),
+  qps: z.number().nonnegative(),
+  baselineQps: z.number().nonnegative(),
+  uniqueRate: z.number().nonnegative(),
+  neverSeenRate: z.number().min(0).max(1),
+  randomShare: z.number().min(0).max(1),
+  nxdomainShare: z.number().min(0).max(1).nullable(),
+  meanEntropy: z.number().nonnegative(),
+  sampleNames: z.array(z.string()),
+  evidence: z.array(evidenceSchema),
+  topResolvers: z.array(resolverCount),
+  fingerprint: fingerprintSchema,
+});
+export type Alert = z.infer<typeof alertSchema>;
+
+/** sluice.offenders.v1 — per (resolver, zone, window), keyed by zone. */
+export const offenderSchema = z.object({
+  v: z.literal(1),
+  zone: z.string(),
+  resolver: z.string(),
+  windowStart: z.number(),
+  windowEnd: z.number(),
+  attackQueries: z.number().int().nonnegative(),
+  totalQueries: z.number().int().nonnegative(),
+  /** The alert this window belongs to, when one is active. */
+  alertId: z.string().nullable(),
+  evidence: z.array(evidenceSchema),
+});
+export type Offender = z.infer<typeof offenderSchema>;
+
+export const resolverKindSchema = z.enum(['public', 'mirai-default', 'bogon', 'isp', 'unknown']);
+export type ResolverKind = z.infer<typeof resolverKindSchema>;
+
+/** Namespaced block the enrichment stage adds. Null fields mean "not known", never a guess. */
+export const enrichmentBlockSchema = z.object({
+  asn: z.number().int().nonnegative().nullable(),
+  asOrg: z.string().nullable(),
+  prefix: z.string().nullable(),
+  country: z.string().length(2).nullable(),
+  resolverKind: resolverKindSchema,
+  /** Operator of a well-known public resolver (Google, Cloudflare, …), else null. */
+  resolverOperator: z.string().nullable(),
+});
+export type EnrichmentBlock = z.infer<typeof enrichmentBlockSchema>;
+
+/** sluice.offenders.enriched.v1 — an offender plus its enrichment block. */
+export const enrichedOffenderSchema = offenderSchema.extend({ enrichment: enrichmentBlockSchema });
+export type EnrichedOffender = z.infer<typeof enrichedOffenderSchema>;
+
+export const blockScopeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('resolver-zone'), resolver: z.string(), zone: z.string() }),
+  z.object({ kind: z.literal('resolver'), resolver: z.string() }),
+  z.object({ kind: z.literal('prefix'), prefix: z.string() }),
+  z.object({ kind: z.literal('asn'), asn: z.number().int().nonnegative() }),
+]);
+export type BlockScope = z.infer<typeof blockScopeSchema>;
+
+export const blockActionSchema = z.enum(['drop', 'refused', 'nxdomain', 'truncate']);
+export type BlockAction = z.infer<typeof blockActionSchema>;
+
+/** sluice.blocklist.v1 — keyed by `id`, compacted; a null value (tombstone) removes the entry. */
+export const blocklistEntrySchema = z.object({
+  v: z.literal(1),
+  id: z.string(),
+  scope: blockScopeSchema,
+  action: blockActionSchema,
+  reason: z.string(),
+  score: z.number().nonnegative(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
+  /** Shadow (dry-run) entries are published for review but must not be enforced. */
+  shadow: z.boolean(),
+});
+export type BlocklistEntry = z.infer<typeof blocklistEntrySchema>;
+
+/** sluice.deadletter.v1 — sampled undecodable input, for debugging decoders against real traffic. */
+export const deadLetterSchema = z.object({
+  v: z.literal(1),
+  source: z.string(),
+  reason: z.string(),
+  receivedAt: z.number(),
+  /** Raw bytes, base64. */
+  raw: z.string(),
+  detail: z.string().nullable(),
+});
+export type DeadLetter = z.infer<typeof deadLetterSchema>;

@@ -1,0 +1,43 @@
+/**
+ * Kafka topic names. Consumers outside this repository subscribe to these strings:
+ * NEVER rename one in place. A breaking schema change gets a new `.vN` topic beside the old.
+ */
+export const Topics = {
+  /** Decoded DNS queries in batches, keyed by target zone. */
+  queries: 'sluice.queries.v1',
+  /** Per-window zone statistics for dashboards, keyed by zone. */
+  zoneStats: 'sluice.zone-stats.v1',
+  /** Attack lifecycle events (started/updated/ended), keyed by zone. */
+  alerts: 'sluice.alerts.v1',
+  /** Per (resolver, zone, window) attack-like and total query counts, keyed by zone. */
+  offenders: 'sluice.offenders.v1',
+  /** Offenders with ASN, prefix, country and resolver kind, keyed by zone. */
+  offendersEnriched: 'sluice.offenders.enriched.v1',
+  /** Current blocklist, keyed by entry id, compacted; a tombstone (null value) removes an entry. */
+  blocklist: 'sluice.blocklist.v1',
+  /** Input that could not be decoded: raw bytes, reason and source, sampled. */
+  deadLetter: 'sluice.deadletter.v1',
+} as const;
+
+export type TopicKey = keyof typeof Topics;
+export type TopicName = (typeof Topics)[TopicKey];
+
+export interface TopicSpec {
+  readonly name: TopicName;
+  /** Compacted topics keep the latest value per key; tombstones delete. */
+  readonly compacted: boolean;
+  /** Retention for non-compacted topics, in milliseconds. */
+  readonly retentionMs?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const TopicSpecs: Readonly<Record<TopicKey, TopicSpec>> = {
+  queries: { name: Topics.queries, compacted: false, retentionMs: 1 * DAY_MS },
+  zoneStats: { name: Topics.zoneStats, compacted: false, retentionMs: 7 * DAY_MS },
+  alerts: { name: Topics.alerts, compacted: false, retentionMs: 30 * DAY_MS },
+  offenders: { name: Topics.offenders, compacted: false, retentionMs: 7 * DAY_MS },
+  offendersEnriched: { name: Topics.offendersEnriched, compacted: false, retentionMs: 30 * DAY_MS },
+  blocklist: { name: Topics.blocklist, compacted: true },
+  deadLetter: { name: Topics.deadLetter, compacted: false, retentionMs: 7 * DAY_MS },
+};

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
+import { type KafkaConfig } from '@sluice/config';
+
+export interface KafkaLogSink {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Build the kafkajs client from validated config; kafkajs' own chatter goes to our logger at warn+. */
+export function createKafka(config: KafkaConfig, log?: KafkaLogSink): Kafka {
+  const options: KafkaJsConfig = {
+    clientId: config.clientId,
+    brokers: config.brokers,
+    connectionTimeout: 5_000,
+    retry: { retries: 8, initialRetryTime: 200 },
+    logLevel: logLevel.WARN,
+  };
+  if (config.sasl) options.sasl = config.sasl as SASLOptions;
+  if (config.tls.enabled) {
+    options.ssl = config.tls.caFile ? { ca: [readFileSync(config.tls.caFile, 'utf8')] } : true;
+  }
+  if (log) {
+    options.logCreator = () => (entry) => {
+      const { message, ...rest } = entry.log;
+      const fields = { namespace: entry.namespace, ...rest };
+      if (entry.level === logLevel.ERROR) log.error(fields, `kafka: ${message}`);
+      else if (entry.level === logLevel.WARN) log.warn(fields, `kafka: ${message}`);
+    };
+  }
+  return new Kafka(options);
+}

@@ -1,0 +1,5 @@
+export * from './client';
+export * from './provision';
+export * from './batching-producer';
+export * from './batch-consumer';
+export { type Kafka, type KafkaMessage, CompressionTypes } from 'kafkajs';

@@ -1,0 +1,18 @@
+import { Redis } from 'ioredis';
+import { type RedisConfig } from '@sluice/config';
+
+export { Redis };
+
+/**
+ * One place that builds Redis clients. Every key gets the deployment's prefix, so several
+ * Sluice installs (or test runs) can share one Redis without touching each other's keys.
+ */
+export function createRedis(config: RedisConfig): Redis {
+  return new Redis(config.url, {
+    keyPrefix: config.keyPrefix,
+    // Fail commands fast while disconnected instead of queueing without bound.
+    maxRetriesPerRequest: 3,
+    enableOfflineQueue: true,
+    lazyConnect: true,
+  });
+}

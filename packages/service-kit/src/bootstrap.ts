@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { SluiceError } from '@sluice/contracts';
+import { Readiness } from './readiness';
+
+/**
+ * config → logging → infrastructure → listen. A bad config or a failed start prints one
+ * clear line and exits 1; SIGTERM/SIGINT run Nest's shutdown hooks (consumers drain and commit).
+ */
+export async function bootstrapService<C extends { HTTP_PORT: number; HTTP_HOST: string }>(
+  loadConfig: () => C,
+  createModule: (config: C) => Type | DynamicModule,
+): Promise<INestApplication> {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    exitWith(error);
+  }
+  try {
+    const app = await NestFactory.create(createModule(config), { bufferLogs: true });
+    app.useLogger(app.get(Logger));
+    app.enableShutdownHooks();
+    const readiness = app.get(Readiness);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const)
+      process.once(signal, () => readiness.markShuttingDown());
+    await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+    return app;
+  } catch (error) {
+    exitWith(error);
+  }
+}
+
+function exitWith(error: unknown): never {
+  const message =
+    error instanceof SluiceError
+      ? `${error.code}: ${error.message}`
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}

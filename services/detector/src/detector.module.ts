@@ -1,0 +1,16 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ServiceKitModule } from '@sluice/service-kit';
+import { type DetectorConfig } from './config/detector.config';
+
+export const DETECTOR_CONFIG = Symbol('DETECTOR_CONFIG');
+
+@Module({})
+export class DetectorModule {
+  static register(config: DetectorConfig): DynamicModule {
+    return {
+      module: DetectorModule,
+      imports: [ServiceKitModule.forRoot({ serviceName: 'detector', logLevel: config.LOG_LEVEL })],
+      providers: [{ provide: DETECTOR_CONFIG, useValue: config }],
+    };
+  }
+}
