@@ -70,3 +70,4 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+export * from './bench';
