@@ -3,3 +3,4 @@ export * from './errors';
 export * from './query';
 export * from './messages';
 export * from './codec';
+export * from './query-batch-codec';
