@@ -19,6 +19,8 @@ export interface BatchConsumerOptions {
   handler: BatchHandler;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** Longest a fetch waits for data; small values make stop() and tests quick. */
+  maxWaitTimeMs?: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export class BatchConsumer {
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       allowAutoTopicCreation: false,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
     });
   }
 

@@ -1,5 +1,5 @@
 import { ErrorCodes, SluiceError } from '@sluice/contracts';
-import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 
 export interface BatchingProducerOptions {
   /** Flush when this many messages are buffered. */
@@ -38,7 +38,11 @@ export class BatchingProducer {
   sentMessages = 0;
 
   constructor(kafka: Kafka, options: BatchingProducerOptions = {}) {
-    this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    // The Java-compatible (murmur2) partitioner: a zone lands on the same partition whichever client wrote it.
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.maxBatch = options.maxBatchMessages ?? 500;
     this.lingerMs = options.lingerMs ?? 20;
     this.maxBuffered = options.maxBufferedMessages ?? 10_000;

@@ -33,10 +33,17 @@ export function portAnswers(host: string, port: number, timeoutMs = 1_000): Prom
 async function dockerAnswers(): Promise<boolean> {
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
-    await Promise.race([
-      getContainerRuntimeClient(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 10_000)),
-    ]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        getContainerRuntimeClient(),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 10_000)),
+        ),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
     return true;
   } catch {
     return false;
@@ -46,7 +53,7 @@ async function dockerAnswers(): Promise<boolean> {
 async function fromTestcontainers(): Promise<ProvidedInfra> {
   const { KafkaContainer } = await import('@testcontainers/kafka');
   const { RedisContainer } = await import('@testcontainers/redis');
-  const kafkaImage = process.env.SLUICE_KAFKA_IMAGE ?? 'apache/kafka:4.1.1';
+  const kafkaImage = process.env.SLUICE_KAFKA_IMAGE ?? 'apache/kafka:4.4.0';
   const [kafka, redis] = await Promise.all([
     new KafkaContainer(kafkaImage).withKraft().start(),
     new RedisContainer('redis:7').start(),
