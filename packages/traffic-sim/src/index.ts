@@ -1,0 +1,6 @@
+export * from './rng';
+export * from './names';
+export * from './scenario';
+export * from './wire';
+export * from './pcap';
+export * from './udp';

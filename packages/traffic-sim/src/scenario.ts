@@ -1,0 +1,383 @@
+import { type QueryEvent } from '@sluice/contracts';
+import {
+  ALNUM,
+  DICTIONARY_WORDS,
+  HEX,
+  MIRAI_ALPHABET,
+  MIRAI_DEFAULT_RESOLVERS,
+  PUBLIC_RESOLVERS,
+  RANDOMLABEL_ALPHABET,
+  hostVocabulary,
+  resolverPool,
+  zoneName,
+} from './names';
+import { Rng, Zipf, hashString } from './rng';
+
+export const ATTACK_KINDS = [
+  'mirai',
+  'randomlabel',
+  'hex',
+  'dictionary',
+  'lowslow',
+  'nxns',
+] as const;
+export type AttackKind = (typeof ATTACK_KINDS)[number];
+/** Benign look-alikes: repeating hash hostnames, flash crowds on existing names, RUM beacons. */
+export const BENIGN_KINDS = ['cdn', 'flashcrowd', 'rum'] as const;
+export type BenignKind = (typeof BENIGN_KINDS)[number];
+export type StreamKind = AttackKind | BenignKind;
+
+export function isAttackKind(kind: string): kind is AttackKind {
+  return (ATTACK_KINDS as readonly string[]).includes(kind);
+}
+
+/** One traffic component on top of the benign mix. Times are offsets from the scenario start. */
+export interface StreamSpec {
+  kind: StreamKind;
+  /** Target zone (must be one of the scenario's zones for flashcrowd). */
+  zone: string;
+  startMs: number;
+  durationMs: number;
+  /** Mean queries per second of this component. */
+  qps: number;
+  /** How many distinct resolvers carry it (lowslow: thousands). */
+  resolvers?: number;
+  /** rum: the beacon subtree label under the zone (default 'rum'). */
+  subtree?: string;
+}
+
+export interface ScenarioSpec {
+  seed: number | string;
+  /** Event time of the first query, epoch ms. */
+  startTime: number;
+  durationMs: number;
+  /** Benign zones: a count (names from zoneName(i)) or explicit names. */
+  zones: number | readonly string[];
+  /** Total benign queries per second across all zones (Zipf over zones). */
+  benignQps: number;
+  /** Share of benign queries for names never asked before (new hosts, typos). Default 0.005. */
+  benignNewNameShare?: number;
+  /** Day/night swing of the benign rate: amplitude 0..1 over periodMs. */
+  diurnal?: { amplitude: number; periodMs: number };
+  /** Attach an rcode as if responses were observed (NXDOMAIN for names that do not exist). */
+  withResponses?: boolean;
+  streams?: readonly StreamSpec[];
+}
+
+/** A generated query plus the ground truth the generator knows (for tests and benchmarks). */
+export interface LabelledEvent {
+  event: QueryEvent;
+  /** The stream that produced it: 'benign' or a StreamKind. */
+  origin: 'benign' | StreamKind;
+}
+
+const BENIGN_QTYPES: readonly [number, number][] = [
+  [1, 0.55],
+  [28, 0.27],
+  [65, 0.06],
+  [15, 0.04],
+  [16, 0.03],
+  [2, 0.02],
+  [6, 0.02],
+  [33, 0.01],
+];
+const RANDOM_QTYPES = [1, 28, 2, 5, 6, 15, 16, 33, 65, 255] as const;
+
+export function zonesOf(spec: ScenarioSpec): string[] {
+  return typeof spec.zones === 'number'
+    ? Array.from({ length: spec.zones }, (_, i) => zoneName(i))
+    : [...spec.zones];
+}
+
+interface ZoneModel {
+  zone: string;
+  vocab: string[];
+  zipf: Zipf;
+}
+
+/** Builds events of one component; `t` is the event time already drawn. */
+type Emit = (rng: Rng, t: number) => QueryEvent;
+
+function weighted(rng: Rng, table: readonly [number, number][]): number {
+  let u = rng.next();
+  for (const [value, weight] of table) {
+    if ((u -= weight) <= 0) return value;
+  }
+  return table[0]![0];
+}
+
+function baseEvent(
+  rng: Rng,
+  ts: number,
+  resolver: string,
+  qname: string,
+  zone: string,
+  qtype: number,
+): QueryEvent {
+  return {
+    ts,
+    resolver,
+    resolverPort: rng.int(1024, 65535),
+    transport: 'udp',
+    qname,
+    qtype,
+    qclass: 1,
+    rd: false,
+    cd: false,
+    do: false,
+    ednsSize: 1232,
+    id: rng.int(0, 65535),
+    zone,
+    rcode: null,
+  };
+}
+
+/**
+ * Streams a scenario as time-ordered labelled events, one simulated second at a time, so
+ * memory stays flat however long the scenario is. Same spec + seed → the same events.
+ */
+export function* simulateLabelled(spec: ScenarioSpec): Generator<LabelledEvent> {
+  const root = new Rng(spec.seed);
+  const zones = zonesOf(spec);
+  const zoneRng = root.fork('zones');
+  const models: ZoneModel[] = zones.map((zone, i) => {
+    const vocab = hostVocabulary(
+      zoneRng.fork(zone),
+      Math.max(20, Math.round(300 / (1 + i * 0.05))),
+    );
+    return { zone, vocab, zipf: new Zipf(vocab.length, 1.1) };
+  });
+  const byZone = new Map(models.map((m) => [m.zone, m]));
+  const zoneZipf = new Zipf(Math.max(1, zones.length), 0.9);
+  const ispPool = resolverPool(root.fork('isp'), 300);
+  const ispZipf = new Zipf(ispPool.length, 0.8);
+  const newShare = spec.benignNewNameShare ?? 0.005;
+  const withResponses = spec.withResponses ?? false;
+
+  const benign: Emit = (rng, t) => {
+    const model = models[zoneZipf.sample(rng)]!;
+    const resolver = rng.next() < 0.35 ? rng.pick(PUBLIC_RESOLVERS) : ispPool[ispZipf.sample(rng)]!;
+    const isNew = rng.next() < newShare;
+    const host = isNew
+      ? `${rng.pick(model.vocab)}-${rng.chars('abcdefghijklmnopqrstuvwxyz', 3)}${rng.int(0, 999)}`
+      : model.vocab[model.zipf.sample(rng)]!;
+    const e = baseEvent(
+      rng,
+      t,
+      resolver,
+      `${host}.${model.zone}`,
+      model.zone,
+      weighted(rng, BENIGN_QTYPES),
+    );
+    e.do = rng.next() < 0.5;
+    e.ednsSize = rng.next() < 0.8 ? 1232 : 4096;
+    if (withResponses) e.rcode = isNew ? 3 : 0;
+    return e;
+  };
+
+  const components = (spec.streams ?? []).map((s, i) => ({
+    spec: s,
+    rng: root.fork(`stream:${i}:${s.kind}:${s.zone}`),
+    emit: streamEmitter(s, root.fork(`pool:${i}`), byZone, withResponses),
+  }));
+  const benignRng = root.fork('benign');
+  const end = spec.startTime + spec.durationMs;
+
+  for (let slice = spec.startTime; slice < end; slice += 1000) {
+    const sliceEnd = Math.min(slice + 1000, end);
+    const out: LabelledEvent[] = [];
+    const rateScale = spec.diurnal
+      ? 1 +
+        spec.diurnal.amplitude *
+          Math.sin((2 * Math.PI * (slice - spec.startTime)) / spec.diurnal.periodMs)
+      : 1;
+    const nBenign = benignRng.poisson((spec.benignQps * rateScale * (sliceEnd - slice)) / 1000);
+    for (let i = 0; i < nBenign; i++) {
+      out.push({ event: benign(benignRng, drawTs(benignRng, slice, sliceEnd)), origin: 'benign' });
+    }
+    for (const c of components) {
+      const from = Math.max(slice, spec.startTime + c.spec.startMs);
+      const to = Math.min(sliceEnd, spec.startTime + c.spec.startMs + c.spec.durationMs);
+      if (to <= from) continue;
+      const n = c.rng.poisson((c.spec.qps * (to - from)) / 1000);
+      for (let i = 0; i < n; i++) {
+        out.push({ event: c.emit(c.rng, drawTs(c.rng, from, to)), origin: c.spec.kind });
+      }
+    }
+    out.sort((a, b) => a.event.ts - b.event.ts);
+    yield* out;
+  }
+}
+
+export function* simulate(spec: ScenarioSpec): Generator<QueryEvent> {
+  for (const e of simulateLabelled(spec)) yield e.event;
+}
+
+/** Microsecond-resolution event time, like a pcap or dnstap timestamp. */
+function drawTs(rng: Rng, from: number, to: number): number {
+  return Math.round((from + rng.next() * (to - from)) * 1000) / 1000;
+}
+
+function streamEmitter(
+  s: StreamSpec,
+  poolRng: Rng,
+  byZone: ReadonlyMap<string, ZoneModel>,
+  withResponses: boolean,
+): Emit {
+  const zone = s.zone;
+  const nx = withResponses ? 3 : null;
+  const ok = withResponses ? 0 : null;
+  const pool = (count: number) => resolverPool(poolRng, count, 0.15);
+  switch (s.kind) {
+    case 'mirai': {
+      const bots = pool(s.resolvers ?? 200);
+      return (rng, t) => {
+        // Infected devices use their ISP's resolver, else Mirai's hard-coded public defaults.
+        const resolver = rng.next() < 0.3 ? rng.pick(MIRAI_DEFAULT_RESOLVERS) : rng.pick(bots);
+        const e = baseEvent(rng, t, resolver, `${rng.chars(MIRAI_ALPHABET, 12)}.${zone}`, zone, 1);
+        e.rd = true;
+        e.ednsSize = null;
+        e.rcode = nx;
+        return e;
+      };
+    }
+    case 'randomlabel': {
+      const rs = pool(s.resolvers ?? 50);
+      return (rng, t) => {
+        const labels: string[] = [];
+        const depth = rng.int(1, 5);
+        for (let i = 0; i < depth; i++)
+          labels.push(rng.chars(RANDOMLABEL_ALPHABET, rng.int(2, 10)));
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${labels.join('.')}.${zone}`,
+          zone,
+          rng.pick(RANDOM_QTYPES),
+        );
+        e.rd = true;
+        e.rcode = nx;
+        return e;
+      };
+    }
+    case 'hex': {
+      const rs = pool(s.resolvers ?? 100);
+      return (rng, t) => {
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${rng.chars(HEX, rng.next() < 0.5 ? 16 : 32)}.${zone}`,
+          zone,
+          1,
+        );
+        e.rcode = nx;
+        return e;
+      };
+    }
+    case 'dictionary': {
+      const rs = pool(s.resolvers ?? 100);
+      return (rng, t) => {
+        const w1 = rng.pick(DICTIONARY_WORDS);
+        const w2 = rng.pick(DICTIONARY_WORDS);
+        const sep = rng.pick(['', '-', '']);
+        const name =
+          rng.next() < 0.5
+            ? `${w1}${sep}${w2}${rng.int(1, 999)}`
+            : `${w1}${sep}${w2}${sep}${rng.pick(DICTIONARY_WORDS)}`;
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${name}.${zone}`,
+          zone,
+          rng.next() < 0.7 ? 1 : 28,
+        );
+        e.rcode = nx;
+        return e;
+      };
+    }
+    case 'lowslow': {
+      // Thousands of resolvers, each well under any per-source rate limit.
+      const rs = pool(s.resolvers ?? 2000);
+      return (rng, t) => {
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${rng.chars(ALNUM, rng.int(8, 16))}.${zone}`,
+          zone,
+          rng.next() < 0.6 ? 1 : 28,
+        );
+        e.rcode = nx;
+        return e;
+      };
+    }
+    case 'nxns': {
+      // Glueless referrals make resolvers ask for many distinct NS names inside the victim zone.
+      const rs = pool(s.resolvers ?? 500);
+      return (rng, t) => {
+        const name = `ns${rng.int(1, 99)}-${rng.chars(ALNUM, rng.int(6, 10))}.${zone}`;
+        const e = baseEvent(rng, t, rng.pick(rs), name, zone, rng.next() < 0.5 ? 1 : 28);
+        e.rcode = nx;
+        return e;
+      };
+    }
+    case 'cdn': {
+      // High-entropy hash hostnames that REPEAT: random-looking, but not never-seen.
+      const hashRng = new Rng(hashString(`cdn:${zone}`));
+      const hashes = Array.from({ length: 300 }, () => hashRng.chars(HEX, 20));
+      const zipf = new Zipf(hashes.length, 1.0);
+      const rs = pool(s.resolvers ?? 300);
+      return (rng, t) => {
+        const host = hashes[zipf.sample(rng)]!;
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${host}.edge.${zone}`,
+          zone,
+          rng.next() < 0.7 ? 1 : 28,
+        );
+        e.rcode = ok;
+        return e;
+      };
+    }
+    case 'flashcrowd': {
+      // Volume on names that already exist (the zone's most popular hosts).
+      const model = byZone.get(zone);
+      const hosts = model ? model.vocab.slice(0, 5) : ['www'];
+      const rs = pool(s.resolvers ?? 1000);
+      return (rng, t) => {
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${rng.pick(hosts)}.${zone}`,
+          zone,
+          rng.next() < 0.6 ? 1 : 28,
+        );
+        e.rcode = ok;
+        return e;
+      };
+    }
+    case 'rum': {
+      // Real-user-measurement beacons: unique random labels by design, under one subtree.
+      const sub = s.subtree ?? 'rum';
+      const rs = pool(s.resolvers ?? 500);
+      return (rng, t) => {
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${rng.chars(HEX, 16)}-${rng.int(0, 9999)}.${sub}.${zone}`,
+          zone,
+          1,
+        );
+        e.rcode = nx;
+        return e;
+      };
+    }
+  }
+}
