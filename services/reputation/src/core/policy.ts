@@ -1,0 +1,182 @@
+import { type BlockAction, type BlocklistEntry, type BlockScope } from '@sluice/contracts';
+import { networkContains, networksOverlap, parseNetwork, type Network } from './ip';
+import {
+  scoreOf,
+  type Score,
+  type ScoringConfig,
+  type SubjectKind,
+  type SubjectState,
+} from './scoring';
+
+export interface PolicyConfig extends ScoringConfig {
+  thresholds: Record<SubjectKind, number>;
+  actions: Record<SubjectKind, BlockAction>;
+  entryTtlMs: number;
+  shadow: boolean;
+  maxEntries: number;
+  allowNetworks: readonly string[];
+  allowAsns: readonly number[];
+  allowZones: readonly string[];
+}
+
+/** Who a subject is, as enrichment told us at the time of the record. */
+export interface SubjectContext {
+  resolver: string;
+  zone: string;
+  prefix: string | null;
+  asn: number | null;
+  asOrg: string | null;
+  resolverKind: string;
+  resolverOperator: string | null;
+  alertId: string | null;
+}
+
+export interface Evaluation {
+  kind: SubjectKind;
+  state: SubjectState;
+  context: SubjectContext;
+}
+
+export interface Decision {
+  entry: BlocklistEntry | null;
+  /** Why no entry: below threshold, allowlisted, protected… (for metrics and explain). */
+  skipped: string | null;
+  score: Score;
+}
+
+export function entryId(scope: BlockScope): string {
+  switch (scope.kind) {
+    case 'resolver-zone':
+      return `rz:${scope.resolver}|${scope.zone}`;
+    case 'resolver':
+      return `r:${scope.resolver}`;
+    case 'prefix':
+      return `p:${scope.prefix}`;
+    case 'asn':
+      return `a:${scope.asn}`;
+  }
+}
+
+export function normalizeZone(zone: string): string {
+  return zone.toLowerCase().replace(/\.$/, '');
+}
+
+/** Turns scores into blocklist entries. Pure: the caller supplies `now` and the existing entry. */
+export class BlockPolicy {
+  private readonly allowNetworks: Network[];
+  private readonly allowAsns: Set<number>;
+  private readonly allowZones: string[];
+
+  constructor(readonly cfg: PolicyConfig) {
+    this.allowNetworks = cfg.allowNetworks.map(parseNetwork);
+    this.allowAsns = new Set(cfg.allowAsns);
+    this.allowZones = cfg.allowZones.map(normalizeZone);
+  }
+
+  /** Allowlisted zones (and their subdomains) are never scored: their traffic is wanted as is. */
+  isZoneAllowed(zone: string): boolean {
+    const z = normalizeZone(zone);
+    return this.allowZones.some((a) => z === a || z.endsWith(`.${a}`));
+  }
+
+  /** Public resolvers and allowlisted networks can only ever lose their traffic to the attacked zone. */
+  isResolverProtected(ctx: SubjectContext): boolean {
+    if (ctx.resolverKind === 'public' || ctx.resolverKind === 'mirai-default') return true;
+    if (ctx.asn !== null && this.allowAsns.has(ctx.asn)) return true;
+    const net = safeNetwork(ctx.resolver);
+    return net !== null && this.allowNetworks.some((a) => networkContains(a, net));
+  }
+
+  private isPrefixProtected(prefix: string): boolean {
+    const net = safeNetwork(prefix);
+    return net === null || this.allowNetworks.some((a) => networksOverlap(a, net));
+  }
+
+  scopeOf(kind: SubjectKind, ctx: SubjectContext): BlockScope | null {
+    switch (kind) {
+      case 'resolver-zone':
+        return { kind, resolver: ctx.resolver, zone: normalizeZone(ctx.zone) };
+      case 'resolver':
+        return { kind, resolver: ctx.resolver };
+      case 'prefix':
+        return ctx.prefix === null ? null : { kind, prefix: ctx.prefix };
+      case 'asn':
+        return ctx.asn === null ? null : { kind, asn: ctx.asn };
+    }
+  }
+
+  decide(ev: Evaluation, now: number, existing: BlocklistEntry | null): Decision {
+    const score = scoreOf(ev.kind, ev.state, now, this.cfg);
+    const skip = (why: string): Decision => ({ entry: null, skipped: why, score });
+    const ctx = ev.context;
+    if (this.isZoneAllowed(ctx.zone) && ev.kind === 'resolver-zone')
+      return skip('zone-allowlisted');
+    if (score.score < this.cfg.thresholds[ev.kind]) return skip('below-threshold');
+    const scope = this.scopeOf(ev.kind, ctx);
+    if (scope === null) return skip('no-enrichment');
+    switch (ev.kind) {
+      case 'resolver-zone':
+        break;
+      case 'resolver':
+        if (this.isResolverProtected(ctx)) return skip('protected-resolver');
+        break;
+      case 'prefix':
+        if (ev.state.protectedInside || this.isPrefixProtected(ctx.prefix ?? ''))
+          return skip('protected-network');
+        if (ctx.asn !== null && this.allowAsns.has(ctx.asn)) return skip('protected-network');
+        break;
+      case 'asn':
+        if (ev.state.protectedInside || (ctx.asn !== null && this.allowAsns.has(ctx.asn)))
+          return skip('protected-network');
+        break;
+    }
+    const entry: BlocklistEntry = {
+      v: 1,
+      id: entryId(scope),
+      scope,
+      action: this.cfg.actions[ev.kind],
+      reason: this.reason(ev, score),
+      score: score.score,
+      createdAt: existing?.createdAt ?? now,
+      expiresAt: Math.max(existing?.expiresAt ?? 0, now + this.cfg.entryTtlMs),
+      shadow: this.cfg.shadow,
+    };
+    return { entry, skipped: null, score };
+  }
+
+  private reason(ev: Evaluation, s: Score): string {
+    const c = ev.context;
+    const pct = `${Math.round(s.ratio * 100)}% of ${Math.round(s.total)} decayed queries attack-like`;
+    const net = [c.asn !== null ? `AS${c.asn}` : null, c.asOrg, c.resolverOperator]
+      .filter((x) => x !== null)
+      .join(' ');
+    const alert = c.alertId !== null ? `; alert ${c.alertId}` : '';
+    switch (ev.kind) {
+      case 'resolver-zone':
+        return `${c.resolver} → ${normalizeZone(c.zone)}: ${pct}${alert}${net ? `; ${net}` : ''}`;
+      case 'resolver':
+        return `${c.resolver}: ${pct} across ${ev.state.members} attacked zones${alert}`;
+      case 'prefix':
+        return `${c.prefix ?? '?'}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
+      case 'asn':
+        return `AS${c.asn ?? '?'}${c.asOrg ? ` ${c.asOrg}` : ''}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
+    }
+  }
+}
+
+/** Ids to remove so at most `max` entries remain, lowest scores first (ties: soonest expiry). */
+export function overCap(entries: readonly BlocklistEntry[], max: number): string[] {
+  if (entries.length <= max) return [];
+  return [...entries]
+    .sort((a, b) => a.score - b.score || a.expiresAt - b.expiresAt || a.id.localeCompare(b.id))
+    .slice(0, entries.length - max)
+    .map((e) => e.id);
+}
+
+function safeNetwork(text: string): Network | null {
+  try {
+    return parseNetwork(text);
+  } catch {
+    return null;
+  }
+}

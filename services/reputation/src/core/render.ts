@@ -1,0 +1,147 @@
+import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
+import { formatNetwork, parseNetwork } from './ip';
+import { normalizeZone } from './policy';
+import { rpzRecords } from './rpz';
+
+export const feedFormats = ['json', 'text', 'rpz', 'dnsdist'] as const;
+export type FeedFormat = (typeof feedFormats)[number];
+
+/** A CrowdSec-style decision (LAPI `/v1/decisions/stream` item) with Sluice's entry attached. */
+export interface FeedDecision {
+  id: string;
+  origin: 'sluice';
+  type: BlockAction;
+  scope: 'Ip' | 'Range' | 'AS' | 'IpZone';
+  value: string;
+  zone: string | null;
+  duration: string;
+  until: string;
+  scenario: string;
+  simulated: boolean;
+  score: number;
+}
+
+export function toDecision(e: BlocklistEntry, now: number): FeedDecision {
+  const s = e.scope;
+  const [scope, value, zone] =
+    s.kind === 'resolver-zone'
+      ? (['IpZone', `${s.resolver} ${s.zone}`, s.zone] as const)
+      : s.kind === 'resolver'
+        ? (['Ip', s.resolver, null] as const)
+        : s.kind === 'prefix'
+          ? (['Range', s.prefix, null] as const)
+          : (['AS', String(s.asn), null] as const);
+  return {
+    id: e.id,
+    origin: 'sluice',
+    type: e.action,
+    scope,
+    value,
+    zone,
+    duration: goDuration(e.expiresAt - now),
+    until: new Date(e.expiresAt).toISOString(),
+    scenario: e.reason,
+    simulated: e.shadow,
+    score: e.score,
+  };
+}
+
+/** CrowdSec prints durations the Go way ("3h59m58s"); bouncers parse that. */
+export function goDuration(ms: number): string {
+  let s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`;
+}
+
+/** One line per entry, tab separated: action, scope kind, value, zone (or '-'), expiry, score, mode. */
+export function textLine(e: BlocklistEntry): string {
+  const s = e.scope;
+  const value = s.kind === 'asn' ? `AS${s.asn}` : s.kind === 'prefix' ? s.prefix : s.resolver;
+  const zone = s.kind === 'resolver-zone' ? s.zone : '-';
+  return `${e.action}\t${s.kind}\t${value}\t${zone}\t${new Date(e.expiresAt).toISOString()}\t${e.score}\t${e.shadow ? 'shadow' : 'enforce'}`;
+}
+
+export function renderText(entries: Iterable<BlocklistEntry>): string {
+  const lines: string[] = [];
+  for (const e of entries) lines.push(textLine(e));
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+export interface RpzZoneOptions {
+  origin: string;
+  zoneName: string;
+  serial: number;
+  ttl?: number;
+}
+
+/** Master-file text of one policy zone (what `named-checkzone` and AXFR clients see). */
+export function renderRpz(entries: Iterable<BlocklistEntry>, o: RpzZoneOptions): string {
+  const ttl = o.ttl ?? 60;
+  const out = [
+    `$ORIGIN ${o.zoneName}.`,
+    `$TTL ${ttl}`,
+    `@ SOA localhost. hostmaster.localhost. ${o.serial} 60 30 86400 ${ttl}`,
+    '@ NS localhost.',
+  ];
+  const suffix = `.${o.zoneName}`;
+  for (const r of rpzRecords(entries, o.origin, o.zoneName))
+    out.push(`${r.name.slice(0, -suffix.length)} CNAME ${r.target}`);
+  return `${out.join('\n')}\n`;
+}
+
+function dnsdistAction(a: BlockAction): string {
+  switch (a) {
+    case 'drop':
+      return 'DropAction()';
+    case 'refused':
+      return 'RCodeAction(DNSRCode.REFUSED)';
+    case 'nxdomain':
+      return 'RCodeAction(DNSRCode.NXDOMAIN)';
+    case 'truncate':
+      return 'TCAction()';
+  }
+}
+
+/**
+ * A dnsdist Lua snippet: one NetmaskGroup per (zone, action), matched with AND on the qname
+ * suffix for (resolver, zone) entries. Load with `dnsdist -C` include or paste into the console.
+ * Shadow entries only log. ASN entries have no addresses here and are listed as comments.
+ */
+export function renderDnsdistLua(entries: Iterable<BlocklistEntry>): string {
+  const groups = new Map<string, { zone: string | null; action: string; masks: string[] }>();
+  const comments: string[] = [];
+  for (const e of entries) {
+    const s = e.scope;
+    if (s.kind === 'asn') {
+      comments.push(`-- AS${s.asn} ${e.action} (no addresses in entry) ${e.id}`);
+      continue;
+    }
+    const zone = s.kind === 'resolver-zone' ? normalizeZone(s.zone) : null;
+    const action = e.shadow ? `LogAction("", false)` : dnsdistAction(e.action);
+    const key = `${zone ?? '.'}\u0000${action}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { zone, action, masks: [] }));
+    const mask = s.kind === 'prefix' ? s.prefix : s.resolver;
+    try {
+      g.masks.push(formatNetwork(parseNetwork(mask)));
+    } catch {
+      comments.push(`-- unparsable address ${JSON.stringify(mask)} ${e.id}`);
+    }
+  }
+  const out = ['-- Sluice blocklist for dnsdist (generated)', ...comments];
+  let i = 0;
+  for (const g of groups.values()) {
+    const nmg = `sluiceNmg${i++}`;
+    out.push(`local ${nmg} = newNMG()`);
+    for (const m of g.masks) out.push(`${nmg}:addMask(${JSON.stringify(m)})`);
+    const rule =
+      g.zone === null
+        ? `NetmaskGroupRule(${nmg})`
+        : `AndRule({NetmaskGroupRule(${nmg}), SuffixMatchNodeRule(newSuffixMatchNode():add(${JSON.stringify(g.zone)}))})`;
+    out.push(`addAction(${rule}, ${g.action}, {name="sluice-${i}"})`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,108 @@
+import { type BlocklistEntry } from '@sluice/contracts';
+import { policyZoneOf, rpzRecords, type RpzRecord } from './rpz';
+
+export interface ZoneDiff {
+  from: number;
+  to: number;
+  removed: RpzRecord[];
+  added: RpzRecord[];
+}
+
+export interface PolicyZoneView {
+  name: string;
+  serial: number;
+  records: RpzRecord[];
+}
+
+interface ZoneState {
+  serial: number;
+  records: Map<string, string>;
+  history: ZoneDiff[];
+}
+
+/** RFC 1982 serial arithmetic: is a newer than b? */
+export function serialGt(a: number, b: number): boolean {
+  return a !== b && (a - b) >>> 0 < 2 ** 31;
+}
+
+/**
+ * The policy zones Sluice serves: `<origin>` and `<zone>.<origin>` per attacked zone, each with a
+ * serial and a bounded history of diffs for IXFR. Unknown zones under the origin are served empty
+ * so operators can configure the zones they protect before any attack. History lives in memory:
+ * after a restart clients with an older serial get a full transfer (IXFR falls back to AXFR form).
+ */
+export class RpzZoneSet {
+  private readonly zones = new Map<string, ZoneState>();
+  private serial: number;
+
+  constructor(
+    readonly origin: string,
+    initialSerial: number,
+    private readonly historyLimit = 50,
+  ) {
+    this.origin = origin.toLowerCase().replace(/\.$/, '');
+    this.serial = initialSerial >>> 0;
+  }
+
+  get currentSerial(): number {
+    return this.serial;
+  }
+
+  /** True for the origin and any name below it that could be a per-zone policy zone. */
+  serves(name: string): boolean {
+    const n = name.toLowerCase().replace(/\.$/, '');
+    return n === this.origin || n.endsWith(`.${this.origin}`);
+  }
+
+  get(name: string): PolicyZoneView | null {
+    const n = name.toLowerCase().replace(/\.$/, '');
+    if (!this.serves(n)) return null;
+    const z = this.state(n);
+    return {
+      name: n,
+      serial: z.serial,
+      records: [...z.records].map(([rname, target]) => ({ name: rname, target })),
+    };
+  }
+
+  /** Diffs from `serial` to the current version, or null when history does not reach back. */
+  diffsSince(name: string, serial: number): ZoneDiff[] | null {
+    const z = this.state(name.toLowerCase().replace(/\.$/, ''));
+    if (serial === z.serial) return [];
+    const i = z.history.findIndex((d) => d.from === serial);
+    return i < 0 ? null : z.history.slice(i);
+  }
+
+  /** Replaces all content with the policy records of `entries`; returns the zones that changed. */
+  update(entries: readonly BlocklistEntry[], now = Date.now()): string[] {
+    const names = new Set<string>([this.origin, ...this.zones.keys()]);
+    for (const e of entries) {
+      const z = policyZoneOf(e, this.origin);
+      if (z) names.add(z);
+    }
+    const changed: string[] = [];
+    const next = Math.max((this.serial + 1) >>> 0, Math.floor(now / 1000)) >>> 0;
+    for (const name of names) {
+      const z = this.state(name);
+      const want = new Map(rpzRecords(entries, this.origin, name).map((r) => [r.name, r.target]));
+      const removed: RpzRecord[] = [];
+      const added: RpzRecord[] = [];
+      for (const [n, t] of z.records) if (want.get(n) !== t) removed.push({ name: n, target: t });
+      for (const [n, t] of want) if (z.records.get(n) !== t) added.push({ name: n, target: t });
+      if (removed.length === 0 && added.length === 0) continue;
+      z.history.push({ from: z.serial, to: next, removed, added });
+      if (z.history.length > this.historyLimit) z.history.shift();
+      z.serial = next;
+      z.records = want;
+      changed.push(name);
+    }
+    if (changed.length > 0) this.serial = next;
+    return changed;
+  }
+
+  private state(name: string): ZoneState {
+    let z = this.zones.get(name);
+    if (!z) this.zones.set(name, (z = { serial: this.serial, records: new Map(), history: [] }));
+    return z;
+  }
+}
