@@ -1,0 +1,272 @@
+import * as dnsPacket from 'dns-packet';
+
+/** What the ingest needs from one DNS message. */
+export interface DnsSummary {
+  id: number;
+  isResponse: boolean;
+  rd: boolean;
+  cd: boolean;
+  /** Header RCODE (4 bits). */
+  rcode: number;
+  /** First question, lower-cased, no trailing dot; '.' for the root. */
+  qname: string;
+  qtype: number;
+  qclass: number;
+  /** EDNS UDP payload size; null without an OPT record. */
+  ednsSize: number | null;
+  do: boolean;
+}
+
+export type MalformedDnsReason =
+  | 'dns-short-header'
+  | 'dns-truncated'
+  | 'dns-label-overflow'
+  | 'dns-bad-pointer'
+  | 'dns-name-too-long'
+  | 'dns-bad-label'
+  | 'dns-no-question'
+  | 'dns-malformed';
+
+export type DnsDecodeResult =
+  { ok: true; msg: DnsSummary } | { ok: false; reason: MalformedDnsReason; detail: string };
+
+class Malformed extends Error {
+  constructor(
+    readonly reason: MalformedDnsReason,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+// Thrown as shared instances: no stack capture per malformed packet under a garbage flood.
+const OVERFLOW = new Malformed('dns-label-overflow', 'Cannot decode name (buffer overflow)');
+const TOO_LONG = new Malformed('dns-name-too-long', 'Cannot decode name (name too long)');
+const BAD_POINTER = new Malformed('dns-bad-pointer', 'Cannot decode name (bad pointer)');
+const BAD_LABEL = new Malformed('dns-bad-label', 'Cannot decode name (bad label)');
+const SHORT_HEADER = new Malformed('dns-short-header', 'Header must be 12 bytes');
+const TRUNCATED = new Malformed('dns-truncated', 'message ends inside a fixed-size field');
+/** The fast path declines messages whose shape it does not cover; dns-packet decides those. */
+const FALLBACK = Symbol('fallback');
+
+function reasonOf(err: unknown): DnsDecodeResult {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  let reason: MalformedDnsReason = 'dns-malformed';
+  if (message === 'Header must be 12 bytes') reason = 'dns-short-header';
+  else if (message === 'Cannot decode name (buffer overflow)') reason = 'dns-label-overflow';
+  else if (message === 'Cannot decode name (bad pointer)') reason = 'dns-bad-pointer';
+  else if (message === 'Cannot decode name (name too long)') reason = 'dns-name-too-long';
+  else if (message === 'Cannot decode name (bad label)') reason = 'dns-bad-label';
+  else if (
+    code === 'ERR_OUT_OF_RANGE' ||
+    code === 'ERR_BUFFER_OUT_OF_BOUNDS' ||
+    err instanceof RangeError
+  )
+    reason = 'dns-truncated';
+  return { ok: false, reason, detail: message };
+}
+
+// dns-packet's own name tables (not re-exported by its index, nor typed by @types/dns-packet).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const tables = {
+  types: require('dns-packet/types') as { toType(name: string): number },
+  classes: require('dns-packet/classes') as { toClass(name: string): number },
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+function numericType(name: string): number {
+  return name.startsWith('UNKNOWN_') ? Number(name.slice(8)) : tables.types.toType(name);
+}
+function numericClass(name: string): number {
+  return name.startsWith('UNKNOWN_') ? Number(name.slice(8)) : tables.classes.toClass(name);
+}
+
+/** The reference decoder: dns-packet, reduced to a DnsSummary. */
+export function decodeDnsReference(buf: Buffer): DnsDecodeResult {
+  let packet: dnsPacket.DecodedPacket;
+  try {
+    packet = dnsPacket.decode(buf);
+  } catch (err) {
+    return reasonOf(err);
+  }
+  const q = packet.questions?.[0];
+  if (!q) return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
+  const opt = packet.additionals?.find((a) => a.type === 'OPT') as
+    { udpPayloadSize: number; flag_do: boolean } | undefined;
+  const flags = packet.flags ?? 0;
+  return {
+    ok: true,
+    msg: {
+      id: packet.id ?? 0,
+      isResponse: packet.type === 'response',
+      rd: (flags & 0x100) !== 0,
+      cd: (flags & 0x10) !== 0,
+      rcode: flags & 0xf,
+      qname: q.name.toLowerCase(),
+      qtype: numericType(q.type),
+      qclass: numericClass(q.class as string),
+      ednsSize: opt ? opt.udpPayloadSize : null,
+      do: opt ? opt.flag_do : false,
+    },
+  };
+}
+
+/** Reads a name exactly as dns-packet's name.decode does (same checks, same order, same text). */
+function readName(buf: Buffer, start: number, labels: string[]): number {
+  labels.length = 0;
+  const end = buf.length;
+  let offset = start;
+  let oldOffset = start;
+  let totalLength = 0;
+  let consumed = 0;
+  let jumped = false;
+  for (;;) {
+    if (offset >= end) throw OVERFLOW;
+    const len = buf[offset++]!;
+    if (!jumped) consumed++;
+    if (len === 0) break;
+    if ((len & 0xc0) === 0) {
+      if (offset + len > end) throw OVERFLOW;
+      totalLength += len + 1;
+      if (totalLength > 254) throw TOO_LONG;
+      let ascii = true;
+      for (let i = offset; i < offset + len; i++) {
+        if (buf[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      labels.push(buf.toString(ascii ? 'latin1' : 'utf8', offset, offset + len));
+      offset += len;
+      if (!jumped) consumed += len;
+    } else if ((len & 0xc0) === 0xc0) {
+      if (offset + 1 > end) throw OVERFLOW;
+      const jump = ((len & 0x3f) << 8) | buf[offset]!;
+      if (jump >= oldOffset) throw BAD_POINTER;
+      offset = jump;
+      oldOffset = jump;
+      if (!jumped) consumed++;
+      jumped = true;
+    } else {
+      throw BAD_LABEL;
+    }
+  }
+  return start + consumed;
+}
+
+function need(buf: Buffer, end: number): void {
+  if (end > buf.length) throw TRUNCATED;
+}
+
+const scratchLabels: string[] = [];
+
+/**
+ * Question-only fast path. Covers the shape of (almost) every query an authoritative server
+ * receives — questions, no answer/authority records, at most one additional record that is an
+ * OPT — and returns FALLBACK for anything else. Proven equal to decodeDnsReference by the
+ * property test in dns-decode.spec.ts, malformed inputs included.
+ */
+export function decodeDnsFast(buf: Buffer): DnsDecodeResult | typeof FALLBACK {
+  try {
+    if (buf.length < 12) throw SHORT_HEADER;
+    const flags = buf.readUInt16BE(2);
+    const qdcount = buf.readUInt16BE(4);
+    if (buf.readUInt16BE(6) !== 0 || buf.readUInt16BE(8) !== 0) return FALLBACK;
+    const arcount = buf.readUInt16BE(10);
+    if (arcount > 1) return FALLBACK;
+    let offset = 12;
+    let qname = '';
+    let qtype = 0;
+    let qclass = 0;
+    for (let i = 0; i < qdcount; i++) {
+      offset = readName(buf, offset, scratchLabels);
+      need(buf, offset + 4);
+      if (i === 0) {
+        qname = scratchLabels.length === 0 ? '.' : scratchLabels.join('.').toLowerCase();
+        qtype = buf.readUInt16BE(offset);
+        qclass = buf.readUInt16BE(offset + 2);
+      }
+      offset += 4;
+    }
+    let ednsSize: number | null = null;
+    let dnssecOk = false;
+    if (arcount === 1) {
+      offset = readName(buf, offset, scratchLabels);
+      need(buf, offset + 2);
+      if (buf.readUInt16BE(offset) !== 41) return FALLBACK;
+      need(buf, offset + 10);
+      ednsSize = buf.readUInt16BE(offset + 2);
+      dnssecOk = (buf[offset + 6]! & 0x80) !== 0;
+      let rdlen = buf.readUInt16BE(offset + 8);
+      let o = offset + 10;
+      while (rdlen > 0) {
+        need(buf, o + 4);
+        const code = buf.readUInt16BE(o);
+        // ECS, KEEP-ALIVE and KEY-TAG have per-option decoders in dns-packet: let it judge them.
+        if (code === 8 || code === 11 || code === 14) return FALLBACK;
+        const optionLength = buf.readUInt16BE(o + 2);
+        o += optionLength + 4;
+        rdlen -= optionLength + 4;
+      }
+    }
+    if (qdcount === 0) return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
+    return {
+      ok: true,
+      msg: {
+        id: buf.readUInt16BE(0),
+        isResponse: (flags & 0x8000) !== 0,
+        rd: (flags & 0x100) !== 0,
+        cd: (flags & 0x10) !== 0,
+        rcode: flags & 0xf,
+        qname,
+        qtype,
+        qclass,
+        ednsSize,
+        do: dnssecOk,
+      },
+    };
+  } catch (err) {
+    if (err instanceof Malformed) return { ok: false, reason: err.reason, detail: err.detail };
+    throw err;
+  }
+}
+
+/** Decode a DNS message: the fast path where it applies, dns-packet otherwise. Never throws. */
+export function decodeDns(buf: Buffer): DnsDecodeResult {
+  const fast = decodeDnsFast(buf);
+  return fast === FALLBACK ? decodeDnsReference(buf) : fast;
+}
+
+export { FALLBACK as DNS_FALLBACK };
+
+/**
+ * Responses: only the header (id, flags, RCODE) and the first question matter — the answer
+ * records are the server's, not the resolver's, so they are not decoded (nor judged).
+ */
+export function decodeDnsResponse(buf: Buffer): DnsDecodeResult {
+  try {
+    if (buf.length < 12) throw SHORT_HEADER;
+    const flags = buf.readUInt16BE(2);
+    if (buf.readUInt16BE(4) === 0)
+      return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
+    const offset = readName(buf, 12, scratchLabels);
+    need(buf, offset + 4);
+    return {
+      ok: true,
+      msg: {
+        id: buf.readUInt16BE(0),
+        isResponse: (flags & 0x8000) !== 0,
+        rd: (flags & 0x100) !== 0,
+        cd: (flags & 0x10) !== 0,
+        rcode: flags & 0xf,
+        qname: scratchLabels.length === 0 ? '.' : scratchLabels.join('.').toLowerCase(),
+        qtype: buf.readUInt16BE(offset),
+        qclass: buf.readUInt16BE(offset + 2),
+        ednsSize: null,
+        do: false,
+      },
+    };
+  } catch (err) {
+    if (err instanceof Malformed) return { ok: false, reason: err.reason, detail: err.detail };
+    throw err;
+  }
+}

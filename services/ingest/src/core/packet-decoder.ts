@@ -1,0 +1,234 @@
+import { formatIp } from './ip';
+
+/** Link-layer types (LINKTYPE_* from tcpdump.org/linktypes.html). */
+export const LinkType = {
+  NULL: 0,
+  ETHERNET: 1,
+  RAW: 101,
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  LINUX_SLL2: 276,
+  LOOP: 108,
+} as const;
+
+export type PacketErrorReason =
+  | 'link-unsupported'
+  | 'link-truncated'
+  | 'ip-truncated'
+  | 'ip-bad-header'
+  | 'ip-fragment'
+  | 'udp-truncated'
+  | 'tcp-truncated';
+
+/** A transport segment or datagram to/from port 53. */
+export interface DnsSegment {
+  ts: number;
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+  protocol: 'udp' | 'tcp';
+  payload: Buffer;
+  /** TCP only. */
+  seq: number;
+  syn: boolean;
+  fin: boolean;
+  rst: boolean;
+}
+
+export type PacketResult =
+  | { kind: 'dns'; segment: DnsSegment }
+  /** Valid traffic that is not DNS (ARP, other ports, ICMP…): skipped, not an error. */
+  | { kind: 'ignored' }
+  | { kind: 'error'; reason: PacketErrorReason; detail: string };
+
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+const ETH_VLAN = 0x8100;
+const ETH_QINQ = 0x88a8;
+const ETH_QINQ_OLD = 0x9100;
+
+const IGNORED: PacketResult = { kind: 'ignored' };
+const err = (reason: PacketErrorReason, detail: string): PacketResult => ({
+  kind: 'error',
+  reason,
+  detail,
+});
+
+export class PacketDecoder {
+  constructor(private readonly dnsPorts: ReadonlySet<number> = new Set([53])) {}
+
+  decode(ts: number, linkType: number, data: Buffer): PacketResult {
+    let offset: number;
+    let etherType: number;
+    switch (linkType) {
+      case LinkType.ETHERNET: {
+        if (data.length < 14) return err('link-truncated', 'Ethernet header cut short');
+        etherType = data.readUInt16BE(12);
+        offset = 14;
+        // 802.1Q and 802.1ad (QinQ): any number of stacked tags.
+        while (etherType === ETH_VLAN || etherType === ETH_QINQ || etherType === ETH_QINQ_OLD) {
+          if (data.length < offset + 4) return err('link-truncated', 'VLAN tag cut short');
+          etherType = data.readUInt16BE(offset + 2);
+          offset += 4;
+        }
+        break;
+      }
+      case LinkType.LINUX_SLL:
+        if (data.length < 16) return err('link-truncated', 'Linux cooked (SLL) header cut short');
+        etherType = data.readUInt16BE(14);
+        offset = 16;
+        break;
+      case LinkType.LINUX_SLL2:
+        if (data.length < 20)
+          return err('link-truncated', 'Linux cooked v2 (SLL2) header cut short');
+        etherType = data.readUInt16BE(0);
+        offset = 20;
+        break;
+      case LinkType.RAW:
+      case 12: // DLT_RAW as some BSDs number it
+      case 14:
+        if (data.length < 1) return err('link-truncated', 'empty raw IP packet');
+        etherType = data[0]! >> 4 === 6 ? ETH_IPV6 : ETH_IPV4;
+        offset = 0;
+        break;
+      case LinkType.IPV4:
+        etherType = ETH_IPV4;
+        offset = 0;
+        break;
+      case LinkType.IPV6:
+        etherType = ETH_IPV6;
+        offset = 0;
+        break;
+      case LinkType.NULL:
+      case LinkType.LOOP: {
+        if (data.length < 4) return err('link-truncated', 'loopback header cut short');
+        // BSD loopback: address family in host (NULL) or network (LOOP) byte order.
+        const family =
+          linkType === LinkType.LOOP
+            ? data.readUInt32BE(0)
+            : Math.min(data.readUInt32LE(0), data.readUInt32BE(0));
+        etherType = family === 2 ? ETH_IPV4 : [24, 28, 30].includes(family) ? ETH_IPV6 : 0;
+        offset = 4;
+        break;
+      }
+      default:
+        return err('link-unsupported', `link type ${linkType}`);
+    }
+    if (etherType === ETH_IPV4) return this.ipv4(ts, data, offset);
+    if (etherType === ETH_IPV6) return this.ipv6(ts, data, offset);
+    return IGNORED;
+  }
+
+  private ipv4(ts: number, data: Buffer, at: number): PacketResult {
+    if (data.length < at + 20) return err('ip-truncated', 'IPv4 header cut short');
+    const vihl = data[at]!;
+    if (vihl >> 4 !== 4) return err('ip-bad-header', `IP version ${vihl >> 4} in an IPv4 frame`);
+    const ihl = (vihl & 0x0f) * 4;
+    if (ihl < 20) return err('ip-bad-header', `IPv4 header length ${ihl}`);
+    const total = data.readUInt16BE(at + 2);
+    if (total < ihl) return err('ip-bad-header', `IPv4 total length ${total} < header ${ihl}`);
+    if (data.length < at + total)
+      return err('ip-truncated', `IPv4 packet of ${total} bytes, ${data.length - at} captured`);
+    const fragment = data.readUInt16BE(at + 6);
+    const protocol = data[at + 9]!;
+    if (protocol !== 6 && protocol !== 17) return IGNORED;
+    // Fragments are not reassembled (DNS over UDP rarely fragments queries); counted instead.
+    if ((fragment & 0x2000) !== 0 || (fragment & 0x1fff) !== 0)
+      return err('ip-fragment', 'fragmented IPv4 datagram');
+    const src = formatIp(data, at + 12, 4)!;
+    const dst = formatIp(data, at + 16, 4)!;
+    return this.transport(ts, protocol, src, dst, data.subarray(at + ihl, at + total));
+  }
+
+  private ipv6(ts: number, data: Buffer, at: number): PacketResult {
+    if (data.length < at + 40) return err('ip-truncated', 'IPv6 header cut short');
+    if (data[at]! >> 4 !== 6)
+      return err('ip-bad-header', `IP version ${data[at]! >> 4} in an IPv6 frame`);
+    const payloadLength = data.readUInt16BE(at + 4);
+    const end = at + 40 + payloadLength;
+    if (data.length < end)
+      return err(
+        'ip-truncated',
+        `IPv6 payload of ${payloadLength} bytes, ${data.length - at - 40} captured`,
+      );
+    let next = data[at + 6]!;
+    let offset = at + 40;
+    // Extension headers: hop-by-hop, routing, destination options; fragments are counted.
+    for (;;) {
+      if (next === 0 || next === 43 || next === 60) {
+        if (end < offset + 8) return err('ip-truncated', 'IPv6 extension header cut short');
+        const len = (data[offset + 1]! + 1) * 8;
+        next = data[offset]!;
+        offset += len;
+        if (offset > end) return err('ip-bad-header', 'IPv6 extension header past the payload');
+        continue;
+      }
+      if (next === 44) return err('ip-fragment', 'fragmented IPv6 datagram');
+      break;
+    }
+    if (next !== 6 && next !== 17) return IGNORED;
+    const src = formatIp(data, at + 8, 16)!;
+    const dst = formatIp(data, at + 24, 16)!;
+    return this.transport(ts, next, src, dst, data.subarray(offset, end));
+  }
+
+  private transport(
+    ts: number,
+    protocol: number,
+    src: string,
+    dst: string,
+    seg: Buffer,
+  ): PacketResult {
+    if (protocol === 17) {
+      if (seg.length < 8) return err('udp-truncated', 'UDP header cut short');
+      const srcPort = seg.readUInt16BE(0);
+      const dstPort = seg.readUInt16BE(2);
+      if (!this.dnsPorts.has(srcPort) && !this.dnsPorts.has(dstPort)) return IGNORED;
+      const length = seg.readUInt16BE(4);
+      if (length < 8 || length > seg.length)
+        return err('udp-truncated', `UDP length ${length}, ${seg.length} bytes present`);
+      return {
+        kind: 'dns',
+        segment: {
+          ts,
+          src,
+          srcPort,
+          dst,
+          dstPort,
+          protocol: 'udp',
+          payload: seg.subarray(8, length),
+          seq: 0,
+          syn: false,
+          fin: false,
+          rst: false,
+        },
+      };
+    }
+    if (seg.length < 20) return err('tcp-truncated', 'TCP header cut short');
+    const srcPort = seg.readUInt16BE(0);
+    const dstPort = seg.readUInt16BE(2);
+    if (!this.dnsPorts.has(srcPort) && !this.dnsPorts.has(dstPort)) return IGNORED;
+    const dataOffset = (seg[12]! >> 4) * 4;
+    if (dataOffset < 20 || dataOffset > seg.length)
+      return err('tcp-truncated', `TCP data offset ${dataOffset}`);
+    const flags = seg[13]!;
+    return {
+      kind: 'dns',
+      segment: {
+        ts,
+        src,
+        srcPort,
+        dst,
+        dstPort,
+        protocol: 'tcp',
+        payload: seg.subarray(dataOffset),
+        seq: seg.readUInt32BE(4),
+        syn: (flags & 0x02) !== 0,
+        fin: (flags & 0x01) !== 0,
+        rst: (flags & 0x04) !== 0,
+      },
+    };
+  }
+}

@@ -1,0 +1,131 @@
+import { type QueryEvent, type Transport } from '@sluice/contracts';
+import { decodeDns, decodeDnsResponse, type DnsSummary } from './dns-decode';
+import { type ZoneMapper } from './zone-mapper';
+
+/** One DNS message as a source observed it, before decoding. */
+export interface ObservedMessage {
+  /** Event time from the traffic (dnstap query_time, pcap timestamp), epoch ms. */
+  ts: number;
+  /** The querier: for an authoritative server, the recursive resolver. */
+  resolver: string;
+  resolverPort: number;
+  transport: Transport;
+  dns: Buffer;
+}
+
+export interface RecordSink {
+  record(event: QueryEvent): void;
+  malformed(reason: string, raw: Buffer, detail: string): void;
+}
+
+export interface AssemblerOptions {
+  /** How long (event time) a query waits for its response to fill in the rcode. 0 = no pairing. */
+  pairWindowMs: number;
+  /** Bound on queries waiting for a response; the oldest is emitted without rcode beyond it. */
+  maxPending: number;
+}
+
+/**
+ * Turns observed DNS messages into QueryEvents. A query is held up to pairWindowMs (event
+ * time) so the response — dnstap AUTH_RESPONSE or the answer packet in a pcap — can add its
+ * rcode; a response without a held query still yields a record (rd/cd from the response
+ * header, which copies them; EDNS unknown). Event time only advances with the traffic, so a
+ * replay at any speed pairs identically.
+ */
+export class QueryAssembler {
+  private readonly pending = new Map<string, QueryEvent>();
+  decoded = 0;
+
+  constructor(
+    private readonly zones: ZoneMapper,
+    private readonly sink: RecordSink,
+    private readonly options: AssemblerOptions = { pairWindowMs: 2000, maxPending: 100_000 },
+  ) {}
+
+  get pendingQueries(): number {
+    return this.pending.size;
+  }
+
+  onMessage(m: ObservedMessage): void {
+    const isResponse = m.dns.length > 2 && (m.dns[2]! & 0x80) !== 0;
+    const result = isResponse ? decodeDnsResponse(m.dns) : decodeDns(m.dns);
+    if (!result.ok) {
+      this.sink.malformed(result.reason, m.dns, result.detail);
+      return;
+    }
+    this.decoded++;
+    if (this.options.pairWindowMs > 0) this.expireBefore(m.ts - this.options.pairWindowMs);
+    const msg = result.msg;
+    if (!isResponse) {
+      const event = this.toEvent(m, msg, null);
+      if (this.options.pairWindowMs <= 0) {
+        this.sink.record(event);
+        return;
+      }
+      const key = pairKey(m.resolver, m.resolverPort, msg);
+      const earlier = this.pending.get(key);
+      if (earlier) {
+        // Same resolver, port, id and question again (a retransmission): keep both, in order.
+        this.pending.delete(key);
+        this.sink.record(earlier);
+      }
+      this.pending.set(key, event);
+      if (this.pending.size > this.options.maxPending) this.emitOldest();
+      return;
+    }
+    const key = pairKey(m.resolver, m.resolverPort, msg);
+    const query = this.pending.get(key);
+    if (query) {
+      this.pending.delete(key);
+      query.rcode = msg.rcode;
+      this.sink.record(query);
+    } else {
+      this.sink.record(this.toEvent(m, msg, msg.rcode));
+    }
+  }
+
+  /** Emit held queries older than `ts` (event time) without an rcode. */
+  expireBefore(ts: number): void {
+    for (const [key, event] of this.pending) {
+      if (event.ts >= ts) break; // insertion order ≈ event-time order
+      this.pending.delete(key);
+      this.sink.record(event);
+    }
+  }
+
+  /** End of input, or the source went idle: everything held goes out. */
+  flush(): void {
+    for (const event of this.pending.values()) this.sink.record(event);
+    this.pending.clear();
+  }
+
+  private emitOldest(): void {
+    const first = this.pending.entries().next();
+    if (first.done) return;
+    this.pending.delete(first.value[0]);
+    this.sink.record(first.value[1]);
+  }
+
+  private toEvent(m: ObservedMessage, msg: DnsSummary, rcode: number | null): QueryEvent {
+    return {
+      ts: m.ts,
+      resolver: m.resolver,
+      resolverPort: m.resolverPort,
+      transport: m.transport,
+      qname: msg.qname,
+      qtype: msg.qtype,
+      qclass: msg.qclass,
+      rd: msg.rd,
+      cd: msg.cd,
+      do: msg.do,
+      ednsSize: msg.ednsSize,
+      id: msg.id,
+      zone: this.zones.zoneOf(msg.qname),
+      rcode,
+    };
+  }
+}
+
+function pairKey(resolver: string, port: number, msg: DnsSummary): string {
+  return `${resolver}|${port}|${msg.id}|${msg.qtype}|${msg.qname}`;
+}

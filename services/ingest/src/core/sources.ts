@@ -1,0 +1,237 @@
+import { type QueryEvent } from '@sluice/contracts';
+import { decodeDnstap } from './dnstap';
+import { FrameStreamSession, type SessionOutput } from './frame-streams';
+import { PacketDecoder } from './packet-decoder';
+import { CaptureReader } from './pcap-reader';
+import { QueryAssembler, type AssemblerOptions, type RecordSink } from './query-assembler';
+import { TcpReassembler } from './tcp-reassembler';
+import { type ZoneMapper } from './zone-mapper';
+
+/** Where decoded records and malformed input go; `source` names the input for batches and dead letters. */
+export interface IngestSink {
+  record(event: QueryEvent, source: string): void;
+  malformed(reason: string, raw: Buffer, detail: string, source: string): void;
+}
+
+/** Counts per outcome, for metrics and the replay summary. */
+export class IngestTally {
+  packets = 0;
+  records = 0;
+  ignored = 0;
+  readonly malformed = new Map<string, number>();
+
+  countMalformed(reason: string): void {
+    this.malformed.set(reason, (this.malformed.get(reason) ?? 0) + 1);
+  }
+
+  get malformedTotal(): number {
+    let n = 0;
+    for (const v of this.malformed.values()) n += v;
+    return n;
+  }
+}
+
+class TallySink implements RecordSink {
+  constructor(
+    private readonly sink: IngestSink,
+    private readonly tally: IngestTally,
+    private readonly source: () => string,
+  ) {}
+
+  record(event: QueryEvent): void {
+    this.tally.records++;
+    this.sink.record(event, this.source());
+  }
+
+  malformed(reason: string, raw: Buffer, detail: string): void {
+    this.tally.countMalformed(reason);
+    this.sink.malformed(reason, raw, detail, this.source());
+  }
+}
+
+export interface SourceOptions {
+  zones: ZoneMapper;
+  sink: IngestSink;
+  assembler?: AssemblerOptions;
+  tally?: IngestTally;
+}
+
+/** A pcap/pcapng byte stream (file or stdin) → query records. */
+export class CaptureIngest {
+  readonly tally: IngestTally;
+  private readonly out: TallySink;
+  private readonly assembler: QueryAssembler;
+  private readonly reader: CaptureReader;
+  private readonly packets: PacketDecoder;
+  private readonly tcp: TcpReassembler;
+  private fatal = false;
+
+  constructor(
+    private readonly source: string,
+    options: SourceOptions & { dnsPorts?: ReadonlySet<number> },
+  ) {
+    const ports = options.dnsPorts ?? new Set([53]);
+    this.tally = options.tally ?? new IngestTally();
+    this.out = new TallySink(options.sink, this.tally, () => this.source);
+    this.assembler = new QueryAssembler(options.zones, this.out, options.assembler);
+    this.packets = new PacketDecoder(ports);
+    this.tcp = new TcpReassembler({
+      message: (s, dns) =>
+        this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'tcp', dns, ports),
+      error: (reason, detail, raw) => this.out.malformed(reason, raw, detail),
+    });
+    this.reader = new CaptureReader({
+      packet: (p) => {
+        this.tally.packets++;
+        const r = this.packets.decode(p.ts, p.linkType, p.data);
+        switch (r.kind) {
+          case 'ignored':
+            this.tally.ignored++;
+            return;
+          case 'error':
+            this.out.malformed(r.reason, p.data, r.detail);
+            return;
+          case 'dns': {
+            const s = r.segment;
+            if (s.protocol === 'tcp') this.tcp.segment(s);
+            else this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'udp', s.payload, ports);
+            return;
+          }
+        }
+      },
+      error: (reason, detail, raw, fatal) => {
+        if (fatal) this.fatal = true;
+        this.out.malformed(reason, raw, detail);
+      },
+    });
+  }
+
+  /** True once the capture itself is unreadable (bad magic, corrupt record header). */
+  get failed(): boolean {
+    return this.fatal;
+  }
+
+  push(chunk: Buffer): void {
+    this.reader.push(chunk);
+  }
+
+  end(): void {
+    this.reader.end();
+    this.tcp.finish();
+    this.assembler.flush();
+  }
+
+  private message(
+    ts: number,
+    src: string,
+    srcPort: number,
+    dst: string,
+    dstPort: number,
+    transport: 'udp' | 'tcp',
+    dns: Buffer,
+    ports: ReadonlySet<number>,
+  ): void {
+    // The resolver is the side that is not the DNS port; between two port-53 hosts, the QR bit decides.
+    let fromResolver = ports.has(dstPort) && !ports.has(srcPort);
+    if (ports.has(dstPort) && ports.has(srcPort))
+      fromResolver = dns.length > 2 && (dns[2]! & 0x80) === 0;
+    this.assembler.onMessage({
+      ts,
+      resolver: fromResolver ? src : dst,
+      resolverPort: fromResolver ? srcPort : dstPort,
+      transport,
+      dns,
+    });
+  }
+}
+
+/** dnstap protobuf frames (from any Frame Streams source) → query records. */
+export class DnstapIngest {
+  readonly tally: IngestTally;
+  private readonly out: TallySink;
+  private readonly assembler: QueryAssembler;
+  private identity = 'dnstap';
+
+  constructor(
+    private readonly source: string,
+    options: SourceOptions,
+  ) {
+    this.tally = options.tally ?? new IngestTally();
+    this.out = new TallySink(options.sink, this.tally, () => this.sourceName());
+    this.assembler = new QueryAssembler(options.zones, this.out, options.assembler);
+  }
+
+  frame(frame: Buffer): void {
+    this.tally.packets++;
+    const r = decodeDnstap(frame);
+    if (!r.ok) {
+      this.out.malformed(r.reason, frame, r.detail);
+      return;
+    }
+    if (r.event === null) {
+      this.tally.ignored++;
+      return;
+    }
+    this.identity = r.event.identity;
+    this.assembler.onMessage(r.event);
+  }
+
+  /** Count a framing problem (handshake, oversize, truncation) against this source. */
+  framingError(reason: string, raw: Buffer, detail: string): void {
+    this.out.malformed(reason, raw, detail);
+  }
+
+  expireBefore(ts: number): void {
+    this.assembler.expireBefore(ts);
+  }
+
+  flush(): void {
+    this.assembler.flush();
+  }
+
+  get pendingQueries(): number {
+    return this.assembler.pendingQueries;
+  }
+
+  private sourceName(): string {
+    return `${this.source}:${this.identity}`;
+  }
+}
+
+/** A .fstrm file (unidirectional Frame Streams) → query records. */
+export class FstrmFileIngest {
+  private readonly session = new FrameStreamSession({ bidirectional: false });
+  private readonly dnstap: DnstapIngest;
+  private readonly outputs: SessionOutput[] = [];
+
+  constructor(source: string, options: SourceOptions) {
+    this.dnstap = new DnstapIngest(source, options);
+  }
+
+  get tally(): IngestTally {
+    return this.dnstap.tally;
+  }
+
+  get failed(): boolean {
+    return this.session.finished && this.tally.malformed.size > 0;
+  }
+
+  push(chunk: Buffer): void {
+    this.session.push(chunk, this.outputs);
+    this.drain();
+  }
+
+  end(): void {
+    this.session.end(this.outputs);
+    this.drain();
+    this.dnstap.flush();
+  }
+
+  private drain(): void {
+    for (const o of this.outputs) {
+      if (o.kind === 'data') this.dnstap.frame(o.frame);
+      else if (o.kind === 'error') this.dnstap.framingError(o.reason, o.raw, o.detail);
+    }
+    this.outputs.length = 0;
+  }
+}
