@@ -1,1 +1,16 @@
 export * from './config/reputation.config';
+export * from './core/decay';
+export * from './core/scoring';
+export * from './core/policy';
+export * from './core/render';
+export * from './core/rpz';
+export * from './core/rpz-zones';
+export * from './core/dnsdist-kv';
+export * from './core/cdb';
+export * from './core/tsig';
+export * from './reputation.pipeline';
+export * from './reputation.factory';
+export * from './redis/reputation.repository';
+export * from './redis/blocklist.repository';
+export { ReputationModule } from './reputation.module';
+export { ReputationRuntime } from './reputation.runtime';

@@ -1,8 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ServiceKitModule } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
+import { FeedController } from './http/feed.controller';
+import { REPUTATION_CONFIG, ReputationRuntime } from './reputation.runtime';
 
-export const REPUTATION_CONFIG = Symbol('REPUTATION_CONFIG');
+export { REPUTATION_CONFIG };
 
 @Module({})
 export class ReputationModule {
@@ -12,7 +14,9 @@ export class ReputationModule {
       imports: [
         ServiceKitModule.forRoot({ serviceName: 'reputation', logLevel: config.LOG_LEVEL }),
       ],
-      providers: [{ provide: REPUTATION_CONFIG, useValue: config }],
+      controllers: [FeedController],
+      providers: [{ provide: REPUTATION_CONFIG, useValue: config }, ReputationRuntime],
+      exports: [ReputationRuntime],
     };
   }
 }

@@ -5,15 +5,93 @@ import {
   env,
   kafkaEnvShape,
   loadConfig,
+  redisEnvShape,
   type Env,
 } from '@sluice/config';
+import { blockActionSchema } from '@sluice/contracts';
+
+const minutes = (n: number) => n * 60_000;
+const hostPortList = () =>
+  env
+    .list()
+    .refine((l) => l.every((v) => /^[^\s]+:\d{1,5}$/.test(v)), 'must be host:port,host:port');
+const asnList = () =>
+  env
+    .list()
+    .refine((l) => l.every((v) => /^(AS)?\d+$/i.test(v)), 'must be ASNs like 64500,AS64501')
+    .transform((l) => l.map((v) => Number(v.replace(/^AS/i, ''))));
+const tsigKeys = () =>
+  env
+    .list()
+    .refine(
+      (l) => l.every((v) => /^[A-Za-z0-9.\-_]+:[A-Za-z0-9+/=]+$/.test(v)),
+      'must be name:base64secret,…',
+    )
+    .transform((l) =>
+      l.map((v) => {
+        const [name, secret] = v.split(':') as [string, string];
+        return { name, secret };
+      }),
+    );
 
 /** Every setting of the reputation service, validated once at boot. */
 export const reputationConfigSchema = z
   .object({
     ...commonEnvShape,
     ...kafkaEnvShape,
+    ...redisEnvShape,
     HTTP_PORT: env.port().default(8084),
+    REPUTATION_GROUP_ID: z.string().default('sluice-reputation'),
+    REPUTATION_INPUT_TOPIC: z.string().default('sluice.offenders.enriched.v1'),
+    REPUTATION_OUTPUT_TOPIC: z.string().default('sluice.blocklist.v1'),
+    /** Half-life of every score, in ms. */
+    REPUTATION_HALF_LIFE_MS: env.positiveInt().default(minutes(10)),
+    REPUTATION_MIN_ATTACK_QUERIES: env.positiveNumber().default(200),
+    REPUTATION_ROLLUP_MIN_RESOLVERS: env.positiveInt().default(5),
+    REPUTATION_RESOLVER_MIN_ZONES: env.positiveInt().default(2),
+    /** A record counts its resolver as an offending member when attack/total reaches this. */
+    REPUTATION_OFFENDER_MIN_RATIO: z.coerce.number().min(0).max(1).default(0.5),
+    REPUTATION_EVIDENCE_PER_SUBJECT: env.positiveInt().default(20),
+    REPUTATION_PREFIX_V4: env.positiveInt().max(32).default(24),
+    REPUTATION_PREFIX_V6: env.positiveInt().max(128).default(48),
+    /** 'wall' (live) or 'event' (replays): the clock that expires blocks; decay always uses event time. */
+    REPUTATION_CLOCK: z
+      .enum(['wall', 'event'], { message: 'must be wall or event' })
+      .default('wall'),
+    BLOCK_THRESHOLD_RESOLVER_ZONE: z.coerce.number().min(0).max(100).default(50),
+    BLOCK_THRESHOLD_RESOLVER: z.coerce.number().min(0).max(100).default(80),
+    BLOCK_THRESHOLD_PREFIX: z.coerce.number().min(0).max(100).default(80),
+    BLOCK_THRESHOLD_ASN: z.coerce.number().min(0).max(100).default(90),
+    BLOCK_ACTION_RESOLVER_ZONE: blockActionSchema.default('refused'),
+    BLOCK_ACTION_RESOLVER: blockActionSchema.default('drop'),
+    BLOCK_ACTION_PREFIX: blockActionSchema.default('drop'),
+    BLOCK_ACTION_ASN: blockActionSchema.default('drop'),
+    BLOCK_TTL_MS: env.positiveInt().default(minutes(30)),
+    BLOCK_MAX_ENTRIES: env.positiveInt().default(100_000),
+    BLOCK_SHADOW: env.bool().default(false),
+    BLOCK_SWEEP_MS: env.positiveInt().default(1000),
+    ALLOWLIST_NETWORKS: env.list().default([]),
+    ALLOWLIST_ASNS: asnList().default([]),
+    ALLOWLIST_ZONES: env.list().default([]),
+    /** API keys for the HTTP feed (X-Api-Key header). Empty disables the feed. */
+    FEED_API_KEYS: env.list().default([]),
+    RPZ_ENABLED: env.bool().default(true),
+    RPZ_HOST: z.string().default('127.0.0.1'),
+    RPZ_PORT: env.port().default(5353),
+    RPZ_ORIGIN: z.string().default('rpz.sluice'),
+    RPZ_NOTIFY: hostPortList().default([]),
+    /** TSIG keys name:base64 (hmac-sha256); the first one signs NOTIFY. */
+    RPZ_TSIG_KEYS: tsigKeys().default([]),
+    RPZ_REQUIRE_TSIG: env.bool().default(true),
+    DNSDIST_CDB_PATH: z.string().optional(),
+    DNSDIST_PREFIX_V4: env
+      .list()
+      .default(['24'])
+      .transform((l) => l.map(Number)),
+    DNSDIST_PREFIX_V6: env
+      .list()
+      .default(['48'])
+      .transform((l) => l.map(Number)),
   })
   .superRefine(checkKafkaEnv);
 

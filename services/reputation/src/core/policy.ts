@@ -180,3 +180,21 @@ function safeNetwork(text: string): Network | null {
     return null;
   }
 }
+
+/**
+ * Whether a decided entry must be written: new, changed in substance, or its expiry moved by at
+ * least `refreshStepMs`. Without the step every batch would re-publish every live entry.
+ */
+export function needsWrite(
+  existing: BlocklistEntry | null,
+  next: BlocklistEntry,
+  refreshStepMs: number,
+): boolean {
+  if (existing === null) return true;
+  return (
+    existing.action !== next.action ||
+    existing.shadow !== next.shadow ||
+    Math.abs(existing.score - next.score) >= 10 ||
+    next.expiresAt - existing.expiresAt >= refreshStepMs
+  );
+}

@@ -1,0 +1,179 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type BlocklistEntry } from '@sluice/contracts';
+import {
+  feedFormats,
+  renderDnsdistLua,
+  renderRpz,
+  renderText,
+  textLine,
+  toDecision,
+  type FeedFormat,
+} from '../core/render';
+import { type SubjectKind } from '../core/scoring';
+import { CursorExpiredError, type BlocklistRepository } from '../redis/blocklist.repository';
+import { type ReputationRepository } from '../redis/reputation.repository';
+import { scoreOf } from '../core/scoring';
+import { type BlockPolicy } from '../core/policy';
+
+export interface FeedResponse {
+  status: number;
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+const json = (status: number, body: unknown, headers?: Record<string, string>): FeedResponse => ({
+  status,
+  contentType: 'application/json',
+  body: JSON.stringify(body),
+  headers,
+});
+
+const scopeNames: Record<string, string> = { ip: 'Ip', range: 'Range', as: 'AS', ipzone: 'IpZone' };
+
+/**
+ * The HTTP feed, transport-free: CrowdSec's bouncer stream (`startup=true` → everything as `new`;
+ * then `{new, deleted}` since the cursor — sent by the client, or remembered per API key like
+ * CrowdSec's LAPI does), full snapshots in four formats, and score explanations.
+ */
+export class FeedService {
+  private readonly keyHashes: Buffer[];
+
+  constructor(
+    apiKeys: readonly string[],
+    private readonly blocklist: BlocklistRepository,
+    private readonly reputation: ReputationRepository,
+    private readonly policy: BlockPolicy,
+    private readonly rpz: { origin: string; serialOf: (zone: string) => number } | null,
+    private readonly now: () => number,
+  ) {
+    this.keyHashes = apiKeys.map(sha);
+  }
+
+  /** Returns the client id (a hash of its key) or an error response. */
+  authenticate(apiKey: string | undefined): string | FeedResponse {
+    if (this.keyHashes.length === 0)
+      return json(503, { message: 'the feed is disabled: set FEED_API_KEYS' });
+    if (!apiKey) return json(403, { message: 'missing X-Api-Key header' });
+    const h = sha(apiKey);
+    if (!this.keyHashes.some((k) => timingSafeEqual(k, h)))
+      return json(403, { message: 'unknown API key' });
+    return h.toString('hex').slice(0, 16);
+  }
+
+  async stream(
+    client: string,
+    q: { startup?: string; cursor?: string; format?: string; scopes?: string },
+  ): Promise<FeedResponse> {
+    const format = q.format ?? 'json';
+    if (format !== 'json' && format !== 'text')
+      return json(400, {
+        message: 'format must be json or text for the stream; use /v1/blocklist for rpz or dnsdist',
+      });
+    const filter = scopeFilter(q.scopes);
+    if (filter instanceof Error) return json(400, { message: filter.message });
+    const now = this.now();
+    let cursor = q.cursor ?? null;
+    const startup = q.startup === 'true' || q.startup === '1';
+    if (!startup && cursor === null) cursor = await this.blocklist.clientCursor(client);
+    let upserted: BlocklistEntry[];
+    let deleted: BlocklistEntry[];
+    if (startup || cursor === null) {
+      const snap = await this.blocklist.snapshot();
+      upserted = snap.entries;
+      deleted = [];
+      cursor = snap.cursor;
+    } else {
+      try {
+        const d = await this.blocklist.since(cursor);
+        ({ upserted, deleted, cursor } = d);
+      } catch (e) {
+        if (e instanceof CursorExpiredError) return json(410, { message: e.message });
+        throw e;
+      }
+    }
+    await this.blocklist.setClientCursor(client, cursor);
+    upserted = upserted.filter(filter);
+    deleted = deleted.filter(filter);
+    const headers = { 'X-Sluice-Cursor': cursor };
+    if (format === 'text') {
+      const lines = [
+        ...upserted.map((e) => `+\t${textLine(e)}`),
+        ...deleted.map((e) => `-\t${textLine(e)}`),
+      ];
+      return {
+        status: 200,
+        contentType: 'text/plain; charset=utf-8',
+        body: lines.length ? `${lines.join('\n')}\n` : '',
+        headers,
+      };
+    }
+    return json(
+      200,
+      {
+        new: upserted.map((e) => toDecision(e, now)),
+        deleted: deleted.map((e) => toDecision(e, now)),
+        cursor,
+      },
+      headers,
+    );
+  }
+
+  async snapshot(q: { format?: string; zone?: string }): Promise<FeedResponse> {
+    const format = (q.format ?? 'json') as FeedFormat;
+    if (!feedFormats.includes(format))
+      return json(400, { message: `format must be one of ${feedFormats.join(', ')}` });
+    const { cursor, entries } = await this.blocklist.snapshot();
+    const headers = { 'X-Sluice-Cursor': cursor };
+    const now = this.now();
+    switch (format) {
+      case 'json':
+        return json(200, { cursor, decisions: entries.map((e) => toDecision(e, now)) }, headers);
+      case 'text':
+        return {
+          status: 200,
+          contentType: 'text/plain; charset=utf-8',
+          body: renderText(entries),
+          headers,
+        };
+      case 'rpz': {
+        const origin = this.rpz?.origin ?? 'rpz.sluice';
+        const zoneName = (q.zone ?? origin).toLowerCase().replace(/\.$/, '');
+        const serial = this.rpz?.serialOf(zoneName) ?? Math.floor(now / 1000);
+        return {
+          status: 200,
+          contentType: 'text/dns',
+          body: renderRpz(entries, { origin, zoneName, serial }),
+          headers,
+        };
+      }
+      case 'dnsdist':
+        return { status: 200, contentType: 'text/x-lua', body: renderDnsdistLua(entries), headers };
+    }
+  }
+
+  async explain(kind: string, id: string): Promise<FeedResponse> {
+    const kinds: SubjectKind[] = ['resolver-zone', 'resolver', 'prefix', 'asn'];
+    if (!kinds.includes(kind as SubjectKind))
+      return json(400, { message: `kind must be one of ${kinds.join(', ')}` });
+    const x = await this.reputation.explain(kind as SubjectKind, id);
+    if (x.state === null) return json(404, { message: `no reputation for ${kind} ${id}` });
+    const score = scoreOf(x.kind, x.state, this.now(), this.policy.cfg);
+    return json(200, { ...x, score, threshold: this.policy.cfg.thresholds[x.kind] });
+  }
+}
+
+function sha(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function scopeFilter(scopes: string | undefined): ((e: BlocklistEntry) => boolean) | Error {
+  if (!scopes) return () => true;
+  const wanted = new Set<string>();
+  for (const s of scopes.split(',')) {
+    const name = scopeNames[s.trim().toLowerCase()];
+    if (!name) return new Error(`unknown scope ${JSON.stringify(s)}: use ip, range, as, ipzone`);
+    wanted.add(name);
+  }
+  return (e) => wanted.has(toDecision(e, 0).scope);
+}

@@ -1,0 +1,40 @@
+import { decodeMessage, enrichedOffenderSchema, type EnrichedOffender } from '@sluice/contracts';
+import { BatchConsumer, type Kafka } from '@sluice/kafka';
+import { type ReputationPipeline } from '../reputation.pipeline';
+
+/** sluice.offenders.enriched.v1 → pipeline. Offsets commit only after Redis and Kafka writes. */
+export class OffendersConsumer {
+  private readonly consumer: BatchConsumer;
+
+  constructor(
+    kafka: Kafka,
+    opts: { groupId: string; topic: string; fromBeginning?: boolean },
+    pipeline: ReputationPipeline,
+    onBad: (reason: string) => void,
+  ) {
+    this.consumer = new BatchConsumer(kafka, {
+      groupId: opts.groupId,
+      topics: [opts.topic],
+      fromBeginning: opts.fromBeginning ?? true,
+      handler: async (messages) => {
+        const records: EnrichedOffender[] = [];
+        for (const m of messages) {
+          try {
+            records.push(decodeMessage(enrichedOffenderSchema, m.value));
+          } catch {
+            onBad('schema');
+          }
+        }
+        await pipeline.ingest(records);
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.stop();
+  }
+}

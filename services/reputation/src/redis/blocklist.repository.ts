@@ -1,0 +1,192 @@
+import { type Redis } from 'ioredis';
+import { blocklistEntrySchema, type BlocklistEntry } from '@sluice/contracts';
+
+/**
+ * The live blocklist in Redis: `bl:e` (id → entry JSON), `bl:s` (id → score, for the cap),
+ * `bl:x` (id → expiry, for the sweep) and `bl:log`, a stream of changes whose ids are the feed's
+ * cursors. One Lua script applies a change set atomically, so the hash, the indexes and the log
+ * never disagree — the feed's snapshot + deltas always add up to the current list.
+ */
+const APPLY_LUA = `
+local upserts = cjson.decode(ARGV[1])
+local deletes = cjson.decode(ARGV[2])
+local maxEntries = tonumber(ARGV[3])
+local logMax = tonumber(ARGV[4])
+local removed = {}
+local function log(op, id, json)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', logMax, '*', 'op', op, 'id', id, 'e', json)
+end
+local function remove(id)
+  local json = redis.call('HGET', KEYS[1], id)
+  if json then
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+    log('deleted', id, json)
+    table.insert(removed, id)
+  end
+end
+for _, u in ipairs(upserts) do
+  redis.call('HSET', KEYS[1], u.id, u.json)
+  redis.call('ZADD', KEYS[2], u.score, u.id)
+  redis.call('ZADD', KEYS[3], u.expiresAt, u.id)
+  log('new', u.id, u.json)
+end
+for _, id in ipairs(deletes) do remove(id) end
+local n = redis.call('HLEN', KEYS[1])
+if n > maxEntries then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, n - maxEntries - 1)) do remove(id) end
+end
+local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
+local cursor = '0-0'
+if last[1] then cursor = last[1][1] end
+return {cursor, removed}
+`;
+
+const SNAPSHOT_LUA = `
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local cursor = '0-0'
+if last[1] then cursor = last[1][1] end
+return {cursor, redis.call('HVALS', KEYS[1])}
+`;
+
+type ApplyCommand = (...args: Array<string | number>) => Promise<[string, string[]]>;
+type SnapshotCommand = (...args: string[]) => Promise<[string, string[]]>;
+
+const K = { entries: 'bl:e', scores: 'bl:s', expiries: 'bl:x', log: 'bl:log' };
+
+export interface ApplyResult {
+  cursor: string;
+  /** Ids actually removed (explicit deletes that existed, expired, or over the cap). */
+  removed: string[];
+}
+
+export interface Delta {
+  cursor: string;
+  upserted: BlocklistEntry[];
+  deleted: BlocklistEntry[];
+}
+
+export class CursorExpiredError extends Error {
+  constructor(cursor: string) {
+    super(`cursor ${cursor} is older than the retained change log; ask for startup=true`);
+  }
+}
+
+export class BlocklistRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly settings: { maxEntries: number; logMaxLen: number },
+  ) {
+    redis.defineCommand('sluiceBlApply', { numberOfKeys: 4, lua: APPLY_LUA });
+    redis.defineCommand('sluiceBlSnapshot', { numberOfKeys: 2, lua: SNAPSHOT_LUA });
+  }
+
+  async apply(
+    upserts: readonly BlocklistEntry[],
+    deletes: readonly string[],
+  ): Promise<ApplyResult> {
+    const cmd = (this.redis as unknown as { sluiceBlApply: ApplyCommand }).sluiceBlApply.bind(
+      this.redis,
+    );
+    const [cursor, removed] = await cmd(
+      K.entries,
+      K.scores,
+      K.expiries,
+      K.log,
+      // cjson turns [] into {} and back fine; an empty object iterates as nothing with ipairs.
+      JSON.stringify(
+        upserts.map((e) => ({
+          id: e.id,
+          json: JSON.stringify(e),
+          score: e.score,
+          expiresAt: e.expiresAt,
+        })),
+      ),
+      JSON.stringify(deletes),
+      this.settings.maxEntries,
+      this.settings.logMaxLen,
+    );
+    return { cursor, removed: Array.isArray(removed) ? removed : [] };
+  }
+
+  async get(ids: readonly string[]): Promise<Map<string, BlocklistEntry>> {
+    const out = new Map<string, BlocklistEntry>();
+    if (ids.length === 0) return out;
+    const values = await this.redis.hmget(K.entries, ...ids);
+    values.forEach((v, i) => {
+      if (v !== null) out.set(ids[i]!, parse(v));
+    });
+    return out;
+  }
+
+  async snapshot(): Promise<{ cursor: string; entries: BlocklistEntry[] }> {
+    const cmd = (
+      this.redis as unknown as { sluiceBlSnapshot: SnapshotCommand }
+    ).sluiceBlSnapshot.bind(this.redis);
+    const [cursor, values] = await cmd(K.entries, K.log);
+    return { cursor, entries: values.map(parse) };
+  }
+
+  async count(): Promise<number> {
+    return this.redis.hlen(K.entries);
+  }
+
+  /** Ids whose expiry is at or before `now`. */
+  async expired(now: number, limit = 10_000): Promise<string[]> {
+    return this.redis.zrangebyscore(K.expiries, '-inf', now, 'LIMIT', 0, limit);
+  }
+
+  /**
+   * Changes after `cursor`, coalesced per id (the last operation wins). Throws CursorExpiredError
+   * when the log was trimmed past the cursor (the client would miss deletions: it must resync).
+   */
+  async since(cursor: string, limit = 100_000): Promise<Delta> {
+    const info = (await this.redis.call('XINFO', 'STREAM', K.log).catch(() => null)) as
+      unknown[] | null;
+    if (info !== null) {
+      const i = info.indexOf('max-deleted-entry-id');
+      const maxDeleted = i >= 0 ? String(info[i + 1]) : '0-0';
+      if (compareIds(maxDeleted, cursor) > 0) throw new CursorExpiredError(cursor);
+    }
+    const rows = await this.redis.xrange(K.log, `(${cursor}`, '+', 'COUNT', limit);
+    const last = new Map<string, { op: string; entry: BlocklistEntry }>();
+    let next = cursor;
+    for (const [id, fields] of rows) {
+      next = id;
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+      const entry = parse(f.e ?? '');
+      last.delete(entry.id);
+      last.set(entry.id, { op: f.op ?? 'new', entry });
+    }
+    const upserted: BlocklistEntry[] = [];
+    const deleted: BlocklistEntry[] = [];
+    for (const { op, entry } of last.values()) (op === 'deleted' ? deleted : upserted).push(entry);
+    return { cursor: next, upserted, deleted };
+  }
+
+  async currentCursor(): Promise<string> {
+    const last = await this.redis.xrevrange(K.log, '+', '-', 'COUNT', 1);
+    return last[0]?.[0] ?? '0-0';
+  }
+
+  /** Per-API-key cursor, so bouncers that do not send one get CrowdSec's "since my last pull". */
+  async clientCursor(client: string): Promise<string | null> {
+    return this.redis.get(`bl:client:${client}`);
+  }
+
+  async setClientCursor(client: string, cursor: string): Promise<void> {
+    await this.redis.set(`bl:client:${client}`, cursor, 'EX', 7 * 24 * 3600);
+  }
+}
+
+function parse(json: string): BlocklistEntry {
+  return blocklistEntrySchema.parse(JSON.parse(json));
+}
+
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as > bs ? 1 : -1) : am > bm ? 1 : -1;
+}

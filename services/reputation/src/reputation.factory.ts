@@ -1,0 +1,76 @@
+import { type Redis } from 'ioredis';
+import { BlockPolicy, type PolicyConfig } from './core/policy';
+import { type ReputationConfig } from './config/reputation.config';
+import { BlocklistRepository } from './redis/blocklist.repository';
+import { ReputationRepository } from './redis/reputation.repository';
+import { ReputationPipeline, type BlocklistSink } from './reputation.pipeline';
+
+export function policyConfigFrom(c: ReputationConfig): PolicyConfig {
+  return {
+    halfLifeMs: c.REPUTATION_HALF_LIFE_MS,
+    minAttackQueries: c.REPUTATION_MIN_ATTACK_QUERIES,
+    rollupMinResolvers: c.REPUTATION_ROLLUP_MIN_RESOLVERS,
+    resolverMinZones: c.REPUTATION_RESOLVER_MIN_ZONES,
+    thresholds: {
+      'resolver-zone': c.BLOCK_THRESHOLD_RESOLVER_ZONE,
+      resolver: c.BLOCK_THRESHOLD_RESOLVER,
+      prefix: c.BLOCK_THRESHOLD_PREFIX,
+      asn: c.BLOCK_THRESHOLD_ASN,
+    },
+    actions: {
+      'resolver-zone': c.BLOCK_ACTION_RESOLVER_ZONE,
+      resolver: c.BLOCK_ACTION_RESOLVER,
+      prefix: c.BLOCK_ACTION_PREFIX,
+      asn: c.BLOCK_ACTION_ASN,
+    },
+    entryTtlMs: c.BLOCK_TTL_MS,
+    shadow: c.BLOCK_SHADOW,
+    maxEntries: c.BLOCK_MAX_ENTRIES,
+    allowNetworks: c.ALLOWLIST_NETWORKS,
+    allowAsns: c.ALLOWLIST_ASNS,
+    allowZones: c.ALLOWLIST_ZONES,
+  };
+}
+
+/** Builds repositories, policy and pipeline from config: shared by the Nest module, tests and the bench. */
+export function createPipeline(
+  c: ReputationConfig,
+  redis: Redis,
+  sinks: BlocklistSink[],
+  onError?: (e: unknown, where: string) => void,
+): {
+  pipeline: ReputationPipeline;
+  blocklist: BlocklistRepository;
+  reputation: ReputationRepository;
+} {
+  const hl = c.REPUTATION_HALF_LIFE_MS;
+  const reputation = new ReputationRepository(redis, {
+    halfLifeMs: hl,
+    evidenceCap: c.REPUTATION_EVIDENCE_PER_SUBJECT,
+    // Members (zones, resolvers) count while they offended within two half-lives.
+    memberWindowMs: 2 * hl,
+    // Long enough that a score has decayed to nothing (20 half-lives ≈ 1e-6), at least a day.
+    keyTtlMs: Math.max(20 * hl, 24 * 3600_000),
+    dedupTtlMs: Math.max(20 * hl, 24 * 3600_000),
+    offenderMinRatio: c.REPUTATION_OFFENDER_MIN_RATIO,
+  });
+  const blocklist = new BlocklistRepository(redis, {
+    maxEntries: c.BLOCK_MAX_ENTRIES,
+    logMaxLen: Math.max(100_000, 2 * c.BLOCK_MAX_ENTRIES),
+  });
+  const pipeline = new ReputationPipeline(
+    reputation,
+    blocklist,
+    new BlockPolicy(policyConfigFrom(c)),
+    sinks,
+    {
+      clock: c.REPUTATION_CLOCK,
+      refreshStepMs: Math.max(1000, Math.floor(c.BLOCK_TTL_MS / 10)),
+      prefixFallbackV4: c.REPUTATION_PREFIX_V4,
+      prefixFallbackV6: c.REPUTATION_PREFIX_V6,
+      refreshDebounceMs: 200,
+      onError,
+    },
+  );
+  return { pipeline, blocklist, reputation };
+}

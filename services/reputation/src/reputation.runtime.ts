@@ -1,0 +1,204 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { type BlocklistEntry } from '@sluice/contracts';
+import { BatchingProducer, createKafka, provisionTopics } from '@sluice/kafka';
+import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
+import { TopicSpecs } from '@sluice/contracts';
+import { createRedis, type Redis } from '@sluice/redis';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { Readiness } from '@sluice/service-kit';
+import { type ReputationConfig } from './config/reputation.config';
+import { DnsdistCdbWriter } from './dnsdist/dnsdist-cdb.writer';
+import { FeedService } from './http/feed.service';
+import { BlocklistPublisher } from './kafka/blocklist.publisher';
+import { readCompacted, reconcileDiff } from './kafka/blocklist.reconciler';
+import { OffendersConsumer } from './kafka/offenders.consumer';
+import { createPipeline } from './reputation.factory';
+import { type BlocklistSink, type ReputationPipeline } from './reputation.pipeline';
+import { RpzXfrServer } from './rpz/rpz-xfr.server';
+
+export const REPUTATION_CONFIG = Symbol('REPUTATION_CONFIG');
+
+/**
+ * Owns every adapter: Redis, the Kafka consumer and producer, the RPZ server, the dnsdist CDB
+ * writer and the expiry sweep. Start order: Redis → sinks rebuilt from Redis (restart) → topic
+ * reconciled → consume. Stop order is the reverse.
+ */
+@Injectable()
+export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger('reputation');
+  readonly redis: Redis;
+  pipeline!: ReputationPipeline;
+  feed!: FeedService;
+  rpz: RpzXfrServer | null = null;
+  rpzPort = 0;
+  private producer: BatchingProducer | null = null;
+  private consumer: OffendersConsumer | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly bad: Counter;
+  private readonly entriesGauge: Gauge;
+
+  constructor(
+    @Inject(REPUTATION_CONFIG) private readonly config: ReputationConfig,
+    registry: Registry,
+    private readonly readiness: Readiness,
+  ) {
+    this.redis = createRedis(redisConfigFrom(config));
+    this.bad = new Counter({
+      name: 'sluice_reputation_bad_records_total',
+      help: 'Input records rejected, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.entriesGauge = new Gauge({
+      name: 'sluice_blocklist_entries',
+      help: 'Live blocklist entries',
+      registers: [registry],
+    });
+    const stats = () => this.pipeline?.stats;
+    new Gauge({
+      name: 'sluice_reputation_pipeline',
+      help: 'Pipeline counters since start: records, duplicates, upserts, removed',
+      labelNames: ['counter'],
+      registers: [registry],
+      collect() {
+        const s = stats();
+        if (!s) return;
+        for (const k of ['records', 'duplicates', 'upserts', 'removed'] as const)
+          this.set({ counter: k }, s[k]);
+      },
+    });
+    new Gauge({
+      name: 'sluice_reputation_skipped',
+      help: 'Evaluations that produced no entry, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        for (const [k, v] of Object.entries(stats()?.skipped ?? {})) this.set({ reason: k }, v);
+      },
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    const c = this.config;
+    const onError = (e: unknown, where: string) =>
+      this.log.error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+    await this.redis.connect();
+    const kafka = createKafka(kafkaConfigFrom(c, 'sluice-reputation'));
+    if (
+      c.REPUTATION_OUTPUT_TOPIC === TopicSpecs.blocklist.name ||
+      c.REPUTATION_INPUT_TOPIC === TopicSpecs.offendersEnriched.name
+    ) {
+      const specs = [TopicSpecs.blocklist, TopicSpecs.offendersEnriched].filter(
+        (s) => s.name === c.REPUTATION_OUTPUT_TOPIC || s.name === c.REPUTATION_INPUT_TOPIC,
+      );
+      await provisionTopics(kafka, specs, {
+        partitions: c.KAFKA_TOPIC_PARTITIONS,
+        replicationFactor: c.KAFKA_REPLICATION_FACTOR,
+      });
+    }
+    this.producer = new BatchingProducer(kafka, { lingerMs: 5 });
+    await this.producer.connect();
+    const sinks: BlocklistSink[] = [
+      new BlocklistPublisher(this.producer, c.REPUTATION_OUTPUT_TOPIC),
+    ];
+    if (c.RPZ_ENABLED) {
+      const stored = Number((await this.redis.get('rpz:serial')) ?? 0);
+      this.rpz = new RpzXfrServer({
+        host: c.RPZ_HOST,
+        port: c.RPZ_PORT,
+        origin: c.RPZ_ORIGIN,
+        // Serials never go backwards across restarts (secondaries would ignore the zone).
+        initialSerial: Math.max(stored + 1, Math.floor(Date.now() / 1000)),
+        keys: c.RPZ_TSIG_KEYS,
+        requireTsig: c.RPZ_REQUIRE_TSIG && c.RPZ_TSIG_KEYS.length > 0,
+        notify: c.RPZ_NOTIFY.map((hp) => {
+          const i = hp.lastIndexOf(':');
+          return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+        }),
+        onError,
+      });
+      this.rpzPort = (await this.rpz.start()).port;
+      const rpz = this.rpz;
+      sinks.push(rpz, {
+        name: 'rpz-serial',
+        refresh: async () => {
+          await this.redis.set('rpz:serial', String(rpz.zones.currentSerial));
+        },
+      });
+    }
+    if (c.DNSDIST_CDB_PATH)
+      sinks.push(
+        new DnsdistCdbWriter(c.DNSDIST_CDB_PATH, {
+          v4: c.DNSDIST_PREFIX_V4,
+          v6: c.DNSDIST_PREFIX_V6,
+        }),
+      );
+    const built = createPipeline(c, this.redis, sinks, onError);
+    this.pipeline = built.pipeline;
+    const rpz = this.rpz;
+    this.feed = new FeedService(
+      c.FEED_API_KEYS,
+      built.blocklist,
+      built.reputation,
+      built.pipeline.policy,
+      rpz
+        ? {
+            origin: rpz.zones.origin,
+            serialOf: (z) => rpz.zones.get(z)?.serial ?? rpz.zones.currentSerial,
+          }
+        : null,
+      () => this.pipeline.now(),
+    );
+    // Restart: expire what lapsed while down, rebuild RPZ/dnsdist from Redis, then fix the topic.
+    await this.pipeline.sweep();
+    await this.pipeline.refreshNow();
+    await this.reconcile(kafka, built.blocklist.snapshot.bind(built.blocklist));
+    this.consumer = new OffendersConsumer(
+      kafka,
+      { groupId: c.REPUTATION_GROUP_ID, topic: c.REPUTATION_INPUT_TOPIC },
+      this.pipeline,
+      (reason) => this.bad.inc({ reason }),
+    );
+    await this.consumer.start();
+    this.sweepTimer = setInterval(() => {
+      void this.pipeline
+        .sweep()
+        .then(async () => this.entriesGauge.set(await built.blocklist.count()))
+        .catch((e: unknown) => onError(e, 'sweep'));
+    }, c.BLOCK_SWEEP_MS);
+    this.readiness.register('reputation', () => this.redis.status === 'ready');
+    this.log.log(
+      `consuming ${c.REPUTATION_INPUT_TOPIC}; RPZ ${this.rpz ? `on ${c.RPZ_HOST}:${this.rpzPort}` : 'off'}`,
+    );
+  }
+
+  private async reconcile(
+    kafka: ReturnType<typeof createKafka>,
+    snapshot: () => Promise<{ entries: BlocklistEntry[] }>,
+  ): Promise<void> {
+    const topic = await readCompacted(kafka, this.config.REPUTATION_OUTPUT_TOPIC);
+    const { entries } = await snapshot();
+    const { upserts, tombstones } = reconcileDiff(entries, topic);
+    if (upserts.length === 0 && tombstones.length === 0) return;
+    const publisher = new BlocklistPublisher(this.producer!, this.config.REPUTATION_OUTPUT_TOPIC);
+    await publisher.changed(upserts, tombstones);
+    this.log.log(
+      `reconciled ${this.config.REPUTATION_OUTPUT_TOPIC}: ${upserts.length} upserts, ${tombstones.length} tombstones`,
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.consumer?.stop();
+    await this.pipeline?.settle();
+    await this.producer?.disconnect();
+    await this.rpz?.stop();
+    this.redis.disconnect();
+  }
+}
