@@ -1,0 +1,32 @@
+/**
+ * Two independent 32-bit hashes of a string in one pass (FNV-style multiply per UTF-16 unit,
+ * murmur3 finaliser). HyperLogLog uses h1; the Bloom filter derives k probes from h1 and h2
+ * (Kirsch–Mitzenmacher double hashing), so each name is hashed once per query.
+ */
+export interface Hash2 {
+  h1: number;
+  h2: number;
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export function hash2(text: string, out: Hash2 = { h1: 0, h2: 0 }): Hash2 {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  out.h1 = fmix32(a);
+  out.h2 = fmix32(b ^ 0x68e31da4) | 1;
+  return out;
+}

@@ -1,0 +1,202 @@
+/**
+ * How random does the part of a name left of the zone look? Features: length, Shannon
+ * entropy, character classes and digit mix, and a character-bigram likelihood under the
+ * zone's own vocabulary (learned from names the zone has seen before, on top of a small
+ * generic prior of host and English words). Scores are in [0, 1]; ≥ threshold counts as random.
+ */
+
+const SYMBOLS = 40;
+const BOUNDARY = 39;
+
+function symbol(code: number): number {
+  if (code >= 97 && code <= 122) return code - 97; // a-z
+  if (code >= 48 && code <= 57) return 26 + code - 48; // 0-9
+  if (code === 45) return 36; // -
+  if (code === 95) return 37; // _
+  if (code === 46) return BOUNDARY; // '.' separates labels like a word boundary
+  return 38;
+}
+
+/** Generic prior: what host names and English words look like before a zone has taught us. */
+const PRIOR_WORDS =
+  'www mail api cdn static images img login account accounts support help shop store news blog media web ' +
+  'secure portal admin app apps mobile search video music cloud server services service update updates download ' +
+  'files docs dev test stage staging prod production internal external public private remote office home ' +
+  'email smtp imap pop exchange calendar meet chat forum community status monitor metrics analytics track ' +
+  'tracking ads edge origin assets content data backup vpn gateway proxy router network north south east west ' +
+  'central europe america asia pacific region zone global local primary secondary master slave node cluster ' +
+  'the and for with from about after again against always another answer around because before between ' +
+  'business company country different during education example family government important information ' +
+  'interest little market member minute mother number people person picture problem program question ' +
+  'research result school second should something student system teacher thing think through together ' +
+  'travel under water where which while without woman world would write years young green orange purple ' +
+  'silver golden winter summer spring autumn river mountain forest garden window letter paper table light';
+
+export class NgramModel {
+  /** Bigram counts: [prev * SYMBOLS + next]. */
+  readonly counts = new Float64Array(SYMBOLS * SYMBOLS);
+  readonly rows = new Float64Array(SYMBOLS);
+  total = 0;
+
+  train(text: string, weight = 1): void {
+    let prev = BOUNDARY;
+    for (let i = 0; i < text.length; i++) {
+      const s = symbol(text.charCodeAt(i));
+      this.counts[prev * SYMBOLS + s]! += weight;
+      this.rows[prev]! += weight;
+      prev = s;
+    }
+    this.counts[prev * SYMBOLS + BOUNDARY]! += weight;
+    this.rows[prev]! += weight;
+    this.total += weight * (text.length + 1);
+  }
+
+  /** Halve all counts: recent vocabulary outweighs old, and counts stay bounded. */
+  decay(): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i]! *= 0.5;
+    for (let i = 0; i < this.rows.length; i++) this.rows[i]! *= 0.5;
+    this.total *= 0.5;
+  }
+
+  toJSON(): { counts: number[]; total: number } {
+    return { counts: Array.from(this.counts), total: this.total };
+  }
+
+  static fromJSON(json: { counts: number[]; total: number }): NgramModel {
+    const m = new NgramModel();
+    json.counts.forEach((c, i) => {
+      m.counts[i] = c;
+      m.rows[Math.floor(i / SYMBOLS)]! += c;
+    });
+    m.total = json.total;
+    return m;
+  }
+}
+
+export const GENERIC_PRIOR: NgramModel = (() => {
+  const m = new NgramModel();
+  for (const w of PRIOR_WORDS.split(' ')) m.train(w);
+  return m;
+})();
+
+const SMOOTHING = 0.1;
+/** Below this many trained characters a zone model is too thin to trust on its own. */
+const MIN_ZONE_CHARS = 2000;
+
+/**
+ * Mean surprise in bits per character of `text`: an even mix of the zone's own bigram model
+ * and the generic prior (interpolation, so a busy zone's vocabulary cannot drown out what
+ * ordinary words look like). Uniformly random text scores ≈ 5.5–6.5, host names and words ≈ 3–4.5.
+ */
+export function bitsPerChar(
+  text: string,
+  zone: NgramModel | null,
+  prior: NgramModel = GENERIC_PRIOR,
+): number {
+  const useZone = zone !== null && zone.total >= MIN_ZONE_CHARS;
+  let bits = 0;
+  let prev = BOUNDARY;
+  const n = text.length;
+  for (let i = 0; i <= n; i++) {
+    const s = i < n ? symbol(text.charCodeAt(i)) : BOUNDARY;
+    const idx = prev * SYMBOLS + s;
+    const pPrior = (prior.counts[idx]! + SMOOTHING) / (prior.rows[prev]! + SMOOTHING * SYMBOLS);
+    const p = useZone
+      ? 0.5 * pPrior +
+        0.5 * ((zone.counts[idx]! + SMOOTHING) / (zone.rows[prev]! + SMOOTHING * SYMBOLS))
+      : pPrior;
+    bits -= Math.log2(p);
+    prev = s;
+  }
+  return bits / (n + 1);
+}
+
+export interface LabelFeatures {
+  /** Characters left of the zone, dots excluded. */
+  length: number;
+  labels: number;
+  firstLabelLength: number;
+  /** Shannon entropy of the character distribution, bits. */
+  entropy: number;
+  digitShare: number;
+  /** Letter↔digit switches per character: random strings switch often, words rarely. */
+  classSwitches: number;
+  bitsPerChar: number;
+  score: number;
+}
+
+const counts = new Uint16Array(128);
+
+/** Score a subname (the labels left of the zone). Hot path: one pass, no allocation but the result. */
+export function scoreSubname(sub: string, zone: NgramModel | null): LabelFeatures {
+  counts.fill(0);
+  let length = 0;
+  let labels = sub.length > 0 ? 1 : 0;
+  let firstLabelLength = -1;
+  let digits = 0;
+  let switches = 0;
+  let prevClass = -1;
+  for (let i = 0; i < sub.length; i++) {
+    const c = sub.charCodeAt(i);
+    if (c === 46) {
+      labels++;
+      if (firstLabelLength < 0) firstLabelLength = i;
+      prevClass = -1;
+      continue;
+    }
+    length++;
+    counts[c & 127]!++;
+    const cls = c >= 48 && c <= 57 ? 1 : c >= 97 && c <= 122 ? 0 : -1;
+    if (cls === 1) digits++;
+    // Only letter↔digit switches count: '-' between words is how people write names.
+    if (prevClass >= 0 && cls >= 0 && cls !== prevClass) switches++;
+    prevClass = cls;
+  }
+  if (firstLabelLength < 0) firstLabelLength = sub.length;
+  let entropy = 0;
+  if (length > 0) {
+    for (let i = 0; i < 128; i++) {
+      const k = counts[i]!;
+      if (k > 0) {
+        const p = k / length;
+        entropy -= p * Math.log2(p);
+      }
+    }
+  }
+  const bpc = length > 0 ? bitsPerChar(sub, zone) : 0;
+  const digitShare = length > 0 ? digits / length : 0;
+  const classSwitches = length > 1 ? switches / (length - 1) : 0;
+  return {
+    length,
+    labels,
+    firstLabelLength,
+    entropy,
+    digitShare,
+    classSwitches,
+    bitsPerChar: bpc,
+    score: combine(length, entropy, digitShare, classSwitches, bpc),
+  };
+}
+
+const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
+
+/**
+ * Weighted evidence, each feature mapped to [0, 1]. The bigram surprise carries most weight
+ * because it is the one feature that separates "kq3vz8ma" from "checkout" at equal length.
+ */
+function combine(
+  length: number,
+  entropy: number,
+  digitShare: number,
+  switches: number,
+  bpc: number,
+): number {
+  if (length < 4) return clamp01((bpc - 4) / 3) * 0.5; // too short to call random with confidence
+  const surprise = clamp01((bpc - 4.4) / 1.4);
+  // Entropy relative to the most a string of this length over ~36 symbols can have.
+  const maxEntropy = Math.log2(Math.min(length, 36));
+  const spread = clamp01((entropy / maxEntropy - 0.75) / 0.2);
+  const mix = digitShare > 0.1 && digitShare < 0.9 ? clamp01(switches / 0.35) : 0;
+  const long = clamp01((length - 5) / 7);
+  return 0.6 * surprise + 0.15 * spread + 0.15 * mix + 0.1 * long;
+}

@@ -1,0 +1,87 @@
+/** Every knob of the detection core, with the defaults the service ships. */
+export interface DetectorSettings {
+  /** Tick length: windows advance in these steps of event time. */
+  tickMs: number;
+  /** How far behind a zone's newest event a query may arrive and still count. */
+  allowedLatenessMs: number;
+  /**
+   * A silent zone's clock follows its partition's newest event minus this, so an attack on a
+   * zone whose traffic stops entirely still ends.
+   */
+  idleAdvanceMs: number;
+  /** Horizons (in ticks) the anomaly test runs over: short for floods, long for low-and-slow. */
+  shortHorizonTicks: number;
+  longHorizonTicks: number;
+  /** Ticks of baseline learning before a zone can alert. */
+  warmupTicks: number;
+  baselineAlpha: number;
+  warmupAlpha: number;
+  /** Start when the excess of never-seen names is this many standard deviations (÷ sensitivity). */
+  zStart: number;
+  /** Below this (or below half the minimum excess) a tick counts as quiet. */
+  zEnd: number;
+  /** Minimum excess never-seen queries per second (÷ sensitivity). */
+  minExcessQps: number;
+  /** Observed never-seen count must be at least this multiple of the expected one. */
+  minRatio: number;
+  /** Above this share of recently new names being asked again, a burst is churn, not an attack. */
+  maxRepeatShare: number;
+  /** Consecutive quiet ticks that end an attack (hysteresis). */
+  endQuietTicks: number;
+  /** At most one `updated` per this much event time. */
+  updateEveryMs: number;
+  /** Label score at or above which a query counts as random. */
+  randomThreshold: number;
+  statsEveryTicks: number;
+  offenderWindowTicks: number;
+  maxOffendersPerWindow: number;
+  /** Bound on distinct resolvers tracked per zone and offender window. */
+  maxTrackedResolvers: number;
+  /** Names each zone remembers (rotating Bloom generation size). */
+  seenCapacity: number;
+  seenFalsePositiveRate: number;
+  hllPrecision: number;
+  topK: number;
+  sampleNames: number;
+  /** Names the n-gram model learns from per zone and tick (bounds the cost at high rates). */
+  trainPerTick: number;
+  /** Zones or subtrees measured but never alerted (e.g. RUM beacon domains). */
+  allowlist: readonly string[];
+  /** Per-zone sensitivity (default 1; 2 = twice as sensitive, 0.5 = half). */
+  sensitivity: Readonly<Record<string, number>>;
+}
+
+export const defaultSettings: DetectorSettings = {
+  tickMs: 1000,
+  allowedLatenessMs: 2000,
+  idleAdvanceMs: 30_000,
+  shortHorizonTicks: 2,
+  longHorizonTicks: 10,
+  warmupTicks: 30,
+  baselineAlpha: 0.02,
+  warmupAlpha: 0.2,
+  zStart: 6,
+  zEnd: 3,
+  minExcessQps: 3,
+  minRatio: 2,
+  maxRepeatShare: 0.3,
+  endQuietTicks: 10,
+  updateEveryMs: 5000,
+  randomThreshold: 0.6,
+  statsEveryTicks: 5,
+  offenderWindowTicks: 10,
+  maxOffendersPerWindow: 1000,
+  maxTrackedResolvers: 50_000,
+  seenCapacity: 500_000,
+  seenFalsePositiveRate: 0.01,
+  hllPrecision: 11,
+  topK: 64,
+  sampleNames: 10,
+  trainPerTick: 500,
+  allowlist: [],
+  sensitivity: {},
+};
+
+export function withDefaults(partial: Partial<DetectorSettings> = {}): DetectorSettings {
+  return { ...defaultSettings, ...partial };
+}

@@ -1,0 +1,737 @@
+import {
+  type Alert,
+  type Evidence,
+  type Offender,
+  type QueryEvent,
+  type ZoneStats,
+} from '@sluice/contracts';
+import { FingerprintAcc, round, type FingerprintJson } from './fingerprint';
+import { hash2, type Hash2 } from './hash';
+import { HyperLogLog } from './hyperloglog';
+import { NgramModel, scoreSubname } from './label-score';
+import { SeenFilter, type SeenFilterJson } from './seen-filter';
+import { type DetectorSettings } from './settings';
+import { SpaceSaving, type HeavyHitter } from './space-saving';
+
+/** What one closed tick of a zone looked like. */
+class Tick {
+  n = 0;
+  /** Never-seen-before, not allowlisted. */
+  ns = 0;
+  nsRandom = 0;
+  random = 0;
+  scoreSum = 0;
+  rc = 0;
+  nx = 0;
+  allow = 0;
+  nsEntropy = 0;
+  nsScore = 0;
+  hll: HyperLogLog | null = null;
+  readonly fp = new FingerprintAcc();
+  readonly samples: string[] = [];
+  readonly evidence: Evidence[] = [];
+  constructor(readonly start: number) {}
+}
+
+export interface ZoneOutput {
+  alerts: Alert[];
+  zoneStats: ZoneStats[];
+  offenders: Offender[];
+}
+
+interface OffenderCount {
+  attack: number;
+  total: number;
+  evidence: Evidence[];
+}
+
+interface ActiveAlert {
+  alertId: string;
+  onset: number;
+  lastUpdateAt: number;
+  quietTicks: number;
+  firstQuietTick: number;
+  fp: FingerprintAcc;
+  top: SpaceSaving;
+  samples: string[];
+  evidence: Evidence[];
+}
+
+interface Evaluation {
+  n: number;
+  ns: number;
+  expected: number;
+  excess: number;
+  z: number;
+  hot: boolean;
+  cold: boolean;
+  candidate: boolean;
+}
+
+const scratch: Hash2 = { h1: 0, h2: 0 };
+const REPEAT_SAMPLE_PER_TICK = 200;
+
+/**
+ * One zone's event-time state: pending ticks (raw events held until the watermark passes
+ * them, then processed in arrival order — so every result depends only on the event sequence,
+ * never on batch boundaries), the seen filter, the zone's n-gram model, baselines, the
+ * attack lifecycle and the stats/offender windows.
+ */
+export class ZoneDetector {
+  /** Highest event time seen for this zone. */
+  maxTs = -Infinity;
+  /** Start (ms) of the next tick to close; null until the first event. */
+  nextTick: number | null = null;
+  private readonly pending = new Map<number, QueryEvent[]>();
+  private readonly seen: SeenFilter;
+  private readonly model = new NgramModel();
+  private readonly ring: Tick[] = [];
+  private ticksClosed = 0;
+  private meanN = 0;
+  private meanNs = 0;
+  private varResid = 0;
+  private candidateSince: number | null = null;
+  private active: ActiveAlert | null = null;
+  private lastAlertEnd: number | null = null;
+  // zone-stats window
+  private statsStart: number | null = null;
+  private statsTicks: Tick[] = [];
+  private statsTop: SpaceSaving;
+  private statsHadAlert: string | null = null;
+  // offender window
+  private offStart: number | null = null;
+  private offenders = new Map<string, OffenderCount>();
+  private offAlertId: string | null = null;
+  /**
+   * A sample of recently never-seen names (hash → tick, repeated?). Attack names never come
+   * back; a new CDN deployment or a renamed host is asked again within seconds. A burst of
+   * new names that repeat is therefore not an attack, however many there are.
+   */
+  private recentNew = new Map<number, { tick: number; repeated: boolean }>();
+  private readonly subtrees: string[];
+  readonly allowlistedZone: boolean;
+  readonly sensitivity: number;
+  lateEvents = 0;
+  lastRepeatShare = 0;
+
+  constructor(
+    readonly zone: string,
+    private readonly s: DetectorSettings,
+  ) {
+    this.seen = new SeenFilter({
+      capacity: s.seenCapacity,
+      falsePositiveRate: s.seenFalsePositiveRate,
+    });
+    this.statsTop = new SpaceSaving(s.topK);
+    this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
+    this.subtrees = s.allowlist.filter((a) => a.endsWith(`.${zone}`));
+    this.sensitivity = s.sensitivity[zone] ?? 1;
+  }
+
+  get isActive(): boolean {
+    return this.active !== null;
+  }
+
+  get alertId(): string | null {
+    return this.active?.alertId ?? null;
+  }
+
+  /** Accept an event whose lateness the caller has checked against the watermark. */
+  buffer(e: QueryEvent): void {
+    if (e.ts > this.maxTs) this.maxTs = e.ts;
+    const tick = Math.floor(e.ts / this.s.tickMs) * this.s.tickMs;
+    if (this.nextTick === null)
+      this.nextTick = Math.floor((e.ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;
+    let list = this.pending.get(tick);
+    if (!list) this.pending.set(tick, (list = []));
+    list.push(e);
+  }
+
+  /** Close every tick that ends at or before `watermark`, appending outputs. */
+  closeUpTo(watermark: number, out: ZoneOutput): void {
+    if (this.nextTick === null) return;
+    const tickMs = this.s.tickMs;
+    let next: number = this.nextTick;
+    while (next + tickMs <= watermark) {
+      // A long silence: after enough empty ticks to end alerts and flush windows, jump.
+      if (
+        this.pending.size === 0 &&
+        this.active === null &&
+        this.statsTicks.length === 0 &&
+        this.offenders.size === 0 &&
+        watermark - next > (this.s.longHorizonTicks + 2) * tickMs
+      ) {
+        const target = Math.floor(watermark / tickMs) * tickMs - this.s.longHorizonTicks * tickMs;
+        if (target > next) {
+          this.ring.length = 0;
+          this.candidateSince = null;
+          next = target;
+        }
+      }
+      const events = this.pending.get(next);
+      if (events) this.pending.delete(next);
+      this.closeTick(next, events ?? [], out);
+      next += tickMs;
+      this.nextTick = next;
+    }
+  }
+
+  private isAllowlisted(qname: string): boolean {
+    if (this.allowlistedZone) return true;
+    for (const sub of this.subtrees) if (qname === sub || qname.endsWith(`.${sub}`)) return true;
+    return false;
+  }
+
+  private closeTick(start: number, events: readonly QueryEvent[], out: ZoneOutput): void {
+    const s = this.s;
+    const t = new Tick(start);
+    const zoneSuffix = this.zone.length + 1;
+    let trained = 0;
+    let sampledNew = 0;
+    const alerting = this.active !== null;
+    for (const e of events) {
+      t.n++;
+      const q = e.qname;
+      const sub = q.length > this.zone.length ? q.slice(0, q.length - zoneSuffix) : '';
+      hash2(sub, scratch);
+      if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
+      t.hll.add(scratch.h1);
+      this.statsTop.add(e.resolver);
+      if (e.rcode !== null) {
+        t.rc++;
+        if (e.rcode === 3) t.nx++;
+      }
+      const allow = this.isAllowlisted(q);
+      if (allow) {
+        t.allow++;
+        this.countOffender(e, false);
+        continue;
+      }
+      const f = scoreSubname(sub, this.model);
+      const random = f.score >= s.randomThreshold;
+      t.scoreSum += f.score;
+      if (random) t.random++;
+      const seen = this.seen.has(scratch.h1, scratch.h2);
+      if (seen) {
+        const r = this.recentNew.get(scratch.h1);
+        if (r !== undefined) r.repeated = true;
+        // Names the zone keeps being asked for are its vocabulary: learn from those only, so
+        // attack names (never repeated) never teach the model.
+        if (trained < s.trainPerTick) {
+          this.model.train(sub);
+          trained++;
+          if (this.model.total > 2_000_000) this.model.decay();
+        }
+      } else {
+        t.ns++;
+        t.nsEntropy += f.entropy;
+        t.nsScore += f.score;
+        if (random) t.nsRandom++;
+        if (sampledNew < REPEAT_SAMPLE_PER_TICK && !this.recentNew.has(scratch.h1)) {
+          this.recentNew.set(scratch.h1, { tick: start, repeated: false });
+          sampledNew++;
+        }
+        // During an attack, random never-seen names are not remembered: they would only push
+        // the zone's real vocabulary out of the bounded filter.
+        if (!(alerting && random)) this.seen.add(scratch.h1, scratch.h2);
+        t.fp.add(
+          sub,
+          f.firstLabelLength,
+          f.labels,
+          e.qtype,
+          e.rd,
+          e.ednsSize !== null,
+          f.bitsPerChar,
+          random,
+        );
+        if (t.samples.length < s.sampleNames) t.samples.push(q);
+        if (t.evidence.length < s.sampleNames)
+          t.evidence.push({ ts: e.ts, resolver: e.resolver, qname: q });
+        this.active?.top.add(e.resolver);
+      }
+      this.countOffender(e, !seen);
+    }
+    const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
+    for (const [h, r] of this.recentNew) if (r.tick < keepFrom) this.recentNew.delete(h);
+    this.ring.push(t);
+    if (this.ring.length > Math.max(s.longHorizonTicks, s.shortHorizonTicks)) this.ring.shift();
+    this.ticksClosed++;
+    this.evaluate(t, out);
+    this.windowStats(t, out);
+    this.windowOffenders(t, out);
+  }
+
+  private countOffender(e: QueryEvent, attackLike: boolean): void {
+    let c = this.offenders.get(e.resolver);
+    if (!c) {
+      if (this.offenders.size >= this.s.maxTrackedResolvers) return;
+      this.offenders.set(e.resolver, (c = { attack: 0, total: 0, evidence: [] }));
+    }
+    c.total++;
+    if (attackLike) {
+      c.attack++;
+      if (c.evidence.length < 3)
+        c.evidence.push({ ts: e.ts, resolver: e.resolver, qname: e.qname });
+    }
+  }
+
+  private get share(): number {
+    return this.meanN > 0 ? Math.min(1, this.meanNs / this.meanN) : 1;
+  }
+
+  private assess(h: number): Evaluation {
+    const s = this.s;
+    const ticks = this.ring.slice(-h);
+    let n = 0;
+    let ns = 0;
+    for (const t of ticks) {
+      n += t.n - t.allow;
+      ns += t.ns;
+    }
+    const span = ticks.length;
+    const expected = this.share * n;
+    const excess = ns - expected;
+    const sd = Math.sqrt(span * this.varResid + expected + (0.25 * expected) ** 2 + 1);
+    const z = excess / sd;
+    const k = this.sensitivity;
+    const minExcess = (s.minExcessQps * span * s.tickMs) / 1000;
+    return {
+      n,
+      ns,
+      expected,
+      excess,
+      z,
+      hot: z >= s.zStart / k && excess >= minExcess / k && ns >= s.minRatio * expected,
+      cold: z < s.zEnd || excess < minExcess / 2,
+      candidate: z >= s.zEnd && excess > 0,
+    };
+  }
+
+  /** Share of recently sampled never-seen names that were asked for again. */
+  private repeatShare(): number {
+    let total = 0;
+    let repeated = 0;
+    for (const r of this.recentNew.values()) {
+      total++;
+      if (r.repeated) repeated++;
+    }
+    return total > 0 ? repeated / total : 0;
+  }
+
+  private evaluate(t: Tick, out: ZoneOutput): void {
+    const s = this.s;
+    const short = this.assess(s.shortHorizonTicks);
+    const long = this.assess(s.longHorizonTicks);
+    const mid = this.assess(Math.max(s.shortHorizonTicks, Math.ceil(s.longHorizonTicks / 2)));
+    const repeats = this.repeatShare();
+    this.lastRepeatShare = repeats;
+    const warm = this.ticksClosed > s.warmupTicks;
+    const tickEnd = t.start + s.tickMs;
+
+    if (short.candidate || long.candidate) this.candidateSince ??= t.start;
+    else if (this.active === null) this.candidateSince = null;
+
+    if (this.active === null) {
+      if (warm && !this.allowlistedZone && (short.hot || long.hot) && repeats <= s.maxRepeatShare) {
+        this.start(t, short, long, tickEnd, out);
+      } else {
+        // Learn the baseline only from ordinary ticks; candidates move it slowly so a
+        // genuine level shift is eventually accepted rather than frozen out.
+        const alpha = warm ? s.baselineAlpha : s.warmupAlpha;
+        this.learn(t, short.candidate || long.candidate ? alpha / 4 : alpha);
+      }
+      return;
+    }
+
+    const a = this.active;
+    // Quiet once the recent past is cold; the long horizon only has to stop looking like an
+    // attack onset, so a flood that stops ends about endQuietTicks later, not long+end ticks.
+    if (short.cold && !mid.hot) {
+      if (a.quietTicks === 0) a.firstQuietTick = t.start;
+      a.quietTicks++;
+    } else {
+      a.quietTicks = 0;
+    }
+    if (a.quietTicks >= s.endQuietTicks) {
+      out.alerts.push(this.alert('ended', tickEnd, short, long, a.firstQuietTick));
+      this.lastAlertEnd = tickEnd;
+      this.active = null;
+      this.candidateSince = null;
+      return;
+    }
+    if (tickEnd - a.lastUpdateAt >= s.updateEveryMs) {
+      a.lastUpdateAt = tickEnd;
+      out.alerts.push(this.alert('updated', tickEnd, short, long, null));
+    }
+  }
+
+  private learn(t: Tick, alpha: number): void {
+    const n = t.n - t.allow;
+    this.meanN += alpha * (n - this.meanN);
+    this.meanNs += alpha * (t.ns - this.meanNs);
+    const resid = t.ns - this.share * n;
+    this.varResid += alpha * (resid * resid - this.varResid);
+  }
+
+  private start(
+    t: Tick,
+    short: Evaluation,
+    long: Evaluation,
+    tickEnd: number,
+    out: ZoneOutput,
+  ): void {
+    const onset = Math.max(
+      this.candidateSince ?? t.start,
+      t.start - (this.s.longHorizonTicks - 1) * this.s.tickMs,
+    );
+    const fp = new FingerprintAcc();
+    const top = new SpaceSaving(this.s.topK);
+    const samples: string[] = [];
+    const evidence: Evidence[] = [];
+    for (const r of this.ring) {
+      if (r.start < onset) continue;
+      fp.merge(r.fp);
+      for (const x of r.samples) if (samples.length < this.s.sampleNames) samples.push(x);
+      for (const x of r.evidence) {
+        if (evidence.length < this.s.sampleNames) evidence.push(x);
+      }
+    }
+    // Resolvers that carried the onset ticks' never-seen names.
+    for (const [resolver, c] of this.offenders) if (c.attack > 0) top.add(resolver, c.attack);
+    this.active = {
+      alertId: `${this.zone}@${onset}`,
+      onset,
+      lastUpdateAt: tickEnd,
+      quietTicks: 0,
+      firstQuietTick: tickEnd,
+      fp,
+      top,
+      samples,
+      evidence,
+    };
+    this.offAlertId = this.active.alertId;
+    this.statsHadAlert = this.active.alertId;
+    out.alerts.push(this.alert('started', tickEnd, short, long, null));
+  }
+
+  private alert(
+    phase: Alert['phase'],
+    at: number,
+    short: Evaluation,
+    long: Evaluation,
+    endedAt: number | null,
+  ): Alert {
+    const a = this.active!;
+    const s = this.s;
+    const ticks = this.ring.slice(-s.shortHorizonTicks);
+    // Fold this evaluation's ticks into the alert's fingerprint and samples.
+    if (phase !== 'started') {
+      const last = ticks[ticks.length - 1];
+      if (last) {
+        a.fp.merge(last.fp);
+        for (const x of last.samples) if (a.samples.length < s.sampleNames) a.samples.push(x);
+      }
+    }
+    let n = 0;
+    let ns = 0;
+    let random = 0;
+    let rc = 0;
+    let nx = 0;
+    let nsEntropy = 0;
+    let nsScore = 0;
+    const hll = new HyperLogLog(s.hllPrecision);
+    for (const t of ticks) {
+      n += t.n;
+      ns += t.ns;
+      random += t.random;
+      rc += t.rc;
+      nx += t.nx;
+      nsEntropy += t.nsEntropy;
+      nsScore += t.nsScore;
+      if (t.hll) hll.merge(t.hll);
+    }
+    const secs = (ticks.length * s.tickMs) / 1000 || 1;
+    const best = short.z >= long.z ? short : long;
+    const bestSecs =
+      best === short
+        ? secs
+        : (Math.min(this.ring.length, s.longHorizonTicks) * s.tickMs) / 1000 || 1;
+    const baselineQps = (this.meanN * 1000) / s.tickMs;
+    const excessQps = best.excess / bestSecs;
+    return {
+      v: 1,
+      alertId: a.alertId,
+      zone: this.zone,
+      phase,
+      severity: severity(excessQps, baselineQps),
+      onset: a.onset,
+      at,
+      endedAt,
+      qps: round(n / secs, 2),
+      baselineQps: round(baselineQps, 2),
+      uniqueRate: round(hll.count() / secs, 2),
+      neverSeenRate: round(n > 0 ? ns / n : 0),
+      randomShare: round(n > 0 ? random / n : 0),
+      nxdomainShare: rc > 0 ? round(nx / rc) : null,
+      meanEntropy: round(ns > 0 ? nsEntropy / ns : 0),
+      sampleNames: [...a.samples],
+      evidence: [...a.evidence],
+      topResolvers: a.top.top(10).map((h: HeavyHitter) => ({ resolver: h.key, count: h.count })),
+      fingerprint: a.fp.toFingerprint(),
+      neverSeenQps: round(best.ns / bestSecs, 2),
+      excessQps: round(excessQps, 2),
+      zScore: round(best.z, 2),
+      sensitivity: this.sensitivity,
+      meanRandomScore: round(ns > 0 ? Math.min(1, nsScore / ns) : 0),
+    };
+  }
+
+  private windowStats(t: Tick, out: ZoneOutput): void {
+    const s = this.s;
+    this.statsStart ??= t.start;
+    this.statsTicks.push(t);
+    if (this.active) this.statsHadAlert = this.active.alertId;
+    const tickIndex = Math.floor(t.start / s.tickMs);
+    if ((tickIndex + 1) % s.statsEveryTicks !== 0) return;
+    let n = 0;
+    let ns = 0;
+    let random = 0;
+    let rc = 0;
+    let nx = 0;
+    let allow = 0;
+    let scoreSum = 0;
+    const hll = new HyperLogLog(s.hllPrecision);
+    for (const x of this.statsTicks) {
+      n += x.n;
+      ns += x.ns;
+      random += x.random;
+      rc += x.rc;
+      nx += x.nx;
+      allow += x.allow;
+      scoreSum += x.scoreSum;
+      if (x.hll) hll.merge(x.hll);
+    }
+    const windowEnd = t.start + s.tickMs;
+    if (n > 0 || this.statsHadAlert !== null) {
+      const secs = (windowEnd - this.statsStart) / 1000;
+      const scored = n - allow;
+      out.zoneStats.push({
+        v: 1,
+        zone: this.zone,
+        windowStart: this.statsStart,
+        windowEnd,
+        queries: n,
+        qps: round(n / secs, 2),
+        baselineQps:
+          this.ticksClosed > s.warmupTicks ? round((this.meanN * 1000) / s.tickMs, 2) : null,
+        uniqueSubnames: hll.count(),
+        neverSeenRate: round(scored > 0 ? ns / scored : 0),
+        randomShare: round(scored > 0 ? random / scored : 0),
+        nxdomainShare: rc > 0 ? round(nx / rc) : null,
+        topResolvers: this.statsTop.top(10).map((h) => ({ resolver: h.key, count: h.count })),
+        allowlistedQueries: allow,
+        meanRandomScore: round(scored > 0 ? Math.min(1, scoreSum / scored) : 0),
+        alertId: this.statsHadAlert,
+      });
+    }
+    this.statsStart = null;
+    this.statsTicks = [];
+    this.statsTop.clear();
+    this.statsHadAlert = this.active?.alertId ?? null;
+  }
+
+  private windowOffenders(t: Tick, out: ZoneOutput): void {
+    const s = this.s;
+    this.offStart ??= t.start;
+    if (this.active) this.offAlertId = this.active.alertId;
+    const tickIndex = Math.floor(t.start / s.tickMs);
+    if ((tickIndex + 1) % s.offenderWindowTicks !== 0) return;
+    const windowEnd = t.start + s.tickMs;
+    // Offender records only for windows that belong to an attack: outside one, never-seen
+    // names are ordinary churn and naming resolvers for them would only feed noise downstream.
+    if (this.offAlertId !== null) {
+      const ranked = [...this.offenders]
+        .filter(([, c]) => c.attack > 0)
+        .sort((a, b) => b[1].attack - a[1].attack || (a[0] < b[0] ? -1 : 1))
+        .slice(0, s.maxOffendersPerWindow);
+      for (const [resolver, c] of ranked) {
+        out.offenders.push({
+          v: 1,
+          zone: this.zone,
+          resolver,
+          windowStart: this.offStart,
+          windowEnd,
+          attackQueries: c.attack,
+          totalQueries: c.total,
+          alertId: this.offAlertId,
+          evidence: c.evidence,
+        });
+      }
+    }
+    this.offStart = null;
+    this.offenders = new Map();
+    this.offAlertId = this.active?.alertId ?? null;
+  }
+
+  /** Approximate bytes of sketch state (filters, HLLs), for memory accounting. */
+  get sketchBytes(): number {
+    let b = this.seen.bytes + this.model.counts.byteLength;
+    for (const t of this.ring) b += t.hll?.bytes ?? 0;
+    return b;
+  }
+
+  toJSON(): ZoneSnapshot {
+    return {
+      zone: this.zone,
+      maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null,
+      nextTick: this.nextTick,
+      pending: [...this.pending],
+      seen: this.seen.toJSON(),
+      model: this.model.toJSON(),
+      ring: this.ring.map(tickToJson),
+      ticksClosed: this.ticksClosed,
+      meanN: this.meanN,
+      meanNs: this.meanNs,
+      varResid: this.varResid,
+      candidateSince: this.candidateSince,
+      active: this.active
+        ? { ...this.active, fp: this.active.fp.toJSON(), top: this.active.top.toJSON() }
+        : null,
+      lastAlertEnd: this.lastAlertEnd,
+      statsStart: this.statsStart,
+      statsTicks: this.statsTicks.map(tickToJson),
+      statsTop: this.statsTop.toJSON(),
+      statsHadAlert: this.statsHadAlert,
+      offStart: this.offStart,
+      offenders: [...this.offenders],
+      offAlertId: this.offAlertId,
+      lateEvents: this.lateEvents,
+      recentNew: [...this.recentNew],
+    };
+  }
+
+  static fromJSON(s: DetectorSettings, j: ZoneSnapshot): ZoneDetector {
+    const z = new ZoneDetector(j.zone, s);
+    z.maxTs = j.maxTs ?? -Infinity;
+    z.nextTick = j.nextTick;
+    for (const [k, v] of j.pending) z.pending.set(k, v);
+    (z as unknown as { seen: SeenFilter }).seen = SeenFilter.fromJSON(
+      { capacity: s.seenCapacity, falsePositiveRate: s.seenFalsePositiveRate },
+      j.seen,
+    );
+    const model = NgramModel.fromJSON(j.model);
+    z.model.counts.set(model.counts);
+    z.model.rows.set(model.rows);
+    z.model.total = model.total;
+    z.ring.push(...j.ring.map(tickFromJson));
+    z.ticksClosed = j.ticksClosed;
+    z.meanN = j.meanN;
+    z.meanNs = j.meanNs;
+    z.varResid = j.varResid;
+    z.candidateSince = j.candidateSince;
+    z.active = j.active
+      ? {
+          ...j.active,
+          fp: FingerprintAcc.fromJSON(j.active.fp),
+          top: SpaceSaving.fromJSON(s.topK, j.active.top),
+        }
+      : null;
+    z.lastAlertEnd = j.lastAlertEnd;
+    z.statsStart = j.statsStart;
+    z.statsTicks = j.statsTicks.map(tickFromJson);
+    z.statsTop = SpaceSaving.fromJSON(s.topK, j.statsTop);
+    z.statsHadAlert = j.statsHadAlert;
+    z.offStart = j.offStart;
+    z.offenders = new Map(j.offenders);
+    z.offAlertId = j.offAlertId;
+    z.lateEvents = j.lateEvents;
+    z.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
+    return z;
+  }
+}
+
+function severity(excessQps: number, baselineQps: number): Alert['severity'] {
+  const r = excessQps / Math.max(baselineQps, 1);
+  if (r >= 10) return 'critical';
+  if (r >= 3) return 'high';
+  if (r >= 0.5) return 'medium';
+  return 'low';
+}
+
+interface TickJson {
+  start: number;
+  counts: number[];
+  hll: ReturnType<HyperLogLog['toJSON']> | null;
+  fp: FingerprintJson;
+  samples: string[];
+  evidence: Evidence[];
+}
+
+function tickToJson(t: Tick): TickJson {
+  return {
+    start: t.start,
+    counts: [
+      t.n,
+      t.ns,
+      t.nsRandom,
+      t.random,
+      t.scoreSum,
+      t.rc,
+      t.nx,
+      t.allow,
+      t.nsEntropy,
+      t.nsScore,
+    ],
+    hll: t.hll ? t.hll.toJSON() : null,
+    fp: t.fp.toJSON(),
+    samples: t.samples,
+    evidence: t.evidence,
+  };
+}
+
+function tickFromJson(j: TickJson): Tick {
+  const t = new Tick(j.start);
+  const c = j.counts;
+  const at = (i: number) => c[i] ?? 0;
+  t.n = at(0);
+  t.ns = at(1);
+  t.nsRandom = at(2);
+  t.random = at(3);
+  t.scoreSum = at(4);
+  t.rc = at(5);
+  t.nx = at(6);
+  t.allow = at(7);
+  t.nsEntropy = at(8);
+  t.nsScore = at(9);
+  t.hll = j.hll ? HyperLogLog.fromJSON(j.hll) : null;
+  t.fp.merge(FingerprintAcc.fromJSON(j.fp));
+  t.samples.push(...j.samples);
+  t.evidence.push(...j.evidence);
+  return t;
+}
+
+export interface ZoneSnapshot {
+  zone: string;
+  maxTs: number | null;
+  nextTick: number | null;
+  pending: [number, QueryEvent[]][];
+  seen: SeenFilterJson;
+  model: { counts: number[]; total: number };
+  ring: TickJson[];
+  ticksClosed: number;
+  meanN: number;
+  meanNs: number;
+  varResid: number;
+  candidateSince: number | null;
+  active: (Omit<ActiveAlert, 'fp' | 'top'> & { fp: FingerprintJson; top: HeavyHitter[] }) | null;
+  lastAlertEnd: number | null;
+  statsStart: number | null;
+  statsTicks: TickJson[];
+  statsTop: HeavyHitter[];
+  statsHadAlert: string | null;
+  offStart: number | null;
+  offenders: [string, OffenderCount][];
+  offAlertId: string | null;
+  lateEvents: number;
+  recentNew: [number, { tick: number; repeated: boolean }][];
+}
