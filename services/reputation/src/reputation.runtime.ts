@@ -41,6 +41,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   private consumer: OffendersConsumer | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly bad: Counter;
+  private readonly rpzServed: Counter;
   private readonly entriesGauge: Gauge;
 
   constructor(
@@ -49,6 +50,12 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     private readonly readiness: Readiness,
   ) {
     this.redis = createRedis(redisConfigFrom(config));
+    this.rpzServed = new Counter({
+      name: 'sluice_rpz_requests_total',
+      help: 'Requests to the RPZ server, by outcome and transport',
+      labelNames: ['outcome', 'transport'],
+      registers: [registry],
+    });
     this.bad = new Counter({
       name: 'sluice_reputation_bad_records_total',
       help: 'Input records rejected, by reason',
@@ -122,6 +129,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
           return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
         }),
         onError,
+        onServed: (outcome, transport) => this.rpzServed.inc({ outcome, transport }),
       });
       this.rpzPort = (await this.rpz.start()).port;
       const rpz = this.rpz;

@@ -32,6 +32,8 @@ export class RpzXfrServer implements BlocklistSink {
   private notifyId = 1;
   private readonly pendingNotifies = new Set<NodeJS.Timeout>();
   notifiesAcked = 0;
+  /** Requests answered, by outcome (also exported as a metric). */
+  readonly served: Partial<Record<XfrOutcome, number>> = {};
 
   constructor(private readonly o: RpzServerOptions) {
     this.zones = new RpzZoneSet(o.origin, o.initialSerial);
@@ -52,7 +54,7 @@ export class RpzXfrServer implements BlocklistSink {
       if (msg.length >= 3 && (msg[2]! & 0x80) !== 0) return this.onNotifyAck(msg);
       try {
         const { messages, outcome } = answerRequest(msg, this.zones, this.o, 'udp');
-        this.o.onServed?.(outcome, 'udp');
+        this.count(outcome, 'udp');
         for (const m of messages) udp.send(m, rinfo.port, rinfo.address);
       } catch (e) {
         this.o.onError?.(e, 'udp');
@@ -109,6 +111,11 @@ export class RpzXfrServer implements BlocklistSink {
     }
   }
 
+  private count(outcome: XfrOutcome, transport: 'udp' | 'tcp'): void {
+    this.served[outcome] = (this.served[outcome] ?? 0) + 1;
+    this.o.onServed?.(outcome, transport);
+  }
+
   private onTcp(sock: Socket): void {
     let buf = Buffer.alloc(0);
     sock.setTimeout(30_000, () => sock.destroy());
@@ -122,7 +129,7 @@ export class RpzXfrServer implements BlocklistSink {
         buf = buf.subarray(2 + len);
         try {
           const { messages, outcome } = answerRequest(msg, this.zones, this.o, 'tcp');
-          this.o.onServed?.(outcome, 'tcp');
+          this.count(outcome, 'tcp');
           for (const m of messages) {
             const head = Buffer.alloc(2);
             head.writeUInt16BE(m.length);

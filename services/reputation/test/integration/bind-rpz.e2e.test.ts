@@ -1,0 +1,164 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeMessage, enrichedOffenderSchema } from '@sluice/contracts';
+import { BatchingProducer, type Kafka } from '@sluice/kafka';
+import { createTestTopics, testKafka, waitFor } from '@sluice/testing';
+import { offender } from '../fixtures/offenders';
+import { dig, freePort, spawnDaemon, type Spawned } from './nameservers';
+import { serviceConfig, startService, type RunningService } from './service.helpers';
+
+/**
+ * A real BIND 9 (Debian) as RPZ secondary of Sluice's policy zones over TSIG-signed AXFR/IXFR
+ * with NOTIFY. BIND is authoritative for victim.test and other.test with recursion on, so RPZ
+ * applies; 127.0.0.2 plays the offending resolver, 127.0.0.3 a well-behaved one.
+ */
+describe('BIND 9 as RPZ secondary (end to end)', () => {
+  const secret = Buffer.from('sluice-e2e-tsig-secret-0123456789').toString('base64');
+  let dir: string;
+  let bind: Spawned;
+  let bindPort: number;
+  let svc: RunningService;
+  let kafka: Kafka;
+  let producer: BatchingProducer;
+  let input: string;
+
+  const ask = (source: string, name: string) =>
+    dig({ server: '127.0.0.1', port: bindPort, source, name });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-bind-'));
+    bindPort = await freePort();
+    kafka = testKafka('reputation-bind');
+    [input] = await createTestTopics(kafka, ['rep-bind-in'], { partitions: 1 });
+    const [output] = await createTestTopics(kafka, ['rep-bind-out'], {
+      partitions: 1,
+      compacted: true,
+    });
+    producer = new BatchingProducer(kafka, { lingerMs: 1 });
+    await producer.connect();
+    svc = await startService(
+      serviceConfig({
+        REPUTATION_INPUT_TOPIC: input!,
+        REPUTATION_OUTPUT_TOPIC: output!,
+        RPZ_NOTIFY: `127.0.0.1:${bindPort}`,
+        RPZ_TSIG_KEYS: `sluice-xfr:${secret}`,
+        BLOCK_ACTION_RESOLVER_ZONE: 'nxdomain',
+        BLOCK_TTL_MS: '8000',
+        BLOCK_SWEEP_MS: '250',
+      }),
+    );
+    const rpzPort = svc.runtime.rpzPort;
+    const zone = (name: string) =>
+      `$TTL 60\n@ SOA ns.${name}. hostmaster.${name}. 1 60 30 86400 60\n@ NS ns.${name}.\nns A 127.0.0.1\nwww A 192.0.2.80\n`;
+    writeFileSync(join(dir, 'victim.test.zone'), zone('victim.test'));
+    writeFileSync(join(dir, 'other.test.zone'), zone('other.test'));
+    const secondary = (name: string) => `zone "${name}" {
+  type secondary;
+  primaries port ${rpzPort} { 127.0.0.1 key sluice-xfr; };
+  file "${join(dir, `${name}.db`)}";
+  allow-notify { 127.0.0.1; };
+};`;
+    writeFileSync(
+      join(dir, 'named.conf'),
+      `key "sluice-xfr" { algorithm hmac-sha256; secret "${secret}"; };
+options {
+  directory "${dir}";
+  pid-file "${join(dir, 'named.pid')}";
+  listen-on port ${bindPort} { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion yes;
+  allow-recursion { 127.0.0.0/8; };
+  dnssec-validation no;
+  notify no;
+  response-policy {
+    zone "victim.test.rpz.sluice" min-update-interval 0;
+    zone "rpz.sluice" min-update-interval 0;
+  } recursive-only no qname-wait-recurse no;
+};
+controls { };
+zone "victim.test" { type primary; file "${join(dir, 'victim.test.zone')}"; };
+zone "other.test" { type primary; file "${join(dir, 'other.test.zone')}"; };
+${secondary('victim.test.rpz.sluice')}
+${secondary('rpz.sluice')}
+`,
+    );
+    bind = spawnDaemon('named', ['-g', '-u', 'root', '-c', join(dir, 'named.conf')]);
+    await waitFor(
+      async () =>
+        (await ask('127.0.0.3', 'www.victim.test')).status === 'NOERROR' ? true : undefined,
+      30_000,
+      `BIND to answer (log: ${bind.log().slice(-2000)})`,
+    );
+    // Both policy zones were transferred (TSIG-signed) before the attack.
+    await waitFor(
+      () => (/zone rpz\.sluice\/IN: transferred serial/.test(bind.log()) ? true : undefined),
+      30_000,
+      'initial AXFR',
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await bind?.stop();
+    await svc?.close();
+    await producer?.disconnect();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('blocks the offending resolver for the attacked zone only, then reverts after expiry', async () => {
+    expect((await ask('127.0.0.2', 'www.victim.test')).answers.join()).toContain('192.0.2.80');
+    // The simulated attack: 127.0.0.2 sends mostly random names to victim.test.
+    await producer.send(input, [
+      {
+        key: 'victim.test',
+        value: encodeMessage(
+          enrichedOffenderSchema,
+          offender({
+            resolver: '127.0.0.2',
+            zone: 'victim.test',
+            attack: 5000,
+            total: 5100,
+            prefix: '127.0.0.0/24',
+          }),
+        ),
+      },
+    ]);
+    await producer.flush();
+    const blocked = await waitFor(
+      async () => {
+        const r = await ask('127.0.0.2', 'www.victim.test');
+        return r.status === 'NXDOMAIN' ? r : undefined;
+      },
+      30_000,
+      `RPZ to apply (BIND log: ${bind.log().slice(-3000)})`,
+    );
+    expect(blocked.answers).toEqual([]);
+    // The same zone from another resolver, and the resolver's other zone traffic is not in this policy zone.
+    const bystander = await ask('127.0.0.3', 'www.victim.test');
+    expect(bystander.status).toBe('NOERROR');
+    expect(bystander.answers.join()).toContain('192.0.2.80');
+    expect((await ask('127.0.0.3', 'www.other.test')).status).toBe('NOERROR');
+    // BIND learnt of the change by a TSIG-signed NOTIFY and applied it as a client-IP trigger.
+    expect(bind.log()).toContain(
+      "received notify for zone 'victim.test.rpz.sluice': TSIG 'sluice-xfr'",
+    );
+    expect(bind.log()).toMatch(
+      /rpz CLIENT-IP NXDOMAIN rewrite www\.victim\.test\/A\/IN via 32\.2\.0\.0\.127\.rpz-client-ip/,
+    );
+    // Expiry (no refreshing evidence): the sweep deletes the entry, NOTIFY → IXFR, BIND reverts.
+    const restored = await waitFor(
+      async () => {
+        const r = await ask('127.0.0.2', 'www.victim.test');
+        return r.status === 'NOERROR' ? r : undefined;
+      },
+      40_000,
+      `revert after expiry (BIND log: ${bind.log().slice(-3000)})`,
+    );
+    expect(restored.answers.join()).toContain('192.0.2.80');
+    // The revert came as an incremental transfer (SOA, old SOA, deleted trigger, new SOA, SOA).
+    expect(svc.runtime.rpz!.served.ixfr).toBeGreaterThanOrEqual(1);
+    expect(bind.log()).toMatch(
+      /victim\.test\.rpz\.sluice\/IN' from 127\.0\.0\.1#\d+: Transfer completed: 1 messages, 5 records/,
+    );
+  }, 120_000);
+});
