@@ -1,8 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ServiceKitModule } from '@sluice/service-kit';
 import { type IngestConfig } from './config/ingest.config';
+import { INGEST_CONFIG, IngestService } from './ingest.service';
 
-export const INGEST_CONFIG = Symbol('INGEST_CONFIG');
+export { INGEST_CONFIG };
 
 @Module({})
 export class IngestModule {
@@ -10,7 +11,7 @@ export class IngestModule {
     return {
       module: IngestModule,
       imports: [ServiceKitModule.forRoot({ serviceName: 'ingest', logLevel: config.LOG_LEVEL })],
-      providers: [{ provide: INGEST_CONFIG, useValue: config }],
+      providers: [{ provide: INGEST_CONFIG, useValue: config }, IngestService],
     };
   }
 }

@@ -7,6 +7,19 @@ import {
   loadConfig,
   type Env,
 } from '@sluice/config';
+import { Topics } from '@sluice/contracts';
+
+const hostPort = z
+  .string()
+  .regex(
+    /^([A-Za-z0-9.\-_]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/,
+    'must be host:port (IPv6 as [addr]:port)',
+  )
+  .transform((v) => {
+    const i = v.lastIndexOf(':');
+    return { host: v.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(v.slice(i + 1)) };
+  })
+  .refine((v) => v.port <= 65535, 'port must be 0–65535');
 
 /** Every setting of the ingest service, validated once at boot. */
 export const ingestConfigSchema = z
@@ -14,6 +27,32 @@ export const ingestConfigSchema = z
     ...commonEnvShape,
     ...kafkaEnvShape,
     HTTP_PORT: env.port().default(8081),
+    /** Unix socket path for dnstap senders (NSD, BIND, Knot). Unset: no unix listener. */
+    INGEST_DNSTAP_SOCKET: z.string().min(1).optional(),
+    /** host:port for dnstap over TCP (dnsdist, Unbound). Unset: no TCP listener. */
+    INGEST_DNSTAP_TCP: hostPort.optional(),
+    /** host:port for dnsdist TeeAction copies. Unset: no mirror listener. */
+    INGEST_UDP_MIRROR: hostPort.optional(),
+    /** Zones this platform serves; each query maps to the longest match, else its registrable domain. */
+    INGEST_SERVED_ZONES: env.list().default([]),
+    /** Queries per Kafka message (one zone per message). */
+    INGEST_BATCH_EVENTS: env.positiveInt().default(500),
+    /** Longest a partly filled batch waits before it is sent. */
+    INGEST_LINGER_MS: env.positiveInt().default(50),
+    /** Kafka messages (batches) buffered before readers are paused / mirror datagrams dropped. */
+    INGEST_MAX_BUFFERED_BATCHES: env.positiveInt().default(200),
+    /** Share of malformed inputs copied to the dead-letter topic (the first of each reason always is). */
+    INGEST_DEADLETTER_SAMPLE_RATE: z.coerce
+      .number({ message: 'must be a number between 0 and 1' })
+      .min(0, 'must be between 0 and 1')
+      .max(1, 'must be between 0 and 1')
+      .default(0.01),
+    /** How long (event time) a query waits for its response to add the rcode; 0 disables pairing. */
+    INGEST_PAIR_WINDOW_MS: z.coerce.number().int().min(0, 'must be ≥ 0').default(2000),
+    /** Largest accepted Frame Streams data frame. */
+    INGEST_MAX_FRAME_BYTES: env.positiveInt().default(1024 * 1024),
+    INGEST_QUERIES_TOPIC: z.string().min(1).default(Topics.queries),
+    INGEST_DEADLETTER_TOPIC: z.string().min(1).default(Topics.deadLetter),
   })
   .superRefine(checkKafkaEnv);
 

@@ -100,6 +100,8 @@ function writeRR(r: typeof rr extends fc.Arbitrary<infer T> ? T : never): Buffer
   return Buffer.concat([writeName(r.name), fixed, rdata]);
 }
 
+type RRValue = Parameters<typeof writeRR>[0];
+
 function writeMessage(m: typeof message extends fc.Arbitrary<infer T> ? T : never): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(m.id, 0);
@@ -116,7 +118,7 @@ function writeMessage(m: typeof message extends fc.Arbitrary<infer T> ? T : neve
       t.writeUInt16BE(q.klass, 2);
       return Buffer.concat([writeName(q.name), t]);
     }),
-    ...m.answers.map(writeRR),
+    ...(m.answers as RRValue[]).map(writeRR),
     ...m.additionals.map(writeRR),
   ]);
 }
@@ -199,7 +201,7 @@ describe('DNS question fast path', () => {
             type: 'query',
             id: 7,
             flags: rd ? dnsPacket.RECURSION_DESIRED : 0,
-            questions: [{ type, name: labels.join('.') }],
+            questions: [{ type: type as dnsPacket.RecordType, name: labels.join('.') }],
             additionals:
               edns === null
                 ? []

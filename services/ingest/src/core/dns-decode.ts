@@ -270,3 +270,23 @@ export function decodeDnsResponse(buf: Buffer): DnsDecodeResult {
     throw err;
   }
 }
+
+/**
+ * The EDNS Client Subnet address of a query, if any. dnsdist's TeeAction(…, addECS=true) puts
+ * the original client there; the mirror copy itself comes from dnsdist's own address.
+ */
+export function clientSubnetAddress(buf: Buffer): string | null {
+  if (buf.length < 12 || buf.readUInt16BE(10) === 0) return null;
+  try {
+    const packet = dnsPacket.decode(buf);
+    for (const rr of packet.additionals ?? []) {
+      if (rr.type !== 'OPT') continue;
+      for (const option of (rr as { options?: { code: number; ip?: string }[] }).options ?? []) {
+        if (option.code === 8 && option.ip) return option.ip;
+      }
+    }
+  } catch {
+    // malformed: the normal decode path counts it
+  }
+  return null;
+}

@@ -9,3 +9,4 @@ export * from './query-batcher';
 export * from './sources';
 export * from './tcp-reassembler';
 export * from './zone-mapper';
+export * from './dead-letter-sampler';

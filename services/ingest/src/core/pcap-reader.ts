@@ -283,8 +283,7 @@ export class CaptureReader {
       );
       return;
     }
-    const units = high * 4294967296 + low;
-    const ts = (units / iface.unitsPerSecond) * 1000;
+    const ts = unitsToMs(high, low, iface.unitsPerSecond);
     this.lastTs = ts;
     this.packets++;
     this.sink.packet({
@@ -294,4 +293,15 @@ export class CaptureReader {
       origLength: orig,
     });
   }
+}
+
+/** Whole ms plus fraction, computed so µs and ns timestamps come out exactly as pcap's do. */
+function unitsToMs(high: number, low: number, unitsPerSecond: number): number {
+  const perMs = unitsPerSecond / 1000;
+  const units = high * 4294967296 + low;
+  if (!Number.isInteger(perMs) || perMs < 1) return units / perMs;
+  if (Number.isSafeInteger(units)) return Math.floor(units / perMs) + (units % perMs) / perMs;
+  const u = (BigInt(high) << 32n) | BigInt(low);
+  const p = BigInt(perMs);
+  return Number(u / p) + Number(u % p) / perMs;
 }

@@ -198,6 +198,28 @@ export class DnstapIngest {
   }
 }
 
+/** Single DNS messages (UDP mirror copies) → query records. */
+export class DatagramIngest {
+  readonly tally: IngestTally;
+  private readonly assembler: QueryAssembler;
+
+  constructor(source: string, options: SourceOptions) {
+    this.tally = options.tally ?? new IngestTally();
+    const out = new TallySink(options.sink, this.tally, () => source);
+    this.assembler = new QueryAssembler(options.zones, out, options.assembler);
+  }
+
+  /** ts: arrival time — for a live mirror copy the receive time is the traffic's time. */
+  datagram(dns: Buffer, ts: number, from: string, fromPort: number): void {
+    this.tally.packets++;
+    this.assembler.onMessage({ ts, resolver: from, resolverPort: fromPort, transport: 'udp', dns });
+  }
+
+  flush(): void {
+    this.assembler.flush();
+  }
+}
+
 /** A .fstrm file (unidirectional Frame Streams) → query records. */
 export class FstrmFileIngest {
   private readonly session = new FrameStreamSession({ bidirectional: false });

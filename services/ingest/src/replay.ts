@@ -1,0 +1,128 @@
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { type Readable } from 'node:stream';
+import { type QueryEvent } from '@sluice/contracts';
+import { detectFormat, type CaptureFormat } from './core/pcap-reader';
+import { CaptureIngest, FstrmFileIngest, IngestTally, type IngestSink } from './core/sources';
+import { type ZoneMapper } from './core/zone-mapper';
+
+/** An IngestSink that can ask its readers to wait (the Kafka publisher). */
+export interface PacedSink extends IngestSink {
+  readonly congested: boolean;
+  whenUncongested(): Promise<void>;
+}
+
+export interface ReplayOptions {
+  sink: PacedSink;
+  zones: ZoneMapper;
+  pairWindowMs?: number;
+  /** 0 (default): as fast as possible. 1: recorded pace; 10: ten times faster. */
+  speed?: number;
+  dnsPorts?: ReadonlySet<number>;
+  onProgress?: (bytesRead: number, tally: IngestTally) => void;
+}
+
+export interface ReplaySummary {
+  source: string;
+  format: CaptureFormat;
+  bytes: number;
+  /** Packets (pcap) or dnstap frames (fstrm) read. */
+  packets: number;
+  records: number;
+  ignored: number;
+  malformed: Record<string, number>;
+  malformedTotal: number;
+  seconds: number;
+  /** The input itself was unreadable (bad magic, corrupt record header) past some point. */
+  failed: boolean;
+}
+
+/** Size of a replay input, for a progress bar; null for stdin. */
+export function inputSize(path: string): number | null {
+  return path === '-' ? null : statSync(path).size;
+}
+
+/** Replay a pcap, pcapng or .fstrm file (or '-' for stdin) into the sink. */
+export async function replayFile(path: string, options: ReplayOptions): Promise<ReplaySummary> {
+  const stream: Readable =
+    path === '-'
+      ? process.stdin
+      : createReadStream(path, { highWaterMark: options.speed ? 16 * 1024 : 256 * 1024 });
+  return replayStream(stream, path === '-' ? 'stdin' : basename(path), options);
+}
+
+export async function replayStream(
+  stream: Readable,
+  name: string,
+  options: ReplayOptions,
+): Promise<ReplaySummary> {
+  const started = process.hrtime.bigint();
+  const tally = new IngestTally();
+  const speed = options.speed ?? 0;
+  let firstTs: number | null = null;
+  let lastTs = 0;
+  let wallStart = 0;
+  const sink: IngestSink = {
+    record(event: QueryEvent, source: string) {
+      if (firstTs === null) {
+        firstTs = event.ts;
+        wallStart = Date.now();
+      }
+      lastTs = Math.max(lastTs, event.ts);
+      options.sink.record(event, source);
+    },
+    malformed: (reason, raw, detail, source) => options.sink.malformed(reason, raw, detail, source),
+  };
+  const source = `replay:${name}`;
+  const common = {
+    zones: options.zones,
+    sink,
+    tally,
+    assembler: { pairWindowMs: options.pairWindowMs ?? 2000, maxPending: 100_000 },
+  };
+  let ingest: CaptureIngest | FstrmFileIngest | null = null;
+  let format: CaptureFormat = 'unknown';
+  let bytes = 0;
+  let head: Buffer = Buffer.alloc(0);
+
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (ingest === null) {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 12) continue;
+      format = detectFormat(head);
+      ingest =
+        format === 'fstrm'
+          ? new FstrmFileIngest(source, common)
+          : new CaptureIngest(source, { ...common, dnsPorts: options.dnsPorts });
+      ingest.push(head);
+    } else {
+      ingest.push(chunk);
+    }
+    options.onProgress?.(bytes, tally);
+    if (ingest.failed) break;
+    if (options.sink.congested) await options.sink.whenUncongested();
+    if (speed > 0 && firstTs !== null) {
+      const due = (lastTs - firstTs) / speed - (Date.now() - wallStart);
+      if (due > 1) await new Promise((r) => setTimeout(r, due));
+    }
+  }
+  if (ingest === null) {
+    ingest = new CaptureIngest(source, common);
+    ingest.push(head);
+  }
+  ingest.end();
+  options.onProgress?.(bytes, tally);
+  return {
+    source,
+    format,
+    bytes,
+    packets: tally.packets,
+    records: tally.records,
+    ignored: tally.ignored,
+    malformed: Object.fromEntries([...tally.malformed].sort((a, b) => b[1] - a[1])),
+    malformedTotal: tally.malformedTotal,
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    failed: ingest.failed,
+  };
+}
