@@ -8,7 +8,7 @@ import {
 import { kafkaConfigFrom } from '@sluice/config';
 import { createKafka } from '@sluice/kafka';
 import { Readiness, Registry } from '@sluice/service-kit';
-import { type Producer } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
 import { type IngestConfig } from './config/ingest.config';
 import { ZoneMapper } from './core/zone-mapper';
 import { DnstapListener, type ListenerDeps } from './listeners/dnstap.listener';
@@ -40,7 +40,10 @@ export class IngestService implements OnModuleInit, OnModuleDestroy {
       error: (obj: object, msg: string) => this.log.error({ ...obj, msg }),
     };
     const kafka = createKafka(kafkaConfigFrom(c, 'sluice-ingest'), log);
-    this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await this.producer.connect();
     let connected = true;
     this.producer.on(this.producer.events.DISCONNECT, () => (connected = false));

@@ -100,6 +100,7 @@ export class DnstapListener {
     const inputs = deps.metrics.inputs.labels({ source: this.kind });
     const out: SessionOutput[] = [];
     let closed = false;
+    let failed = false;
 
     const handle = () => {
       for (const o of out) {
@@ -112,6 +113,7 @@ export class DnstapListener {
             ingest.frame(o.frame);
             break;
           case 'error':
+            failed = true;
             ingest.framingError(o.reason, o.raw, o.detail);
             deps.log.warn(
               { listener: this.kind, reason: o.reason, detail: o.detail },
@@ -120,8 +122,9 @@ export class DnstapListener {
             break;
           case 'close':
             ingest.flush();
-            // Let FINISH go out before closing.
-            if (!socket.destroyed) socket.end();
+            // After STOP, let FINISH go out; after a protocol error there is nothing to say.
+            if (failed) socket.destroy();
+            else if (!socket.destroyed) socket.end();
             break;
         }
       }

@@ -1,5 +1,6 @@
 import { kafkaConfigFrom } from '@sluice/config';
 import { createKafka } from '@sluice/kafka';
+import { Partitioners } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { type IngestConfig } from '../config/ingest.config';
 import { IngestMetrics } from '../metrics/ingest.metrics';
@@ -20,7 +21,10 @@ export async function openPublisher(
   log?: PublisherLog,
 ): Promise<OpenPublisher> {
   const kafka = createKafka(kafkaConfigFrom(config, clientId));
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const registry = new Registry();
   const metrics = new IngestMetrics(registry);
