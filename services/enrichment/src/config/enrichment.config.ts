@@ -5,15 +5,44 @@ import {
   env,
   kafkaEnvShape,
   loadConfig,
+  redisEnvShape,
   type Env,
 } from '@sluice/config';
+import { Topics } from '@sluice/contracts';
+
+const optionalPath = () =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? null : v.trim()));
 
 /** Every setting of the enrichment service, validated once at boot. */
 export const enrichmentConfigSchema = z
   .object({
     ...commonEnvShape,
     ...kafkaEnvShape,
+    ...redisEnvShape,
     HTTP_PORT: env.port().default(8083),
+    /** MaxMind-format ASN database (GeoLite2-ASN, DB-IP ASN Lite, ipinfo ASN/Lite); replaces the packaged table. */
+    ENRICH_ASN_MMDB: optionalPath(),
+    /** MaxMind-format country database (GeoLite2-Country/City, ipinfo country/Lite); replaces the packaged one. */
+    ENRICH_COUNTRY_MMDB: optionalPath(),
+    /** Reload operator MMDB files when they change on disk. */
+    ENRICH_MMDB_WATCH: env.bool().default(true),
+    ENRICH_MMDB_WATCH_INTERVAL_MS: env.positiveInt().default(5_000),
+    /** Entries in the resolver → enrichment LRU cache. */
+    ENRICH_CACHE_SIZE: env.positiveInt().default(100_000),
+    ENRICH_CONSUMER_GROUP: z.string().min(1).default('sluice-enrichment'),
+    ENRICH_OFFENDERS_TOPIC: z.string().min(1).default(Topics.offenders),
+    ENRICH_ALERTS_TOPIC: z.string().min(1).default(Topics.alerts),
+    ENRICH_OUTPUT_TOPIC: z.string().min(1).default(Topics.offendersEnriched),
+    ENRICH_DEADLETTER_TOPIC: z.string().min(1).default(Topics.deadLetter),
+    /** Width of the per-zone time buckets that zone + time-range reports merge. */
+    REPORT_BUCKET_SECONDS: env.positiveInt().default(60),
+    /** How long report aggregates stay in Redis. */
+    REPORT_RETENTION_DAYS: env.positiveInt().default(30),
+    /** Evidence samples ("at X resolver Y asked Z") kept per resolver per scope. */
+    REPORT_EVIDENCE_PER_RESOLVER: env.positiveInt().default(5),
   })
   .superRefine(checkKafkaEnv);
 

@@ -1,0 +1,89 @@
+import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
+import { BatchingProducer, createKafka, type Kafka, type KafkaLogSink } from '@sluice/kafka';
+import { createRedis, type Redis } from '@sluice/redis';
+import { type EnrichmentConfig } from './config/enrichment.config';
+import { EnrichmentData, type ReloadEvent } from './data/enrichment-data';
+import { AlertsConsumer } from './kafka/alerts.consumer';
+import { type OffenderCounters, OffendersConsumer } from './kafka/offenders.consumer';
+import { ReportRepository } from './report/report.repository';
+import { ReportService } from './report/report.service';
+
+export interface RuntimeHooks extends OffenderCounters {
+  log?: KafkaLogSink & { info(obj: object, msg: string): void };
+  reloaded?(event: ReloadEvent): void;
+}
+
+/**
+ * Everything the service runs, without Nest: data, Redis, Kafka, consumers. The Nest module
+ * wraps it; integration tests and benchmarks drive it directly.
+ */
+export class EnrichmentRuntime {
+  readonly data: EnrichmentData;
+  readonly redis: Redis;
+  readonly repository: ReportRepository;
+  readonly reports: ReportService;
+  private kafka: Kafka | null = null;
+  private producer: BatchingProducer | null = null;
+  private offenders: OffendersConsumer | null = null;
+  private alerts: AlertsConsumer | null = null;
+
+  /** Loads the data first: a missing or corrupt file stops boot before anything connects. */
+  constructor(
+    private readonly config: EnrichmentConfig,
+    private readonly hooks: RuntimeHooks,
+  ) {
+    this.data = EnrichmentData.load({
+      asnMmdb: config.ENRICH_ASN_MMDB,
+      countryMmdb: config.ENRICH_COUNTRY_MMDB,
+      cacheSize: config.ENRICH_CACHE_SIZE,
+    });
+    this.redis = createRedis(redisConfigFrom(config));
+    this.repository = new ReportRepository(this.redis, {
+      bucketSeconds: config.REPORT_BUCKET_SECONDS,
+      retentionDays: config.REPORT_RETENTION_DAYS,
+      evidencePerResolver: config.REPORT_EVIDENCE_PER_RESOLVER,
+    });
+    this.reports = new ReportService(this.repository);
+  }
+
+  get consuming(): boolean {
+    return !!this.offenders?.started && !!this.alerts?.started;
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    await this.redis.connect();
+    if (c.ENRICH_MMDB_WATCH)
+      this.data.watch(c.ENRICH_MMDB_WATCH_INTERVAL_MS, (e) => this.hooks.reloaded?.(e));
+    this.kafka = createKafka(kafkaConfigFrom(c, 'sluice-enrichment'), this.hooks.log);
+    this.producer = new BatchingProducer(this.kafka, { lingerMs: 5 });
+    await this.producer.connect();
+    this.offenders = new OffendersConsumer(
+      this.kafka,
+      this.producer,
+      this.data.enricher,
+      this.repository,
+      {
+        groupId: c.ENRICH_CONSUMER_GROUP,
+        inputTopic: c.ENRICH_OFFENDERS_TOPIC,
+        outputTopic: c.ENRICH_OUTPUT_TOPIC,
+        deadLetterTopic: c.ENRICH_DEADLETTER_TOPIC,
+      },
+      this.hooks,
+    );
+    this.alerts = new AlertsConsumer(
+      this.kafka,
+      this.repository,
+      { groupId: `${c.ENRICH_CONSUMER_GROUP}-alerts`, topic: c.ENRICH_ALERTS_TOPIC },
+      (reason) => this.hooks.bad(reason),
+    );
+    await Promise.all([this.offenders.start(), this.alerts.start()]);
+  }
+
+  async stop(): Promise<void> {
+    this.data.close();
+    await Promise.allSettled([this.offenders?.stop(), this.alerts?.stop()]);
+    await this.producer?.disconnect().catch(() => undefined);
+    this.redis.disconnect();
+  }
+}

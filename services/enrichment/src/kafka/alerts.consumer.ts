@@ -1,0 +1,47 @@
+import { alertSchema, decodeMessage } from '@sluice/contracts';
+import { BatchConsumer, type Kafka, type KafkaMessage } from '@sluice/kafka';
+import { type ReportRepository } from '../report/report.repository';
+
+/** Keeps a summary of each alert (zone, onset, end, severity, generator) for report headers. */
+export class AlertsConsumer {
+  private readonly consumer: BatchConsumer;
+  started = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly repository: ReportRepository,
+    options: { groupId: string; topic: string; fromBeginning?: boolean },
+    private readonly bad: (reason: string) => void,
+  ) {
+    this.consumer = new BatchConsumer(kafka, {
+      groupId: options.groupId,
+      topics: [options.topic],
+      fromBeginning: options.fromBeginning ?? true,
+      handler: (messages) => this.handle(messages),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.start();
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    await this.consumer.stop();
+  }
+
+  async handle(messages: KafkaMessage[]): Promise<void> {
+    for (const m of messages) {
+      let alert;
+      try {
+        alert = decodeMessage(alertSchema, m.value);
+      } catch {
+        this.bad('alert-schema');
+        continue;
+      }
+      // A Redis failure throws: the batch is not committed and comes again.
+      await this.repository.saveAlert(alert);
+    }
+  }
+}
