@@ -1,7 +1,7 @@
 import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
 import { formatNetwork, parseNetwork } from './ip';
 import { normalizeZone } from './policy';
-import { rpzRecords } from './rpz';
+import { rpzRecords, type RpzRecord } from './rpz';
 
 export const feedFormats = ['json', 'text', 'rpz', 'dnsdist'] as const;
 export type FeedFormat = (typeof feedFormats)[number];
@@ -75,6 +75,8 @@ export interface RpzZoneOptions {
   zoneName: string;
   serial: number;
   ttl?: number;
+  /** Precomputed records (rpzRecordsByZone) when rendering many zones. */
+  records?: readonly RpzRecord[];
 }
 
 /** Master-file text of one policy zone (what `named-checkzone` and AXFR clients see). */
@@ -87,7 +89,7 @@ export function renderRpz(entries: Iterable<BlocklistEntry>, o: RpzZoneOptions):
     '@ NS localhost.',
   ];
   const suffix = `.${o.zoneName}`;
-  for (const r of rpzRecords(entries, o.origin, o.zoneName))
+  for (const r of o.records ?? rpzRecords(entries, o.origin, o.zoneName))
     out.push(`${r.name.slice(0, -suffix.length)} CNAME ${r.target}`);
   return `${out.join('\n')}\n`;
 }

@@ -1,5 +1,5 @@
 import { type BlocklistEntry } from '@sluice/contracts';
-import { policyZoneOf, rpzRecords, type RpzRecord } from './rpz';
+import { rpzRecordsByZone, type RpzRecord } from './rpz';
 
 export interface ZoneDiff {
   from: number;
@@ -75,16 +75,13 @@ export class RpzZoneSet {
 
   /** Replaces all content with the policy records of `entries`; returns the zones that changed. */
   update(entries: readonly BlocklistEntry[], now = Date.now()): string[] {
-    const names = new Set<string>([this.origin, ...this.zones.keys()]);
-    for (const e of entries) {
-      const z = policyZoneOf(e, this.origin);
-      if (z) names.add(z);
-    }
+    const byZone = rpzRecordsByZone(entries, this.origin);
+    const names = new Set<string>([this.origin, ...this.zones.keys(), ...byZone.keys()]);
     const changed: string[] = [];
     const next = Math.max((this.serial + 1) >>> 0, Math.floor(now / 1000)) >>> 0;
     for (const name of names) {
       const z = this.state(name);
-      const want = new Map(rpzRecords(entries, this.origin, name).map((r) => [r.name, r.target]));
+      const want = new Map((byZone.get(name) ?? []).map((r) => [r.name, r.target]));
       const removed: RpzRecord[] = [];
       const added: RpzRecord[] = [];
       for (const [n, t] of z.records) if (want.get(n) !== t) removed.push({ name: n, target: t });
