@@ -10,3 +10,4 @@ export * from './data/enrichment-data';
 export * from './report/report.repository';
 export * from './report/report.service';
 export * from './enrichment.runtime';
+export * from './report/open-report-service';
