@@ -133,16 +133,23 @@ export function renderDnsdistLua(entries: Iterable<BlocklistEntry>): string {
       comments.push(`-- unparsable address ${JSON.stringify(mask)} ${e.id}`);
     }
   }
-  const out = ['-- Sluice blocklist for dnsdist (generated)', ...comments];
+  // A table, not locals: Lua allows only 200 locals per chunk and there is a group per (zone, action).
+  const out = [
+    '-- Sluice blocklist for dnsdist (generated)',
+    ...comments,
+    'local nmg, smn = {}, {}',
+  ];
   let i = 0;
   for (const g of groups.values()) {
-    const nmg = `sluiceNmg${i++}`;
-    out.push(`local ${nmg} = newNMG()`);
+    i++;
+    const nmg = `nmg[${i}]`;
+    out.push(`${nmg} = newNMG()`);
     for (const m of g.masks) out.push(`${nmg}:addMask(${JSON.stringify(m)})`);
-    const rule =
-      g.zone === null
-        ? `NetmaskGroupRule(${nmg})`
-        : `AndRule({NetmaskGroupRule(${nmg}), SuffixMatchNodeRule(newSuffixMatchNode():add(${JSON.stringify(g.zone)}))})`;
+    let rule = `NetmaskGroupRule(${nmg})`;
+    if (g.zone !== null) {
+      out.push(`smn[${i}] = newSuffixMatchNode()`, `smn[${i}]:add(${JSON.stringify(g.zone)})`);
+      rule = `AndRule({${rule}, SuffixMatchNodeRule(smn[${i}])})`;
+    }
     out.push(`addAction(${rule}, ${g.action}, {name="sluice-${i}"})`);
   }
   return `${out.join('\n')}\n`;

@@ -50,6 +50,20 @@ if last[1] then cursor = last[1][1] end
 return {cursor, redis.call('HVALS', KEYS[1])}
 `;
 
+/** How far the change log reaches back: entries ever added, entries kept, the oldest kept id. */
+const HORIZON_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, '0-0'} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local out = {0, 0, '0-0'}
+for i = 1, #info, 2 do
+  if info[i] == 'entries-added' then out[1] = info[i + 1] end
+  if info[i] == 'length' then out[2] = info[i + 1] end
+  if info[i] == 'first-entry' and info[i + 1] then out[3] = info[i + 1][1] end
+end
+return out
+`;
+
+type HorizonCommand = (key: string) => Promise<[number, number, string]>;
 type ApplyCommand = (...args: Array<string | number>) => Promise<[string, string[]]>;
 type SnapshotCommand = (...args: string[]) => Promise<[string, string[]]>;
 
@@ -80,6 +94,7 @@ export class BlocklistRepository {
   ) {
     redis.defineCommand('sluiceBlApply', { numberOfKeys: 4, lua: APPLY_LUA });
     redis.defineCommand('sluiceBlSnapshot', { numberOfKeys: 2, lua: SNAPSHOT_LUA });
+    redis.defineCommand('sluiceBlHorizon', { numberOfKeys: 1, lua: HORIZON_LUA });
   }
 
   async apply(
@@ -142,13 +157,14 @@ export class BlocklistRepository {
    * when the log was trimmed past the cursor (the client would miss deletions: it must resync).
    */
   async since(cursor: string, limit = 100_000): Promise<Delta> {
-    const info = (await this.redis.call('XINFO', 'STREAM', K.log).catch(() => null)) as
-      unknown[] | null;
-    if (info !== null) {
-      const i = info.indexOf('max-deleted-entry-id');
-      const maxDeleted = i >= 0 ? String(info[i + 1]) : '0-0';
-      if (compareIds(maxDeleted, cursor) > 0) throw new CursorExpiredError(cursor);
-    }
+    // Once anything was trimmed, a cursor older than the oldest kept entry may have missed changes
+    // (conservative: when the cursor's own entry is gone the client resyncs even if nothing else was).
+    const horizon = (
+      this.redis as unknown as { sluiceBlHorizon: HorizonCommand }
+    ).sluiceBlHorizon.bind(this.redis);
+    const [added, length, first] = await horizon(K.log);
+    if (Number(added) > Number(length) && compareIds(cursor, first) < 0)
+      throw new CursorExpiredError(cursor);
     const rows = await this.redis.xrange(K.log, `(${cursor}`, '+', 'COUNT', limit);
     const last = new Map<string, { op: string; entry: BlocklistEntry }>();
     let next = cursor;
