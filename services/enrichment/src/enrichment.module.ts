@@ -15,7 +15,8 @@ import {
   ServiceKitModule,
 } from '@sluice/service-kit';
 import { type EnrichmentConfig } from './config/enrichment.config';
-import { EnrichmentRuntime } from './enrichment.runtime';
+import { type EnrichmentData } from './data/enrichment-data';
+import { EnrichmentRuntime, loadEnrichmentData } from './enrichment.runtime';
 import { ReportController } from './report/report.controller';
 import { ReportService } from './report/report.service';
 
@@ -42,6 +43,7 @@ export class EnrichmentLifecycle implements OnModuleInit, OnApplicationShutdown 
 
 function createRuntime(
   config: EnrichmentConfig,
+  data: EnrichmentData,
   registry: Registry,
   logger: PinoLogger,
 ): EnrichmentRuntime {
@@ -63,24 +65,28 @@ function createRuntime(
     registers: [registry],
   });
   logger.setContext('enrichment');
-  const runtime = new EnrichmentRuntime(config, {
-    processed: (n) => processed.inc(n),
-    bad: (reason) => bad.inc({ reason }),
-    log: {
-      info: (o, m) => logger.info(o, m),
-      warn: (o, m) => logger.warn(o, m),
-      error: (o, m) => logger.error(o, m),
+  const runtime = new EnrichmentRuntime(
+    config,
+    {
+      processed: (n) => processed.inc(n),
+      bad: (reason) => bad.inc({ reason }),
+      log: {
+        info: (o, m) => logger.info(o, m),
+        warn: (o, m) => logger.warn(o, m),
+        error: (o, m) => logger.error(o, m),
+      },
+      reloaded: (e) => {
+        reloads.inc({ role: e.role, result: e.ok ? 'ok' : 'error' });
+        if (e.ok) logger.info({ file: e.file, databaseType: e.databaseType }, 'MMDB reloaded');
+        else
+          logger.error(
+            { file: e.file, err: e.error.message },
+            'MMDB reload failed; keeping the previous data',
+          );
+      },
     },
-    reloaded: (e) => {
-      reloads.inc({ role: e.role, result: e.ok ? 'ok' : 'error' });
-      if (e.ok) logger.info({ file: e.file, databaseType: e.databaseType }, 'MMDB reloaded');
-      else
-        logger.error(
-          { file: e.file, err: e.error.message },
-          'MMDB reload failed; keeping the previous data',
-        );
-    },
-  });
+    data,
+  );
   const stats = () => runtime.data.enricher.stats();
   new Gauge({
     name: 'sluice_enrichment_lookups',
@@ -104,7 +110,9 @@ function createRuntime(
 
 @Module({})
 export class EnrichmentModule {
+  /** Loads the IP data here, before Nest starts: a bad file fails boot with one clear line. */
   static register(config: EnrichmentConfig): DynamicModule {
+    const data = loadEnrichmentData(config);
     return {
       module: EnrichmentModule,
       imports: [
@@ -117,7 +125,7 @@ export class EnrichmentModule {
           provide: EnrichmentRuntime,
           inject: [Registry, PinoLogger],
           useFactory: (registry: Registry, logger: PinoLogger) =>
-            createRuntime(config, registry, logger),
+            createRuntime(config, data, registry, logger),
         },
         {
           provide: ReportService,

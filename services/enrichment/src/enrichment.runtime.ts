@@ -8,6 +8,14 @@ import { type OffenderCounters, OffendersConsumer } from './kafka/offenders.cons
 import { ReportRepository } from './report/report.repository';
 import { ReportService } from './report/report.service';
 
+export function loadEnrichmentData(config: EnrichmentConfig): EnrichmentData {
+  return EnrichmentData.load({
+    asnMmdb: config.ENRICH_ASN_MMDB,
+    countryMmdb: config.ENRICH_COUNTRY_MMDB,
+    cacheSize: config.ENRICH_CACHE_SIZE,
+  });
+}
+
 export interface RuntimeHooks extends OffenderCounters {
   log?: KafkaLogSink & { info(obj: object, msg: string): void };
   reloaded?(event: ReloadEvent): void;
@@ -27,16 +35,14 @@ export class EnrichmentRuntime {
   private offenders: OffendersConsumer | null = null;
   private alerts: AlertsConsumer | null = null;
 
-  /** Loads the data first: a missing or corrupt file stops boot before anything connects. */
+  /** Give `data` when it was loaded earlier (the Nest module loads it before Nest starts). */
   constructor(
     private readonly config: EnrichmentConfig,
     private readonly hooks: RuntimeHooks,
+    data?: EnrichmentData,
   ) {
-    this.data = EnrichmentData.load({
-      asnMmdb: config.ENRICH_ASN_MMDB,
-      countryMmdb: config.ENRICH_COUNTRY_MMDB,
-      cacheSize: config.ENRICH_CACHE_SIZE,
-    });
+    // Data first: a missing or corrupt file stops boot before anything connects.
+    this.data = data ?? loadEnrichmentData(config);
     this.redis = createRedis(redisConfigFrom(config));
     this.repository = new ReportRepository(this.redis, {
       bucketSeconds: config.REPORT_BUCKET_SECONDS,

@@ -14,7 +14,7 @@ import { type AlertSummary, mergeAggregates, type ResolverAggregate } from '../c
  * Scopes: `report:a:<alertId>` (one attack) and `report:z:<zone>:<bucketStartMs>` (fixed
  * time buckets; a zone + range report merges the buckets it overlaps). Per scope, hashes
  * keyed by resolver IP:
- *   :agg  "attackQueries,totalQueries,activeMs,firstSeen,lastSeen,peakQps" (summed)
+ *   :agg  "attackQueries,totalQueries,activeMs,firstSeen,lastSeen,peakQps,evidenceCount" (summed)
  *   :enr  enrichment block JSON (latest)
  *   :ev   evidence samples JSON (first N)
  *   :seen "<resolver>|<windowStart>" → 1, so a redelivered offender is not counted twice
@@ -22,44 +22,50 @@ import { type AlertSummary, mergeAggregates, type ResolverAggregate } from '../c
  * `report:zone-buckets:<zone>` (ZSET of bucket starts). Every key expires after the retention.
  */
 const RECORD_LUA = `
-local field = ARGV[1] .. '|' .. ARGV[2]
-if redis.call('HSETNX', KEYS[4], field, 1) == 0 then return 0 end
-local aq, tq, ms = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local first, last, peak = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local a, b, c, d, e, g = string.match(cur, '([^,]+),([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)')
-  aq = aq + tonumber(a); tq = tq + tonumber(b); ms = ms + tonumber(c)
-  first = math.min(first, tonumber(d)); last = math.max(last, tonumber(e)); peak = math.max(peak, tonumber(g))
-end
-redis.call('HSET', KEYS[1], ARGV[1], string.format('%.0f,%.0f,%.0f,%.0f,%.0f,%.6f', aq, tq, ms, first, last, peak))
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[9])
-local ev = cjson.decode(ARGV[10])
-if #ev > 0 then
-  local have = redis.call('HGET', KEYS[3], ARGV[1])
-  local list = {}
-  if have then list = cjson.decode(have) end
-  local max = tonumber(ARGV[11])
-  if #list < max then
-    for i = 1, #ev do
-      if #list >= max then break end
-      table.insert(list, ev[i])
+local n = tonumber(ARGV[1])
+local maxEv = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local written = 0
+for r = 0, n - 1 do
+  local k = r * 4
+  local a = 3 + r * 10
+  local resolver = ARGV[a + 1]
+  if redis.call('HSETNX', KEYS[k + 4], resolver .. '|' .. ARGV[a + 2], 1) == 1 then
+    local aq, tq, ms = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+    local first, last, peak = tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+    local evCount = 0
+    local cur = redis.call('HGET', KEYS[k + 1], resolver)
+    if cur then
+      local p1, p2, p3, p4, p5, p6, p7 = string.match(cur, '([^,]+),([^,]+),([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)')
+      aq = aq + tonumber(p1); tq = tq + tonumber(p2); ms = ms + tonumber(p3)
+      first = math.min(first, tonumber(p4)); last = math.max(last, tonumber(p5)); peak = math.max(peak, tonumber(p6))
+      evCount = tonumber(p7)
     end
-    redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(list))
+    -- evidence: only touched while the resolver has fewer than maxEv samples
+    if evCount < maxEv and ARGV[a + 10] ~= '[]' then
+      local ev = cjson.decode(ARGV[a + 10])
+      local list = {}
+      if evCount > 0 then list = cjson.decode(redis.call('HGET', KEYS[k + 3], resolver)) end
+      for i = 1, #ev do
+        if #list >= maxEv then break end
+        table.insert(list, ev[i])
+      end
+      evCount = #list
+      redis.call('HSET', KEYS[k + 3], resolver, cjson.encode(list))
+    end
+    redis.call('HSET', KEYS[k + 1], resolver, string.format('%.0f,%.0f,%.0f,%.0f,%.0f,%.6f,%d', aq, tq, ms, first, last, peak, evCount))
+    redis.call('HSET', KEYS[k + 2], resolver, ARGV[a + 9])
+    written = written + 1
   end
+  for i = 1, 4 do redis.call('EXPIRE', KEYS[k + i], ttl) end
 end
-local ttl = tonumber(ARGV[12])
-for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ttl) end
-return 1
+return written
 `;
 
-type RecordCommand = (
-  agg: string,
-  enr: string,
-  ev: string,
-  seen: string,
-  ...argv: Array<string | number>
-) => unknown;
+/** Records per script call: amortises the call overhead, keeps each call short. */
+const RECORDS_PER_CALL = 100;
+
+type RecordCommand = (numKeys: number, ...keysAndArgs: Array<string | number>) => unknown;
 
 export interface ReportStoreOptions {
   bucketSeconds: number;
@@ -78,7 +84,7 @@ export class ReportRepository {
     this.ttl = options.retentionDays * 86_400;
     this.bucketMs = options.bucketSeconds * 1000;
     if (!('sluiceRecordOffender' in redis))
-      redis.defineCommand('sluiceRecordOffender', { numberOfKeys: 4, lua: RECORD_LUA });
+      redis.defineCommand('sluiceRecordOffender', { lua: RECORD_LUA });
   }
 
   get bucketSeconds(): number {
@@ -92,17 +98,25 @@ export class ReportRepository {
     const rec = (
       pipe as unknown as { sluiceRecordOffender: RecordCommand }
     ).sluiceRecordOffender.bind(pipe);
-    const add = (base: string, o: EnrichedOffender) => {
-      const windowMs = Math.max(1, o.windowEnd - o.windowStart);
-      const evidence = o.evidence
-        .filter((e) => e.resolver === o.resolver)
-        .slice(0, this.options.evidencePerResolver)
-        .map((e) => ({ ts: e.ts, qname: e.qname }));
+    let keys: string[] = [];
+    let args: Array<string | number> = [];
+    const flush = () => {
+      if (keys.length === 0) return;
       rec(
-        `${base}:agg`,
-        `${base}:enr`,
-        `${base}:ev`,
-        `${base}:seen`,
+        keys.length,
+        ...keys,
+        keys.length / 4,
+        this.options.evidencePerResolver,
+        this.ttl,
+        ...args,
+      );
+      keys = [];
+      args = [];
+    };
+    const add = (base: string, o: EnrichedOffender, evidence: string) => {
+      const windowMs = Math.max(1, o.windowEnd - o.windowStart);
+      keys.push(`${base}:agg`, `${base}:enr`, `${base}:ev`, `${base}:seen`);
+      args.push(
         o.resolver,
         o.windowStart,
         o.attackQueries,
@@ -112,18 +126,32 @@ export class ReportRepository {
         o.windowEnd,
         o.attackQueries / (windowMs / 1000),
         JSON.stringify(o.enrichment),
-        JSON.stringify(evidence),
-        this.options.evidencePerResolver,
-        this.ttl,
+        evidence,
       );
+      if (keys.length >= RECORDS_PER_CALL * 4) flush();
     };
+    const buckets = new Set<string>();
     for (const o of offenders) {
-      if (o.alertId !== null) add(alertBase(o.alertId), o);
+      const evidence = JSON.stringify(
+        o.evidence
+          .filter((e) => e.resolver === o.resolver)
+          .slice(0, this.options.evidencePerResolver)
+          .map((e) => ({ ts: e.ts, qname: e.qname })),
+      );
+      if (o.alertId !== null) add(alertBase(o.alertId), o, evidence);
       const bucket = Math.floor(o.windowStart / this.bucketMs) * this.bucketMs;
-      add(zoneBase(o.zone, bucket), o);
-      pipe.zadd(`report:zone-buckets:${o.zone}`, bucket, String(bucket));
-      pipe.expire(`report:zone-buckets:${o.zone}`, this.ttl);
+      add(zoneBase(o.zone, bucket), o, evidence);
+      buckets.add(`${bucket} ${o.zone}`);
     }
+    flush();
+    const zones = new Set<string>();
+    for (const b of buckets) {
+      const space = b.indexOf(' ');
+      const zone = b.slice(space + 1);
+      pipe.zadd(`report:zone-buckets:${zone}`, b.slice(0, space), b.slice(0, space));
+      zones.add(zone);
+    }
+    for (const zone of zones) pipe.expire(`report:zone-buckets:${zone}`, this.ttl);
     const results = (await pipe.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
     return offenders.length;
