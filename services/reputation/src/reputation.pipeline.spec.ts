@@ -1,0 +1,162 @@
+import { type BlocklistEntry, type EnrichedOffender } from '@sluice/contracts';
+import { BlockPolicy, type PolicyConfig } from './core/policy';
+import { type BlocklistRepository } from './redis/blocklist.repository';
+import { type FoldResult, type ReputationRepository } from './redis/reputation.repository';
+import { ReputationPipeline, type BlocklistSink } from './reputation.pipeline';
+
+const cfg: PolicyConfig = {
+  halfLifeMs: 60_000,
+  minAttackQueries: 100,
+  rollupMinResolvers: 3,
+  resolverMinZones: 2,
+  thresholds: { 'resolver-zone': 50, resolver: 80, prefix: 80, asn: 90 },
+  actions: { 'resolver-zone': 'refused', resolver: 'drop', prefix: 'drop', asn: 'drop' },
+  entryTtlMs: 100_000,
+  shadow: false,
+  maxEntries: 10,
+  allowNetworks: [],
+  allowAsns: [],
+  allowZones: ['rum.test'],
+};
+
+const record = (zone: string, windowEnd: number): EnrichedOffender => ({
+  v: 1,
+  zone,
+  resolver: '10.0.0.1',
+  windowStart: windowEnd - 10_000,
+  windowEnd,
+  attackQueries: 900,
+  totalQueries: 1000,
+  alertId: null,
+  evidence: [],
+  enrichment: {
+    asn: null,
+    asOrg: null,
+    prefix: null,
+    country: null,
+    resolverKind: 'isp',
+    resolverOperator: null,
+  },
+});
+
+const hot: FoldResult = {
+  duplicate: false,
+  prefix: '10.0.0.0/24',
+  states: {
+    'resolver-zone': {
+      attack: 900,
+      total: 1000,
+      ts: 5_000_000,
+      members: 1,
+      protectedInside: false,
+    },
+    resolver: { attack: 900, total: 1000, ts: 5_000_000, members: 1, protectedInside: false },
+    prefix: { attack: 900, total: 1000, ts: 5_000_000, members: 1, protectedInside: false },
+  },
+};
+
+function setup(
+  opts: { existing?: BlocklistEntry[]; removed?: string[]; clock?: 'wall' | 'event' } = {},
+) {
+  const fold = jest.fn<Promise<FoldResult[]>, Parameters<ReputationRepository['fold']>>((records) =>
+    Promise.resolve(records.map(() => hot)),
+  );
+  const existing = new Map((opts.existing ?? []).map((e) => [e.id, e]));
+  const apply = jest.fn((_u: readonly BlocklistEntry[], d: readonly string[]) =>
+    Promise.resolve({ cursor: '1-0', removed: [...(opts.removed ?? []), ...d] }),
+  );
+  const store = {
+    get: jest.fn(() => Promise.resolve(existing)),
+    apply,
+    expired: jest.fn(() => Promise.resolve(['rz:gone|x.test'])),
+    snapshot: jest.fn(() => Promise.resolve({ cursor: '1-0', entries: [] })),
+  };
+  const changed = jest.fn((_u: readonly BlocklistEntry[], _r: readonly string[]) =>
+    Promise.resolve(),
+  );
+  const sink: BlocklistSink = { name: 'spy', changed };
+  const pipeline = new ReputationPipeline(
+    { fold } as unknown as ReputationRepository,
+    store as unknown as BlocklistRepository,
+    new BlockPolicy(cfg),
+    [sink],
+    {
+      clock: opts.clock ?? 'event',
+      refreshStepMs: 10_000,
+      prefixFallbackV4: 24,
+      prefixFallbackV6: 48,
+      refreshDebounceMs: 1,
+    },
+  );
+  return { pipeline, fold, apply, changed, store };
+}
+
+describe('ReputationPipeline', () => {
+  it('skips allowlisted zones before touching Redis', async () => {
+    const { pipeline, fold } = setup();
+    await pipeline.ingest([record('beacon.rum.test', 5_000_000)]);
+    expect(fold).not.toHaveBeenCalled();
+    expect(pipeline.stats.skipped['zone-allowlisted']).toBe(1);
+  });
+
+  it('writes the (resolver, zone) entry, expiring in event time when clock=event', async () => {
+    const { pipeline, apply, changed } = setup();
+    await pipeline.ingest([record('victim.test', 5_000_000)]);
+    const upserts = apply.mock.calls[0]![0];
+    expect(upserts.map((e) => e.id)).toEqual(['rz:10.0.0.1|victim.test']);
+    expect(upserts[0]!.expiresAt).toBe(5_000_000 + 100_000);
+    expect(changed).toHaveBeenCalledWith(upserts, []);
+    // The resolver (one zone) and the prefix (one resolver) stay below their thresholds.
+    expect(pipeline.stats.skipped['below-threshold']).toBe(2);
+    await pipeline.settle();
+  });
+
+  it('derives the per-subnet key when enrichment has no prefix', () => {
+    const { pipeline } = setup();
+    expect(pipeline.prefixOf(record('victim.test', 1))).toBe('10.0.0.0/24');
+    expect(pipeline.prefixOf({ ...record('victim.test', 1), resolver: '2001:db8:1:2::53' })).toBe(
+      '2001:db8:1::/48',
+    );
+  });
+
+  it('does not rewrite an entry whose expiry moved less than the refresh step', async () => {
+    const prior: BlocklistEntry = {
+      v: 1,
+      id: 'rz:10.0.0.1|victim.test',
+      scope: { kind: 'resolver-zone', resolver: '10.0.0.1', zone: 'victim.test' },
+      action: 'refused',
+      reason: 'r',
+      score: 90,
+      createdAt: 4_900_000,
+      expiresAt: 5_095_000,
+      shadow: false,
+    };
+    const { pipeline, apply } = setup({ existing: [prior] });
+    await pipeline.ingest([record('victim.test', 5_000_000)]);
+    expect(apply).not.toHaveBeenCalled();
+  });
+
+  it('publishes an upsert dropped by the cap only as a tombstone', async () => {
+    const { pipeline, changed } = setup({ removed: ['rz:10.0.0.1|victim.test'] });
+    await pipeline.ingest([record('victim.test', 5_000_000)]);
+    expect(changed).toHaveBeenCalledWith([], ['rz:10.0.0.1|victim.test']);
+    await pipeline.settle();
+  });
+
+  it('sweeps expired entries into removals', async () => {
+    const { pipeline, apply, changed } = setup();
+    expect(await pipeline.sweep()).toBe(1);
+    expect(apply).toHaveBeenCalledWith([], ['rz:gone|x.test']);
+    expect(changed).toHaveBeenCalledWith([], ['rz:gone|x.test']);
+    await pipeline.settle();
+  });
+
+  it('uses the wall clock by default, never earlier than the newest record', async () => {
+    const { pipeline } = setup({ clock: 'wall' });
+    const before = Date.now();
+    expect(pipeline.now()).toBeGreaterThanOrEqual(before);
+    await pipeline.ingest([record('victim.test', before + 3_600_000)]);
+    expect(pipeline.now()).toBe(before + 3_600_000);
+    await pipeline.settle();
+  });
+});
