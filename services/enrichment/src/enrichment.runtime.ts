@@ -59,8 +59,15 @@ export class EnrichmentRuntime {
   async start(): Promise<void> {
     const c = this.config;
     await this.redis.connect();
+    await this.repository.saveDataSources(this.data.enricher.attributions);
     if (c.ENRICH_MMDB_WATCH)
-      this.data.watch(c.ENRICH_MMDB_WATCH_INTERVAL_MS, (e) => this.hooks.reloaded?.(e));
+      this.data.watch(c.ENRICH_MMDB_WATCH_INTERVAL_MS, (e) => {
+        this.hooks.reloaded?.(e);
+        if (e.ok)
+          void this.repository
+            .saveDataSources(this.data.enricher.attributions)
+            .catch(() => undefined);
+      });
     this.kafka = createKafka(kafkaConfigFrom(c, 'sluice-enrichment'), this.hooks.log);
     this.producer = new BatchingProducer(this.kafka, { lingerMs: 5 });
     await this.producer.connect();

@@ -11,6 +11,7 @@ const MAX128 = (1n << 128n) - 1n;
  */
 export class AsnRangeTable implements AsnSource {
   readonly name: string;
+  readonly attribution: string | undefined;
   private readonly orgs: string[] = [];
   private v4Start = new Uint32Array(0);
   private v4End = new Uint32Array(0);
@@ -23,13 +24,14 @@ export class AsnRangeTable implements AsnSource {
   private v6Asn = new Uint32Array(0);
   private v6Org = new Uint32Array(0);
 
-  private constructor(name: string) {
+  private constructor(name: string, attribution?: string) {
     this.name = name;
+    this.attribution = attribution;
   }
 
   /** Build from the text of the IPv4 and IPv6 numeric CSV files. Throws on a malformed row. */
-  static fromCsv(name: string, v4Csv: string, v6Csv: string): AsnRangeTable {
-    const table = new AsnRangeTable(name);
+  static fromCsv(name: string, v4Csv: string, v6Csv: string, attribution?: string): AsnRangeTable {
+    const table = new AsnRangeTable(name, attribution);
     const orgIndex = new Map<string, number>();
     const intern = (org: string): number => {
       let i = orgIndex.get(org);

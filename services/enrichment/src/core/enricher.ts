@@ -38,6 +38,14 @@ export class Enricher {
     return { asn: this.sources.asn.name, country: this.sources.country.name };
   }
 
+  /** Credit lines for whatever data is loaded now; reports print them. */
+  get attributions(): string[] {
+    return [
+      this.sources.asn.attribution ?? this.sources.asn.name,
+      this.sources.country.attribution ?? this.sources.country.name,
+    ];
+  }
+
   /** Swap data (an operator's MMDB changed on disk); cached answers from the old data go. */
   replaceSources(next: Partial<EnricherSources>): void {
     this.sources = { ...this.sources, ...next };

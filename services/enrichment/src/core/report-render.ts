@@ -227,6 +227,7 @@ export function header(report: AttackReport): string {
       ? `severity ${report.alert.severity}, phase ${report.alert.phase}, generator ${report.alert.generator}, onset ${iso(report.alert.onset)}${report.alert.endedAt ? `, ended ${iso(report.alert.endedAt)}` : ''}`
       : '',
     `traffic seen ${iso(report.from)} – ${iso(report.to)}: ${t.attackQueries} attack queries from ${t.resolvers} resolvers, ${t.prefixes} prefixes, ${t.asns} ASNs, ${t.countries} countries`,
+    ...report.dataSources.map((d) => `data: ${d}`),
   ]
     .filter(Boolean)
     .join('\n');
@@ -357,6 +358,7 @@ export function renderSvg(report: AttackReport, chart: ChartKind, limit = 15): s
       `Queries per second per resolver IP (p50 ${fmt(q.p50)}, p99 ${fmt(q.p99)}, max ${fmt(q.max)}; ${q.outlierCount} outliers)`,
       `${bars}<line x1="${left}" y1="${bottom}" x2="${w - 20}" y2="${bottom}" stroke="#333"/>` +
         `<text x="${w / 2}" y="${bottom + 36}" font-size="12" text-anchor="middle">attack qps per resolver (log₂ bins)</text>`,
+      report.dataSources,
     );
   }
   const rows =
@@ -401,16 +403,23 @@ export function renderSvg(report: AttackReport, chart: ChartKind, limit = 15): s
     chart === 'countries'
       ? 'Share of attack traffic by resolver country'
       : 'Top ASNs by share of attack traffic';
-  return svgDoc(w, h, title, body);
+  return svgDoc(w, h, title, body, report.dataSources);
 }
 
 function fmtQ(v: number): string {
   return v >= 1 ? String(Math.round(v)) : v.toPrecision(2);
 }
 
-function svgDoc(w: number, h: number, title: string, body: string): string {
+function svgDoc(w: number, h0: number, title: string, body: string, credits: string[]): string {
+  // Credit lines under the chart: CC BY data must be attributed wherever results are shown.
+  const h = h0 + credits.length * 14 + 6;
+  const foot = credits
+    .map(
+      (c, i) => `<text x="10" y="${h0 + 14 + i * 14}" font-size="9" fill="#666">${esc(c)}</text>`,
+    )
+    .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">` +
-    `<rect width="100%" height="100%" fill="#fff"/><text x="10" y="22" font-size="14" font-weight="bold">${esc(title)}</text>${body}</svg>\n`
+    `<rect width="100%" height="100%" fill="#fff"/><text x="10" y="22" font-size="14" font-weight="bold">${esc(title)}</text>${body}${foot}</svg>\n`
   );
 }

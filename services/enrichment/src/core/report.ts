@@ -111,6 +111,8 @@ export interface AttackReport {
   scope: ReportScope;
   alert: AlertSummary | null;
   generatedAt: number;
+  /** Where ASN and country data came from, with the credit their licenses require. */
+  dataSources: string[];
   from: number | null;
   to: number | null;
   totals: {
@@ -142,6 +144,7 @@ export interface BuildOptions {
   scope: ReportScope;
   alert?: AlertSummary | null;
   now?: number;
+  dataSources?: string[];
   /** Rows listed as outliers at most. */
   maxOutliers?: number;
   /** Resolvers listed per ASN in the evidence. */
@@ -222,6 +225,7 @@ export function buildReport(
     scope: options.scope,
     alert: options.alert ?? null,
     generatedAt: options.now ?? Date.now(),
+    dataSources: options.dataSources ?? [],
     from,
     to,
     totals: {

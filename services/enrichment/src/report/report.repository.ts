@@ -179,6 +179,16 @@ export class ReportRepository {
       .exec();
   }
 
+  /** The data the running service enriches with, so reports can credit it (no expiry). */
+  async saveDataSources(lines: string[]): Promise<void> {
+    await this.redis.set('report:data-sources', JSON.stringify(lines));
+  }
+
+  async dataSources(): Promise<string[]> {
+    const raw = await this.redis.get('report:data-sources');
+    return raw ? (JSON.parse(raw) as string[]) : [];
+  }
+
   async alert(alertId: string): Promise<AlertSummary | null> {
     const raw = await this.redis.get(`report:alert:${alertId}`);
     return raw ? (JSON.parse(raw) as AlertSummary) : null;

@@ -10,9 +10,10 @@ export class ReportService {
 
   async build(query: ReportQuery): Promise<AttackReport> {
     if ('alertId' in query) {
-      const [alert, rows] = await Promise.all([
+      const [alert, rows, dataSources] = await Promise.all([
         this.repository.alert(query.alertId),
         this.repository.aggregatesForAlert(query.alertId),
+        this.repository.dataSources(),
       ]);
       if (!alert && rows.length === 0)
         throw new SluiceError(
@@ -22,6 +23,7 @@ export class ReportService {
       return buildReport(rows, {
         scope: { kind: 'alert', alertId: query.alertId, zone: alert?.zone ?? null },
         alert,
+        dataSources,
       });
     }
     if (!(query.to > query.from))

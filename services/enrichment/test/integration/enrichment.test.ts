@@ -185,6 +185,7 @@ describe('enrichment service against the real broker and Redis', () => {
       'report totals',
     );
     expect(report.alert).toMatchObject({ zone: ZONE, generator: 'mirai', severity: 'high' });
+    expect(report.dataSources.join('\n')).toContain('IP Geolocation by DB-IP (https://db-ip.com)');
     const us = report.countries.find((c) => c.country === 'US')!;
     // 8.8.8.8 900 + 74.82.42.42 300 + 2001:4860:4860::8888 150 + 4.2.2.2 20000 of 22100
     expect(us.attackQueries).toBe(21_350);
