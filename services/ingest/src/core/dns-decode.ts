@@ -110,15 +110,26 @@ export function decodeDnsReference(buf: Buffer): DnsDecodeResult {
   };
 }
 
-/** Reads a name exactly as dns-packet's name.decode does (same checks, same order, same text). */
-function readName(buf: Buffer, start: number, labels: string[]): number {
-  labels.length = 0;
+// Scratch space for the name being read: lower-cased ASCII bytes with dots, and where each
+// label sits in the message (for the rare non-ASCII name, decoded exactly like dns-packet).
+const nameBytes = Buffer.alloc(256);
+const labelAt = new Int32Array(128);
+const labelLength = new Int32Array(128);
+let nameLength = 0;
+let labelCount = 0;
+let nameAscii = true;
+
+/** Reads a name exactly as dns-packet's name.decode does (same checks, same order). */
+function readName(buf: Buffer, start: number): number {
   const end = buf.length;
   let offset = start;
   let oldOffset = start;
   let totalLength = 0;
   let consumed = 0;
   let jumped = false;
+  nameLength = 0;
+  labelCount = 0;
+  nameAscii = true;
   for (;;) {
     if (offset >= end) throw OVERFLOW;
     const len = buf[offset++]!;
@@ -128,14 +139,15 @@ function readName(buf: Buffer, start: number, labels: string[]): number {
       if (offset + len > end) throw OVERFLOW;
       totalLength += len + 1;
       if (totalLength > 254) throw TOO_LONG;
-      let ascii = true;
+      labelAt[labelCount] = offset;
+      labelLength[labelCount++] = len;
+      if (nameLength > 0) nameBytes[nameLength++] = 0x2e;
       for (let i = offset; i < offset + len; i++) {
-        if (buf[i]! >= 0x80) {
-          ascii = false;
-          break;
-        }
+        let c = buf[i]!;
+        if (c >= 0x80) nameAscii = false;
+        else if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        nameBytes[nameLength++] = c;
       }
-      labels.push(buf.toString(ascii ? 'latin1' : 'utf8', offset, offset + len));
       offset += len;
       if (!jumped) consumed += len;
     } else if ((len & 0xc0) === 0xc0) {
@@ -153,11 +165,19 @@ function readName(buf: Buffer, start: number, labels: string[]): number {
   return start + consumed;
 }
 
+/** The text of the name readName just read: lower-cased, '.' for the root. */
+function nameText(buf: Buffer): string {
+  if (labelCount === 0) return '.';
+  if (nameAscii) return nameBytes.toString('latin1', 0, nameLength);
+  const labels: string[] = [];
+  for (let i = 0; i < labelCount; i++)
+    labels.push(buf.toString('utf8', labelAt[i], labelAt[i]! + labelLength[i]!));
+  return labels.join('.').toLowerCase();
+}
+
 function need(buf: Buffer, end: number): void {
   if (end > buf.length) throw TRUNCATED;
 }
-
-const scratchLabels: string[] = [];
 
 /**
  * Question-only fast path. Covers the shape of (almost) every query an authoritative server
@@ -178,10 +198,10 @@ export function decodeDnsFast(buf: Buffer): DnsDecodeResult | typeof FALLBACK {
     let qtype = 0;
     let qclass = 0;
     for (let i = 0; i < qdcount; i++) {
-      offset = readName(buf, offset, scratchLabels);
+      offset = readName(buf, offset);
       need(buf, offset + 4);
       if (i === 0) {
-        qname = scratchLabels.length === 0 ? '.' : scratchLabels.join('.').toLowerCase();
+        qname = nameText(buf);
         qtype = buf.readUInt16BE(offset);
         qclass = buf.readUInt16BE(offset + 2);
       }
@@ -190,7 +210,7 @@ export function decodeDnsFast(buf: Buffer): DnsDecodeResult | typeof FALLBACK {
     let ednsSize: number | null = null;
     let dnssecOk = false;
     if (arcount === 1) {
-      offset = readName(buf, offset, scratchLabels);
+      offset = readName(buf, offset);
       need(buf, offset + 2);
       if (buf.readUInt16BE(offset) !== 41) return FALLBACK;
       need(buf, offset + 10);
@@ -248,8 +268,9 @@ export function decodeDnsResponse(buf: Buffer): DnsDecodeResult {
     const flags = buf.readUInt16BE(2);
     if (buf.readUInt16BE(4) === 0)
       return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
-    const offset = readName(buf, 12, scratchLabels);
+    const offset = readName(buf, 12);
     need(buf, offset + 4);
+    const qname = nameText(buf);
     return {
       ok: true,
       msg: {
@@ -258,7 +279,7 @@ export function decodeDnsResponse(buf: Buffer): DnsDecodeResult {
         rd: (flags & 0x100) !== 0,
         cd: (flags & 0x10) !== 0,
         rcode: flags & 0xf,
-        qname: scratchLabels.length === 0 ? '.' : scratchLabels.join('.').toLowerCase(),
+        qname,
         qtype: buf.readUInt16BE(offset),
         qclass: buf.readUInt16BE(offset + 2),
         ednsSize: null,

@@ -33,3 +33,22 @@ export function formatIp(
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }
+
+const v4Cache = new Map<number, string>();
+
+/** IPv4 text with a bounded cache: a flood comes from a limited set of resolvers. */
+export function formatIpv4Cached(bytes: Uint8Array, offset: number): string {
+  const key =
+    ((bytes[offset]! << 24) |
+      (bytes[offset + 1]! << 16) |
+      (bytes[offset + 2]! << 8) |
+      bytes[offset + 3]!) >>>
+    0;
+  let text = v4Cache.get(key);
+  if (text === undefined) {
+    text = `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+    if (v4Cache.size >= 65_536) v4Cache.clear();
+    v4Cache.set(key, text);
+  }
+  return text;
+}

@@ -1,4 +1,4 @@
-import { formatIp } from './ip';
+import { formatIp, formatIpv4Cached } from './ip';
 
 /** Link-layer types (LINKTYPE_* from tcpdump.org/linktypes.html). */
 export const LinkType = {
@@ -137,8 +137,8 @@ export class PacketDecoder {
     // Fragments are not reassembled (DNS over UDP rarely fragments queries); counted instead.
     if ((fragment & 0x2000) !== 0 || (fragment & 0x1fff) !== 0)
       return err('ip-fragment', 'fragmented IPv4 datagram');
-    const src = formatIp(data, at + 12, 4)!;
-    const dst = formatIp(data, at + 16, 4)!;
+    const src = formatIpv4Cached(data, at + 12);
+    const dst = formatIpv4Cached(data, at + 16);
     return this.transport(ts, protocol, src, dst, data.subarray(at + ihl, at + total));
   }
 

@@ -34,13 +34,30 @@ export interface AssemblerOptions {
  */
 export class QueryAssembler {
   private readonly pending = new Map<string, QueryEvent>();
+  /**
+   * Insertion order of held queries, consumed from `head`. Expiry walks this instead of the
+   * Map: iterating a Map from the front after many deletions re-skips every deleted slot
+   * (quadratic under a flood); entries no longer in the Map are simply skipped here.
+   */
+  private order: { key: string; event: QueryEvent }[] = [];
+  private head = 0;
+  /**
+   * Pairing costs a held object per query; a source that never carries responses (a capture
+   * of inbound traffic only) should not pay it. After one window of event time without any
+   * response, queries go out immediately; the first response switches pairing back on.
+   */
+  private pairing: boolean;
+  private responsesSeen = 0;
+  private firstQueryTs: number | null = null;
   decoded = 0;
 
   constructor(
     private readonly zones: ZoneMapper,
     private readonly sink: RecordSink,
     private readonly options: AssemblerOptions = { pairWindowMs: 2000, maxPending: 100_000 },
-  ) {}
+  ) {
+    this.pairing = options.pairWindowMs > 0;
+  }
 
   get pendingQueries(): number {
     return this.pending.size;
@@ -54,14 +71,21 @@ export class QueryAssembler {
       return;
     }
     this.decoded++;
-    if (this.options.pairWindowMs > 0) this.expireBefore(m.ts - this.options.pairWindowMs);
     const msg = result.msg;
     if (!isResponse) {
       const event = this.toEvent(m, msg, null);
-      if (this.options.pairWindowMs <= 0) {
+      if (this.pairing && this.responsesSeen === 0) {
+        if (this.firstQueryTs === null) this.firstQueryTs = m.ts;
+        else if (m.ts - this.firstQueryTs > this.options.pairWindowMs) {
+          this.pairing = false;
+          this.flush();
+        }
+      }
+      if (!this.pairing) {
         this.sink.record(event);
         return;
       }
+      this.expireBefore(m.ts - this.options.pairWindowMs);
       const key = pairKey(m.resolver, m.resolverPort, msg);
       const earlier = this.pending.get(key);
       if (earlier) {
@@ -70,9 +94,12 @@ export class QueryAssembler {
         this.sink.record(earlier);
       }
       this.pending.set(key, event);
+      this.order.push({ key, event });
       if (this.pending.size > this.options.maxPending) this.emitOldest();
       return;
     }
+    this.responsesSeen++;
+    if (!this.pairing && this.options.pairWindowMs > 0) this.pairing = true;
     const key = pairKey(m.resolver, m.resolverPort, msg);
     const query = this.pending.get(key);
     if (query) {
@@ -86,24 +113,46 @@ export class QueryAssembler {
 
   /** Emit held queries older than `ts` (event time) without an rcode. */
   expireBefore(ts: number): void {
-    for (const [key, event] of this.pending) {
-      if (event.ts >= ts) break; // insertion order ≈ event-time order
-      this.pending.delete(key);
-      this.sink.record(event);
+    while (this.head < this.order.length) {
+      const o = this.order[this.head]!;
+      if (this.pending.get(o.key) === o.event) {
+        if (o.event.ts >= ts) break; // insertion order ≈ event-time order
+        this.pending.delete(o.key);
+        this.sink.record(o.event);
+      }
+      this.head++;
     }
+    this.compact();
   }
 
   /** End of input, or the source went idle: everything held goes out. */
   flush(): void {
-    for (const event of this.pending.values()) this.sink.record(event);
+    for (let i = this.head; i < this.order.length; i++) {
+      const o = this.order[i]!;
+      if (this.pending.get(o.key) === o.event) this.sink.record(o.event);
+    }
     this.pending.clear();
+    this.order = [];
+    this.head = 0;
   }
 
   private emitOldest(): void {
-    const first = this.pending.entries().next();
-    if (first.done) return;
-    this.pending.delete(first.value[0]);
-    this.sink.record(first.value[1]);
+    while (this.head < this.order.length) {
+      const o = this.order[this.head++]!;
+      if (this.pending.get(o.key) === o.event) {
+        this.pending.delete(o.key);
+        this.sink.record(o.event);
+        break;
+      }
+    }
+    this.compact();
+  }
+
+  private compact(): void {
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private toEvent(m: ObservedMessage, msg: DnsSummary, rcode: number | null): QueryEvent {

@@ -1,17 +1,27 @@
-import { type QueryBatch, type QueryEvent } from '@sluice/contracts';
+import { QueryBatchBuilder, type QueryEvent } from '@sluice/contracts';
+
+/** One sluice.queries.v1 message, already encoded (see encodeQueryBatch). */
+export interface EncodedBatch {
+  zone: string;
+  source: string;
+  events: number;
+  value: Buffer;
+}
 
 /**
- * Groups records into one QueryBatch per (zone, source): the batch is the Kafka message and
- * the zone its key, so a detector instance receives every query of the zones it owns. A
- * batch closes at `maxEvents`; when the records held across all open batches exceed
- * `maxOpenEvents` (many small zones), every batch closes, so memory stays bounded.
+ * Groups records into one batch per (zone, source): the batch is the Kafka message and the
+ * zone its key, so a detector instance receives every query of the zones it owns. Records are
+ * encoded as they arrive (QueryBatchBuilder), so none is kept alive for the life of a batch. A
+ * batch closes at `maxEvents`; when the records in all open batches exceed `maxOpenEvents`
+ * (many small zones), every batch closes, so memory stays bounded.
  */
 export class QueryBatcher {
-  private readonly open = new Map<string, QueryBatch>();
+  /** source → zone → open batch (two lookups beat building a compound key per record). */
+  private readonly open = new Map<string, Map<string, QueryBatchBuilder>>();
   private held = 0;
 
   constructor(
-    private readonly onBatch: (batch: QueryBatch) => void,
+    private readonly onBatch: (batch: EncodedBatch) => void,
     private readonly maxEvents = 500,
     private readonly maxOpenEvents = 20_000,
   ) {}
@@ -21,18 +31,22 @@ export class QueryBatcher {
   }
 
   add(event: QueryEvent, source: string): void {
-    const key = `${event.zone}\u0000${source}`;
-    let batch = this.open.get(key);
-    if (!batch) {
-      batch = { v: 1, source, zone: event.zone, events: [] };
-      this.open.set(key, batch);
+    let zones = this.open.get(source);
+    if (!zones) {
+      zones = new Map();
+      this.open.set(source, zones);
     }
-    batch.events.push(event);
+    let builder = zones.get(event.zone);
+    if (!builder) {
+      builder = new QueryBatchBuilder(source, event.zone);
+      zones.set(event.zone, builder);
+    }
+    builder.add(event);
     this.held++;
-    if (batch.events.length >= this.maxEvents) {
-      this.open.delete(key);
-      this.held -= batch.events.length;
-      this.onBatch(batch);
+    if (builder.count >= this.maxEvents) {
+      zones.delete(event.zone);
+      this.held -= builder.count;
+      this.emit(builder);
     } else if (this.held >= this.maxOpenEvents) {
       this.drain();
     }
@@ -40,9 +54,13 @@ export class QueryBatcher {
 
   /** Close every open batch (linger expired, end of input). */
   drain(): void {
-    const batches = [...this.open.values()];
+    const builders = [...this.open.values()].flatMap((zones) => [...zones.values()]);
     this.open.clear();
     this.held = 0;
-    for (const b of batches) this.onBatch(b);
+    for (const b of builders) this.emit(b);
+  }
+
+  private emit(b: QueryBatchBuilder): void {
+    this.onBatch({ zone: b.zone, source: b.source, events: b.count, value: b.finish() });
   }
 }

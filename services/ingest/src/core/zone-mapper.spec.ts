@@ -16,4 +16,28 @@ describe('ZoneMapper', () => {
     expect(zones.zoneOf('com')).toBe('com');
     expect(zones.zoneOf('.')).toBe('.');
   });
+
+  it('caches by the name minus its first label without changing any answer', () => {
+    const suffixes = [
+      'victim.co.uk',
+      'co.uk',
+      'city.kawasaki.jp',
+      'foo.kawasaki.jp',
+      'www.ck',
+      'x.ck',
+      'example.com',
+      'a.b.example.com',
+      'gov.uk',
+      'b.sch.uk',
+    ];
+    const names = suffixes.flatMap((s) =>
+      ['q1w2', 'www', 'city', 'gov', 'x'].map((l) => `${l}.${s}`),
+    );
+    const cached = new ZoneMapper();
+    for (const round of [1, 2]) {
+      for (const n of names)
+        expect([round, n, cached.zoneOf(n)]).toEqual([round, n, new ZoneMapper().zoneOf(n)]);
+      names.reverse();
+    }
+  });
 });

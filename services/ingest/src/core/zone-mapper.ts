@@ -24,14 +24,24 @@ export class ZoneMapper {
       if (served !== null) return served;
     }
     if (qname === '.' || qname === '') return '.';
-    return (
-      getDomain(qname, {
-        allowPrivateDomains: false,
-        extractHostname: false,
-        validateHostname: false,
-      }) ?? qname
-    );
+    // A flood's names differ only in their first label: cache by the rest. If the rest is its
+    // registrable domain D or below it, adding a label on the left cannot change D (the ICANN
+    // section has no rules below a registrable domain; zone-mapper.spec.ts checks edge cases).
+    const dot = qname.indexOf('.');
+    const rest = dot < 0 ? null : qname.slice(dot + 1);
+    if (rest !== null) {
+      const cached = this.cache.get(rest);
+      if (cached !== undefined) return cached;
+    }
+    const domain = registrable(qname);
+    if (rest !== null && domain.length <= rest.length && rest.endsWith(domain)) {
+      if (this.cache.size >= 50_000) this.cache.clear();
+      this.cache.set(rest, domain);
+    }
+    return domain;
   }
+
+  private readonly cache = new Map<string, string>();
 
   private longestServed(qname: string): string | null {
     // Walk suffixes from the longest candidate that a served zone could be.
@@ -44,6 +54,16 @@ export class ZoneMapper {
     }
     return this.served.has('.') ? '.' : null;
   }
+}
+
+function registrable(qname: string): string {
+  return (
+    getDomain(qname, {
+      allowPrivateDomains: false,
+      extractHostname: false,
+      validateHostname: false,
+    }) ?? qname
+  );
 }
 
 export function normaliseZone(zone: string): string {

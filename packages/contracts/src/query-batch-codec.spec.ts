@@ -1,0 +1,81 @@
+import { SluiceError } from './errors';
+import { type QueryBatch, type QueryEvent } from './query';
+import { decodeQueryBatch, encodeQueryBatch } from './query-batch-codec';
+
+/** Small deterministic PRNG (mulberry32): the same corpus on every run. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomBatch(r: () => number): QueryBatch {
+  const zone = ['example.com', 'victim.co.uk', '.', 'x'][Math.floor(r() * 4)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const events: QueryEvent[] = Array.from({ length: Math.floor(r() * 40) }, () => {
+    const otherZone = r() < 0.1;
+    const eventZone = otherZone ? pick(['other.net', 'com', 'example.com.evil']) : zone;
+    const label = Math.floor(r() * 1e9).toString(36);
+    const qname = pick([
+      `${label}.${eventZone}`,
+      eventZone,
+      `a.b.${label}.${eventZone}`,
+      'ünïcödé.' + eventZone,
+      label,
+      'x'.repeat(200),
+      `${label}example.com`,
+    ]);
+    return {
+      ts: 1_700_000_000_000 + r() * 1e6 + (r() < 0.5 ? 0.001 : 0),
+      resolver: pick(['192.0.2.1', '2001:db8::1', '8.8.8.8', `10.0.0.${Math.floor(r() * 255)}`]),
+      resolverPort: Math.floor(r() * 65536),
+      transport: pick(['udp', 'tcp', 'dot', 'doh', 'doq', 'unknown'] as const),
+      qname,
+      qtype: Math.floor(r() * 65536),
+      qclass: pick([1, 3, 255, 65535]),
+      rd: r() < 0.5,
+      cd: r() < 0.5,
+      do: r() < 0.5,
+      ednsSize: r() < 0.3 ? null : Math.floor(r() * 65536),
+      id: Math.floor(r() * 65536),
+      zone: eventZone,
+      rcode: r() < 0.5 ? null : Math.floor(r() * 4096),
+    };
+  });
+  return { v: 1, source: pick(['replay:x.pcap', 'dnstap-unix:ns1', '']), zone, events };
+}
+
+describe('query batch codec', () => {
+  it('round-trips random batches exactly, in both encodings', () => {
+    const r = rng(1234);
+    for (let i = 0; i < 2000; i++) {
+      const batch = randomBatch(r);
+      const binary = encodeQueryBatch(batch);
+      expect(binary[0]).toBe(0x02);
+      expect(decodeQueryBatch(binary)).toEqual(batch);
+      expect(decodeQueryBatch(encodeQueryBatch(batch, 'json'))).toEqual(batch);
+    }
+  });
+
+  it('is smaller than JSON', () => {
+    const batch = randomBatch(rng(99));
+    expect(encodeQueryBatch(batch).length).toBeLessThan(encodeQueryBatch(batch, 'json').length / 2);
+  });
+
+  it('rejects every truncation and unknown encodings with SluiceError', () => {
+    const r = rng(7);
+    let batch = randomBatch(r);
+    while (batch.events.length < 3) batch = randomBatch(r);
+    const full = encodeQueryBatch(batch);
+    for (let n = 0; n < full.length; n++) {
+      // A prefix can only decode if it happens to end exactly on a shorter valid batch: never here.
+      expect(() => decodeQueryBatch(full.subarray(0, n))).toThrow(SluiceError);
+    }
+    expect(() => decodeQueryBatch(Buffer.from([0x09, 1, 2]))).toThrow(
+      /unknown query batch encoding/,
+    );
+  });
+});

@@ -1,0 +1,327 @@
+/**
+ * Ingest replay benchmark: a large generated pcap of PRSD-style queries replayed into the real
+ * local broker, beside a raw dns-packet decode loop over the same packets in the same run.
+ *   pnpm bench ingest-replay            (BENCH_QUERIES=1000000 for a quicker run)
+ * Markdown on stdout; progress on stderr.
+ */
+import { closeSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as dnsPacket from 'dns-packet';
+import { decodeQueryBatch, encodeQueryBatch, type QueryBatch } from '@sluice/contracts';
+import { createKafka, provisionTopics } from '@sluice/kafka';
+import { kafkaConfigFrom } from '@sluice/config';
+import { formatMiB, formatRate, machineLine, markdownTable, PeakRss } from '@sluice/testing';
+import { loadIngestConfig } from '../src/config/ingest.config';
+import { decodeDns } from '../src/core/dns-decode';
+import { pcapHeader } from '../src/core/pcap-writer';
+import { ZoneMapper } from '../src/core/zone-mapper';
+import { openPublisher } from '../src/publish/open-publisher';
+import { replayFile, type PacedSink } from '../src/replay';
+
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 5_000_000);
+const RAW_SAMPLE = Math.min(QUERIES, 1_000_000);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** Mirai-like labels: 12 chars of a-w and 0-8, under 20 victim zones; 70% carry EDNS + cookie. */
+function generatePcap(path: string, n: number): void {
+  const fd = openSync(path, 'w');
+  writeSync(fd, pcapHeader(1));
+  const chunk = Buffer.alloc(4 * 1024 * 1024);
+  let at = 0;
+  const alphabet = 'abcdefghijklmnopqrstuvw012345678';
+  const zones = Array.from({ length: 20 }, (_, i) => `victim${i}.example`);
+  let seed = 42;
+  const rand = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return seed;
+  };
+  const t0 = 1_700_000_000;
+  for (let i = 0; i < n; i++) {
+    if (at + 200 > chunk.length) {
+      writeSync(fd, chunk, 0, at);
+      at = 0;
+    }
+    const zone = zones[i % zones.length]!;
+    const edns = rand() % 10 < 7;
+    const dnsLength = 12 + 1 + 12 + zone.length + 2 + 4 + (edns ? 23 : 0);
+    const captured = 14 + 20 + 8 + dnsLength;
+    const micros = i * 20; // 50,000 queries per second of traffic time
+    chunk.writeUInt32LE(t0 + Math.floor(micros / 1e6), at);
+    chunk.writeUInt32LE(micros % 1e6, at + 4);
+    chunk.writeUInt32LE(captured, at + 8);
+    chunk.writeUInt32LE(captured, at + 12);
+    let p = at + 16;
+    chunk.fill(0, p, p + captured);
+    chunk.writeUInt16BE(0x0800, p + 12);
+    p += 14;
+    chunk[p] = 0x45;
+    chunk.writeUInt16BE(20 + 8 + dnsLength, p + 2);
+    chunk[p + 8] = 64;
+    chunk[p + 9] = 17;
+    const resolver = rand() % 5000;
+    chunk[p + 12] = 100;
+    chunk[p + 13] = 64;
+    chunk[p + 14] = resolver >> 8;
+    chunk[p + 15] = resolver & 0xff;
+    chunk.writeUInt32BE(0xc6336435, p + 16); // 198.51.100.53
+    p += 20;
+    chunk.writeUInt16BE(1024 + (rand() % 60000), p);
+    chunk.writeUInt16BE(53, p + 2);
+    chunk.writeUInt16BE(8 + dnsLength, p + 4);
+    p += 8;
+    chunk.writeUInt16BE(rand() & 0xffff, p);
+    chunk.writeUInt16BE(0x0100, p + 2); // RD
+    chunk.writeUInt16BE(1, p + 4);
+    chunk.writeUInt16BE(edns ? 1 : 0, p + 10);
+    p += 12;
+    chunk[p++] = 12;
+    for (let c = 0; c < 12; c++) chunk[p++] = alphabet.charCodeAt(rand() % 32);
+    for (const label of zone.split('.')) {
+      chunk[p++] = label.length;
+      p += chunk.write(label, p, 'latin1');
+    }
+    chunk[p++] = 0;
+    chunk.writeUInt16BE(1, p);
+    chunk.writeUInt16BE(1, p + 2);
+    p += 4;
+    if (edns) {
+      chunk[p] = 0;
+      chunk.writeUInt16BE(41, p + 1);
+      chunk.writeUInt16BE(1232, p + 3);
+      chunk.writeUInt16BE(12, p + 9);
+      chunk.writeUInt16BE(10, p + 11); // COOKIE
+      chunk.writeUInt16BE(8, p + 13);
+      p += 23;
+    }
+    at = p;
+  }
+  writeSync(fd, chunk, 0, at);
+  closeSync(fd);
+}
+
+/** The DNS payloads of the first `limit` packets (Ethernet + IPv4 + UDP, as generated). */
+function payloads(path: string, limit: number): Buffer[] {
+  const head = Buffer.alloc(Math.min(statSync(path).size, limit * 140 + 24));
+  const fd = openSync(path, 'r');
+  const bytesRead = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  const out: Buffer[] = [];
+  let at = 24;
+  while (out.length < limit && at + 16 <= bytesRead) {
+    const incl = head.readUInt32LE(at + 8);
+    if (at + 16 + incl > bytesRead) break;
+    out.push(head.subarray(at + 16 + 42, at + 16 + incl));
+    at += 16 + incl;
+  }
+  return out;
+}
+
+function rateOf(n: number, fn: () => void): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return n / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+async function main(): Promise<void> {
+  const path = join(tmpdir(), `sluice-ingest-bench-${process.pid}.pcap`);
+  log(`generating ${QUERIES.toLocaleString('en-US')} queries → ${path}`);
+  generatePcap(path, QUERIES);
+  const fileBytes = statSync(path).size;
+  const zones = new ZoneMapper([]);
+
+  // Full replay into the real broker.
+  const id = `${Date.now().toString(36)}`;
+  const queriesTopic = `bench.ingest.queries.${id}`;
+  const deadTopic = `bench.ingest.deadletter.${id}`;
+  const config = loadIngestConfig({
+    ...process.env,
+    INGEST_QUERIES_TOPIC: queriesTopic,
+    INGEST_DEADLETTER_TOPIC: deadTopic,
+  });
+  const kafka = createKafka(kafkaConfigFrom(config, 'sluice-bench'));
+  await provisionTopics(
+    kafka,
+    [
+      { name: queriesTopic, compacted: false, retentionMs: 3_600_000 },
+      { name: deadTopic, compacted: false },
+    ],
+    { partitions: 6, replicationFactor: 1 },
+  );
+  global.gc?.();
+  const rssBefore = process.memoryUsage.rss();
+  const peak = new PeakRss();
+  const open = await openPublisher(config, 'sluice-bench');
+  const started = process.hrtime.bigint();
+  let lastLog = 0;
+  const summary = await replayFile(path, {
+    sink: open.publisher,
+    zones,
+    onProgress: (bytes) => {
+      if (bytes - lastLog > fileBytes / 10) {
+        lastLog = bytes;
+        log(
+          `  ${Math.round((100 * bytes) / fileBytes)}%  rss ${formatMiB(process.memoryUsage.rss())}`,
+        );
+      }
+    },
+  });
+  await open.close();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const peakRss = peak.stop();
+  const publishedRate = summary.records / seconds;
+  const lost = open.publisher.lostBatches;
+  log(
+    `published ${summary.records} in ${seconds.toFixed(1)} s: ${formatRate(publishedRate)}, peak RSS ${formatMiB(peakRss)}`,
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [queriesTopic, deadTopic] }); // ours, and large
+  await admin.disconnect();
+
+  // Baseline: raw dns-packet decode loop, single core, same packets.
+  const sample = payloads(path, RAW_SAMPLE);
+  let sink = 0;
+  const decodeAll = () => {
+    for (const p of sample) sink += dnsPacket.decode(p).id ?? 0;
+  };
+  decodeAll(); // warm-up
+  const rawRate = rateOf(sample.length, decodeAll);
+  const fastRate = rateOf(sample.length, () => {
+    for (const p of sample) sink += decodeDns(p).ok ? 1 : 0;
+  });
+  log(`raw dns-packet: ${formatRate(rawRate)}, fast path: ${formatRate(fastRate)} (${sink})`);
+
+  // Decode-only replay: pcap parsing, link/IP/UDP, DNS, zone mapping, pairing — no Kafka.
+  const nullSink: PacedSink = {
+    congested: false,
+    whenUncongested: () => Promise.resolve(),
+    record: () => undefined,
+    malformed: () => undefined,
+  };
+  const dry = await replayFile(path, { sink: nullSink, zones });
+  const dryRate = dry.records / dry.seconds;
+  log(`decode-only replay: ${formatRate(dryRate)}`);
+
+  rmSync(path, { force: true });
+
+  // Batch encoding: what was chosen for sluice.queries.v1, measured on 500-event batches of this traffic.
+  const batch: QueryBatch = {
+    v: 1,
+    source: 'replay:bench.pcap',
+    zone: 'victim0.example',
+    events: [],
+  };
+  const sampleZone = new ZoneMapper([]);
+  for (const p of sample.slice(0, 20_000)) {
+    const r = decodeDns(p);
+    if (!r.ok || batch.events.length >= 500) continue;
+    const z = sampleZone.zoneOf(r.msg.qname);
+    if (z !== batch.zone) continue;
+    batch.events.push({
+      ts: 1.7e12 + batch.events.length * 0.02,
+      resolver: '100.64.1.2',
+      resolverPort: 40000,
+      transport: 'udp',
+      qname: r.msg.qname,
+      qtype: r.msg.qtype,
+      qclass: r.msg.qclass,
+      rd: r.msg.rd,
+      cd: r.msg.cd,
+      do: r.msg.do,
+      ednsSize: r.msg.ednsSize,
+      id: r.msg.id,
+      zone: z,
+      rcode: null,
+    });
+  }
+  const codecRows = (['json', 'binary'] as const).map((enc) => {
+    const encoded = encodeQueryBatch(batch, enc);
+    const rounds = 400;
+    const encodeRate = rateOf(rounds * batch.events.length, () => {
+      for (let i = 0; i < rounds; i++) encodeQueryBatch(batch, enc);
+    });
+    const decodeRate = rateOf(rounds * batch.events.length, () => {
+      for (let i = 0; i < rounds; i++) decodeQueryBatch(encoded);
+    });
+    return { enc, bytes: encoded.length / batch.events.length, encodeRate, decodeRate };
+  });
+  const [json, binary] = codecRows as [(typeof codecRows)[0], (typeof codecRows)[0]];
+
+  const out: string[] = [];
+  out.push('## Ingest: pcap replay into Kafka');
+  out.push('');
+  out.push(`Machine: ${machineLine()}`);
+  out.push('');
+  out.push(
+    'Command: `pnpm bench ingest-replay` (runs `node --expose-gc --require @swc-node/register services/ingest/bench/ingest-replay.bench.ts`; `BENCH_QUERIES` overrides the size)',
+  );
+  out.push('');
+  out.push(
+    `Input: a generated pcap (Ethernet/IPv4/UDP) of ${QUERIES.toLocaleString('en-US')} Mirai-style random-subdomain queries over 20 zones and 5,000 resolvers, 70% with EDNS + cookie; ${formatMiB(fileBytes)} on disk. Publishing goes to the real local broker (6 partitions, acks=all), batches of ${config.INGEST_BATCH_EVENTS} events per zone, binary batch encoding; the rate counts until the last batch is acknowledged.`,
+  );
+  out.push('');
+  out.push(
+    markdownTable(
+      ['measurement', 'queries', 'rate', 'vs raw dns-packet decode'],
+      [
+        [
+          'raw `dns-packet` decode loop (baseline, 1 core)',
+          sample.length.toLocaleString('en-US'),
+          formatRate(rawRate),
+          '1.00×',
+        ],
+        [
+          'ingest question decoder (fast path) loop',
+          sample.length.toLocaleString('en-US'),
+          formatRate(fastRate),
+          `${(fastRate / rawRate).toFixed(2)}×`,
+        ],
+        [
+          'replay, decode only (pcap → records, no Kafka)',
+          dry.records.toLocaleString('en-US'),
+          formatRate(dryRate),
+          `${(dryRate / rawRate).toFixed(2)}×`,
+        ],
+        [
+          '**replay published to Kafka** (acknowledged)',
+          summary.records.toLocaleString('en-US'),
+          `**${formatRate(publishedRate)}**`,
+          `**${(publishedRate / rawRate).toFixed(2)}×**`,
+        ],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(
+    `Target: published ≥ 0.5× the raw decode rate — ${publishedRate >= rawRate / 2 ? 'met' : 'NOT met'}. Malformed: ${summary.malformedTotal}; batches lost: ${lost}.`,
+  );
+  out.push('');
+  out.push(
+    `Memory while replaying ${summary.records.toLocaleString('en-US')} queries into Kafka: peak RSS ${formatMiB(peakRss)} (${formatMiB(rssBefore)} before the replay). Bounded by design: readers pause while ${config.INGEST_MAX_BUFFERED_BATCHES} batches await acknowledgement.`,
+  );
+  out.push('');
+  out.push('### Batch encoding for sluice.queries.v1 (500-event batches of the same traffic)');
+  out.push('');
+  out.push(
+    markdownTable(
+      ['encoding', 'bytes/event', 'encode', 'decode (incl. validation)'],
+      codecRows.map((r) => [
+        r.enc === 'json' ? 'JSON (encoding 1)' : 'binary (encoding 2, default)',
+        r.bytes.toFixed(1),
+        `${formatRate(r.encodeRate)} events`,
+        `${formatRate(r.decodeRate)} events`,
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Binary vs JSON: ${(json.bytes / binary.bytes).toFixed(1)}× smaller, encode ${(binary.encodeRate / json.encodeRate).toFixed(1)}× faster, decode ${(binary.decodeRate / json.decodeRate).toFixed(1)}× faster.`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

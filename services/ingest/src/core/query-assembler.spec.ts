@@ -1,0 +1,88 @@
+import * as dnsPacket from 'dns-packet';
+import { type QueryEvent } from '@sluice/contracts';
+import { QueryAssembler } from './query-assembler';
+import { ZoneMapper } from './zone-mapper';
+
+const q = (id: number, name = 'a.example.com') =>
+  dnsPacket.encode({
+    type: 'query',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name }],
+  });
+const r = (id: number, rcode: number, name = 'a.example.com') =>
+  dnsPacket.encode({ type: 'response', id, flags: rcode, questions: [{ type: 'A', name }] });
+
+function setup(pairWindowMs = 1000, maxPending = 100) {
+  const out: QueryEvent[] = [];
+  const a = new QueryAssembler(
+    new ZoneMapper(),
+    { record: (e) => void out.push(e), malformed: () => undefined },
+    { pairWindowMs, maxPending },
+  );
+  const msg = (ts: number, dns: Buffer, port = 1000) =>
+    a.onMessage({ ts, resolver: '192.0.2.1', resolverPort: port, transport: 'udp', dns });
+  return { a, out, msg };
+}
+
+describe('QueryAssembler', () => {
+  it('pairs a response with its query by resolver, port, id and question', () => {
+    const { out, msg } = setup();
+    msg(0, q(1));
+    msg(1, q(2));
+    msg(2, r(2, 3));
+    expect(out.map((e) => [e.id, e.rcode])).toEqual([[2, 3]]);
+    msg(3, r(1, 0));
+    expect(out.map((e) => [e.id, e.rcode, e.ts])).toEqual([
+      [2, 3, 1],
+      [1, 0, 0],
+    ]);
+  });
+
+  it('lets unanswered queries go after the window, in event time', () => {
+    const { out, msg } = setup(1000);
+    msg(0, q(1));
+    msg(10, r(99, 0)); // unmatched response: a record of its own, and pairing stays on
+    msg(500, q(2));
+    expect(out.map((e) => e.id)).toEqual([99]);
+    msg(1001, q(3));
+    expect(out.map((e) => [e.id, e.rcode])).toEqual([
+      [99, 0],
+      [1, null],
+    ]);
+  });
+
+  it('stops holding queries when a source carries no responses at all', () => {
+    const { a, out, msg } = setup(1000);
+    for (let t = 0; t <= 1000; t += 100) msg(t, q(t));
+    expect(out).toHaveLength(0);
+    msg(1100, q(7));
+    expect(out).toHaveLength(12);
+    expect(a.pendingQueries).toBe(0);
+    msg(1200, q(8));
+    expect(out).toHaveLength(13); // straight through
+  });
+
+  it('bounds the held queries', () => {
+    const { a, out, msg } = setup(10_000, 5);
+    msg(0, r(500, 0));
+    for (let i = 0; i < 8; i++) msg(i, q(i));
+    expect(a.pendingQueries).toBe(5);
+    expect(out.map((e) => e.id)).toEqual([500, 0, 1, 2]);
+    a.flush();
+    expect(out.map((e) => e.id)).toEqual([500, 0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('keeps both copies of a retransmitted query', () => {
+    const { out, msg } = setup();
+    msg(0, r(500, 0));
+    msg(1, q(1));
+    msg(2, q(1));
+    msg(3, r(1, 2));
+    expect(out.map((e) => [e.id, e.ts, e.rcode])).toEqual([
+      [500, 0, 0],
+      [1, 1, null],
+      [1, 2, 2],
+    ]);
+  });
+});
