@@ -82,7 +82,7 @@ async function main() {
   // A 10-minute attack: 10 s detector windows, RESOLVERS resolvers, each active in a random
   // half of the windows, with rates spread over four decades (bots to CGNs).
   log('report…');
-  const RESOLVERS = 4_000;
+  const RESOLVERS = 10_000;
   const WINDOWS = 60;
   const redis = createRedis({
     url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',

@@ -6,7 +6,7 @@ import {
   enrichmentBlockSchema,
   type Evidence,
 } from '@sluice/contracts';
-import { type AlertSummary, mergeAggregates, type ResolverAggregate } from '../core/report';
+import { type AlertSummary, type ResolverAggregate } from '../core/report';
 
 /**
  * Report inputs in Redis, written as offenders are consumed so a report is a few HGETALLs.
@@ -15,7 +15,7 @@ import { type AlertSummary, mergeAggregates, type ResolverAggregate } from '../c
  * time buckets; a zone + range report merges the buckets it overlaps). Per scope, hashes
  * keyed by resolver IP:
  *   :agg  "attackQueries,totalQueries,activeMs,firstSeen,lastSeen,peakQps,evidenceCount" (summed)
- *   :enr  enrichment block JSON (latest)
+ *   :enr  enrichment block JSON (latest); for zones one `report:zenr:<zone>` for all buckets
  *   :ev   evidence samples JSON (first N)
  *   :seen "<resolver>|<windowStart>" → 1, so a redelivered offender is not counted twice
  * Plus `report:alert:<id>` (summary JSON), `report:zone-alerts:<zone>` (ZSET onset → id) and
@@ -113,9 +113,9 @@ export class ReportRepository {
       keys = [];
       args = [];
     };
-    const add = (base: string, o: EnrichedOffender, evidence: string) => {
+    const add = (base: string, enrKey: string, o: EnrichedOffender, evidence: string) => {
       const windowMs = Math.max(1, o.windowEnd - o.windowStart);
-      keys.push(`${base}:agg`, `${base}:enr`, `${base}:ev`, `${base}:seen`);
+      keys.push(`${base}:agg`, enrKey, `${base}:ev`, `${base}:seen`);
       args.push(
         o.resolver,
         o.windowStart,
@@ -138,9 +138,9 @@ export class ReportRepository {
           .slice(0, this.options.evidencePerResolver)
           .map((e) => ({ ts: e.ts, qname: e.qname })),
       );
-      if (o.alertId !== null) add(alertBase(o.alertId), o, evidence);
+      if (o.alertId !== null) add(alertBase(o.alertId), `${alertBase(o.alertId)}:enr`, o, evidence);
       const bucket = Math.floor(o.windowStart / this.bucketMs) * this.bucketMs;
-      add(zoneBase(o.zone, bucket), o, evidence);
+      add(zoneBase(o.zone, bucket), zoneEnrichment(o.zone), o, evidence);
       buckets.add(`${bucket} ${o.zone}`);
     }
     flush();
@@ -200,7 +200,8 @@ export class ReportRepository {
   }
 
   async aggregatesForAlert(alertId: string): Promise<ResolverAggregate[]> {
-    return this.readScope(alertBase(alertId));
+    const base = alertBase(alertId);
+    return this.readScopes([base], `${base}:enr`);
   }
 
   /** Every resolver of the zone in the buckets overlapping [from, to) — bucket granularity. */
@@ -210,44 +211,72 @@ export class ReportRepository {
       from - this.bucketMs + 1,
       `(${to}`,
     );
-    const parts: ResolverAggregate[] = [];
-    for (const b of buckets) parts.push(...(await this.readScope(zoneBase(zone, Number(b)))));
-    return mergeAggregates(parts, this.options.evidencePerResolver);
+    return this.readScopes(
+      buckets.map((b) => zoneBase(zone, Number(b))),
+      zoneEnrichment(zone),
+    );
   }
 
-  private async readScope(base: string): Promise<ResolverAggregate[]> {
-    const results = ((await this.redis
-      .pipeline()
-      .hgetall(`${base}:agg`)
-      .hgetall(`${base}:enr`)
-      .hgetall(`${base}:ev`)
-      .exec()) ?? []) as Array<[Error | null, Record<string, string> | undefined]>;
+  /**
+   * One pipelined round trip for all scopes; resolvers are merged across scopes while still
+   * raw, and each enrichment block is parsed once per resolver, not once per bucket.
+   */
+  private async readScopes(bases: readonly string[], enrKey: string): Promise<ResolverAggregate[]> {
+    if (bases.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const base of bases) pipe.hgetall(`${base}:agg`).hgetall(`${base}:ev`);
+    const results = ((await pipe.exec()) ?? []) as Array<
+      [Error | null, Record<string, string> | undefined]
+    >;
     for (const [err] of results) if (err) throw err;
-    const agg = results[0]?.[1] ?? {};
-    const enr = results[1]?.[1] ?? {};
-    const ev = results[2]?.[1] ?? {};
-    const rows: ResolverAggregate[] = [];
-    for (const [resolver, packed] of Object.entries(agg)) {
-      const [aq, tq, ms, first, last, peak] = packed.split(',').map(Number);
-      const enrichment = parseEnrichment(enr[resolver]);
-      const evRaw = ev[resolver];
-      rows.push({
-        resolver,
-        attackQueries: aq ?? 0,
-        totalQueries: tq ?? 0,
-        activeMs: ms ?? 0,
-        firstSeen: first ?? 0,
-        lastSeen: last ?? 0,
-        peakQps: peak ?? 0,
-        enrichment,
-        evidence: evRaw
+    const maxEv = this.options.evidencePerResolver;
+    const merged = new Map<string, ResolverAggregate>();
+    for (let i = 0; i < bases.length; i++) {
+      const agg = results[i * 2]?.[1] ?? {};
+      const ev = results[i * 2 + 1]?.[1] ?? {};
+      for (const resolver in agg) {
+        const [aq = 0, tq = 0, ms = 0, first = 0, last = 0, peak = 0] =
+          agg[resolver]!.split(',').map(Number);
+        const evRaw = ev[resolver];
+        const evidence = evRaw
           ? (JSON.parse(evRaw) as Array<{ ts: number; qname: string }>).map((e): Evidence => ({
               ts: e.ts,
               resolver,
               qname: e.qname,
             }))
-          : [],
-      });
+          : [];
+        const seen = merged.get(resolver);
+        if (!seen) {
+          merged.set(resolver, {
+            resolver,
+            attackQueries: aq,
+            totalQueries: tq,
+            activeMs: ms,
+            firstSeen: first,
+            lastSeen: last,
+            peakQps: peak,
+            enrichment: UNKNOWN_BLOCK,
+            evidence,
+          });
+          continue;
+        }
+        const r = seen;
+        r.attackQueries += aq;
+        r.totalQueries += tq;
+        r.activeMs += ms;
+        r.firstSeen = Math.min(r.firstSeen, first);
+        r.lastSeen = Math.max(r.lastSeen, last);
+        r.peakQps = Math.max(r.peakQps, peak);
+        if (r.evidence.length < maxEv && evidence.length)
+          r.evidence = [...r.evidence, ...evidence].sort((a, b) => a.ts - b.ts).slice(0, maxEv);
+      }
+    }
+    // Enrichment is stored once per alert / per zone, not per bucket: fetch only these resolvers.
+    const rows = [...merged.values()];
+    for (let i = 0; i < rows.length; i += 10_000) {
+      const chunk = rows.slice(i, i + 10_000);
+      const blocks = await this.redis.hmget(enrKey, ...chunk.map((r) => r.resolver));
+      chunk.forEach((r, j) => (r.enrichment = parseEnrichment(blocks[j] ?? undefined)));
     }
     return rows;
   }
@@ -255,17 +284,18 @@ export class ReportRepository {
 
 const alertBase = (alertId: string) => `report:a:${alertId}`;
 const zoneBase = (zone: string, bucket: number) => `report:z:${zone}:${bucket}`;
+const zoneEnrichment = (zone: string) => `report:zenr:${zone}`;
+
+const UNKNOWN_BLOCK: EnrichmentBlock = {
+  asn: null,
+  asOrg: null,
+  prefix: null,
+  country: null,
+  resolverKind: 'unknown',
+  resolverOperator: null,
+};
 
 function parseEnrichment(raw: string | undefined): EnrichmentBlock {
   const parsed = raw ? enrichmentBlockSchema.safeParse(JSON.parse(raw)) : null;
-  return parsed?.success
-    ? parsed.data
-    : {
-        asn: null,
-        asOrg: null,
-        prefix: null,
-        country: null,
-        resolverKind: 'unknown',
-        resolverOperator: null,
-      };
+  return parsed?.success ? parsed.data : UNKNOWN_BLOCK;
 }
