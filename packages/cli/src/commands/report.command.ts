@@ -98,7 +98,7 @@ function render(report: AttackReport, o: ReportOptions): string {
       const out = [header(report)];
       for (const s of sections)
         for (const t of reportTables(report, s, Number(o.limit))) {
-          const table = new Table({ head: t.head, style: { head: ['cyan'] } });
+          const table = new Table({ head: t.head, style: { head: ['cyan'], compact: true } });
           table.push(...t.rows);
           out.push('', t.title, table.toString());
         }

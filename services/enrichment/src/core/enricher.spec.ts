@@ -66,6 +66,22 @@ describe('Enricher over the packaged offline data (real lookups)', () => {
     });
   });
 
+  it('places resolvers by geofeed/whois country (the data choice in the README)', () => {
+    expect(enricher.enrich('77.88.8.8')).toMatchObject({
+      asn: 13238,
+      country: 'RU',
+      resolverOperator: 'Yandex.DNS',
+    });
+    expect(enricher.enrich('2a02:6b8::feed:ff')).toMatchObject({
+      country: 'RU',
+      resolverKind: 'public',
+    });
+    expect(enricher.enrich('114.114.114.114')).toMatchObject({
+      country: 'CN',
+      resolverOperator: '114DNS',
+    });
+  });
+
   it('labels ISP resolvers with ASN, org, prefix and country', () => {
     const e = enricher.enrich('81.2.69.160');
     expect(e).toMatchObject({

