@@ -116,21 +116,27 @@ class Writer {
   }
 
   str(s: string): void {
-    // ASCII (the usual DNS name) is one byte per char: write without measuring first.
-    const max = s.length * 3;
-    this.ensure(max + 5);
-    if (s.length < 128) {
-      const lengthAt = this.at++;
-      const n = this.buf.write(s, this.at, 'utf8');
-      if (n < 128) {
-        this.buf[lengthAt] = n;
-        this.at += n;
+    const n = s.length;
+    this.ensure(n * 3 + 5);
+    if (n < 128) {
+      // Short ASCII (every DNS name, every address) is copied by hand: cheaper than a call
+      // into the native UTF-8 encoder; the first non-ASCII char falls back to it.
+      const buf = this.buf;
+      const start = this.at + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        buf[this.at] = n;
+        this.at = start + n;
         return;
       }
-      this.at = lengthAt;
     }
-    const n = Buffer.byteLength(s, 'utf8');
-    this.varint(n);
+    const bytes = Buffer.byteLength(s, 'utf8');
+    this.varint(bytes);
     this.at += this.buf.write(s, this.at, 'utf8');
   }
 }
