@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { type BlocklistEntry } from '@sluice/contracts';
+import { deadLetterSchema, encodeMessage, type BlocklistEntry } from '@sluice/contracts';
 import { BatchingProducer, createKafka, provisionTopics } from '@sluice/kafka';
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
 import { TopicSpecs } from '@sluice/contracts';
@@ -101,8 +101,15 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       c.REPUTATION_OUTPUT_TOPIC === TopicSpecs.blocklist.name ||
       c.REPUTATION_INPUT_TOPIC === TopicSpecs.offendersEnriched.name
     ) {
-      const specs = [TopicSpecs.blocklist, TopicSpecs.offendersEnriched].filter(
-        (s) => s.name === c.REPUTATION_OUTPUT_TOPIC || s.name === c.REPUTATION_INPUT_TOPIC,
+      const specs = [
+        TopicSpecs.blocklist,
+        TopicSpecs.offendersEnriched,
+        TopicSpecs.deadLetter,
+      ].filter(
+        (s) =>
+          s.name === c.REPUTATION_OUTPUT_TOPIC ||
+          s.name === c.REPUTATION_INPUT_TOPIC ||
+          s.name === c.REPUTATION_DEADLETTER_TOPIC,
       );
       await provisionTopics(kafka, specs, {
         partitions: c.KAFKA_TOPIC_PARTITIONS,
@@ -171,7 +178,23 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       kafka,
       { groupId: c.REPUTATION_GROUP_ID, topic: c.REPUTATION_INPUT_TOPIC },
       this.pipeline,
-      (reason) => this.bad.inc({ reason }),
+      async (reason, raw, detail) => {
+        this.bad.inc({ reason });
+        if (!this.deadLetterBudget()) return;
+        await this.producer!.send(c.REPUTATION_DEADLETTER_TOPIC, [
+          {
+            key: 'reputation',
+            value: encodeMessage(deadLetterSchema, {
+              v: 1,
+              source: `reputation:${c.REPUTATION_INPUT_TOPIC}`,
+              reason,
+              receivedAt: Date.now(),
+              raw: (raw ?? Buffer.alloc(0)).toString('base64'),
+              detail,
+            }),
+          },
+        ]);
+      },
     );
     await this.consumer.start();
     this.sweepTimer = setInterval(() => {
@@ -199,6 +222,18 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     this.log.log(
       `reconciled ${this.config.REPUTATION_OUTPUT_TOPIC}: ${upserts.length} upserts, ${tombstones.length} tombstones`,
     );
+  }
+
+  private deadLetterWindow = { start: 0, used: 0 };
+
+  /** At most REPUTATION_DEADLETTER_PER_MINUTE samples a minute: enough to debug, never a flood. */
+  private deadLetterBudget(): boolean {
+    const now = Date.now();
+    if (now - this.deadLetterWindow.start >= 60_000)
+      this.deadLetterWindow = { start: now, used: 0 };
+    if (this.deadLetterWindow.used >= this.config.REPUTATION_DEADLETTER_PER_MINUTE) return false;
+    this.deadLetterWindow.used++;
+    return true;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -44,6 +44,9 @@ export const reputationConfigSchema = z
     REPUTATION_GROUP_ID: z.string().default('sluice-reputation'),
     REPUTATION_INPUT_TOPIC: z.string().default('sluice.offenders.enriched.v1'),
     REPUTATION_OUTPUT_TOPIC: z.string().default('sluice.blocklist.v1'),
+    REPUTATION_DEADLETTER_TOPIC: z.string().default('sluice.deadletter.v1'),
+    /** Undecodable input records sampled to the dead-letter topic, per minute. */
+    REPUTATION_DEADLETTER_PER_MINUTE: z.coerce.number().int().min(0).default(10),
     /** Half-life of every score, in ms. */
     REPUTATION_HALF_LIFE_MS: env.positiveInt().default(minutes(10)),
     REPUTATION_MIN_ATTACK_QUERIES: env.positiveNumber().default(200),

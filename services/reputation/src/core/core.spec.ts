@@ -268,6 +268,12 @@ describe('renderers', () => {
       duration: '1h0m0s',
     });
     expect(toDecision(sample[3]!, 0)).toMatchObject({ scope: 'AS', value: '64500' });
+    // CrowdSec bouncer libraries decode `id` as an integer: stable, numeric, distinct per entry.
+    const ids = sample.map((e) => toDecision(e, 0).id);
+    expect(ids.every((id) => Number.isSafeInteger(id))).toBe(true);
+    expect(new Set(ids).size).toBe(sample.length);
+    expect(toDecision(sample[0]!, 5).id).toBe(ids[0]);
+    expect(toDecision(sample[0]!, 0).entryId).toBe(sample[0]!.id);
     expect(goDuration(61_000)).toBe('1m1s');
   });
 

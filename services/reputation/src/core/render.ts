@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
 import { formatNetwork, parseNetwork } from './ip';
 import { normalizeZone } from './policy';
@@ -8,7 +9,10 @@ export type FeedFormat = (typeof feedFormats)[number];
 
 /** A CrowdSec-style decision (LAPI `/v1/decisions/stream` item) with Sluice's entry attached. */
 export interface FeedDecision {
-  id: string;
+  /** Numeric like CrowdSec's (bouncer libraries decode it as int64): a stable 48-bit hash of entryId. */
+  id: number;
+  /** Sluice's entry id (`rz:<resolver>|<zone>`, `r:…`, `p:…`, `a:…`). */
+  entryId: string;
   origin: 'sluice';
   type: BlockAction;
   scope: 'Ip' | 'Range' | 'AS' | 'IpZone';
@@ -32,7 +36,8 @@ export function toDecision(e: BlocklistEntry, now: number): FeedDecision {
           ? (['Range', s.prefix, null] as const)
           : (['AS', String(s.asn), null] as const);
   return {
-    id: e.id,
+    id: numericId(e.id),
+    entryId: e.id,
     origin: 'sluice',
     type: e.action,
     scope,
@@ -44,6 +49,10 @@ export function toDecision(e: BlocklistEntry, now: number): FeedDecision {
     simulated: e.shadow,
     score: e.score,
   };
+}
+
+export function numericId(entryId: string): number {
+  return parseInt(createHash('sha256').update(entryId).digest('hex').slice(0, 12), 16);
 }
 
 /** CrowdSec prints durations the Go way ("3h59m58s"); bouncers parse that. */

@@ -10,7 +10,7 @@ export class OffendersConsumer {
     kafka: Kafka,
     opts: { groupId: string; topic: string; fromBeginning?: boolean },
     pipeline: ReputationPipeline,
-    onBad: (reason: string) => void,
+    onBad: (reason: string, raw: Buffer | null, detail: string) => Promise<void>,
   ) {
     this.consumer = new BatchConsumer(kafka, {
       groupId: opts.groupId,
@@ -21,8 +21,13 @@ export class OffendersConsumer {
         for (const m of messages) {
           try {
             records.push(decodeMessage(enrichedOffenderSchema, m.value));
-          } catch {
-            onBad('schema');
+          } catch (e) {
+            // Off-contract input is counted and sampled, never fatal: the batch goes on.
+            await onBad(
+              'schema',
+              m.value,
+              e instanceof Error ? e.message.slice(0, 500) : String(e),
+            );
           }
         }
         await pipeline.ingest(records);

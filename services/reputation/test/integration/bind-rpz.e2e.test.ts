@@ -83,7 +83,7 @@ ${secondary('victim.test.rpz.sluice')}
 ${secondary('rpz.sluice')}
 `,
     );
-    bind = spawnDaemon('named', ['-g', '-u', 'root', '-c', join(dir, 'named.conf')]);
+    bind = spawnDaemon('named', ['-g', '-c', join(dir, 'named.conf')]);
     await waitFor(
       async () =>
         (await ask('127.0.0.3', 'www.victim.test')).status === 'NOERROR' ? true : undefined,

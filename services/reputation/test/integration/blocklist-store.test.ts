@@ -28,6 +28,9 @@ const entry = (id: string, score: number, over: Partial<BlocklistEntry> = {}): B
 });
 
 /** The blocklist store and the feed against the real Redis; the rendered formats against real tools. */
+// The project-level testTimeout does not apply per project in Jest 30; these talk to real services.
+jest.setTimeout(60_000);
+
 describe('blocklist store, feed and formats', () => {
   let redis: Redis;
   let store: BlocklistRepository;

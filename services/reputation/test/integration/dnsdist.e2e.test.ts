@@ -71,7 +71,7 @@ controls { };
 ${zones.map((z) => `zone "${z}" { type primary; file "${join(dir, `${z}.zone`)}"; };`).join('\n')}
 `,
     );
-    auth = spawnDaemon('named', ['-g', '-u', 'root', '-c', join(dir, 'named.conf')]);
+    auth = spawnDaemon('named', ['-g', '-c', join(dir, 'named.conf')]);
     writeFileSync(
       join(dir, 'dnsdist.conf'),
       `setLocal("127.0.0.1:${dnsdistPort}")

@@ -60,8 +60,8 @@ describe('restarts of the service and of Redis', () => {
   };
   const snapshot = async () => {
     const r = await svc!.get('/v1/decisions/stream?startup=true');
-    return (JSON.parse(r.body) as { new: Array<{ id: string; until: string }> }).new
-      .map((d) => `${d.id} ${d.until}`)
+    return (JSON.parse(r.body) as { new: Array<{ entryId: string; until: string }> }).new
+      .map((d) => `${d.entryId} ${d.until}`)
       .sort();
   };
   const attackOf = async () =>
