@@ -95,10 +95,15 @@ function render(report: AttackReport, o: ReportOptions): string {
     case 'svg':
       return renderSvg(report, chart(o.chart));
     case 'table': {
+      // Colours only on a terminal: files and pipes get plain box drawing.
+      const colour = !o.out && process.stdout.isTTY;
+      const style = colour
+        ? { head: ['cyan'], compact: true }
+        : { head: [], border: [], compact: true };
       const out = [header(report)];
       for (const s of sections)
         for (const t of reportTables(report, s, Number(o.limit))) {
-          const table = new Table({ head: t.head, style: { head: ['cyan'], compact: true } });
+          const table = new Table({ head: t.head, style });
           table.push(...t.rows);
           out.push('', t.title, table.toString());
         }

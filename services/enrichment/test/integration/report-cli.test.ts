@@ -66,6 +66,33 @@ describe('sluice report', () => {
         });
       }
     await repo.record(offenders);
+    await repo.saveAlert({
+      v: 1,
+      alertId,
+      zone: 'cli.example',
+      phase: 'ended',
+      severity: 'critical',
+      onset: T0,
+      at: T0 + 100_000,
+      endedAt: T0 + 100_000,
+      qps: 100,
+      baselineQps: 1,
+      uniqueRate: 100,
+      neverSeenRate: 1,
+      randomShare: 1,
+      nxdomainShare: 1,
+      meanEntropy: 3.5,
+      sampleNames: [],
+      evidence: [],
+      topResolvers: [],
+      fingerprint: {
+        labelLengths: {},
+        alphabet: '',
+        labelsPerName: {},
+        generator: 'mirai',
+        qtypes: {},
+      },
+    });
   });
 
   afterAll(async () => {
@@ -123,6 +150,14 @@ describe('sluice report', () => {
     expect(report.qps.p50).toBe(0.6);
     const svg = await sluice('--alert', alertId, '-f', 'svg', '-c', 'countries');
     expect(svg.stdout).toMatch(/^<svg[^>]*>.*GB.*40\.00%.*<\/svg>\n$/s);
+  });
+
+  it('lists the alerts of a zone and prints the alert in the header', async () => {
+    expect((await sluice('--zone', 'cli.example', '--list-alerts')).stdout).toBe(`${alertId}\n`);
+    const { stdout } = await sluice('--alert', alertId, '-s', 'countries');
+    expect(stdout).toContain(`Attack report: alert ${alertId} on cli.example`);
+    expect(stdout).toContain('severity critical, phase ended, generator mirai');
+    expect(stdout).toMatch(/│ GB\s+│ 1\s+│ 1\s+│ 1\s+│ 40\.00\s+│/);
   });
 
   it('fails with a clear message for an unknown alert', async () => {
