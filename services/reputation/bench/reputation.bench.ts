@@ -9,6 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { type BlocklistEntry, type EnrichedOffender } from '@sluice/contracts';
 import { createRedis } from '@sluice/redis';
+import { BatchingProducer, createKafka, provisionTopics } from '@sluice/kafka';
+import { encodeMessage, enrichedOffenderSchema } from '@sluice/contracts';
+import { OffendersConsumer } from '../src/kafka/offenders.consumer';
 import { machineLine, markdownTable, formatRate, PeakRss, formatMiB } from '@sluice/testing';
 import {
   createPipeline,
@@ -100,6 +103,72 @@ async function timeAsync<T>(fn: () => Promise<T>): Promise<{ ms: number; out: T 
   return { ms: Number(process.hrtime.bigint() - s) / 1e6, out };
 }
 
+/**
+ * Publishes the records to a private topic first, then times the service's consumer from its first
+ * batch to the last record folded (group join time excluded). The topic is deleted afterwards.
+ */
+async function throughKafka(
+  config: ReturnType<typeof loadReputationConfig>,
+  input: EnrichedOffender[],
+  redis: ReturnType<typeof createRedis>,
+  prefix: string,
+): Promise<number> {
+  const kafka = createKafka({
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    clientId: 'bench-reputation',
+    sasl: null,
+    tls: { enabled: false, caFile: null },
+    topicPartitions: 3,
+    replicationFactor: 1,
+  });
+  const topic = `bench.reputation.${randomBytes(4).toString('hex')}`;
+  await provisionTopics(kafka, [{ name: topic as never, compacted: false }], {
+    partitions: 3,
+    replicationFactor: 1,
+  });
+  const producer = new BatchingProducer(kafka, { maxBatchMessages: 2000 });
+  await producer.connect();
+  for (let i = 0; i < input.length; i += 2000)
+    await producer.send(
+      topic,
+      input
+        .slice(i, i + 2000)
+        .map((r) => ({ key: r.zone, value: encodeMessage(enrichedOffenderSchema, r) })),
+    );
+  await producer.disconnect();
+  const { pipeline } = createPipeline(config, redis, []);
+  let first = 0n;
+  let done = 0n;
+  let seen = 0;
+  const finished = new Promise<void>((resolve) => {
+    const ingest = pipeline.ingest.bind(pipeline);
+    pipeline.ingest = async (records) => {
+      if (first === 0n) first = process.hrtime.bigint();
+      await ingest(records);
+      seen += records.length;
+      if (seen >= input.length) {
+        done = process.hrtime.bigint();
+        resolve();
+      }
+    };
+  });
+  const consumer = new OffendersConsumer(
+    kafka,
+    { groupId: `${prefix}bench`, topic },
+    pipeline,
+    () => Promise.resolve(),
+  );
+  await consumer.start();
+  await finished;
+  await consumer.stop();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.deleteGroups([`${prefix}bench`]).catch(() => undefined);
+  await admin.disconnect();
+  return Number(done - first) / 1e6;
+}
+
 async function main(): Promise<void> {
   const prefix = `bench:${randomBytes(4).toString('hex')}:`;
   const env = {
@@ -142,6 +211,14 @@ async function main(): Promise<void> {
         await pipeline.ingest(again.slice(i, i + BATCH));
     });
     const live = await blocklist.count();
+
+    log('through Kafka: consumer → full ingest');
+    const viaKafka = await throughKafka(
+      config,
+      records(RECORDS, t0 + 2 * RECORDS * 10),
+      redis,
+      prefix,
+    );
     const resolvers = new Set(input.map((r) => r.resolver)).size;
     const prefixes = new Set(input.map((r) => pipeline.prefixOf(r))).size;
 
@@ -234,6 +311,12 @@ async function main(): Promise<void> {
             `${ingest.ms.toFixed(0)} ms`,
             formatRate((RECORDS / ingest.ms) * 1000),
             `${(base.ms / ingest.ms).toFixed(2)}×`,
+          ],
+          [
+            'service path: Kafka consumer (JSON + schema) → full ingest',
+            `${viaKafka.toFixed(0)} ms`,
+            formatRate((RECORDS / viaKafka) * 1000),
+            `${(base.ms / viaKafka).toFixed(2)}×`,
           ],
         ],
       ),
