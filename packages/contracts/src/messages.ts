@@ -152,6 +152,12 @@ export const blocklistEntrySchema = z.object({
   expiresAt: z.number(),
   /** Shadow (dry-run) entries are published for review but must not be enforced. */
   shadow: z.boolean(),
+  /**
+   * For an `asn` scope: the offending prefixes seen in that ASN, so address-based enforcers (RPZ
+   * client-IP triggers, dnsdist) can apply it. Absent for other scopes. Added after v1's first
+   * shape: consumers must treat it as optional.
+   */
+  networks: z.array(z.string()).optional(),
 });
 export type BlocklistEntry = z.infer<typeof blocklistEntrySchema>;
 

@@ -68,7 +68,8 @@ export function createPipeline(
       refreshStepMs: Math.max(1000, Math.floor(c.BLOCK_TTL_MS / 10)),
       prefixFallbackV4: c.REPUTATION_PREFIX_V4,
       prefixFallbackV6: c.REPUTATION_PREFIX_V6,
-      refreshDebounceMs: 200,
+      // Whole-list sinks (RPZ, CDB) rebuild at most ~twice a second under churn.
+      refreshDebounceMs: 500,
       onError,
     },
   );

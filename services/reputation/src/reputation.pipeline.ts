@@ -119,6 +119,10 @@ export class ReputationPipeline {
         this.skip(d.skipped ?? 'unknown');
         continue;
       }
+      if (d.entry.scope.kind === 'asn') {
+        const networks = await this.reputation.asnNetworks(d.entry.scope.asn, ev.state.ts);
+        if (networks.length > 0) d.entry.networks = networks.sort();
+      }
       if (needsWrite(prior, d.entry, this.settings.refreshStepMs)) upserts.push(d.entry);
     }
     if (upserts.length > 0) await this.commit(upserts, []);
@@ -147,7 +151,7 @@ export class ReputationPipeline {
   /** Pushes the whole list to RPZ/dnsdist sinks now (also used at start-up). */
   async refreshNow(): Promise<void> {
     const run = this.refreshing.then(async () => {
-      const { entries } = await this.blocklist.snapshot();
+      const { entries } = await this.blocklist.snapshot({ validate: false });
       for (const s of this.sinks) if (s.refresh) await s.refresh(entries);
     });
     this.refreshing = run.catch(() => undefined);

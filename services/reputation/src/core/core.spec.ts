@@ -304,7 +304,43 @@ describe('renderers', () => {
     expect(lua).toContain('AndRule({NetmaskGroupRule(nmg[1]), SuffixMatchNodeRule(smn[1])})');
     expect(lua).toContain('RCodeAction(DNSRCode.REFUSED)');
     expect(lua).toContain('LogAction("", false)');
-    expect(lua).toContain('-- AS64500');
+    expect(lua).toContain('-- a:64500'.replace('a:64500', sample[3]!.id));
+  });
+});
+
+describe('ASN entries apply through their networks', () => {
+  const asn = entry({
+    scope: { kind: 'asn', asn: 64501 },
+    networks: ['192.0.2.0/24', '198.51.100.0/24', '10.0.0.0/22'],
+    action: 'drop',
+  });
+  const overlapping = entry({
+    scope: { kind: 'prefix', prefix: '198.51.100.0/24' },
+    action: 'nxdomain',
+  });
+
+  it('become client-IP triggers in the origin zone, one owner per network', () => {
+    const rpz = renderRpz([overlapping, asn], {
+      origin: 'rpz.sluice',
+      zoneName: 'rpz.sluice',
+      serial: 1,
+    });
+    expect(rpz).toContain('24.0.2.0.192.rpz-client-ip CNAME rpz-drop.');
+    expect(rpz).toContain('22.0.0.0.10.rpz-client-ip CNAME rpz-drop.');
+    expect(rpz.match(/24\.0\.100\.51\.198\.rpz-client-ip/g)).toHaveLength(1);
+  });
+
+  it('become dnsdist keys at the looked-up masks only, and Lua masks', () => {
+    const kv = dnsdistKv([asn], { v4: [24], v6: [] });
+    expect(kv.get(Buffer.from([192, 0, 2, 0]).toString('latin1'))).toBe('. drop');
+    expect(kv.size).toBe(2); // the /22 has no matching lookup mask
+    expect(renderDnsdistLua([asn])).toContain('addMask("10.0.0.0/22")');
+  });
+
+  it('an ASN entry without networks is not enforceable by address', () => {
+    expect(
+      renderRpz([sample[3]!], { origin: 'rpz.sluice', zoneName: 'rpz.sluice', serial: 1 }),
+    ).not.toContain('rpz-client-ip');
   });
 });
 

@@ -17,22 +17,27 @@ export function dnsdistKv(
   for (const e of entries) {
     if (e.shadow) continue;
     const s = e.scope;
-    if (s.kind === 'asn') continue;
-    let net;
-    try {
-      net = parseNetwork(s.kind === 'prefix' ? s.prefix : s.resolver);
-    } catch {
-      continue;
-    }
-    const lengths = net.bytes.length === 4 ? [32, ...prefixLengths.v4] : [128, ...prefixLengths.v6];
-    if (!lengths.includes(net.prefixLength)) continue;
-    const key = Buffer.from(maskBytes(net.bytes, net.prefixLength)).toString('latin1');
+    const addresses =
+      s.kind === 'prefix' ? [s.prefix] : s.kind === 'asn' ? (e.networks ?? []) : [s.resolver];
     const zone = s.kind === 'resolver-zone' ? normalizeZone(s.zone) : '.';
-    let list = values.get(key);
-    if (!list) values.set(key, (list = []));
-    // Zone-specific rules first, so a (resolver, zone) action wins over the outright one.
-    if (zone === '.') list.push(`. ${e.action}`);
-    else list.unshift(`${zone} ${e.action}`);
+    for (const address of addresses) {
+      let net;
+      try {
+        net = parseNetwork(address);
+      } catch {
+        continue;
+      }
+      const lengths =
+        net.bytes.length === 4 ? [32, ...prefixLengths.v4] : [128, ...prefixLengths.v6];
+      // dnsdist looks up fixed masks only; other lengths cannot match and are left out.
+      if (!lengths.includes(net.prefixLength)) continue;
+      const key = Buffer.from(maskBytes(net.bytes, net.prefixLength)).toString('latin1');
+      let list = values.get(key);
+      if (!list) values.set(key, (list = []));
+      // Zone-specific rules first, so a (resolver, zone) action wins over an outright one.
+      if (zone === '.') list.push(`. ${e.action}`);
+      else list.unshift(`${zone} ${e.action}`);
+    }
   }
   return new Map([...values].map(([k, v]) => [k, v.join(';')]));
 }

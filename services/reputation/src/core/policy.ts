@@ -194,6 +194,7 @@ export function needsWrite(
   return (
     existing.action !== next.action ||
     existing.shadow !== next.shadow ||
+    (existing.networks ?? []).join() !== (next.networks ?? []).join() ||
     Math.abs(existing.score - next.score) >= 10 ||
     next.expiresAt - existing.expiresAt >= refreshStepMs
   );

@@ -23,6 +23,8 @@ export interface FeedDecision {
   scenario: string;
   simulated: boolean;
   score: number;
+  /** AS scope: the offending prefixes the block applies to. */
+  networks?: string[];
 }
 
 export function toDecision(e: BlocklistEntry, now: number): FeedDecision {
@@ -48,6 +50,7 @@ export function toDecision(e: BlocklistEntry, now: number): FeedDecision {
     scenario: e.reason,
     simulated: e.shadow,
     score: e.score,
+    ...(e.networks ? { networks: e.networks } : {}),
   };
 }
 
@@ -119,15 +122,17 @@ function dnsdistAction(a: BlockAction): string {
 /**
  * A dnsdist Lua snippet: one NetmaskGroup per (zone, action), matched with AND on the qname
  * suffix for (resolver, zone) entries. Load with `dnsdist -C` include or paste into the console.
- * Shadow entries only log. ASN entries have no addresses here and are listed as comments.
+ * Shadow entries only log. ASN entries apply through their `networks`; without any, a comment.
  */
 export function renderDnsdistLua(entries: Iterable<BlocklistEntry>): string {
   const groups = new Map<string, { zone: string | null; action: string; masks: string[] }>();
   const comments: string[] = [];
   for (const e of entries) {
     const s = e.scope;
-    if (s.kind === 'asn') {
-      comments.push(`-- AS${s.asn} ${e.action} (no addresses in entry) ${e.id}`);
+    const addresses =
+      s.kind === 'prefix' ? [s.prefix] : s.kind === 'asn' ? (e.networks ?? []) : [s.resolver];
+    if (addresses.length === 0) {
+      comments.push(`-- ${e.id} ${e.action}: no addresses known for this entry`);
       continue;
     }
     const zone = s.kind === 'resolver-zone' ? normalizeZone(s.zone) : null;
@@ -135,11 +140,12 @@ export function renderDnsdistLua(entries: Iterable<BlocklistEntry>): string {
     const key = `${zone ?? '.'}\u0000${action}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { zone, action, masks: [] }));
-    const mask = s.kind === 'prefix' ? s.prefix : s.resolver;
-    try {
-      g.masks.push(formatNetwork(parseNetwork(mask)));
-    } catch {
-      comments.push(`-- unparsable address ${JSON.stringify(mask)} ${e.id}`);
+    for (const mask of addresses) {
+      try {
+        g.masks.push(formatNetwork(parseNetwork(mask)));
+      } catch {
+        comments.push(`-- unparsable address ${JSON.stringify(mask)} ${e.id}`);
+      }
     }
   }
   // A table, not locals: Lua allows only 200 locals per chunk and there is a group per (zone, action).

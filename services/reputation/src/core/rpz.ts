@@ -29,7 +29,7 @@ export function rpzTarget(action: BlockAction): string {
  * Which policy zone an entry lives in. RPZ triggers cannot be AND-ed (client IP *and* qname), so a
  * (resolver, zone) entry goes to the per-zone policy zone `<zone>.<origin>` as a client-IP trigger;
  * the operator attaches that policy zone where the attacked zone is served. Outright blocks
- * (resolver, prefix) go to `<origin>`. ASN entries have no addresses to trigger on and are skipped.
+ * (resolver, prefix, and ASN through its `networks`) go to `<origin>`.
  */
 export function policyZoneOf(entry: BlocklistEntry, origin: string): string | null {
   switch (entry.scope.kind) {
@@ -39,21 +39,31 @@ export function policyZoneOf(entry: BlocklistEntry, origin: string): string | nu
     case 'prefix':
       return origin;
     case 'asn':
-      return null;
+      return entry.networks?.length ? origin : null;
   }
 }
 
-export function rpzRecordOf(entry: BlocklistEntry, zoneName: string): RpzRecord | null {
+/** Client-IP triggers for one entry (an ASN entry yields one per network it covers). */
+export function rpzRecordsOf(entry: BlocklistEntry, zoneName: string): RpzRecord[] {
   const s = entry.scope;
-  const address = s.kind === 'prefix' ? s.prefix : s.kind === 'asn' ? null : s.resolver;
-  if (address === null) return null;
-  let labels: string;
-  try {
-    labels = rpzClientIpLabels(parseNetwork(address));
-  } catch {
-    return null;
+  const addresses =
+    s.kind === 'prefix' ? [s.prefix] : s.kind === 'asn' ? (entry.networks ?? []) : [s.resolver];
+  const out: RpzRecord[] = [];
+  for (const address of addresses) {
+    try {
+      const labels = rpzClientIpLabels(parseNetwork(address));
+      out.push({ name: `${labels}.rpz-client-ip.${zoneName}`, target: rpzTarget(entry.action) });
+    } catch {
+      // an unparsable address cannot be a trigger; the other outputs still carry the entry
+    }
   }
-  return { name: `${labels}.rpz-client-ip.${zoneName}`, target: rpzTarget(entry.action) };
+  return out;
+}
+
+/** Sorted by owner; one record per owner (several entries can cover the same network: first wins). */
+function finish(records: RpzRecord[]): RpzRecord[] {
+  records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return records.filter((r, i) => i === 0 || records[i - 1]!.name !== r.name);
 }
 
 /** The enforced (non-shadow) records of one policy zone, sorted by owner for stable output. */
@@ -65,10 +75,9 @@ export function rpzRecords(
   const out: RpzRecord[] = [];
   for (const e of entries) {
     if (e.shadow || policyZoneOf(e, origin) !== zoneName) continue;
-    const r = rpzRecordOf(e, zoneName);
-    if (r) out.push(r);
+    out.push(...rpzRecordsOf(e, zoneName));
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return finish(out);
 }
 
 /** All policy zones' records in one pass (the per-zone filter above is O(zones × entries)). */
@@ -81,13 +90,10 @@ export function rpzRecordsByZone(
     if (e.shadow) continue;
     const zone = policyZoneOf(e, origin);
     if (zone === null) continue;
-    const r = rpzRecordOf(e, zone);
-    if (!r) continue;
     let list = out.get(zone);
     if (!list) out.set(zone, (list = []));
-    list.push(r);
+    list.push(...rpzRecordsOf(e, zone));
   }
-  for (const list of out.values())
-    list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const [zone, list] of out) out.set(zone, finish(list));
   return out;
 }

@@ -58,7 +58,14 @@ end
 subject(KEYS[2], KEYS[3], nil, nil, false)
 subject(KEYS[4], KEYS[5], KEYS[6], ARGV[8], false)
 if ARGV[13] == '1' then subject(KEYS[7], KEYS[8], KEYS[9], ARGV[7], true) end
-if ARGV[14] == '1' then subject(KEYS[10], KEYS[11], KEYS[12], ARGV[7], true) end
+if ARGV[14] == '1' then
+  subject(KEYS[10], KEYS[11], KEYS[12], ARGV[7], true)
+  -- The ASN's offending prefixes: what an address-based enforcer needs to apply an ASN block.
+  if fresh and offending and ARGV[13] == '1' then
+    redis.call('ZADD', KEYS[13], 'GT', ts, ARGV[16])
+    redis.call('PEXPIRE', KEYS[13], keyTtl)
+  end
+end
 return {fresh and 1 or 0, out}
 `;
 
@@ -118,7 +125,7 @@ export class ReputationRepository {
     private readonly redis: Redis,
     private readonly settings: FoldSettings,
   ) {
-    redis.defineCommand('sluiceFold', { numberOfKeys: 12, lua: FOLD_LUA });
+    redis.defineCommand('sluiceFold', { numberOfKeys: 13, lua: FOLD_LUA });
   }
 
   /** Folds a batch in one pipeline; results in input order. `prefixOf` supplies per-subnet keys. */
@@ -162,6 +169,7 @@ export class ReputationRepository {
         ak,
         `${ak}:ev`,
         `${ak}:m`,
+        `${ak}:px`,
         r.windowEnd,
         r.attackQueries,
         r.totalQueries,
@@ -177,6 +185,7 @@ export class ReputationRepository {
         prefix !== null ? '1' : '0',
         r.enrichment.asn !== null ? '1' : '0',
         isProtected(r) ? '1' : '0',
+        prefix ?? '',
       );
     }
     const replies = (await pipeline.exec()) ?? [];
@@ -193,6 +202,19 @@ export class ReputationRepository {
       });
       return out;
     });
+  }
+
+  /** Offending prefixes recently seen in an ASN (newest first), pruned to the member window. */
+  async asnNetworks(asn: number, now: number, limit = 256): Promise<string[]> {
+    const key = `${keyOf.asn(String(asn))}:px`;
+    return this.redis.zrevrangebyscore(
+      key,
+      '+inf',
+      now - this.settings.memberWindowMs,
+      'LIMIT',
+      0,
+      limit,
+    );
   }
 
   /** Score inputs plus recent members and evidence: why a subject has its score. */

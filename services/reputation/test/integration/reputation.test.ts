@@ -150,6 +150,14 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
     expect(ids).not.toContain('rz:10.2.2.2|victim.test');
     expect(ids).not.toContain('p:8.8.8.0/24');
     expect(ids).not.toContain('a:15169');
+    // The ASN rolled up too, and carries the prefixes that let RPZ and dnsdist enforce it.
+    expect(ids).toContain('a:64501');
+    const snap = JSON.parse((await svc.get('/v1/blocklist')).body) as {
+      decisions: Array<{ entryId: string; networks?: string[] }>;
+    };
+    expect(snap.decisions.find((d) => d.entryId === 'a:64501')?.networks).toEqual(['10.9.9.0/24']);
+    const rpz = await svc.get('/v1/blocklist?format=rpz');
+    expect(rpz.body).toContain('24.0.9.9.10.rpz-client-ip CNAME rpz-drop.');
   });
 
   it('publishes the entries to the compacted topic and explains scores with evidence', async () => {
