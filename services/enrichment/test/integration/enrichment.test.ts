@@ -231,5 +231,5 @@ describe('enrichment service against the real broker and Redis', () => {
     expect(await svg.text()).toMatch(/^<svg/);
     expect((await fetch(`${base}/report?alert=nope`)).status).toBe(404);
     expect((await fetch(`${base}/report`)).status).toBe(400);
-  });
+  }, 120_000);
 });
