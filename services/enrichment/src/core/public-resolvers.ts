@@ -81,6 +81,8 @@ export const PUBLIC_RESOLVERS: readonly PublicResolverOperator[] = [
       '208.67.220.123',
       '2620:119:35::35',
       '2620:119:53::53',
+      '2620:119:35::123',
+      '2620:119:53::123',
       '2620:0:ccc::2',
       '2620:0:ccd::2',
     ],
@@ -226,6 +228,21 @@ export const PUBLIC_RESOLVERS: readonly PublicResolverOperator[] = [
       '2001:1608:10:25::1c04:b12f',
       '2001:1608:10:25::9249:d69b',
     ],
+    asns: [],
+  },
+  {
+    operator: 'Mullvad DNS',
+    addresses: ['194.242.2.2', '2a07:e340::2'],
+    asns: [],
+  },
+  {
+    operator: 'NextDNS',
+    addresses: ['45.90.28.0', '45.90.30.0', '2a07:a8c0::', '2a07:a8c1::'],
+    asns: [],
+  },
+  {
+    operator: 'DNS0.EU',
+    addresses: ['193.110.81.0', '185.253.5.0', '2a0f:fc80::', '2a0f:fc81::'],
     asns: [],
   },
   {
