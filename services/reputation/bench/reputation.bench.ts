@@ -1,6 +1,6 @@
 /**
  * Reputation throughput and blocklist rendering.
- * 1. Offender records/s folded into Redis (atomic Lua per record, pipelined per batch) and the full
+ * 1. Offender records/s folded into Redis (one atomic Lua script per batch of up to 1,000) and the full
  *    ingest path (fold + score + policy + blocklist store), against a baseline of the same number
  *    of plain HSETs pipelined to the same Redis in the same run.
  * 2. Time to render a 100,000-entry blocklist in each output format, against JSON.stringify of
@@ -301,7 +301,7 @@ async function main(): Promise<void> {
             '1.00×',
           ],
           [
-            'fold: atomic Lua per record (dedupe + 4 decayed subjects + members + evidence)',
+            'fold: one atomic Lua script per batch (dedupe, aggregate, 4 decayed subjects + members + evidence)',
             `${fold.ms.toFixed(0)} ms`,
             formatRate((RECORDS / fold.ms) * 1000),
             `${(base.ms / fold.ms).toFixed(2)}×`,

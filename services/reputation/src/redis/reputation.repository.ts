@@ -3,70 +3,110 @@ import { type EnrichedOffender } from '@sluice/contracts';
 import { type SubjectKind, type SubjectState } from '../core/scoring';
 
 /**
- * One atomic step per offender record: dedupe (at-least-once redelivery must not count twice),
- * then the order-independent decay fold (same maths as core/decay.ts fold()) on the four subjects,
- * their recent members and capped evidence. Returns every subject's state even for duplicates, so
- * a replayed record still re-evaluates policy (e.g. after a crash between Redis and Kafka).
+ * One atomic script per batch. Per record: dedupe on (zone, resolver, window) — Kafka delivery is
+ * at-least-once, a redelivered record must not count twice. Fresh records are first aggregated
+ * per subject inside the script (the decay fold is order-independent, so folding a batch's sum at
+ * its newest event time equals folding each record), then each subject is read and written once:
+ * decayed sums, members, capped evidence. Returns the state of every subject the batch touched,
+ * duplicates included, so a replayed batch still re-runs the policy (e.g. after a crash between
+ * the Redis write and the Kafka send). Same maths as core/decay.ts fold().
+ *
+ * ARGV[1] = JSON {hl, cap, win, ttl, dttl, recs: [{d, ts, a, t, off, prot, ev, s: [[h, ev, m, member, markProt]…], px?: [key, prefix]}]}
+ * where d/h/ev/m/px key are indexes into KEYS (0 = none).
  */
 const FOLD_LUA = `
-local ts = tonumber(ARGV[1])
-local attack = tonumber(ARGV[2])
-local total = tonumber(ARGV[3])
-local hl = tonumber(ARGV[4])
-local cap = tonumber(ARGV[6])
-local offending = ARGV[9] == '1'
-local window = tonumber(ARGV[10])
-local keyTtl = tonumber(ARGV[11])
-local prot = ARGV[15] == '1'
-local fresh = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[12])
-local out = {}
-local function subject(h, ev, members, member, markProtected)
-  local cur = redis.call('HMGET', h, 'a', 't', 'ts', 'p')
-  local ca = tonumber(cur[1]) or 0
-  local ct = tonumber(cur[2]) or 0
-  local cts = tonumber(cur[3]) or ts
-  local p = cur[4] == '1'
-  if fresh then
-    if ts >= cts then
-      local f = 2 ^ (-(ts - cts) / hl)
-      ca = ca * f + attack
-      ct = ct * f + total
-      cts = ts
-    else
-      local f = 2 ^ (-(cts - ts) / hl)
-      ca = ca + attack * f
-      ct = ct + total * f
+local cfg = cjson.decode(ARGV[1])
+local hl, cap, win, ttl = cfg.hl, cfg.cap, cfg.win, cfg.ttl
+local fresh, acc, order = {}, {}, {}
+local px = {}
+local function addTo(x, a, t, ts)
+  if x.ts == nil then
+    x.a, x.t, x.ts = a, t, ts
+  elseif ts >= x.ts then
+    local f = 2 ^ (-(ts - x.ts) / hl)
+    x.a, x.t, x.ts = x.a * f + a, x.t * f + t, ts
+  else
+    local f = 2 ^ (-(x.ts - ts) / hl)
+    x.a, x.t = x.a + a * f, x.t + t * f
+  end
+end
+for i, r in ipairs(cfg.recs) do
+  local ok = redis.call('SET', KEYS[r.d], '1', 'NX', 'PX', cfg.dttl)
+  fresh[i] = ok and 1 or 0
+  for _, s in ipairs(r.s) do
+    local h = s[1]
+    local x = acc[h]
+    if x == nil then
+      x = { ev = {}, mem = {}, nmem = 0, prot = false, evk = s[2], mk = s[3], fresh = false }
+      acc[h] = x
+      table.insert(order, h)
     end
-    if markProtected and prot then p = true end
-    redis.call('HSET', h, 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0')
-    redis.call('PEXPIRE', h, keyTtl)
-    redis.call('LPUSH', ev, ARGV[5])
-    redis.call('LTRIM', ev, 0, cap - 1)
-    redis.call('PEXPIRE', ev, keyTtl)
-    if members ~= nil and offending then
-      redis.call('ZADD', members, 'GT', ts, member)
-      redis.call('PEXPIRE', members, keyTtl)
+    if ok then
+      x.fresh = true
+      addTo(x, r.a, r.t, r.ts)
+      table.insert(x.ev, r.ev)
+      if s[3] ~= 0 and r.off == 1 and (x.mem[s[4]] or -1) < r.ts then
+        if x.mem[s[4]] == nil then x.nmem = x.nmem + 1 end
+        x.mem[s[4]] = r.ts
+      end
+      if s[5] == 1 and r.prot == 1 then x.prot = true end
+    end
+  end
+  if ok and r.px ~= nil and r.off == 1 then
+    local k = r.px[1]
+    px[k] = px[k] or {}
+    if (px[k][r.px[2]] or -1) < r.ts then px[k][r.px[2]] = r.ts end
+  end
+end
+-- ZADD GT member→ts in chunks (unpack has a small stack limit).
+local function zaddAll(key, map)
+  local args = {}
+  for m, ts in pairs(map) do
+    table.insert(args, ts)
+    table.insert(args, m)
+    if #args >= 1000 then
+      redis.call('ZADD', key, 'GT', unpack(args))
+      args = {}
+    end
+  end
+  if #args > 0 then redis.call('ZADD', key, 'GT', unpack(args)) end
+end
+local out = {}
+for _, h in ipairs(order) do
+  local x = acc[h]
+  local cur = redis.call('HMGET', KEYS[h], 'a', 't', 'ts', 'p')
+  local ca, ct, cts = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
+  local p = cur[4] == '1'
+  if x.fresh then
+    local st = { a = ca, t = ct, ts = cts }
+    if ca == nil then st = {} end
+    addTo(st, x.a, x.t, x.ts)
+    ca, ct, cts = st.a, st.t, st.ts
+    if x.prot then p = true end
+    redis.call('HSET', KEYS[h], 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0')
+    redis.call('PEXPIRE', KEYS[h], ttl)
+    local n = #x.ev
+    local from = math.max(1, n - cap + 1)
+    redis.call('LPUSH', KEYS[x.evk], unpack(x.ev, from, n))
+    redis.call('LTRIM', KEYS[x.evk], 0, cap - 1)
+    redis.call('PEXPIRE', KEYS[x.evk], ttl)
+    if x.mk ~= 0 and x.nmem > 0 then
+      zaddAll(KEYS[x.mk], x.mem)
+      redis.call('PEXPIRE', KEYS[x.mk], ttl)
     end
   end
   local n = 1
-  if members ~= nil then
-    redis.call('ZREMRANGEBYSCORE', members, '-inf', '(' .. tostring(cts - window))
-    n = redis.call('ZCARD', members)
+  if x.mk ~= 0 and cts ~= nil then
+    redis.call('ZREMRANGEBYSCORE', KEYS[x.mk], '-inf', '(' .. tostring(cts - win))
+    n = redis.call('ZCARD', KEYS[x.mk])
   end
-  table.insert(out, {tostring(ca), tostring(ct), tostring(cts), tostring(n), p and '1' or '0'})
+  table.insert(out, { h, tostring(ca or 0), tostring(ct or 0), tostring(cts or 0), tostring(n), p and '1' or '0' })
 end
-subject(KEYS[2], KEYS[3], nil, nil, false)
-subject(KEYS[4], KEYS[5], KEYS[6], ARGV[8], false)
-if ARGV[13] == '1' then subject(KEYS[7], KEYS[8], KEYS[9], ARGV[7], true) end
-if ARGV[14] == '1' then
-  subject(KEYS[10], KEYS[11], KEYS[12], ARGV[7], true)
-  -- The ASN's offending prefixes: what an address-based enforcer needs to apply an ASN block.
-  if fresh and offending and ARGV[13] == '1' then
-    redis.call('ZADD', KEYS[13], 'GT', ts, ARGV[16])
-    redis.call('PEXPIRE', KEYS[13], keyTtl)
-  end
+for k, m in pairs(px) do
+  zaddAll(KEYS[k], m)
+  redis.call('PEXPIRE', KEYS[k], ttl)
 end
-return {fresh and 1 or 0, out}
+return { fresh, out }
 `;
 
 export interface FoldSettings {
@@ -93,7 +133,9 @@ export interface ExplainedSubject {
   evidence: unknown[];
 }
 
-type FoldCommand = (...args: Array<string | number>) => Promise<[number, string[][]]>;
+type FoldCommand = (...args: Array<string | number>) => Promise<[number[], string[][]]>;
+
+const FOLD_CHUNK = 1000;
 
 const keyOf = {
   'resolver-zone': (id: string) => `rep:rz:${id}`,
@@ -125,81 +167,118 @@ export class ReputationRepository {
     private readonly redis: Redis,
     private readonly settings: FoldSettings,
   ) {
-    redis.defineCommand('sluiceFold', { numberOfKeys: 13, lua: FOLD_LUA });
+    // Key count varies per batch: passed as the first argument (ioredis still prefixes the keys).
+    redis.defineCommand('sluiceFold', { lua: FOLD_LUA });
   }
 
-  /** Folds a batch in one pipeline; results in input order. `prefixOf` supplies per-subnet keys. */
+  /**
+   * Folds a batch; results in input order. `prefixOf` supplies per-subnet keys. Each chunk of
+   * FOLD_CHUNK records is one atomic script, which bounds how long Redis is blocked.
+   */
   async fold(
     records: readonly EnrichedOffender[],
     prefixOf: (r: EnrichedOffender) => string | null,
     isProtected: (r: EnrichedOffender) => boolean,
   ): Promise<FoldResult[]> {
+    const out: FoldResult[] = [];
+    for (let i = 0; i < records.length; i += FOLD_CHUNK)
+      out.push(...(await this.foldChunk(records.slice(i, i + FOLD_CHUNK), prefixOf, isProtected)));
+    return out;
+  }
+
+  private async foldChunk(
+    records: readonly EnrichedOffender[],
+    prefixOf: (r: EnrichedOffender) => string | null,
+    isProtected: (r: EnrichedOffender) => boolean,
+  ): Promise<FoldResult[]> {
+    if (records.length === 0) return [];
     const s = this.settings;
-    const pipeline = this.redis.pipeline();
-    const fold = (pipeline as unknown as { sluiceFold: FoldCommand }).sluiceFold.bind(pipeline);
+    const keys: string[] = [];
+    const index = new Map<string, number>();
+    const k = (key: string): number => {
+      let i = index.get(key);
+      if (i === undefined) {
+        keys.push(key);
+        index.set(key, (i = keys.length));
+      }
+      return i;
+    };
     const prefixes: Array<string | null> = [];
-    for (const r of records) {
+    const subjectKeys: Array<Array<[SubjectKind, number]>> = [];
+    const recs = records.map((r) => {
       const prefix = prefixOf(r);
       prefixes.push(prefix);
-      const rz = keyOf['resolver-zone'](subjectId('resolver-zone', r, prefix)!);
-      const res = keyOf.resolver(r.resolver);
-      const pk = keyOf.prefix(prefix ?? '-');
-      const ak = keyOf.asn(String(r.enrichment.asn ?? '-'));
+      const zone = r.zone.toLowerCase().replace(/\.$/, '');
       const ratio = r.totalQueries > 0 ? r.attackQueries / r.totalQueries : 0;
-      const evidence = JSON.stringify({
-        alertId: r.alertId,
-        zone: r.zone,
-        resolver: r.resolver,
-        windowStart: r.windowStart,
-        windowEnd: r.windowEnd,
-        attackQueries: r.attackQueries,
-        totalQueries: r.totalQueries,
-        samples: r.evidence.slice(0, 3),
-      });
-      void fold(
-        `rep:seen:${r.zone}|${r.resolver}|${r.windowStart}|${r.windowEnd}`,
-        rz,
-        `${rz}:ev`,
-        res,
-        `${res}:ev`,
-        `${res}:m`,
-        pk,
-        `${pk}:ev`,
-        `${pk}:m`,
-        ak,
-        `${ak}:ev`,
-        `${ak}:m`,
-        `${ak}:px`,
-        r.windowEnd,
-        r.attackQueries,
-        r.totalQueries,
-        s.halfLifeMs,
-        evidence,
-        s.evidenceCap,
-        r.resolver,
-        subjectId('resolver-zone', r, prefix)!.split('|')[1]!,
-        ratio >= s.offenderMinRatio && r.attackQueries > 0 ? '1' : '0',
-        s.memberWindowMs,
-        s.keyTtlMs,
-        s.dedupTtlMs,
-        prefix !== null ? '1' : '0',
-        r.enrichment.asn !== null ? '1' : '0',
-        isProtected(r) ? '1' : '0',
-        prefix ?? '',
-      );
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([err, reply], i) => {
-      if (err) throw err;
-      const [fresh, states] = reply as [number, string[][]];
-      const kinds: SubjectKind[] = ['resolver-zone', 'resolver'];
-      if (prefixes[i] !== null) kinds.push('prefix');
-      if (records[i]!.enrichment.asn !== null) kinds.push('asn');
-      const out: FoldResult = { duplicate: fresh === 0, prefix: prefixes[i] ?? null, states: {} };
-      kinds.forEach((k, j) => {
-        const v = states[j];
-        if (v) out.states[k] = parseState(v);
-      });
+      const subjects: Array<[number, number, number, string, number]> = [];
+      const mine: Array<[SubjectKind, number]> = [];
+      const add = (
+        kind: SubjectKind,
+        id: string,
+        member: string | null,
+        markProtected: boolean,
+      ) => {
+        const h = keyOf[kind](id);
+        const hi = k(h);
+        subjects.push([
+          hi,
+          k(`${h}:ev`),
+          member === null ? 0 : k(`${h}:m`),
+          member ?? '',
+          markProtected ? 1 : 0,
+        ]);
+        mine.push([kind, hi]);
+      };
+      add('resolver-zone', `${r.resolver}|${zone}`, null, false);
+      add('resolver', r.resolver, zone, false);
+      if (prefix !== null) add('prefix', prefix, r.resolver, true);
+      const asn = r.enrichment.asn;
+      if (asn !== null) add('asn', String(asn), r.resolver, true);
+      subjectKeys.push(mine);
+      return {
+        d: k(`rep:seen:${r.zone}|${r.resolver}|${r.windowStart}|${r.windowEnd}`),
+        ts: r.windowEnd,
+        a: r.attackQueries,
+        t: r.totalQueries,
+        off: ratio >= s.offenderMinRatio && r.attackQueries > 0 ? 1 : 0,
+        prot: isProtected(r) ? 1 : 0,
+        ev: JSON.stringify({
+          alertId: r.alertId,
+          zone: r.zone,
+          resolver: r.resolver,
+          windowStart: r.windowStart,
+          windowEnd: r.windowEnd,
+          attackQueries: r.attackQueries,
+          totalQueries: r.totalQueries,
+          samples: r.evidence.slice(0, 3),
+        }),
+        s: subjects,
+        px:
+          asn !== null && prefix !== null ? [k(`${keyOf.asn(String(asn))}:px`), prefix] : undefined,
+      };
+    });
+    const arg = JSON.stringify({
+      hl: s.halfLifeMs,
+      cap: s.evidenceCap,
+      win: s.memberWindowMs,
+      ttl: s.keyTtlMs,
+      dttl: s.dedupTtlMs,
+      recs,
+    });
+    const fold = (this.redis as unknown as { sluiceFold: FoldCommand }).sluiceFold.bind(this.redis);
+    const [fresh, states] = await fold(keys.length, ...keys, arg);
+    const byKey = new Map<number, SubjectState>();
+    for (const v of states) byKey.set(Number(v[0]), parseState(v.slice(1)));
+    return records.map((_r, i) => {
+      const out: FoldResult = {
+        duplicate: fresh[i] === 0,
+        prefix: prefixes[i] ?? null,
+        states: {},
+      };
+      for (const [kind, hi] of subjectKeys[i]!) {
+        const st = byKey.get(hi);
+        if (st) out.states[kind] = st;
+      }
       return out;
     });
   }
