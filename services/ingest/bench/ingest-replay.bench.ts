@@ -130,6 +130,21 @@ async function main(): Promise<void> {
   const fileBytes = statSync(path).size;
   const zones = new ZoneMapper([]);
 
+  // The machine is shared: the raw baseline is taken before and after the replays and the
+  // best run counts, so the published/raw ratio errs on the low side.
+  const rawRuns: number[] = [];
+  {
+    // A smaller sample here, so the replay's RSS is not inflated by it.
+    const early = payloads(path, Math.min(RAW_SAMPLE, 250_000));
+    let x = 0;
+    const loop = () => {
+      for (const p of early) x += dnsPacket.decode(p).id ?? 0;
+    };
+    loop();
+    rawRuns.push(rateOf(early.length, loop), rateOf(early.length, loop));
+    log(`raw dns-packet (before): ${rawRuns.map(formatRate).join(', ')} (${x})`);
+  }
+
   // Full replay into the real broker.
   const id = `${Date.now().toString(36)}`;
   const queriesTopic = `bench.ingest.queries.${id}`;
@@ -186,7 +201,8 @@ async function main(): Promise<void> {
     for (const p of sample) sink += dnsPacket.decode(p).id ?? 0;
   };
   decodeAll(); // warm-up
-  const rawRate = rateOf(sample.length, decodeAll);
+  rawRuns.push(rateOf(sample.length, decodeAll), rateOf(sample.length, decodeAll));
+  const rawRate = Math.max(...rawRuns);
   const fastRate = rateOf(sample.length, () => {
     for (const p of sample) sink += decodeDns(p).ok ? 1 : 0;
   });
@@ -266,7 +282,7 @@ async function main(): Promise<void> {
       ['measurement', 'queries', 'rate', 'vs raw dns-packet decode'],
       [
         [
-          'raw `dns-packet` decode loop (baseline, 1 core)',
+          `raw \`dns-packet\` decode loop (baseline, 1 core; best of ${rawRuns.length} runs: ${rawRuns.map((r) => formatRate(r)).join(', ')})`,
           sample.length.toLocaleString('en-US'),
           formatRate(rawRate),
           '1.00×',
