@@ -9,6 +9,28 @@ import {
   type Env,
 } from '@sluice/config';
 import { blockActionSchema } from '@sluice/contracts';
+import { parseNetwork } from '../core/ip';
+
+const networkList = () =>
+  env.list().refine(
+    (l) =>
+      l.every((v) => {
+        try {
+          parseNetwork(v);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    'must be IP addresses or CIDR networks, comma separated',
+  );
+const zoneList = () =>
+  env
+    .list()
+    .refine(
+      (l) => l.every((v) => /^[A-Za-z0-9_.-]+$/.test(v)),
+      'must be DNS zone names, comma separated',
+    );
 
 const minutes = (n: number) => n * 60_000;
 const hostPortList = () =>
@@ -33,6 +55,15 @@ const tsigKeys = () =>
         return { name, secret };
       }),
     );
+
+const prefixLengths = (max: number) =>
+  env
+    .list()
+    .refine(
+      (l) => l.every((v) => /^\d+$/.test(v) && Number(v) <= max),
+      `must be prefix lengths 0–${max}, comma separated`,
+    )
+    .transform((l) => l.map(Number));
 
 /** Every setting of the reputation service, validated once at boot. */
 export const reputationConfigSchema = z
@@ -73,28 +104,25 @@ export const reputationConfigSchema = z
     BLOCK_MAX_ENTRIES: env.positiveInt().default(100_000),
     BLOCK_SHADOW: env.bool().default(false),
     BLOCK_SWEEP_MS: env.positiveInt().default(1000),
-    ALLOWLIST_NETWORKS: env.list().default([]),
+    ALLOWLIST_NETWORKS: networkList().default([]),
     ALLOWLIST_ASNS: asnList().default([]),
-    ALLOWLIST_ZONES: env.list().default([]),
+    ALLOWLIST_ZONES: zoneList().default([]),
     /** API keys for the HTTP feed (X-Api-Key header). Empty disables the feed. */
     FEED_API_KEYS: env.list().default([]),
     RPZ_ENABLED: env.bool().default(true),
     RPZ_HOST: z.string().default('127.0.0.1'),
     RPZ_PORT: env.port().default(5353),
-    RPZ_ORIGIN: z.string().default('rpz.sluice'),
+    RPZ_ORIGIN: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/, 'must be a DNS name like rpz.sluice')
+      .default('rpz.sluice'),
     RPZ_NOTIFY: hostPortList().default([]),
     /** TSIG keys name:base64 (hmac-sha256); the first one signs NOTIFY. */
     RPZ_TSIG_KEYS: tsigKeys().default([]),
     RPZ_REQUIRE_TSIG: env.bool().default(true),
     DNSDIST_CDB_PATH: z.string().optional(),
-    DNSDIST_PREFIX_V4: env
-      .list()
-      .default(['24'])
-      .transform((l) => l.map(Number)),
-    DNSDIST_PREFIX_V6: env
-      .list()
-      .default(['48'])
-      .transform((l) => l.map(Number)),
+    DNSDIST_PREFIX_V4: prefixLengths(32).default([24]),
+    DNSDIST_PREFIX_V6: prefixLengths(128).default([48]),
   })
   .superRefine(checkKafkaEnv);
 
