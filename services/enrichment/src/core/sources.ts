@@ -83,9 +83,15 @@ export class MmdbFile {
   country(ip: ParsedIp): string | null {
     const [record] = this.get(ip);
     if (!record) return null;
-    const code =
-      isoOf(record.country) ?? str(record.country_code) ?? isoOf(record.registered_country) ?? null;
-    return code !== null && /^[A-Za-z]{2}$/.test(code) ? code.toUpperCase() : null;
+    // First field holding an ISO code wins: ipinfo Lite puts the country's *name* in `country`
+    // and the code in `country_code`; GeoLite2 nests it; ipinfo's country DB has the code flat.
+    for (const v of [
+      isoOf(record.country),
+      str(record.country_code),
+      isoOf(record.registered_country),
+    ])
+      if (v !== null && /^[A-Za-z]{2}$/.test(v)) return v.toUpperCase();
+    return null;
   }
 
   private get(ip: ParsedIp): [MmdbRecord | null, number] {
