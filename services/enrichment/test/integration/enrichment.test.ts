@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -9,7 +12,7 @@ import {
   type Offender,
 } from '@sluice/contracts';
 import { type Kafka } from '@sluice/kafka';
-import { createTestTopics, testKafka, uniqueName, waitFor } from '@sluice/testing';
+import { createTestTopics, repoRoot, testKafka, uniqueName, waitFor } from '@sluice/testing';
 import { loadEnrichmentConfig } from '../../src/config/enrichment.config';
 import { EnrichmentModule } from '../../src/enrichment.module';
 import { EnrichmentRuntime } from '../../src/enrichment.runtime';
@@ -231,5 +234,34 @@ describe('enrichment service against the real broker and Redis', () => {
     expect(await svg.text()).toMatch(/^<svg/);
     expect((await fetch(`${base}/report?alert=nope`)).status).toBe(404);
     expect((await fetch(`${base}/report`)).status).toBe(400);
+
+    // `sluice report --api` asks this running service instead of Redis
+    const cli = join(repoRoot, 'packages/cli/dist/main.js');
+    const { stdout } = await promisify(execFile)('node', [
+      cli,
+      'report',
+      '--api',
+      base,
+      '--alert',
+      alertId,
+      '-f',
+      'csv',
+      '-s',
+      'asns',
+    ]);
+    expect(stdout.split('\n')[1]).toMatch(
+      /^3356,"Level 3 Communications, Inc\.",US,1,1,20000,90\.50,Level 3 \(Lumen\),Level 3 \(Lumen\)$/,
+    );
+    const table = await promisify(execFile)('node', [
+      cli,
+      'report',
+      '--api',
+      base,
+      '--alert',
+      alertId,
+      '-s',
+      'qps',
+    ]);
+    expect(table.stdout).toMatch(/│ 4\.2\.2\.2\s+│ 2000\.00\s+│/);
   }, 120_000);
 });
