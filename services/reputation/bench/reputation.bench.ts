@@ -126,7 +126,7 @@ async function throughKafka(
     partitions: 3,
     replicationFactor: 1,
   });
-  const producer = new BatchingProducer(kafka, { maxBatchMessages: 2000 });
+  const producer = new BatchingProducer(kafka);
   await producer.connect();
   for (let i = 0; i < input.length; i += 2000)
     await producer.send(

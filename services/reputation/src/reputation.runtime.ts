@@ -116,7 +116,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
         replicationFactor: c.KAFKA_REPLICATION_FACTOR,
       });
     }
-    this.producer = new BatchingProducer(kafka, { lingerMs: 5 });
+    this.producer = new BatchingProducer(kafka);
     await this.producer.connect();
     const sinks: BlocklistSink[] = [
       new BlocklistPublisher(this.producer, c.REPUTATION_OUTPUT_TOPIC),

@@ -35,7 +35,7 @@ describe('BIND 9 as RPZ secondary (end to end)', () => {
       partitions: 1,
       compacted: true,
     });
-    producer = new BatchingProducer(kafka, { lingerMs: 1 });
+    producer = new BatchingProducer(kafka);
     await producer.connect();
     svc = await startService(
       serviceConfig({

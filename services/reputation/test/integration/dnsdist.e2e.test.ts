@@ -44,7 +44,7 @@ describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
       partitions: 1,
       compacted: true,
     });
-    producer = new BatchingProducer(kafka, { lingerMs: 1 });
+    producer = new BatchingProducer(kafka);
     await producer.connect();
     svc = await startService(
       serviceConfig({

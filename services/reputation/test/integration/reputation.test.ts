@@ -45,7 +45,7 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
     [input] = await createTestTopics(kafka, ['rep-in'], { partitions: 1 });
     [output] = await createTestTopics(kafka, ['rep-out'], { partitions: 1, compacted: true });
     [deadLetters] = await createTestTopics(kafka, ['rep-dlq'], { partitions: 1 });
-    producer = new BatchingProducer(kafka, { lingerMs: 1 });
+    producer = new BatchingProducer(kafka);
     await producer.connect();
     svc = await startService(
       serviceConfig({

@@ -78,7 +78,7 @@ describe('restarts of the service and of Redis', () => {
     kafka = testKafka('reputation-restart');
     [input] = await createTestTopics(kafka, ['rep-rs-in'], { partitions: 1 });
     [output] = await createTestTopics(kafka, ['rep-rs-out'], { partitions: 1, compacted: true });
-    producer = new BatchingProducer(kafka, { lingerMs: 1 });
+    producer = new BatchingProducer(kafka);
     await producer.connect();
     config = serviceConfig({
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
