@@ -12,6 +12,7 @@ import { type BlocklistSink } from '../reputation.pipeline';
 export class DnsdistCdbWriter implements BlocklistSink {
   readonly name = 'dnsdist-cdb';
   writes = 0;
+  private lastSecond = 0;
 
   constructor(
     private readonly path: string,
@@ -19,10 +20,15 @@ export class DnsdistCdbWriter implements BlocklistSink {
   ) {}
 
   async refresh(entries: readonly BlocklistEntry[]): Promise<void> {
+    // dnsdist reloads only when st_mtime (whole seconds) is greater than the last one it loaded:
+    // a second write within the same second would go unnoticed. So write at most once a second.
+    const wait = (this.lastSecond + 1) * 1000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait + 5));
     const file = dnsdistCdb(dnsdistKv(entries, this.prefixLengths));
     const tmp = `${this.path}.tmp-${process.pid}`;
     await writeFile(tmp, file);
     await rename(tmp, this.path);
+    this.lastSecond = Math.floor(Date.now() / 1000);
     this.writes++;
   }
 }

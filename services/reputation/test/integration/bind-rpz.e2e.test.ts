@@ -65,6 +65,8 @@ describe('BIND 9 as RPZ secondary (end to end)', () => {
 options {
   directory "${dir}";
   pid-file "${join(dir, 'named.pid')}";
+  session-keyfile "${join(dir, 'session.key')}";
+  managed-keys-directory "${dir}";
   listen-on port ${bindPort} { 127.0.0.1; };
   listen-on-v6 { none; };
   recursion yes;

@@ -66,7 +66,7 @@ describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
       );
     writeFileSync(
       join(dir, 'named.conf'),
-      `options { directory "${dir}"; pid-file "${join(dir, 'named.pid')}"; listen-on port ${authPort} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no; notify no; };
+      `options { directory "${dir}"; pid-file "${join(dir, 'named.pid')}"; session-keyfile "${join(dir, 'session.key')}"; managed-keys-directory "${dir}"; listen-on port ${authPort} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no; notify no; };
 controls { };
 ${zones.map((z) => `zone "${z}" { type primary; file "${join(dir, `${z}.zone`)}"; };`).join('\n')}
 `,
@@ -132,7 +132,7 @@ ${dnsdistConfigLua(cdb, [24], [48])}`,
       async () =>
         (await ask('127.0.0.2', 'www.victim.test')).status === 'REFUSED' ? true : undefined,
       30_000,
-      `REFUSED (dnsdist: ${dnsdist.log().slice(-2000)})`,
+      `REFUSED (pipeline: ${JSON.stringify(svc.runtime.pipeline.stats)}; dnsdist: ${dnsdist.log().slice(-2000)})`,
     );
     // Other zones from the blocked resolver, and the attacked zone from another resolver, still answer.
     const other = await ask('127.0.0.2', 'www.other.test');
