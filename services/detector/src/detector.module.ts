@@ -1,8 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ServiceKitModule } from '@sluice/service-kit';
 import { type DetectorConfig } from './config/detector.config';
+import { DETECTOR_CONFIG, DetectorService } from './detector.service';
 
-export const DETECTOR_CONFIG = Symbol('DETECTOR_CONFIG');
+export { DETECTOR_CONFIG };
 
 @Module({})
 export class DetectorModule {
@@ -10,7 +11,7 @@ export class DetectorModule {
     return {
       module: DetectorModule,
       imports: [ServiceKitModule.forRoot({ serviceName: 'detector', logLevel: config.LOG_LEVEL })],
-      providers: [{ provide: DETECTOR_CONFIG, useValue: config }],
+      providers: [{ provide: DETECTOR_CONFIG, useValue: config }, DetectorService],
     };
   }
 }

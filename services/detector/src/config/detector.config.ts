@@ -5,15 +5,74 @@ import {
   env,
   kafkaEnvShape,
   loadConfig,
+  redisEnvShape,
   type Env,
 } from '@sluice/config';
+import { Topics } from '@sluice/contracts';
+import { defaultSettings, type DetectorSettings } from '../core/settings';
+
+const zoneList = () =>
+  env
+    .list()
+    .refine(
+      (l) => l.every((v) => /^[a-z0-9_.-]+$/i.test(v) && !v.startsWith('.')),
+      'must be DNS names like rum.example.com,beacons.example.net',
+    )
+    .transform((l) => l.map((v) => v.toLowerCase().replace(/\.$/, '')));
+/** "zone=factor,…": 2 = twice as sensitive, 0.5 = half. */
+const sensitivityMap = () =>
+  env
+    .list()
+    .refine(
+      (l) => l.every((v) => /^[a-z0-9_.-]+=\d+(\.\d+)?$/i.test(v) && Number(v.split('=')[1]) > 0),
+      'must be zone=factor pairs like example.com=2,example.net=0.5 (factor > 0)',
+    )
+    .transform((l) =>
+      Object.fromEntries(
+        l.map((v) => {
+          const [zone, factor] = v.split('=') as [string, string];
+          return [zone.toLowerCase(), Number(factor)];
+        }),
+      ),
+    );
+const nonNegativeInt = () =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be ≥ 0');
 
 /** Every setting of the detector service, validated once at boot. */
 export const detectorConfigSchema = z
   .object({
     ...commonEnvShape,
     ...kafkaEnvShape,
+    ...redisEnvShape,
     HTTP_PORT: env.port().default(8082),
+    DETECTOR_GROUP_ID: z.string().min(1).default('sluice-detector'),
+    DETECTOR_QUERIES_TOPIC: z.string().min(1).default(Topics.queries),
+    DETECTOR_ALERTS_TOPIC: z.string().min(1).default(Topics.alerts),
+    DETECTOR_OFFENDERS_TOPIC: z.string().min(1).default(Topics.offenders),
+    DETECTOR_ZONE_STATS_TOPIC: z.string().min(1).default(Topics.zoneStats),
+    DETECTOR_DEADLETTER_TOPIC: z.string().min(1).default(Topics.deadLetter),
+    /** Where a brand-new group starts reading; existing groups resume from checkpoints/offsets. */
+    DETECTOR_FROM_BEGINNING: env.bool().default(false),
+    /** Redis checkpoint of each partition's state, at most this often (wall clock). 0 = every batch. */
+    DETECTOR_CHECKPOINT_INTERVAL_MS: nonNegativeInt().default(5000),
+    DETECTOR_CHECKPOINT: env.bool().default(true),
+    DETECTOR_ALLOWED_LATENESS_MS: nonNegativeInt().default(defaultSettings.allowedLatenessMs),
+    DETECTOR_IDLE_ADVANCE_MS: env.positiveInt().default(defaultSettings.idleAdvanceMs),
+    DETECTOR_WARMUP_TICKS: nonNegativeInt().default(defaultSettings.warmupTicks),
+    DETECTOR_LONG_HORIZON_TICKS: env.positiveInt().default(defaultSettings.longHorizonTicks),
+    DETECTOR_END_QUIET_TICKS: env.positiveInt().default(defaultSettings.endQuietTicks),
+    DETECTOR_UPDATE_EVERY_MS: env.positiveInt().default(defaultSettings.updateEveryMs),
+    DETECTOR_STATS_EVERY_TICKS: env.positiveInt().default(defaultSettings.statsEveryTicks),
+    DETECTOR_OFFENDER_WINDOW_TICKS: env.positiveInt().default(defaultSettings.offenderWindowTicks),
+    DETECTOR_SEEN_CAPACITY: env.positiveInt().default(defaultSettings.seenCapacity),
+    DETECTOR_Z_START: env.positiveNumber().default(defaultSettings.zStart),
+    DETECTOR_MIN_EXCESS_QPS: env.positiveNumber().default(defaultSettings.minExcessQps),
+    /** Zones or subtrees measured but never alerted (real-user-measurement beacons). */
+    DETECTOR_ALLOWLIST: zoneList().default([]),
+    DETECTOR_SENSITIVITY: sensitivityMap().default({}),
   })
   .superRefine(checkKafkaEnv);
 
@@ -21,4 +80,23 @@ export type DetectorConfig = z.output<typeof detectorConfigSchema>;
 
 export function loadDetectorConfig(source: Env = process.env): DetectorConfig {
   return loadConfig(detectorConfigSchema, source);
+}
+
+export function settingsFrom(c: DetectorConfig): DetectorSettings {
+  return {
+    ...defaultSettings,
+    allowedLatenessMs: c.DETECTOR_ALLOWED_LATENESS_MS,
+    idleAdvanceMs: c.DETECTOR_IDLE_ADVANCE_MS,
+    warmupTicks: c.DETECTOR_WARMUP_TICKS,
+    longHorizonTicks: c.DETECTOR_LONG_HORIZON_TICKS,
+    endQuietTicks: c.DETECTOR_END_QUIET_TICKS,
+    updateEveryMs: c.DETECTOR_UPDATE_EVERY_MS,
+    statsEveryTicks: c.DETECTOR_STATS_EVERY_TICKS,
+    offenderWindowTicks: c.DETECTOR_OFFENDER_WINDOW_TICKS,
+    seenCapacity: c.DETECTOR_SEEN_CAPACITY,
+    zStart: c.DETECTOR_Z_START,
+    minExcessQps: c.DETECTOR_MIN_EXCESS_QPS,
+    allowlist: c.DETECTOR_ALLOWLIST,
+    sensitivity: c.DETECTOR_SENSITIVITY,
+  };
 }

@@ -1,0 +1,63 @@
+import { gunzipSync, gzipSync, constants } from 'node:zlib';
+import { type Redis } from '@sluice/redis';
+import { type PartitionSnapshot } from './core/detector-core';
+
+export interface Checkpoint {
+  /** The next Kafka offset to process: the snapshot covers every message before it. */
+  offset: string;
+  snapshot: PartitionSnapshot;
+}
+
+// Never let an older checkpoint overwrite a newer one (two owners briefly overlap in a rebalance).
+const SAVE_IF_NEWER = `
+local cur = redis.call('HGET', KEYS[1], 'offset')
+if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'offset', ARGV[1], 'state', ARGV[2])
+return 1`;
+
+/**
+ * Partition state checkpoints in Redis (gzip'd JSON of the core's snapshot), keyed by consumer
+ * group, topic and partition. Restart = load the checkpoint, seek Kafka back to its offset and
+ * replay the gap, which the deterministic core turns into exactly the state it had.
+ */
+export class CheckpointRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly group: string,
+  ) {}
+
+  private key(topic: string, partition: number): string {
+    return `detector:ckpt:${this.group}:${topic}:${partition}`;
+  }
+
+  async save(
+    topic: string,
+    partition: number,
+    checkpoint: Checkpoint,
+  ): Promise<{ bytes: number; saved: boolean }> {
+    const state = gzipSync(JSON.stringify(checkpoint.snapshot), { level: constants.Z_BEST_SPEED });
+    const saved = await this.redis.eval(
+      SAVE_IF_NEWER,
+      1,
+      this.key(topic, partition),
+      checkpoint.offset,
+      state,
+    );
+    return { bytes: state.length, saved: saved === 1 };
+  }
+
+  async load(topic: string, partition: number): Promise<Checkpoint | null> {
+    const h = await this.redis.hgetallBuffer(this.key(topic, partition));
+    const offset = h.offset;
+    const state = h.state;
+    if (!offset || !state) return null;
+    return {
+      offset: offset.toString(),
+      snapshot: JSON.parse(gunzipSync(state).toString('utf8')) as PartitionSnapshot,
+    };
+  }
+
+  async clear(topic: string, partition: number): Promise<void> {
+    await this.redis.del(this.key(topic, partition));
+  }
+}

@@ -1,0 +1,303 @@
+import {
+  alertSchema,
+  decodeQueryBatch,
+  deadLetterSchema,
+  encodeMessage,
+  offenderSchema,
+  zoneStatsSchema,
+  type QueryEvent,
+} from '@sluice/contracts';
+import { BatchingProducer, type Kafka, type OutgoingMessage } from '@sluice/kafka';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type Consumer, type EachBatchPayload } from 'kafkajs';
+import { type CheckpointRepository } from './checkpoint.repository';
+import { DetectorCore, type DetectorOutput } from './core/detector-core';
+import { type DetectorSettings } from './core/settings';
+
+export interface DetectorTopics {
+  queries: string;
+  alerts: string;
+  offenders: string;
+  zoneStats: string;
+  deadLetter: string;
+}
+
+export interface DetectorPipelineOptions {
+  groupId: string;
+  topics: DetectorTopics;
+  settings: Partial<DetectorSettings>;
+  fromBeginning: boolean;
+  /** null = no checkpoints (state is rebuilt only from what is replayed). */
+  checkpoints: CheckpointRepository | null;
+  checkpointIntervalMs: number;
+  registry?: Registry;
+  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+interface PartitionProgress {
+  /** Next offset to process; messages below it are already inside the restored state. */
+  nextOffset: bigint | null;
+  lastCheckpointAt: number;
+}
+
+/**
+ * The detector's adapter: Kafka in (eachBatch, straight into the core), Kafka out, Redis
+ * checkpoints. Order per batch: decode → core → publish and await acks → checkpoint (when due)
+ * → commit. A crash anywhere replays from the last checkpoint; outputs are at-least-once and
+ * replays repeat them identically (same alertId, phase and `at`), so consumers can de-duplicate.
+ */
+export class DetectorPipeline {
+  readonly core: DetectorCore;
+  private readonly consumer: Consumer;
+  private readonly producer: BatchingProducer;
+  private readonly progress = new Map<number, PartitionProgress>();
+  private readonly metrics: ReturnType<typeof createMetrics>;
+  private deadLetters = { windowStart: 0, sent: 0 };
+  private running = false;
+  /** Partitions whose state came from a checkpoint (restart/hand-over), for tests and logs. */
+  restoredPartitions = 0;
+
+  constructor(
+    kafka: Kafka,
+    private readonly options: DetectorPipelineOptions,
+  ) {
+    this.core = new DetectorCore(options.settings);
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 30_000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+    });
+    this.producer = new BatchingProducer(kafka);
+    this.metrics = createMetrics(options.registry);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    const joined = new Promise<void>((resolve) => {
+      this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+        const assigned = e.payload.memberAssignment[this.options.topics.queries] ?? [];
+        void this.onAssigned(assigned);
+        resolve();
+      });
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({
+      topics: [this.options.topics.queries],
+      fromBeginning: this.options.fromBeginning,
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.handle(payload),
+    });
+    this.running = true;
+    await joined;
+  }
+
+  /** Graceful: finish the in-flight batch, checkpoint every partition, flush outputs. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.consumer.disconnect();
+    for (const p of this.progress.keys()) await this.checkpoint(p, true);
+    await this.producer.disconnect();
+  }
+
+  /** Abrupt (tests of crash recovery): leave without the final checkpoint. */
+  async kill(): Promise<void> {
+    this.running = false;
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+
+  private async onAssigned(assigned: readonly number[]): Promise<void> {
+    const keep = new Set(assigned);
+    for (const p of [...this.progress.keys()]) {
+      if (keep.has(p)) continue;
+      // Hand-over: save what we have so the new owner resumes rather than restarts.
+      await this.checkpoint(p, true).catch(() => undefined);
+      this.progress.delete(p);
+      this.core.drop(p);
+    }
+    this.metrics.partitions.set(assigned.length);
+  }
+
+  private async handle(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
+    const p = batch.partition;
+    const started = performance.now();
+    let progress = this.progress.get(p);
+    if (!progress) {
+      progress = { nextOffset: null, lastCheckpointAt: 0 };
+      const checkpoint = this.options.checkpoints
+        ? await this.options.checkpoints.load(this.options.topics.queries, p)
+        : null;
+      this.core.drop(p);
+      this.progress.set(p, progress);
+      if (checkpoint) {
+        this.core.restore(p, checkpoint.snapshot);
+        this.restoredPartitions++;
+        progress.nextOffset = BigInt(checkpoint.offset);
+        progress.lastCheckpointAt = Date.now();
+        this.options.log?.info(
+          { partition: p, offset: checkpoint.offset },
+          'restored partition state from checkpoint',
+        );
+        if (progress.nextOffset < BigInt(batch.messages[0]!.offset)) {
+          // Committed offsets ran ahead of the checkpoint: replay the gap to rebuild the state.
+          this.consumer.seek({ topic: batch.topic, partition: p, offset: checkpoint.offset });
+          return;
+        }
+      }
+    }
+    let events = 0;
+    for (const m of batch.messages) {
+      if (progress.nextOffset !== null && BigInt(m.offset) < progress.nextOffset) continue;
+      if (m.value === null) {
+        this.badInput('tombstone', Buffer.alloc(0), null);
+        continue;
+      }
+      let decoded: QueryEvent[];
+      try {
+        decoded = decodeQueryBatch(m.value).events;
+      } catch (error) {
+        this.badInput(
+          'undecodable',
+          m.value,
+          error instanceof Error ? error.message : String(error),
+        );
+        continue;
+      }
+      const late = this.core.ingest(p, decoded);
+      events += decoded.length;
+      if (late > 0) this.metrics.late.inc(late);
+    }
+    const out = this.core.advance(p);
+    await this.publish(out);
+    await this.producer.flush();
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    progress.nextOffset = BigInt(last) + 1n;
+    await this.checkpoint(p, false);
+    payload.resolveOffset(last);
+    await this.consumer.commitOffsets([
+      { topic: batch.topic, partition: p, offset: progress.nextOffset.toString() },
+    ]);
+    await payload.heartbeat();
+    this.metrics.events.inc(events);
+    this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    this.metrics.activeAlerts.set(this.core.activeAlerts().length);
+    this.metrics.zones.set(this.core.counters.zones);
+  }
+
+  private async checkpoint(p: number, force: boolean): Promise<void> {
+    const repo = this.options.checkpoints;
+    const progress = this.progress.get(p);
+    if (!repo || !progress || progress.nextOffset === null) return;
+    const now = Date.now();
+    if (!force && now - progress.lastCheckpointAt < this.options.checkpointIntervalMs) return;
+    progress.lastCheckpointAt = now;
+    const { bytes } = await repo.save(this.options.topics.queries, p, {
+      offset: progress.nextOffset.toString(),
+      snapshot: this.core.snapshot(p),
+    });
+    this.metrics.checkpointBytes.set({ partition: String(p) }, bytes);
+  }
+
+  private async publish(out: DetectorOutput): Promise<void> {
+    const t = this.options.topics;
+    const msgs = (
+      list: { zone: string }[],
+      schema: Parameters<typeof encodeMessage>[0],
+    ): OutgoingMessage[] => list.map((m) => ({ key: m.zone, value: encodeMessage(schema, m) }));
+    if (out.alerts.length) {
+      for (const a of out.alerts) this.metrics.alerts.inc({ phase: a.phase });
+      await this.producer.send(t.alerts, msgs(out.alerts, alertSchema));
+    }
+    if (out.offenders.length)
+      await this.producer.send(t.offenders, msgs(out.offenders, offenderSchema));
+    if (out.zoneStats.length)
+      await this.producer.send(t.zoneStats, msgs(out.zoneStats, zoneStatsSchema));
+  }
+
+  /** Counted always; a sample (≤ 10 per 10 s) goes to the dead-letter topic for debugging. */
+  private badInput(reason: string, raw: Buffer, detail: string | null): void {
+    this.metrics.bad.inc({ reason });
+    const now = Date.now();
+    if (now - this.deadLetters.windowStart > 10_000)
+      this.deadLetters = { windowStart: now, sent: 0 };
+    if (this.deadLetters.sent >= 10) return;
+    this.deadLetters.sent++;
+    const value = encodeMessage(deadLetterSchema, {
+      v: 1,
+      source: `detector:${this.options.topics.queries}`,
+      reason,
+      receivedAt: now,
+      raw: raw.subarray(0, 64 * 1024).toString('base64'),
+      detail,
+    });
+    void this.producer
+      .send(this.options.topics.deadLetter, [{ key: null, value }])
+      .catch(() => undefined);
+  }
+}
+
+function createMetrics(registry?: Registry) {
+  const registers = registry ? [registry] : [];
+  return {
+    events: new Counter({
+      name: 'detector_events_total',
+      help: 'Query events consumed',
+      registers,
+    }),
+    late: new Counter({
+      name: 'detector_late_events_total',
+      help: 'Events older than their zone watermark (dropped)',
+      registers,
+    }),
+    bad: new Counter({
+      name: 'detector_bad_messages_total',
+      help: 'Undecodable query batches',
+      labelNames: ['reason'],
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'detector_alerts_total',
+      help: 'Alert lifecycle messages published',
+      labelNames: ['phase'],
+      registers,
+    }),
+    activeAlerts: new Gauge({
+      name: 'detector_active_alerts',
+      help: 'Attacks currently active',
+      registers,
+    }),
+    zones: new Gauge({
+      name: 'detector_zones',
+      help: 'Zones with state on this instance',
+      registers,
+    }),
+    partitions: new Gauge({
+      name: 'detector_partitions',
+      help: 'Query partitions assigned',
+      registers,
+    }),
+    checkpointBytes: new Gauge({
+      name: 'detector_checkpoint_bytes',
+      help: 'Size of the last checkpoint',
+      labelNames: ['partition'],
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: 'detector_batch_seconds',
+      help: 'Time to process one Kafka batch',
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
+      registers,
+    }),
+  };
+}

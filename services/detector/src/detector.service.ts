@@ -1,0 +1,65 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
+import { createKafka } from '@sluice/kafka';
+import { createRedis, type Redis } from '@sluice/redis';
+import { InjectPinoLogger, PinoLogger, Readiness, Registry } from '@sluice/service-kit';
+import { CheckpointRepository } from './checkpoint.repository';
+import { settingsFrom, type DetectorConfig } from './config/detector.config';
+import { DetectorPipeline } from './detector-pipeline.service';
+
+export const DETECTOR_CONFIG = Symbol('DETECTOR_CONFIG');
+
+/** Starts the pipeline after boot, stops it (final checkpoint, flush) on shutdown. */
+@Injectable()
+export class DetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private pipeline: DetectorPipeline | null = null;
+  private redis: Redis | null = null;
+
+  constructor(
+    @Inject(DETECTOR_CONFIG) private readonly config: DetectorConfig,
+    private readonly readiness: Readiness,
+    private readonly registry: Registry,
+    @InjectPinoLogger(DetectorService.name) private readonly log: PinoLogger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const c = this.config;
+    const kafka = createKafka(kafkaConfigFrom(c, 'sluice-detector'), this.log);
+    if (c.DETECTOR_CHECKPOINT) {
+      this.redis = createRedis(redisConfigFrom(c));
+      await this.redis.connect();
+    }
+    this.pipeline = new DetectorPipeline(kafka, {
+      groupId: c.DETECTOR_GROUP_ID,
+      topics: {
+        queries: c.DETECTOR_QUERIES_TOPIC,
+        alerts: c.DETECTOR_ALERTS_TOPIC,
+        offenders: c.DETECTOR_OFFENDERS_TOPIC,
+        zoneStats: c.DETECTOR_ZONE_STATS_TOPIC,
+        deadLetter: c.DETECTOR_DEADLETTER_TOPIC,
+      },
+      settings: settingsFrom(c),
+      fromBeginning: c.DETECTOR_FROM_BEGINNING,
+      checkpoints: this.redis ? new CheckpointRepository(this.redis, c.DETECTOR_GROUP_ID) : null,
+      checkpointIntervalMs: c.DETECTOR_CHECKPOINT_INTERVAL_MS,
+      registry: this.registry,
+      log: { info: (o, m) => this.log.info(o, m), warn: (o, m) => this.log.warn(o, m) },
+    });
+    this.readiness.register('kafka-consumer', () => this.pipeline?.isRunning ?? false);
+    await this.pipeline.start();
+    this.log.info(
+      { topic: c.DETECTOR_QUERIES_TOPIC, group: c.DETECTOR_GROUP_ID },
+      'detector consuming',
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pipeline?.stop();
+    await this.redis?.quit();
+  }
+}
