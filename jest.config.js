@@ -39,7 +39,7 @@ module.exports = {
       ],
       globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
       globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/packages/testing/src/integration-setup.ts'],
     },
   ],
 };

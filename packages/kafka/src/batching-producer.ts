@@ -1,17 +1,13 @@
 import { ErrorCodes, SluiceError } from '@sluice/contracts';
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { KafkaBatchSender } from './kafka-batch-sender';
 
 export interface BatchingProducerOptions {
-  /** Flush when this many messages are buffered. */
-  maxBatchMessages?: number;
-  /** Flush at most this long after the first buffered message. */
-  lingerMs?: number;
   /**
-   * Bound on buffered messages. `send` awaits a flush once it is reached, so a slow or
-   * absent broker pushes back on the caller instead of growing memory without limit.
+   * Bound on unacknowledged messages per topic (queued + in flight). `send` waits below it,
+   * so a slow or absent broker pushes back on the caller instead of growing memory.
    */
   maxBufferedMessages?: number;
-  compression?: CompressionTypes;
 }
 
 export interface OutgoingMessage {
@@ -21,21 +17,16 @@ export interface OutgoingMessage {
 }
 
 /**
- * Buffers messages per topic and sends them with one `sendBatch` per flush. Delivery is
- * at-least-once (acks=all, idempotent producer off because kafkajs' idempotence is experimental).
+ * Multi-topic producer over one KafkaBatchSender per topic: messages are sent as soon as a
+ * request slot is free and accumulate into the next request while one is in flight, so
+ * batching adapts to the broker's pace with no linger timer. At-least-once (acks=all).
+ * A send kafkajs gave up on is surfaced by the next send()/flush(), never dropped silently.
  */
 export class BatchingProducer {
   private readonly producer: Producer;
-  private buffer = new Map<string, Message[]>();
-  private buffered = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private inflight: Promise<void> = Promise.resolve();
-  private lastError: unknown = null;
-  private readonly maxBatch: number;
-  private readonly lingerMs: number;
+  private readonly senders = new Map<string, KafkaBatchSender>();
   private readonly maxBuffered: number;
-  private readonly compression: CompressionTypes;
-  sentMessages = 0;
+  private failure: unknown = null;
 
   constructor(kafka: Kafka, options: BatchingProducerOptions = {}) {
     // The Java-compatible (murmur2) partitioner: a zone lands on the same partition whichever client wrote it.
@@ -43,61 +34,39 @@ export class BatchingProducer {
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    this.maxBatch = options.maxBatchMessages ?? 500;
-    this.lingerMs = options.lingerMs ?? 20;
     this.maxBuffered = options.maxBufferedMessages ?? 10_000;
-    this.compression = options.compression ?? CompressionTypes.None;
   }
 
   async connect(): Promise<void> {
     await this.producer.connect();
   }
 
-  get bufferedMessages(): number {
-    return this.buffered;
+  /** Messages acknowledged by the broker so far. */
+  get sentMessages(): number {
+    let sent = 0;
+    for (const s of this.senders.values()) sent += s.sent;
+    return sent;
   }
 
-  /** Queue messages; resolves once they are buffered (awaits a flush when the buffer is full). */
+  /** Messages not yet acknowledged, across topics. */
+  get bufferedMessages(): number {
+    let queued = 0;
+    for (const s of this.senders.values()) queued += s.queued;
+    return queued;
+  }
+
+  /** Queue messages; resolves once they are queued and the topic's queue is below its bound. */
   async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     this.throwIfFailed();
-    let list = this.buffer.get(topic);
-    if (!list) this.buffer.set(topic, (list = []));
-    for (const m of messages) list.push(m as Message);
-    this.buffered += messages.length;
-    if (this.buffered >= this.maxBuffered) {
-      await this.flush();
-    } else if (this.buffered >= this.maxBatch) {
-      void this.flushInBackground();
-    } else if (this.timer === null) {
-      this.timer = setTimeout(() => void this.flushInBackground(), this.lingerMs);
-    }
+    const sender = this.senderFor(topic);
+    for (const m of messages) sender.enqueue(m as Message);
+    await sender.whenUncongested();
   }
 
-  /** Send everything buffered and wait until the broker acknowledged it. */
+  /** Wait until everything sent so far was acknowledged (or failed: then throws). */
   async flush(): Promise<void> {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    const batch = this.buffer;
-    const count = this.buffered;
-    this.buffer = new Map();
-    this.buffered = 0;
-    // Chain sends so messages of one key keep their order across flushes.
-    const previous = this.inflight;
-    const next = previous.then(async () => {
-      if (count === 0) return;
-      await this.producer.sendBatch({
-        acks: -1,
-        compression: this.compression,
-        topicMessages: [...batch].map(([topic, messages]) => ({ topic, messages })),
-      });
-      this.sentMessages += count;
-    });
-    this.inflight = next.catch((err: unknown) => {
-      this.lastError = err;
-    });
-    await next;
+    await Promise.all([...this.senders.values()].map((s) => s.flush()));
+    this.throwIfFailed();
   }
 
   async disconnect(): Promise<void> {
@@ -108,23 +77,29 @@ export class BatchingProducer {
     }
   }
 
-  private async flushInBackground(): Promise<void> {
-    try {
-      await this.flush();
-    } catch {
-      // recorded in lastError by flush(); surfaced on the next send()
+  private senderFor(topic: string): KafkaBatchSender {
+    let sender = this.senders.get(topic);
+    if (!sender) {
+      sender = new KafkaBatchSender(this.producer, {
+        topic,
+        maxQueued: this.maxBuffered,
+        onLost: (_count, error) => {
+          this.failure ??= error;
+        },
+      });
+      this.senders.set(topic, sender);
     }
+    return sender;
   }
 
   private throwIfFailed(): void {
-    if (this.lastError !== null) {
-      const cause = this.lastError;
-      this.lastError = null;
-      throw new SluiceError(
-        ErrorCodes.kafka,
-        `an earlier background send failed; those messages were not acknowledged: ${cause instanceof Error ? cause.message : 'unknown error'}`,
-        { cause },
-      );
-    }
+    if (this.failure === null) return;
+    const cause = this.failure;
+    this.failure = null;
+    throw new SluiceError(
+      ErrorCodes.kafka,
+      `an earlier send failed after retries; those messages were not acknowledged: ${cause instanceof Error ? cause.message : 'unknown error'}`,
+      { cause },
+    );
   }
 }

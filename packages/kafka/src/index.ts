@@ -3,3 +3,4 @@ export * from './provision';
 export * from './batching-producer';
 export * from './batch-consumer';
 export { type Kafka, type KafkaMessage, CompressionTypes } from 'kafkajs';
+export * from './kafka-batch-sender';

@@ -69,7 +69,7 @@ export class EnrichmentRuntime {
             .catch(() => undefined);
       });
     this.kafka = createKafka(kafkaConfigFrom(c, 'sluice-enrichment'), this.hooks.log);
-    this.producer = new BatchingProducer(this.kafka, { lingerMs: 5 });
+    this.producer = new BatchingProducer(this.kafka);
     await this.producer.connect();
     this.offenders = new OffendersConsumer(
       this.kafka,

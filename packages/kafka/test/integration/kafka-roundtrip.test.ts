@@ -31,7 +31,7 @@ describe('Kafka helpers against the real broker', () => {
   });
 
   async function publish(from: number, to: number): Promise<void> {
-    const producer = new BatchingProducer(kafka, { maxBatchMessages: 7, lingerMs: 5 });
+    const producer = new BatchingProducer(kafka, { maxBufferedMessages: 7 });
     await producer.connect();
     const messages = [];
     for (let i = from; i < to; i++) {

@@ -4,7 +4,7 @@ import { DeadLetterSampler } from '../core/dead-letter-sampler';
 import { QueryBatcher, type EncodedBatch } from '../core/query-batcher';
 import { type IngestSink } from '../core/sources';
 import { type IngestMetrics } from '../metrics/ingest.metrics';
-import { KafkaBatchSender } from './kafka-batch.sender';
+import { KafkaBatchSender } from '@sluice/kafka';
 
 export interface PublisherOptions {
   queriesTopic: string;
