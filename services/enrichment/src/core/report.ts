@@ -73,7 +73,10 @@ export interface QpsStats {
   p99: number;
   max: number;
   histogram: Array<{ from: number; to: number; resolvers: number }>;
-  /** Above the upper Tukey fence of log10(qps): NATs, CGNs, big ISP resolvers, odd devices. */
+  /**
+   * Outliers are above this: the upper Tukey fence of log10(qps), and at least 3× the median
+   * (a tight distribution's fence alone would flag noise). NATs, CGNs, big resolvers, odd devices.
+   */
   upperFence: number;
   outliers: Array<{
     resolver: string;
@@ -289,7 +292,9 @@ function qpsStats(rows: readonly ResolverAggregate[], maxOutliers: number): QpsS
   const logs = positive.map(Math.log10);
   const q1 = quantile(logs, 0.25);
   const q3 = quantile(logs, 0.75);
-  const upperFence = logs.length ? 10 ** (q3 + 1.5 * (q3 - q1)) : 0;
+  const upperFence = logs.length
+    ? Math.max(10 ** (q3 + 1.5 * (q3 - q1)), 3 * quantile(values, 0.5))
+    : 0;
   const outliers = withQps.filter((x) => x.qps > upperFence).reverse();
   return {
     basis,
