@@ -3,6 +3,7 @@ import { type Command } from 'commander';
 import Table from 'cli-table3';
 import {
   type AttackReport,
+  forAsn,
   header,
   openReportService,
   renderCsv,
@@ -10,6 +11,7 @@ import {
   renderText,
   REPORT_SECTIONS,
   reportTables,
+  sectionData,
   type ChartKind,
   type ReportSection,
 } from '@sluice/enrichment';
@@ -27,6 +29,7 @@ interface ReportOptions {
   api?: string;
   listAlerts?: boolean;
   limit: string;
+  asn?: string;
 }
 
 /**
@@ -51,6 +54,7 @@ export function register(program: Command): void {
     )
     .option('-c, --chart <chart>', 'svg chart: countries | asns | qps', 'countries')
     .option('-n, --limit <rows>', 'rows per table', '20')
+    .option('--asn <asn>', 'evidence of one network only (e.g. 3356): what its abuse desk gets')
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .option(
       '--api <url>',
@@ -83,11 +87,12 @@ async function run(o: ReportOptions): Promise<string> {
   }
 }
 
-function render(report: AttackReport, o: ReportOptions): string {
+function render(built: AttackReport, o: ReportOptions): string {
+  const report = o.asn ? forAsn(built, asnNumber(o.asn)) : built;
   const sections = o.section ? [section(o.section)] : REPORT_SECTIONS;
   switch (o.format) {
     case 'json':
-      return `${JSON.stringify(report, null, 2)}\n`;
+      return `${JSON.stringify(o.section ? sectionData(report, section(o.section)) : report, null, 2)}\n`;
     case 'text':
       return renderText(report, sections);
     case 'csv':
@@ -126,12 +131,14 @@ async function fetchFromApi(o: ReportOptions): Promise<string> {
   // Tables are drawn here from the JSON; other formats come rendered by the service.
   const format = o.format === 'table' ? 'json' : o.format;
   q.set('format', format);
-  if (o.section) q.set('section', o.section);
+  // tables and JSON are cut down here (by section and ASN) from the whole report
+  if (o.section && format !== 'json') q.set('section', o.section);
+  if (o.asn && format !== 'json') q.set('asn', o.asn);
   q.set('chart', o.chart);
   const res = await fetch(`${o.api!.replace(/\/$/, '')}/report?${q.toString()}`);
   const body = await res.text();
   if (!res.ok) throw new Error(`${res.status} from ${o.api}: ${body}`);
-  return o.format === 'table' ? render(JSON.parse(body) as AttackReport, o) : body;
+  return format === 'json' ? render(JSON.parse(body) as AttackReport, o) : body;
 }
 
 function range(o: ReportOptions): { from: number; to: number } {
@@ -149,6 +156,12 @@ function time(v: string, name: string): number {
 function required(v: string | undefined, what: string): string {
   if (!v) throw new Error(`give ${what}`);
   return v;
+}
+
+function asnNumber(v: string): number {
+  const m = /^(?:AS)?(\d+)$/i.exec(v);
+  if (!m) throw new Error('--asn must be a number, e.g. 3356 or AS3356');
+  return Number(m[1]);
 }
 
 function section(v: string): ReportSection {

@@ -423,3 +423,41 @@ function svgDoc(w: number, h0: number, title: string, body: string, credits: str
     `<rect width="100%" height="100%" fill="#fff"/><text x="10" y="22" font-size="14" font-weight="bold">${esc(title)}</text>${body}${foot}</svg>\n`
   );
 }
+
+/** One section as JSON-ready data (the whole report is `report` itself). */
+export function sectionData(report: AttackReport, section: ReportSection): unknown {
+  switch (section) {
+    case 'countries':
+      return {
+        scope: report.scope,
+        totals: report.totals,
+        countries: report.countries,
+        dataSources: report.dataSources,
+      };
+    case 'asns':
+      return {
+        scope: report.scope,
+        totals: report.totals,
+        asns: report.asns,
+        callouts: report.callouts,
+        dataSources: report.dataSources,
+      };
+    case 'qps':
+      return { scope: report.scope, qps: report.qps };
+    case 'evidence':
+      return {
+        scope: report.scope,
+        alert: report.alert,
+        evidence: report.evidence,
+        dataSources: report.dataSources,
+      };
+  }
+}
+
+/**
+ * The report narrowed to one network's evidence: what goes to that network's abuse desk
+ * (their resolvers, times, names), nothing about anyone else's.
+ */
+export function forAsn(report: AttackReport, asn: number): AttackReport {
+  return { ...report, evidence: report.evidence.filter((g) => g.asn === asn) };
+}

@@ -11,6 +11,8 @@ import { ErrorCodes, SluiceError } from '@sluice/contracts';
 import { type AttackReport } from '../core/report';
 import {
   type ChartKind,
+  forAsn,
+  sectionData,
   renderCsv,
   renderSvg,
   renderText,
@@ -25,7 +27,8 @@ interface HeaderSink {
 
 /**
  * GET /report?alert=ID or ?zone=Z&from=T&to=T (ISO 8601 or epoch ms)
- *   &format=json|text|csv|svg  &section=countries|asns|qps|evidence (csv, text)  &chart=countries|asns|qps (svg)
+ *   &format=json|text|csv|svg  &section=countries|asns|qps|evidence  &chart=countries|asns|qps (svg)
+ *   &asn=N (evidence of one network only: what its abuse desk gets)
  */
 @Controller('report')
 export class ReportController {
@@ -36,11 +39,12 @@ export class ReportController {
     @Query() q: Record<string, string | undefined>,
     @Res({ passthrough: true }) res: HeaderSink,
   ): Promise<AttackReport | string> {
-    const report = await this.build(parseQuery(q));
+    const built = await this.build(parseQuery(q));
+    const report = q.asn ? forAsn(built, parseAsn(q.asn)) : built;
     const format = q.format ?? 'json';
     switch (format) {
       case 'json':
-        return report;
+        return q.section ? (sectionData(report, section(q.section)) as AttackReport) : report;
       case 'text':
         res.setHeader('content-type', 'text/plain; charset=utf-8');
         return renderText(report, q.section ? [section(q.section)] : REPORT_SECTIONS);
@@ -89,6 +93,12 @@ function parseQuery(q: Record<string, string | undefined>): ReportQuery {
   if (q.zone && q.from && q.to)
     return { zone: q.zone, from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to') };
   throw new BadRequestException('give alert=ID, or zone, from and to');
+}
+
+function parseAsn(v: string): number {
+  const m = /^(?:AS)?(\d+)$/i.exec(v);
+  if (!m) throw new BadRequestException('asn must be a number, e.g. 3356 or AS3356');
+  return Number(m[1]);
 }
 
 function section(v: string): ReportSection {

@@ -232,6 +232,18 @@ describe('enrichment service against the real broker and Redis', () => {
     );
     expect(svg.headers.get('content-type')).toContain('image/svg+xml');
     expect(await svg.text()).toMatch(/^<svg/);
+    const desk = (await (
+      await fetch(`${base}/report?alert=${alertId}&section=evidence&asn=AS20712`)
+    ).json()) as {
+      evidence: Array<{ asn: number; resolvers: Array<{ resolver: string }> }>;
+    };
+    expect(desk.evidence).toEqual([
+      expect.objectContaining({
+        asn: 20712,
+        resolvers: [expect.objectContaining({ resolver: '81.2.69.160' })],
+      }),
+    ]);
+    expect((await fetch(`${base}/report?alert=${alertId}&asn=google`)).status).toBe(400);
     expect((await fetch(`${base}/report?alert=nope`)).status).toBe(404);
     expect((await fetch(`${base}/report`)).status).toBe(400);
 

@@ -160,6 +160,32 @@ describe('sluice report', () => {
     expect(stdout).toMatch(/│ GB\s+│ 1\s+│ 1\s+│ 1\s+│ 40\.00\s+│/);
   });
 
+  it("gives one network's abuse desk only its own evidence, as CSV and JSON", async () => {
+    const csv = (
+      await sluice('--alert', alertId, '-f', 'csv', '-s', 'evidence', '--asn', 'AS15169')
+    ).stdout
+      .trim()
+      .split('\n');
+    expect(csv[0]).toBe(
+      'asn,org,country,resolver,time_utc,qname,resolver_first_seen_utc,resolver_last_seen_utc,resolver_attack_queries,resolver_total_queries',
+    );
+    // two samples kept per resolver (REPORT_EVIDENCE_PER_RESOLVER in the repository above)
+    expect(csv.slice(1)).toEqual([
+      '15169,Google LLC,US,8.8.8.8,2026-11-24T08:00:00.001Z,q0bcdefgh0123.cli.example,2026-11-24T08:00:00.000Z,2026-11-24T08:01:40.000Z,60,60',
+      '15169,Google LLC,US,8.8.8.8,2026-11-24T08:00:10.001Z,q1bcdefgh0123.cli.example,2026-11-24T08:00:00.000Z,2026-11-24T08:01:40.000Z,60,60',
+    ]);
+    const json = JSON.parse(
+      (await sluice('--alert', alertId, '-f', 'json', '-s', 'evidence', '--asn', '3356')).stdout,
+    ) as {
+      evidence: Array<{ asn: number; resolvers: Array<{ resolver: string; samples: unknown[] }> }>;
+      alert: { alertId: string };
+    };
+    expect(json.alert.alertId).toBe(alertId);
+    expect(json.evidence).toHaveLength(1);
+    expect(json.evidence[0]).toMatchObject({ asn: 3356, resolvers: [{ resolver: '4.2.2.2' }] });
+    expect(json.evidence[0]!.resolvers[0]!.samples).toHaveLength(2);
+  });
+
   it('fails with a clear message for an unknown alert', async () => {
     await expect(sluice('--alert', 'no-such-alert')).rejects.toMatchObject({
       code: 1,
