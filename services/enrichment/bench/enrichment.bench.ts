@@ -6,6 +6,7 @@
 import { Reader } from 'mmdb-lib';
 import { readFileSync } from 'node:fs';
 import { type EnrichedOffender } from '@sluice/contracts';
+import { createKafka, provisionTopics } from '@sluice/kafka';
 import { createRedis } from '@sluice/redis';
 import { formatRate, machineLine, markdownTable, PeakRss } from '@sluice/testing';
 import { Enricher } from '../src/core/enricher';
@@ -16,6 +17,8 @@ import {
   MmdbFile,
   packagedDataPaths,
 } from '../src/core/sources';
+import { loadEnrichmentConfig } from '../src/config/enrichment.config';
+import { EnrichmentRuntime } from '../src/enrichment.runtime';
 import { ReportRepository } from '../src/report/report.repository';
 import { ReportService } from '../src/report/report.service';
 
@@ -141,6 +144,63 @@ async function main() {
   const keys = (await redis.keys(`${prefix}*`)).map((k) => k.slice(prefix.length));
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   await redis.quit();
+
+  // The service end to end: offenders on a topic → consume, enrich, publish, store → committed.
+  log('service…');
+  const SERVICE_N = 60_000;
+  const kafka = createKafka({
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    clientId: 'bench-enrichment',
+    sasl: null,
+    tls: { enabled: false, caFile: null },
+    topicPartitions: 3,
+    replicationFactor: 1,
+  });
+  const stamp = `bench.enrichment.${Date.now()}`;
+  const names = ['offenders', 'alerts', 'enriched', 'dlq'].map((n) => `${stamp}.${n}`);
+  await provisionTopics(
+    kafka,
+    names.map((name) => ({ name, compacted: false })),
+    { partitions: 3, replicationFactor: 1 },
+  );
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  for (let i = 0; i < SERVICE_N; i += 2_000)
+    await producer.send({
+      topic: names[0]!,
+      acks: -1,
+      messages: offenders
+        .slice(i, i + 2_000)
+        .map(({ enrichment: _e, ...o }) => ({ key: o.zone, value: JSON.stringify(o) })),
+    });
+  await producer.disconnect();
+  let processed = 0;
+  const config = loadEnrichmentConfig({
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `${stamp}:`,
+    ENRICH_CONSUMER_GROUP: stamp,
+    ENRICH_OFFENDERS_TOPIC: names[0],
+    ENRICH_ALERTS_TOPIC: names[1],
+    ENRICH_OUTPUT_TOPIC: names[2],
+    ENRICH_DEADLETTER_TOPIC: names[3],
+    ENRICH_MMDB_WATCH: 'false',
+  });
+  const runtime = new EnrichmentRuntime(config, {
+    processed: (n) => (processed += n),
+    bad: () => undefined,
+  });
+  await runtime.start();
+  const sStart = process.hrtime.bigint();
+  while (processed < SERVICE_N) await new Promise((r) => setTimeout(r, 20));
+  const serviceRate = SERVICE_N / (Number(process.hrtime.bigint() - sStart) / 1e9);
+  const sKeys = (await runtime.redis.keys(`${stamp}:*`)).map((k) => k.slice(stamp.length + 1));
+  for (let i = 0; i < sKeys.length; i += 500) await runtime.redis.del(...sKeys.slice(i, i + 500));
+  await runtime.stop();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: names });
+  await admin.disconnect();
   const peak = rss.stop();
 
   const out = [
@@ -163,6 +223,10 @@ async function main() {
         ['report by alert id', `${alertMs.toFixed(0)} ms`],
         ['report by zone + 10-minute range (10 buckets merged)', `${zoneMs.toFixed(0)} ms`],
         ['country shares add up to', `${shareSum.toFixed(2)}%`],
+        [
+          `service end to end: ${SERVICE_N.toLocaleString('en-US')} offenders from Kafka → enriched, published, stored, committed (3 partitions)`,
+          formatRate(serviceRate),
+        ],
         ['peak RSS', `${(peak / 2 ** 20).toFixed(0)} MiB`],
       ],
     ),
