@@ -116,7 +116,11 @@ class Writer {
   }
 
   str(s: string): void {
-    const n = s.length;
+    this.strPrefix(s, s.length);
+  }
+
+  /** The first `n` chars of `s` as a str (saves slicing a relative qname off its zone). */
+  strPrefix(s: string, n: number): void {
     this.ensure(n * 3 + 5);
     if (n < 128) {
       // Short ASCII (every DNS name, every address) is copied by hand: cheaper than a call
@@ -135,10 +139,23 @@ class Writer {
         return;
       }
     }
-    const bytes = Buffer.byteLength(s, 'utf8');
+    const part = n === s.length ? s : s.slice(0, n);
+    const bytes = Buffer.byteLength(part, 'utf8');
     this.varint(bytes);
-    this.at += this.buf.write(s, this.at, 'utf8');
+    this.at += this.buf.write(part, this.at, 'utf8');
   }
+}
+
+// ts is written through a shared float view: Buffer#writeDoubleLE costs a call and its checks
+// per event. Byte order is fixed little-endian on the wire, so big-endian hosts swap.
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function transportIndex(t: Transport): number {
+  if (t === 'udp') return 0;
+  if (t === 'tcp') return 1;
+  return TRANSPORT_INDEX.get(t) ?? TRANSPORTS.length - 1;
 }
 
 /**
@@ -170,36 +187,69 @@ export class QueryBatchBuilder {
       this.dictionary.str(e.resolver);
     }
     w.ensure(40);
-    w.buf.writeDoubleLE(e.ts, w.at);
-    w.at += 8;
-    w.varint(resolver);
-    w.u16(e.resolverPort);
-    w.u8(TRANSPORT_INDEX.get(e.transport) ?? TRANSPORTS.length - 1);
+    const buf = w.buf;
+    let at = w.at;
+    f64[0] = e.ts;
+    if (hostLittleEndian) {
+      for (let i = 0; i < 8; i++) buf[at + i] = f64Bytes[i]!;
+    } else {
+      for (let i = 0; i < 8; i++) buf[at + i] = f64Bytes[7 - i]!;
+    }
+    at += 8;
+    if (resolver < 0x80) {
+      buf[at++] = resolver;
+      w.at = at;
+    } else {
+      w.at = at;
+      w.varint(resolver);
+      at = w.at;
+    }
+    const port = e.resolverPort;
+    buf[at] = port & 0xff;
+    buf[at + 1] = port >>> 8;
+    buf[at + 2] = transportIndex(e.transport);
     let flags = (e.rd ? F_RD : 0) | (e.cd ? F_CD : 0) | (e.do ? F_DO : 0);
-    if (e.ednsSize !== null) flags |= F_EDNS;
-    if (e.rcode !== null) flags |= F_RCODE;
+    const ednsSize = e.ednsSize;
+    const rcode = e.rcode;
+    if (ednsSize !== null) flags |= F_EDNS;
+    if (rcode !== null) flags |= F_RCODE;
     const zone = e.zone;
     if (zone !== this.zone) flags |= F_ZONE;
-    let name = e.qname;
+    const name = e.qname;
+    let nameLength = name.length;
     if (name === zone) {
       flags |= F_APEX;
     } else if (
       zone !== '.' &&
-      name.length > zone.length + 1 &&
-      name.charCodeAt(name.length - zone.length - 1) === 0x2e &&
+      nameLength > zone.length + 1 &&
+      name.charCodeAt(nameLength - zone.length - 1) === 0x2e &&
       name.endsWith(zone)
     ) {
       flags |= F_RELATIVE;
-      name = name.slice(0, name.length - zone.length - 1);
+      nameLength -= zone.length + 1;
     }
-    w.u8(flags);
-    w.u16(e.qtype);
-    w.u16(e.qclass);
-    w.u16(e.id);
-    if (e.ednsSize !== null) w.u16(e.ednsSize);
-    if (e.rcode !== null) w.u16(e.rcode);
+    buf[at + 3] = flags;
+    const qtype = e.qtype;
+    const qclass = e.qclass;
+    const id = e.id;
+    buf[at + 4] = qtype & 0xff;
+    buf[at + 5] = qtype >>> 8;
+    buf[at + 6] = qclass & 0xff;
+    buf[at + 7] = qclass >>> 8;
+    buf[at + 8] = id & 0xff;
+    buf[at + 9] = id >>> 8;
+    at += 10;
+    if (ednsSize !== null) {
+      buf[at++] = ednsSize & 0xff;
+      buf[at++] = ednsSize >>> 8;
+    }
+    if (rcode !== null) {
+      buf[at++] = rcode & 0xff;
+      buf[at++] = rcode >>> 8;
+    }
+    w.at = at;
     if (flags & F_ZONE) w.str(zone);
-    if (!(flags & F_APEX)) w.str(name);
+    if (!(flags & F_APEX)) w.strPrefix(name, nameLength);
     this.count++;
   }
 
