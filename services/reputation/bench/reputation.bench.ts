@@ -350,13 +350,16 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
-    // Clean up the bench's keys.
+    // Clean up the bench's keys. SCAN returns full key names, so delete them through an
+    // unprefixed client (the prefixed one would prefix them a second time).
+    const raw = createRedis({ url: env.REDIS_URL, keyPrefix: '' });
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       cursor = next;
-      if (keys.length) await redis.call('DEL', ...keys);
+      if (keys.length) await raw.unlink(...keys);
     } while (cursor !== '0');
+    raw.disconnect();
     redis.disconnect();
   }
 }

@@ -11,8 +11,8 @@ describe('shared Redis client against the real server', () => {
   });
 
   afterAll(async () => {
-    const keys = await redis.keys('*'); // keyPrefix applies: only this test's keys
-    expect(keys).toEqual([]);
+    // KEYS patterns are not prefixed by ioredis: look for this test's own prefix explicitly.
+    expect(await redis.keys(`${config.keyPrefix}*`)).toEqual([]);
     await redis.quit();
   });
 
