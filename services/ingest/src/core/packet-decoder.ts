@@ -60,77 +60,85 @@ export class PacketDecoder {
   constructor(private readonly dnsPorts: ReadonlySet<number> = new Set([53])) {}
 
   decode(ts: number, linkType: number, data: Buffer): PacketResult {
+    return this.decodeAt(ts, linkType, data, 0, data.length);
+  }
+
+  /**
+   * decode() of the packet at data[start, end): the capture reader's hot path, which spares a
+   * Buffer view per packet (the UDP payload is the only view made).
+   */
+  decodeAt(ts: number, linkType: number, data: Buffer, start: number, end: number): PacketResult {
+    const length = end - start;
     let offset: number;
     let etherType: number;
     switch (linkType) {
       case LinkType.ETHERNET: {
-        if (data.length < 14) return err('link-truncated', 'Ethernet header cut short');
-        etherType = data.readUInt16BE(12);
-        offset = 14;
+        if (length < 14) return err('link-truncated', 'Ethernet header cut short');
+        etherType = data.readUInt16BE(start + 12);
+        offset = start + 14;
         // 802.1Q and 802.1ad (QinQ): any number of stacked tags.
         while (etherType === ETH_VLAN || etherType === ETH_QINQ || etherType === ETH_QINQ_OLD) {
-          if (data.length < offset + 4) return err('link-truncated', 'VLAN tag cut short');
+          if (end < offset + 4) return err('link-truncated', 'VLAN tag cut short');
           etherType = data.readUInt16BE(offset + 2);
           offset += 4;
         }
         break;
       }
       case LinkType.LINUX_SLL:
-        if (data.length < 16) return err('link-truncated', 'Linux cooked (SLL) header cut short');
-        etherType = data.readUInt16BE(14);
-        offset = 16;
+        if (length < 16) return err('link-truncated', 'Linux cooked (SLL) header cut short');
+        etherType = data.readUInt16BE(start + 14);
+        offset = start + 16;
         break;
       case LinkType.LINUX_SLL2:
-        if (data.length < 20)
-          return err('link-truncated', 'Linux cooked v2 (SLL2) header cut short');
-        etherType = data.readUInt16BE(0);
-        offset = 20;
+        if (length < 20) return err('link-truncated', 'Linux cooked v2 (SLL2) header cut short');
+        etherType = data.readUInt16BE(start);
+        offset = start + 20;
         break;
       case LinkType.RAW:
       case 12: // DLT_RAW as some BSDs number it
       case 14:
-        if (data.length < 1) return err('link-truncated', 'empty raw IP packet');
-        etherType = data[0]! >> 4 === 6 ? ETH_IPV6 : ETH_IPV4;
-        offset = 0;
+        if (length < 1) return err('link-truncated', 'empty raw IP packet');
+        etherType = data[start]! >> 4 === 6 ? ETH_IPV6 : ETH_IPV4;
+        offset = start;
         break;
       case LinkType.IPV4:
         etherType = ETH_IPV4;
-        offset = 0;
+        offset = start;
         break;
       case LinkType.IPV6:
         etherType = ETH_IPV6;
-        offset = 0;
+        offset = start;
         break;
       case LinkType.NULL:
       case LinkType.LOOP: {
-        if (data.length < 4) return err('link-truncated', 'loopback header cut short');
+        if (length < 4) return err('link-truncated', 'loopback header cut short');
         // BSD loopback: address family in host (NULL) or network (LOOP) byte order.
         const family =
           linkType === LinkType.LOOP
-            ? data.readUInt32BE(0)
-            : Math.min(data.readUInt32LE(0), data.readUInt32BE(0));
+            ? data.readUInt32BE(start)
+            : Math.min(data.readUInt32LE(start), data.readUInt32BE(start));
         etherType = family === 2 ? ETH_IPV4 : [24, 28, 30].includes(family) ? ETH_IPV6 : 0;
-        offset = 4;
+        offset = start + 4;
         break;
       }
       default:
         return err('link-unsupported', `link type ${linkType}`);
     }
-    if (etherType === ETH_IPV4) return this.ipv4(ts, data, offset);
-    if (etherType === ETH_IPV6) return this.ipv6(ts, data, offset);
+    if (etherType === ETH_IPV4) return this.ipv4(ts, data, offset, end);
+    if (etherType === ETH_IPV6) return this.ipv6(ts, data, offset, end);
     return IGNORED;
   }
 
-  private ipv4(ts: number, data: Buffer, at: number): PacketResult {
-    if (data.length < at + 20) return err('ip-truncated', 'IPv4 header cut short');
+  private ipv4(ts: number, data: Buffer, at: number, limit: number): PacketResult {
+    if (limit < at + 20) return err('ip-truncated', 'IPv4 header cut short');
     const vihl = data[at]!;
     if (vihl >> 4 !== 4) return err('ip-bad-header', `IP version ${vihl >> 4} in an IPv4 frame`);
     const ihl = (vihl & 0x0f) * 4;
     if (ihl < 20) return err('ip-bad-header', `IPv4 header length ${ihl}`);
     const total = data.readUInt16BE(at + 2);
     if (total < ihl) return err('ip-bad-header', `IPv4 total length ${total} < header ${ihl}`);
-    if (data.length < at + total)
-      return err('ip-truncated', `IPv4 packet of ${total} bytes, ${data.length - at} captured`);
+    if (limit < at + total)
+      return err('ip-truncated', `IPv4 packet of ${total} bytes, ${limit - at} captured`);
     const fragment = data.readUInt16BE(at + 6);
     const protocol = data[at + 9]!;
     if (protocol !== 6 && protocol !== 17) return IGNORED;
@@ -139,19 +147,19 @@ export class PacketDecoder {
       return err('ip-fragment', 'fragmented IPv4 datagram');
     const src = formatIpv4Cached(data, at + 12);
     const dst = formatIpv4Cached(data, at + 16);
-    return this.transport(ts, protocol, src, dst, data.subarray(at + ihl, at + total));
+    return this.transport(ts, protocol, src, dst, data, at + ihl, at + total);
   }
 
-  private ipv6(ts: number, data: Buffer, at: number): PacketResult {
-    if (data.length < at + 40) return err('ip-truncated', 'IPv6 header cut short');
+  private ipv6(ts: number, data: Buffer, at: number, limit: number): PacketResult {
+    if (limit < at + 40) return err('ip-truncated', 'IPv6 header cut short');
     if (data[at]! >> 4 !== 6)
       return err('ip-bad-header', `IP version ${data[at]! >> 4} in an IPv6 frame`);
     const payloadLength = data.readUInt16BE(at + 4);
     const end = at + 40 + payloadLength;
-    if (data.length < end)
+    if (limit < end)
       return err(
         'ip-truncated',
-        `IPv6 payload of ${payloadLength} bytes, ${data.length - at - 40} captured`,
+        `IPv6 payload of ${payloadLength} bytes, ${limit - at - 40} captured`,
       );
     let next = data[at + 6]!;
     let offset = at + 40;
@@ -171,7 +179,7 @@ export class PacketDecoder {
     if (next !== 6 && next !== 17) return IGNORED;
     const src = formatIp(data, at + 8, 16)!;
     const dst = formatIp(data, at + 24, 16)!;
-    return this.transport(ts, next, src, dst, data.subarray(offset, end));
+    return this.transport(ts, next, src, dst, data, offset, end);
   }
 
   private transport(
@@ -179,16 +187,19 @@ export class PacketDecoder {
     protocol: number,
     src: string,
     dst: string,
-    seg: Buffer,
+    data: Buffer,
+    at: number,
+    end: number,
   ): PacketResult {
+    const segLength = end - at;
     if (protocol === 17) {
-      if (seg.length < 8) return err('udp-truncated', 'UDP header cut short');
-      const srcPort = seg.readUInt16BE(0);
-      const dstPort = seg.readUInt16BE(2);
+      if (segLength < 8) return err('udp-truncated', 'UDP header cut short');
+      const srcPort = data.readUInt16BE(at);
+      const dstPort = data.readUInt16BE(at + 2);
       if (!this.dnsPorts.has(srcPort) && !this.dnsPorts.has(dstPort)) return IGNORED;
-      const length = seg.readUInt16BE(4);
-      if (length < 8 || length > seg.length)
-        return err('udp-truncated', `UDP length ${length}, ${seg.length} bytes present`);
+      const length = data.readUInt16BE(at + 4);
+      if (length < 8 || length > segLength)
+        return err('udp-truncated', `UDP length ${length}, ${segLength} bytes present`);
       return {
         kind: 'dns',
         segment: {
@@ -198,7 +209,7 @@ export class PacketDecoder {
           dst,
           dstPort,
           protocol: 'udp',
-          payload: seg.subarray(8, length),
+          payload: data.subarray(at + 8, at + length),
           seq: 0,
           syn: false,
           fin: false,
@@ -206,14 +217,14 @@ export class PacketDecoder {
         },
       };
     }
-    if (seg.length < 20) return err('tcp-truncated', 'TCP header cut short');
-    const srcPort = seg.readUInt16BE(0);
-    const dstPort = seg.readUInt16BE(2);
+    if (segLength < 20) return err('tcp-truncated', 'TCP header cut short');
+    const srcPort = data.readUInt16BE(at);
+    const dstPort = data.readUInt16BE(at + 2);
     if (!this.dnsPorts.has(srcPort) && !this.dnsPorts.has(dstPort)) return IGNORED;
-    const dataOffset = (seg[12]! >> 4) * 4;
-    if (dataOffset < 20 || dataOffset > seg.length)
+    const dataOffset = (data[at + 12]! >> 4) * 4;
+    if (dataOffset < 20 || dataOffset > segLength)
       return err('tcp-truncated', `TCP data offset ${dataOffset}`);
-    const flags = seg[13]!;
+    const flags = data[at + 13]!;
     return {
       kind: 'dns',
       segment: {
@@ -223,8 +234,8 @@ export class PacketDecoder {
         dst,
         dstPort,
         protocol: 'tcp',
-        payload: seg.subarray(dataOffset),
-        seq: seg.readUInt32BE(4),
+        payload: data.subarray(at + dataOffset, end),
+        seq: data.readUInt32BE(at + 4),
         syn: (flags & 0x02) !== 0,
         fin: (flags & 0x01) !== 0,
         rst: (flags & 0x04) !== 0,

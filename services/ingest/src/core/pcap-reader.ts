@@ -18,6 +18,11 @@ export type CaptureErrorReason =
 
 export interface CaptureSink {
   packet(p: CapturedPacket): void;
+  /**
+   * Optional hot path for classic pcap records: the packet is data[start, end), with no
+   * CapturedPacket or Buffer view made for it. When present it is called instead of packet().
+   */
+  packetAt?(ts: number, linkType: number, data: Buffer, start: number, end: number): void;
   /** fatal: the rest of the input cannot be read. */
   error(reason: CaptureErrorReason, detail: string, raw: Buffer, fatal: boolean): void;
 }
@@ -146,11 +151,12 @@ export class CaptureReader {
 
   private readPcapRecords(buf: Buffer, start: number): number {
     let offset = start;
+    const le = this.le;
+    const packetAt = this.sink.packetAt?.bind(this.sink);
     while (offset + 16 <= buf.length) {
-      const sec = this.u32(buf, offset);
-      const frac = this.u32(buf, offset + 4);
-      const incl = this.u32(buf, offset + 8);
-      const orig = this.u32(buf, offset + 12);
+      const sec = le ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset);
+      const frac = le ? buf.readUInt32LE(offset + 4) : buf.readUInt32BE(offset + 4);
+      const incl = le ? buf.readUInt32LE(offset + 8) : buf.readUInt32BE(offset + 8);
       if (incl > MAX_RECORD) {
         this.fail(
           'capture-bad-block',
@@ -162,6 +168,12 @@ export class CaptureReader {
       if (offset + 16 + incl > buf.length) break;
       const ts = sec * 1000 + (this.nanos ? frac / 1e6 : frac / 1e3);
       this.packets++;
+      if (packetAt) {
+        packetAt(ts, this.pcapLinkType, buf, offset + 16, offset + 16 + incl);
+        offset += 16 + incl;
+        continue;
+      }
+      const orig = this.u32(buf, offset + 12);
       this.sink.packet({
         ts,
         linkType: this.pcapLinkType,

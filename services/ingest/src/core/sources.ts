@@ -64,6 +64,7 @@ export class CaptureIngest {
   private readonly reader: CaptureReader;
   private readonly packets: PacketDecoder;
   private readonly tcp: TcpReassembler;
+  private readonly ports: ReadonlySet<number>;
   private fatal = false;
 
   constructor(
@@ -71,6 +72,7 @@ export class CaptureIngest {
     options: SourceOptions & { dnsPorts?: ReadonlySet<number> },
   ) {
     const ports = options.dnsPorts ?? new Set([53]);
+    this.ports = ports;
     this.tally = options.tally ?? new IngestTally();
     this.out = new TallySink(options.sink, this.tally, () => this.source);
     this.assembler = new QueryAssembler(options.zones, this.out, options.assembler);
@@ -81,24 +83,8 @@ export class CaptureIngest {
       error: (reason, detail, raw) => this.out.malformed(reason, raw, detail),
     });
     this.reader = new CaptureReader({
-      packet: (p) => {
-        this.tally.packets++;
-        const r = this.packets.decode(p.ts, p.linkType, p.data);
-        switch (r.kind) {
-          case 'ignored':
-            this.tally.ignored++;
-            return;
-          case 'error':
-            this.out.malformed(r.reason, p.data, r.detail);
-            return;
-          case 'dns': {
-            const s = r.segment;
-            if (s.protocol === 'tcp') this.tcp.segment(s);
-            else this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'udp', s.payload, ports);
-            return;
-          }
-        }
-      },
+      packet: (p) => this.packet(p.ts, p.linkType, p.data, 0, p.data.length),
+      packetAt: (ts, linkType, data, start, end) => this.packet(ts, linkType, data, start, end),
       error: (reason, detail, raw, fatal) => {
         if (fatal) this.fatal = true;
         this.out.malformed(reason, raw, detail);
@@ -109,6 +95,25 @@ export class CaptureIngest {
   /** True once the capture itself is unreadable (bad magic, corrupt record header). */
   get failed(): boolean {
     return this.fatal;
+  }
+
+  private packet(ts: number, linkType: number, data: Buffer, start: number, end: number): void {
+    this.tally.packets++;
+    const r = this.packets.decodeAt(ts, linkType, data, start, end);
+    switch (r.kind) {
+      case 'ignored':
+        this.tally.ignored++;
+        return;
+      case 'error':
+        this.out.malformed(r.reason, data.subarray(start, end), r.detail);
+        return;
+      case 'dns': {
+        const s = r.segment;
+        if (s.protocol === 'tcp') this.tcp.segment(s);
+        else this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'udp', s.payload, this.ports);
+        return;
+      }
+    }
   }
 
   push(chunk: Buffer): void {

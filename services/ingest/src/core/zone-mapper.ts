@@ -1,5 +1,7 @@
 import { getDomain } from 'tldts';
 
+const CACHE_SLOTS = 16_384;
+
 /**
  * qname → target zone: the longest configured served zone that is a suffix of the name
  * (on a label boundary), else the registrable domain from the Public Suffix List (ICANN
@@ -28,20 +30,26 @@ export class ZoneMapper {
     // registrable domain D or below it, adding a label on the left cannot change D (the ICANN
     // section has no rules below a registrable domain; zone-mapper.spec.ts checks edge cases).
     const dot = qname.indexOf('.');
-    const rest = dot < 0 ? null : qname.slice(dot + 1);
-    if (rest !== null) {
-      const cached = this.cache.get(rest);
-      if (cached !== undefined) return cached;
-    }
+    if (dot < 0) return registrable(qname);
+    // Direct-mapped cache on a hash of the rest, read in place: no sliced string to allocate
+    // and hash per query. A slot holds one (rest, zone) pair; a collision simply recomputes.
+    let h = 0;
+    for (let i = dot + 1; i < qname.length; i++) h = (Math.imul(h, 31) + qname.charCodeAt(i)) | 0;
+    const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
+    const restLength = qname.length - dot - 1;
+    const cachedRest = this.cacheRest[slot];
+    if (cachedRest !== undefined && cachedRest.length === restLength && qname.endsWith(cachedRest))
+      return this.cacheZone[slot]!;
     const domain = registrable(qname);
-    if (rest !== null && domain.length <= rest.length && rest.endsWith(domain)) {
-      if (this.cache.size >= 50_000) this.cache.clear();
-      this.cache.set(rest, domain);
+    if (domain.length <= restLength && qname.endsWith(domain)) {
+      this.cacheRest[slot] = qname.slice(dot + 1);
+      this.cacheZone[slot] = domain;
     }
     return domain;
   }
 
-  private readonly cache = new Map<string, string>();
+  private readonly cacheRest: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS);
+  private readonly cacheZone: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS);
 
   private longestServed(qname: string): string | null {
     // Walk suffixes from the longest candidate that a served zone could be.
