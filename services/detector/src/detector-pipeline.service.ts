@@ -3,6 +3,8 @@ import {
   decodeQueryBatch,
   deadLetterSchema,
   encodeMessage,
+  ErrorCodes,
+  SluiceError,
   offenderSchema,
   zoneStatsSchema,
   type QueryEvent,
@@ -58,7 +60,7 @@ export class DetectorPipeline {
   restoredPartitions = 0;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly options: DetectorPipelineOptions,
   ) {
     this.core = new DetectorCore(options.settings);
@@ -77,6 +79,7 @@ export class DetectorPipeline {
   }
 
   async start(): Promise<void> {
+    await this.requireTopics();
     await this.producer.connect();
     const joined = new Promise<void>((resolve) => {
       this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
@@ -97,6 +100,26 @@ export class DetectorPipeline {
     });
     this.running = true;
     await joined;
+  }
+
+  /** Fail with a message that says what to do, instead of kafkajs' "does not host this topic-partition". */
+  private async requireTopics(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const t = this.options.topics;
+      const missing = [t.queries, t.alerts, t.offenders, t.zoneStats, t.deadLetter].filter(
+        (n) => !existing.has(n),
+      );
+      if (missing.length > 0)
+        throw new SluiceError(
+          ErrorCodes.kafka,
+          `missing Kafka topic(s) ${missing.join(', ')}: create them with \`sluice topics create\` (or point DETECTOR_*_TOPIC at existing ones)`,
+        );
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Graceful: finish the in-flight batch, checkpoint every partition, flush outputs. */

@@ -61,6 +61,8 @@ export const detectorConfigSchema = z
     DETECTOR_CHECKPOINT: env.bool().default(true),
     DETECTOR_ALLOWED_LATENESS_MS: nonNegativeInt().default(defaultSettings.allowedLatenessMs),
     DETECTOR_IDLE_ADVANCE_MS: env.positiveInt().default(defaultSettings.idleAdvanceMs),
+    /** Forget a zone after this much silence (event time): memory follows live zones. */
+    DETECTOR_EVICT_IDLE_MS: env.positiveInt().default(defaultSettings.evictIdleMs),
     DETECTOR_WARMUP_TICKS: nonNegativeInt().default(defaultSettings.warmupTicks),
     DETECTOR_LONG_HORIZON_TICKS: env.positiveInt().default(defaultSettings.longHorizonTicks),
     DETECTOR_END_QUIET_TICKS: env.positiveInt().default(defaultSettings.endQuietTicks),
@@ -87,6 +89,7 @@ export function settingsFrom(c: DetectorConfig): DetectorSettings {
     ...defaultSettings,
     allowedLatenessMs: c.DETECTOR_ALLOWED_LATENESS_MS,
     idleAdvanceMs: c.DETECTOR_IDLE_ADVANCE_MS,
+    evictIdleMs: c.DETECTOR_EVICT_IDLE_MS,
     warmupTicks: c.DETECTOR_WARMUP_TICKS,
     longHorizonTicks: c.DETECTOR_LONG_HORIZON_TICKS,
     endQuietTicks: c.DETECTOR_END_QUIET_TICKS,

@@ -201,6 +201,18 @@ describe('DetectorCore windows and determinism', () => {
     expect(out.zoneStats.some((s) => s.zone === 'acme.com' && s.windowStart === T0)).toBe(true);
   });
 
+  it('forgets long-silent zones (memory follows live zones) without changing outputs', () => {
+    const core = new DetectorCore({ evictIdleMs: 600_000, statsEveryTicks: 1 });
+    const other = (ts: number) => ({ ...ev(ts, 'www.other.net'), zone: 'other.net' });
+    core.process(0, [ev(T0), ev(T0 + 10)]);
+    expect(core.counters.zones).toBe(1);
+    const out = core.process(0, [other(T0 + 700_000)]);
+    // acme.com's last tick was still closed and published before it was dropped.
+    expect(out.zoneStats.filter((s) => s.zone === 'acme.com').map((s) => s.queries)).toEqual([2]);
+    expect(core.counters.zones).toBe(1);
+    expect(core.snapshot(0).zones.map((z) => z.zone)).toEqual(['other.net']);
+  });
+
   it('gives identical outputs whatever the batch size, and after snapshot/restore mid-attack', () => {
     const events = [...simulate(scenario('mirai', 1500, { durationMs: 110_000 }))];
     const a = run(events, 10_000);

@@ -16,6 +16,8 @@ export interface PartitionSnapshot {
 
 class PartitionState {
   maxTs = -Infinity;
+  /** Outputs of ticks closed during ingest (before an eviction), returned by the next advance. */
+  carry: ZoneOutput = { alerts: [], zoneStats: [], offenders: [] };
   readonly zones = new Map<string, ZoneDetector>();
 }
 
@@ -62,6 +64,7 @@ export class DetectorCore {
     let late = 0;
     for (const e of events) {
       let z = p.zones.get(e.zone);
+      if (z && this.evictable(z, p)) z = undefined;
       if (!z) {
         p.zones.set(e.zone, (z = new ZoneDetector(e.zone, this.settings)));
         this.counters.zones++;
@@ -80,12 +83,30 @@ export class DetectorCore {
     return late;
   }
 
+  /**
+   * Long-silent zone: close what its watermark allows (outputs carried to the next advance) and,
+   * unless an attack is still open, forget it. Decided from event times only, so whether this
+   * happens at ingest or at advance does not change any output.
+   */
+  private evictable(z: ZoneDetector, p: PartitionState): boolean {
+    if (z.maxTs >= p.maxTs - this.settings.evictIdleMs) return false;
+    z.closeUpTo(this.zoneWatermark(z, p), p.carry);
+    if (z.isActive) return false;
+    p.zones.delete(z.zone);
+    this.counters.zones--;
+    return true;
+  }
+
   /** Close every tick the watermarks have passed; returns what that produced. */
   advance(partition: number): DetectorOutput {
-    const out: ZoneOutput = { alerts: [], zoneStats: [], offenders: [] };
     const p = this.partitions.get(partition);
-    if (!p) return out;
-    for (const z of p.zones.values()) z.closeUpTo(this.zoneWatermark(z, p), out);
+    if (!p) return { alerts: [], zoneStats: [], offenders: [] };
+    const out = p.carry;
+    p.carry = { alerts: [], zoneStats: [], offenders: [] };
+    for (const z of [...p.zones.values()]) {
+      z.closeUpTo(this.zoneWatermark(z, p), out);
+      this.evictable(z, p);
+    }
     return out;
   }
 
@@ -100,9 +121,10 @@ export class DetectorCore {
    * past the last event by the lateness and the quiet period needed to end attacks.
    */
   drain(partition: number, extraMs = 0): DetectorOutput {
-    const out: ZoneOutput = { alerts: [], zoneStats: [], offenders: [] };
     const p = this.partitions.get(partition);
-    if (!p) return out;
+    if (!p) return { alerts: [], zoneStats: [], offenders: [] };
+    const out = p.carry;
+    p.carry = { alerts: [], zoneStats: [], offenders: [] };
     for (const z of p.zones.values()) z.closeUpTo(z.maxTs + this.settings.tickMs + extraMs, out);
     return out;
   }

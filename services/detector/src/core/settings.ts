@@ -9,6 +9,11 @@ export interface DetectorSettings {
    * zone whose traffic stops entirely still ends.
    */
   idleAdvanceMs: number;
+  /**
+   * A zone silent for this long (its partition's clock ahead by this much) is forgotten, so
+   * memory follows the zones that are alive. It relearns its baseline if it comes back.
+   */
+  evictIdleMs: number;
   /** Horizons (in ticks) the anomaly test runs over: short for floods, long for low-and-slow. */
   shortHorizonTicks: number;
   longHorizonTicks: number;
@@ -55,6 +60,7 @@ export const defaultSettings: DetectorSettings = {
   tickMs: 1000,
   allowedLatenessMs: 2000,
   idleAdvanceMs: 30_000,
+  evictIdleMs: 3_600_000,
   shortHorizonTicks: 2,
   longHorizonTicks: 10,
   warmupTicks: 30,
