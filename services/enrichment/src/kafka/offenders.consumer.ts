@@ -98,8 +98,8 @@ export class OffendersConsumer {
     }
     if (out.length) await this.producer.send(this.options.outputTopic, out);
     if (dead.length) await this.producer.send(this.options.deadLetterTopic, dead);
-    await this.repository.record(enriched);
-    await this.producer.flush();
+    // Both must succeed before the batch is committed; neither depends on the other.
+    await Promise.all([this.repository.record(enriched), this.producer.flush()]);
     this.counters.processed(enriched.length);
   }
 

@@ -57,7 +57,14 @@ for r = 0, n - 1 do
     redis.call('HSET', KEYS[k + 2], resolver, ARGV[a + 9])
     written = written + 1
   end
-  for i = 1, 4 do redis.call('EXPIRE', KEYS[k + i], ttl) end
+end
+-- one EXPIRE per distinct key: a call's 400 keys are usually the same few scopes
+local done = {}
+for i = 1, #KEYS do
+  if not done[KEYS[i]] then
+    done[KEYS[i]] = true
+    redis.call('EXPIRE', KEYS[i], ttl)
+  end
 end
 return written
 `;

@@ -202,6 +202,18 @@ describe('enrichment service against the real broker and Redis', () => {
     expect(report.qps.outliers[0]!.qps).toBe(2_000);
     expect(report.evidence.find((g) => g.asn === 20712)!.resolvers[0]!.samples).toHaveLength(3);
 
+    // every report key expires with the retention (30 days by default)
+    for (const key of [
+      `report:a:${alertId}:agg`,
+      `report:a:${alertId}:seen`,
+      `report:zenr:${ZONE}`,
+      `report:alert:${alertId}`,
+    ]) {
+      const ttl = await runtime.redis.ttl(key);
+      expect(ttl).toBeGreaterThan(29 * 86_400);
+      expect(ttl).toBeLessThanOrEqual(30 * 86_400);
+    }
+
     // the same windows delivered again are not counted twice
     await send(offenders, records.slice(0, 5));
     await waitFor(
