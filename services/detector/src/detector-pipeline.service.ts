@@ -40,6 +40,8 @@ interface PartitionProgress {
   /** Next offset to process; messages below it are already inside the restored state. */
   nextOffset: bigint | null;
   lastCheckpointAt: number;
+  /** Between ingest and the offset update the state is ahead of nextOffset: no snapshot then. */
+  busy: boolean;
 }
 
 /**
@@ -157,7 +159,7 @@ export class DetectorPipeline {
     const started = performance.now();
     let progress = this.progress.get(p);
     if (!progress) {
-      progress = { nextOffset: null, lastCheckpointAt: 0 };
+      progress = { nextOffset: null, lastCheckpointAt: 0, busy: false };
       const checkpoint = this.options.checkpoints
         ? await this.options.checkpoints.load(this.options.topics.queries, p)
         : null;
@@ -180,32 +182,42 @@ export class DetectorPipeline {
       }
     }
     let events = 0;
-    for (const m of batch.messages) {
-      if (progress.nextOffset !== null && BigInt(m.offset) < progress.nextOffset) continue;
-      if (m.value === null) {
-        this.badInput('tombstone', Buffer.alloc(0), null);
-        continue;
-      }
-      let decoded: QueryEvent[];
-      try {
-        decoded = decodeQueryBatch(m.value).events;
-      } catch (error) {
-        this.badInput(
-          'undecodable',
-          m.value,
-          error instanceof Error ? error.message : String(error),
-        );
-        continue;
-      }
-      const late = this.core.ingest(p, decoded);
-      events += decoded.length;
-      if (late > 0) this.metrics.late.inc(late);
-    }
-    const out = this.core.advance(p);
-    await this.publish(out);
-    await this.producer.flush();
     const last = batch.messages[batch.messages.length - 1]!.offset;
-    progress.nextOffset = BigInt(last) + 1n;
+    progress.busy = true;
+    try {
+      for (const m of batch.messages) {
+        if (progress.nextOffset !== null && BigInt(m.offset) < progress.nextOffset) continue;
+        if (m.value === null) {
+          this.badInput('tombstone', Buffer.alloc(0), null);
+          continue;
+        }
+        let decoded: QueryEvent[];
+        try {
+          decoded = decodeQueryBatch(m.value).events;
+        } catch (error) {
+          this.badInput(
+            'undecodable',
+            m.value,
+            error instanceof Error ? error.message : String(error),
+          );
+          continue;
+        }
+        const late = this.core.ingest(p, decoded);
+        events += decoded.length;
+        if (late > 0) this.metrics.late.inc(late);
+      }
+      const out = this.core.advance(p);
+      await this.publish(out);
+      await this.producer.flush();
+      progress.nextOffset = BigInt(last) + 1n;
+    } catch (error) {
+      // The core already holds part of this batch: forget the partition so the retry restores
+      // the last checkpoint and replays, instead of counting these events twice.
+      this.progress.delete(p);
+      this.core.drop(p);
+      throw error;
+    }
+    progress.busy = false;
     await this.checkpoint(p, false);
     payload.resolveOffset(last);
     await this.consumer.commitOffsets([
@@ -221,7 +233,7 @@ export class DetectorPipeline {
   private async checkpoint(p: number, force: boolean): Promise<void> {
     const repo = this.options.checkpoints;
     const progress = this.progress.get(p);
-    if (!repo || !progress || progress.nextOffset === null) return;
+    if (!repo || !progress || progress.nextOffset === null || progress.busy) return;
     const now = Date.now();
     if (!force && now - progress.lastCheckpointAt < this.options.checkpointIntervalMs) return;
     progress.lastCheckpointAt = now;

@@ -1,4 +1,4 @@
-import { type Alert } from '@sluice/contracts';
+import { offenderSchema, zoneStatsSchema, type Alert } from '@sluice/contracts';
 import { type Kafka } from '@sluice/kafka';
 import { testKafka, uniqueName, waitFor } from '@sluice/testing';
 import { simulate, zonesOf, type ScenarioSpec } from '@sluice/traffic-sim';
@@ -6,6 +6,7 @@ import { type Consumer, type Producer } from 'kafkajs';
 import {
   alertKey,
   collectAlerts,
+  collectMessages,
   detectorTopics,
   distinct,
   publishEvents,
@@ -111,9 +112,32 @@ describe('detector through the real broker', () => {
     const topics = await detectorTopics(kafka);
     await detector(topics, uniqueName('det-g'));
     const { alerts, consumer } = await collectAlerts(kafka, topics.alerts);
-    collectors.push(consumer);
+    const offenders = await collectMessages(kafka, topics.offenders, offenderSchema);
+    const stats = await collectMessages(kafka, topics.zoneStats, zoneStatsSchema);
+    collectors.push(consumer, offenders.consumer, stats.consumer);
     await publishEvents(producer, topics.queries, simulate(spec));
     await waitFor(() => (ended(alerts) >= 3 ? true : undefined), 90_000, 'three attacks to end');
+    await waitFor(() => (offenders.messages.length > 0 ? true : undefined), 10_000, 'offenders');
+
+    // Offenders: only attacked zones, keyed by zone, tied to the alert, Mirai defaults among them.
+    const offenderZones = new Set(offenders.messages.map((o) => o.zone));
+    expect([...offenderZones].sort()).toEqual([mirai, hex, lowslow].sort());
+    expect(offenders.keys.every((k, i) => k === offenders.messages[i]!.zone)).toBe(true);
+    const miraiOffenders = offenders.messages.filter((o) => o.zone === mirai);
+    expect(miraiOffenders.map((o) => o.resolver)).toEqual(
+      expect.arrayContaining(['8.8.8.8', '4.2.2.2']),
+    );
+    expect(new Set(miraiOffenders.map((o) => o.alertId))).toEqual(
+      new Set([`${mirai}@${T0 + ONSET}`]),
+    );
+    expect(
+      new Set(offenders.messages.filter((o) => o.zone === lowslow).map((o) => o.resolver)).size,
+    ).toBeGreaterThan(500);
+    // Zone stats for every zone, RUM beacons counted as allowlisted but not alerted.
+    expect(new Set(stats.messages.map((s) => s.zone))).toEqual(new Set(zones));
+    expect(
+      stats.messages.filter((s) => s.zone === rum).some((s) => (s.allowlistedQueries ?? 0) > 0),
+    ).toBe(true);
     const phases = phasesByZone(alerts);
     expect(Object.keys(phases).sort()).toEqual([mirai, hex, lowslow].sort());
     for (const z of [mirai, hex, lowslow]) {

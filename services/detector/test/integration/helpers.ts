@@ -9,6 +9,7 @@ import { type Kafka } from '@sluice/kafka';
 import { createRedis, type Redis } from '@sluice/redis';
 import { createTestTopics, testRedisConfig, uniqueName } from '@sluice/testing';
 import { type Consumer, type Producer } from 'kafkajs';
+import { type z } from 'zod';
 import { CheckpointRepository } from '../../src/checkpoint.repository';
 import { DetectorPipeline, type DetectorTopics } from '../../src/detector-pipeline.service';
 import { type DetectorSettings } from '../../src/core/settings';
@@ -62,22 +63,33 @@ export async function publishEvents(
   return sent;
 }
 
-/** Everything published on `topic`, decoded as alerts, collected from the beginning. */
-export async function collectAlerts(
+/** Everything published on `topic` from the beginning, decoded and validated with `schema`. */
+export async function collectMessages<S extends z.ZodType>(
   kafka: Kafka,
   topic: string,
-): Promise<{ alerts: Alert[]; consumer: Consumer }> {
-  const alerts: Alert[] = [];
+  schema: S,
+): Promise<{ messages: z.output<S>[]; keys: string[]; consumer: Consumer }> {
+  const messages: z.output<S>[] = [];
+  const keys: string[] = [];
   const consumer = kafka.consumer({ groupId: uniqueName('det-collect') });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
     eachMessage: ({ message }) => {
-      alerts.push(decodeMessage(alertSchema, message.value));
+      messages.push(decodeMessage(schema, message.value));
+      keys.push(message.key?.toString() ?? '');
       return Promise.resolve();
     },
   });
-  return { alerts, consumer };
+  return { messages, keys, consumer };
+}
+
+export async function collectAlerts(
+  kafka: Kafka,
+  topic: string,
+): Promise<{ alerts: Alert[]; consumer: Consumer }> {
+  const { messages, consumer } = await collectMessages(kafka, topic, alertSchema);
+  return { alerts: messages, consumer };
 }
 
 export interface DetectorHarness {
