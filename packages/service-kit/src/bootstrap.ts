@@ -20,7 +20,8 @@ export async function bootstrapService<C extends { HTTP_PORT: number; HTTP_HOST:
     exitWith(error);
   }
   try {
-    const app = await NestFactory.create(createModule(config), { bufferLogs: true });
+    // abortOnError: false lets a failing provider reach exitWith() as one line instead of Nest's own abort.
+    const app = await NestFactory.create(createModule(config), { bufferLogs: true, abortOnError: false });
     app.useLogger(app.get(Logger));
     app.enableShutdownHooks();
     const readiness = app.get(Readiness);
