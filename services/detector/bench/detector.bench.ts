@@ -242,6 +242,8 @@ interface TtdCase {
   label: string;
   kind: StreamKind | null;
   qpsFactor: number;
+  /** Absolute attack rate instead of a multiple of the victim's baseline. */
+  qps?: number;
   resolvers?: number;
   allowlist?: string[];
   diurnal?: boolean;
@@ -272,6 +274,13 @@ function ttd(): string {
     { label: 'nxns-like', kind: 'nxns', qpsFactor: 3 },
     { label: 'low-and-slow, 2000 resolvers', kind: 'lowslow', qpsFactor: 0.3, resolvers: 2000 },
     { label: 'low-and-slow, 2000 resolvers', kind: 'lowslow', qpsFactor: 0.1, resolvers: 2000 },
+    {
+      label: 'low-and-slow, 2000 resolvers at ≈ 1 qps each',
+      kind: 'lowslow',
+      qpsFactor: 0,
+      qps: 2000,
+      resolvers: 2000,
+    },
     { label: 'benign: CDN hash names (repeat)', kind: 'cdn', qpsFactor: 3 },
     { label: 'benign: flash crowd on existing names', kind: 'flashcrowd', qpsFactor: 10 },
     {
@@ -289,7 +298,7 @@ function ttd(): string {
   ];
   const rows = cases.map((c) => {
     log(`ttd: ${c.label} ×${c.qpsFactor}`);
-    const qps = Math.round(c.qpsFactor * victimQps);
+    const qps = c.qps ?? Math.round(c.qpsFactor * victimQps);
     const spec: ScenarioSpec = {
       ...base,
       ...(c.diurnal ? { durationMs: 600_000, diurnal: { amplitude: 0.6, periodMs: 240_000 } } : {}),
@@ -327,7 +336,7 @@ function ttd(): string {
     const update = alerts.find((a) => a.phase === 'updated' && a.zone === VICTIM);
     return [
       c.label,
-      c.kind ? `${qps} qps (${c.qpsFactor}× ${victimQps.toFixed(0)})` : '—',
+      c.kind ? `${qps} qps (${(qps / victimQps).toFixed(1)}× ${victimQps.toFixed(0)})` : '—',
       isAttack
         ? delay === null
           ? 'MISSED'
@@ -361,7 +370,7 @@ function ttd(): string {
       rows,
     ),
     '',
-    'Event time only: these figures are identical at any replay speed or batch size (the unit and integration tests assert that determinism).',
+    'Event time only: these figures are identical at any replay speed or batch size (the unit and integration tests assert that determinism). The onset is on a tick boundary, so the first tick after it closes 1 s later; live, add the allowed lateness (2 s by default) and batch latency for wall-clock time.',
   ].join('\n');
 }
 
