@@ -85,4 +85,44 @@ describe('QueryAssembler', () => {
       [1, 2, 2],
     ]);
   });
+
+  it('tells apart held queries that share id and port (resolver, name, type) and expires them in order', () => {
+    const out: QueryEvent[] = [];
+    const a = new QueryAssembler(
+      new ZoneMapper(),
+      { record: (e) => void out.push(e), malformed: () => undefined },
+      { pairWindowMs: 1000, maxPending: 100 },
+    );
+    const at = (ts: number, resolver: string, dns: Buffer, resolverPort = 1000) =>
+      a.onMessage({ ts, resolver, resolverPort, transport: 'udp', dns });
+    const aaaa = dnsPacket.encode({
+      type: 'query',
+      id: 7,
+      questions: [{ type: 'AAAA', name: 'a.example.com' }],
+    });
+    at(0, '192.0.2.1', r(500, 0)); // a response first: pairing stays on
+    at(1, '192.0.2.1', q(7));
+    at(2, '192.0.2.2', q(7));
+    at(3, '192.0.2.1', q(7, 'b.example.com'));
+    at(4, '192.0.2.1', aaaa);
+    // id 6 from port 17384 folds to the same pairing key as id 7 from port 1000
+    at(5, '192.0.2.1', q(6), 17384);
+    at(5.5, '192.0.2.1', r(6, 5)); // right id, wrong port: not a match
+    expect(a.pendingQueries).toBe(5);
+    at(6, '192.0.2.2', r(7, 3));
+    at(7, '192.0.2.1', r(7, 2, 'b.example.com'));
+    expect(out.slice(1).map((e) => [e.resolver, e.qname, e.rcode, e.ts])).toEqual([
+      ['192.0.2.1', 'a.example.com', 5, 5.5],
+      ['192.0.2.2', 'a.example.com', 3, 2],
+      ['192.0.2.1', 'b.example.com', 2, 3],
+    ]);
+    expect(a.pendingQueries).toBe(3);
+    at(2000, '192.0.2.9', q(1)); // expires ts 1, 4, 5 in that order
+    expect(out.slice(4).map((e) => [e.id, e.qtype, e.resolverPort, e.ts])).toEqual([
+      [7, 1, 1000, 1],
+      [7, 28, 1000, 4],
+      [6, 1, 17384, 5],
+    ]);
+    expect(a.pendingQueries).toBe(1);
+  });
 });

@@ -33,13 +33,19 @@ export interface AssemblerOptions {
  * replay at any speed pairs identically.
  */
 export class QueryAssembler {
-  private readonly pending = new Map<string, QueryEvent>();
+  /**
+   * Held queries by a numeric key (message id and resolver port) with a short chain per key;
+   * the full match (resolver, port, id, qtype, qname) is checked on the chain. A string key per
+   * query cost ~3 µs each (building, flattening and hashing it, then keeping it alive).
+   */
+  private readonly pending = new Map<number, Held>();
+  private held = 0;
   /**
    * Insertion order of held queries, consumed from `head`. Expiry walks this instead of the
    * Map: iterating a Map from the front after many deletions re-skips every deleted slot
-   * (quadratic under a flood); entries no longer in the Map are simply skipped here.
+   * (quadratic under a flood); entries no longer held are simply skipped here.
    */
-  private order: { key: string; event: QueryEvent }[] = [];
+  private order: Held[] = [];
   private head = 0;
   /**
    * Pairing costs a held object per query; a source that never carries responses (a capture
@@ -60,7 +66,7 @@ export class QueryAssembler {
   }
 
   get pendingQueries(): number {
-    return this.pending.size;
+    return this.held;
   }
 
   onMessage(m: ObservedMessage): void {
@@ -86,24 +92,23 @@ export class QueryAssembler {
         return;
       }
       this.expireBefore(m.ts - this.options.pairWindowMs);
-      const key = pairKey(m.resolver, m.resolverPort, msg);
-      const earlier = this.pending.get(key);
+      const key = pairKey(msg.id, m.resolverPort);
+      const earlier = this.take(key, m.resolver, m.resolverPort, msg);
       if (earlier) {
         // Same resolver, port, id and question again (a retransmission): keep both, in order.
-        this.pending.delete(key);
         this.sink.record(earlier);
       }
-      this.pending.set(key, event);
-      this.order.push({ key, event });
-      if (this.pending.size > this.options.maxPending) this.emitOldest();
+      const entry: Held = { key, event, next: this.pending.get(key) ?? null, live: true };
+      this.pending.set(key, entry);
+      this.held++;
+      this.order.push(entry);
+      if (this.held > this.options.maxPending) this.emitOldest();
       return;
     }
     this.responsesSeen++;
     if (!this.pairing && this.options.pairWindowMs > 0) this.pairing = true;
-    const key = pairKey(m.resolver, m.resolverPort, msg);
-    const query = this.pending.get(key);
+    const query = this.take(pairKey(msg.id, m.resolverPort), m.resolver, m.resolverPort, msg);
     if (query) {
-      this.pending.delete(key);
       query.rcode = msg.rcode;
       this.sink.record(query);
     } else {
@@ -111,13 +116,52 @@ export class QueryAssembler {
     }
   }
 
+  /** Remove and return the held query matching resolver, port, id and question, if any. */
+  private take(key: number, resolver: string, port: number, msg: DnsSummary): QueryEvent | null {
+    let prev: Held | null = null;
+    for (let h = this.pending.get(key) ?? null; h !== null; prev = h, h = h.next) {
+      const e = h.event;
+      if (
+        e.id === msg.id &&
+        e.resolverPort === port &&
+        e.qtype === msg.qtype &&
+        e.resolver === resolver &&
+        e.qname === msg.qname
+      ) {
+        this.unlink(h, prev);
+        return e;
+      }
+    }
+    return null;
+  }
+
+  private unlink(h: Held, prev: Held | null): void {
+    if (prev) prev.next = h.next;
+    else if (h.next) this.pending.set(h.key, h.next);
+    else this.pending.delete(h.key);
+    h.live = false;
+    h.next = null;
+    this.held--;
+  }
+
+  /** Remove a held entry found through `order`. */
+  private release(h: Held): void {
+    let prev: Held | null = null;
+    for (let c = this.pending.get(h.key) ?? null; c !== null; prev = c, c = c.next) {
+      if (c === h) {
+        this.unlink(h, prev);
+        return;
+      }
+    }
+  }
+
   /** Emit held queries older than `ts` (event time) without an rcode. */
   expireBefore(ts: number): void {
     while (this.head < this.order.length) {
       const o = this.order[this.head]!;
-      if (this.pending.get(o.key) === o.event) {
+      if (o.live) {
         if (o.event.ts >= ts) break; // insertion order ≈ event-time order
-        this.pending.delete(o.key);
+        this.release(o);
         this.sink.record(o.event);
       }
       this.head++;
@@ -129,9 +173,13 @@ export class QueryAssembler {
   flush(): void {
     for (let i = this.head; i < this.order.length; i++) {
       const o = this.order[i]!;
-      if (this.pending.get(o.key) === o.event) this.sink.record(o.event);
+      if (o.live) {
+        o.live = false;
+        this.sink.record(o.event);
+      }
     }
     this.pending.clear();
+    this.held = 0;
     this.order = [];
     this.head = 0;
   }
@@ -139,8 +187,8 @@ export class QueryAssembler {
   private emitOldest(): void {
     while (this.head < this.order.length) {
       const o = this.order[this.head++]!;
-      if (this.pending.get(o.key) === o.event) {
-        this.pending.delete(o.key);
+      if (o.live) {
+        this.release(o);
         this.sink.record(o.event);
         break;
       }
@@ -175,6 +223,18 @@ export class QueryAssembler {
   }
 }
 
-function pairKey(resolver: string, port: number, msg: DnsSummary): string {
-  return `${resolver}|${port}|${msg.id}|${msg.qtype}|${msg.qname}`;
+interface Held {
+  key: number;
+  event: QueryEvent;
+  /** Next held query with the same key (a different resolver, qtype or name). */
+  next: Held | null;
+  live: boolean;
+}
+
+/**
+ * Message id and resolver port folded into a small integer (V8 Smi: fast Map keys); whatever
+ * collides shares a chain, where the full match is checked.
+ */
+function pairKey(id: number, port: number): number {
+  return ((id << 14) ^ port) & 0x3fffffff;
 }
