@@ -1,4 +1,4 @@
-import { offenderSchema, zoneStatsSchema, type Alert } from '@sluice/contracts';
+import { deadLetterSchema, offenderSchema, zoneStatsSchema, type Alert } from '@sluice/contracts';
 import { type Kafka } from '@sluice/kafka';
 import { testKafka, uniqueName, waitFor } from '@sluice/testing';
 import { simulate, zonesOf, type ScenarioSpec } from '@sluice/traffic-sim';
@@ -114,10 +114,23 @@ describe('detector through the real broker', () => {
     const { alerts, consumer } = await collectAlerts(kafka, topics.alerts);
     const offenders = await collectMessages(kafka, topics.offenders, offenderSchema);
     const stats = await collectMessages(kafka, topics.zoneStats, zoneStatsSchema);
-    collectors.push(consumer, offenders.consumer, stats.consumer);
+    const dead = await collectMessages(kafka, topics.deadLetter, deadLetterSchema);
+    collectors.push(consumer, offenders.consumer, stats.consumer, dead.consumer);
+    // Garbage on the input is counted and sampled to the dead-letter topic, never fatal.
+    await producer.send({
+      topic: topics.queries,
+      acks: -1,
+      messages: [{ key: mirai, value: Buffer.from([0xde, 0xad]) }],
+    });
     await publishEvents(producer, topics.queries, simulate(spec));
     await waitFor(() => (ended(alerts) >= 3 ? true : undefined), 90_000, 'three attacks to end');
     await waitFor(() => (offenders.messages.length > 0 ? true : undefined), 10_000, 'offenders');
+
+    await waitFor(() => (dead.messages.length > 0 ? true : undefined), 10_000, 'dead letter');
+    expect(dead.messages[0]).toMatchObject({
+      reason: 'undecodable',
+      raw: Buffer.from([0xde, 0xad]).toString('base64'),
+    });
 
     // Offenders: only attacked zones, keyed by zone, tied to the alert, Mirai defaults among them.
     const offenderZones = new Set(offenders.messages.map((o) => o.zone));
