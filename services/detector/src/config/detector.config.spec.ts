@@ -1,0 +1,29 @@
+import { SluiceError } from '@sluice/contracts';
+import { loadDetectorConfig, settingsFrom } from './detector.config';
+
+describe('detector config', () => {
+  it('turns allowlist and sensitivity variables into core settings', () => {
+    const c = loadDetectorConfig({
+      DETECTOR_ALLOWLIST: 'RUM.Example.com., beacons.example.net',
+      DETECTOR_SENSITIVITY: 'example.com=2,noisy.example=0.5',
+      DETECTOR_ALLOWED_LATENESS_MS: '500',
+    });
+    const s = settingsFrom(c);
+    expect(s.allowlist).toEqual(['rum.example.com', 'beacons.example.net']);
+    expect(s.sensitivity).toEqual({ 'example.com': 2, 'noisy.example': 0.5 });
+    expect(s.allowedLatenessMs).toBe(500);
+    expect(c.DETECTOR_QUERIES_TOPIC).toBe('sluice.queries.v1');
+  });
+
+  it('names every bad variable', () => {
+    let error: unknown;
+    try {
+      loadDetectorConfig({ DETECTOR_SENSITIVITY: 'example.com=fast', DETECTOR_Z_START: '-1' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SluiceError);
+    expect((error as Error).message).toMatch(/DETECTOR_SENSITIVITY/);
+    expect((error as Error).message).toMatch(/DETECTOR_Z_START/);
+  });
+});
