@@ -33,6 +33,20 @@ export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
 node packages/cli/dist/main.js topics create
 
 mkdir -p .local/logs
+# Embedded defaults for a local run; every one can be overridden from the environment.
+export INGEST_DNSTAP_SOCKET=${INGEST_DNSTAP_SOCKET:-$root/.local/dnstap.sock}
+export INGEST_DNSTAP_TCP=${INGEST_DNSTAP_TCP:-127.0.0.1:6000}
+export INGEST_UDP_MIRROR=${INGEST_UDP_MIRROR:-127.0.0.1:5300}
+if [[ -z "${FEED_API_KEYS:-}" ]]; then
+  export FEED_API_KEYS=sluice-demo-key
+  echo "FEED_API_KEYS not set: the blocklist feed accepts the demo key 'sluice-demo-key' (set your own for real use)" >&2
+fi
+if [[ -z "${RPZ_TSIG_KEYS:-}" ]]; then
+  RPZ_TSIG_KEYS="sluice-xfr:$(head -c 32 /dev/urandom | base64)"
+  export RPZ_TSIG_KEYS
+  echo "RPZ_TSIG_KEYS not set: generated a one-off TSIG key for zone transfers (printed in .local/logs/tsig.txt)" >&2
+  echo "$RPZ_TSIG_KEYS" > .local/logs/tsig.txt
+fi
 pids=()
 stop_all() {
   say "stopping services"
@@ -57,16 +71,17 @@ done
 
 say "Sluice is running"
 cat <<INFO
-  ingest      http://127.0.0.1:8081/metrics   (sources: see services/ingest/README.md)
+  ingest      http://127.0.0.1:8081/metrics   dnstap unix $INGEST_DNSTAP_SOCKET, dnstap TCP $INGEST_DNSTAP_TCP, UDP mirror $INGEST_UDP_MIRROR
   detector    http://127.0.0.1:8082/metrics
   enrichment  http://127.0.0.1:8083/metrics   (reports: pnpm sluice report --help)
-  reputation  http://127.0.0.1:8084/metrics   (blocklist feed: see services/reputation/README.md)
+  reputation  http://127.0.0.1:8084/metrics   feed: curl -H 'X-Api-Key: $FEED_API_KEYS' 'http://127.0.0.1:8084/v1/decisions/stream?startup=true'
+              RPZ (AXFR/IXFR, TSIG) on 127.0.0.1:5353
   Kafka       $KAFKA_BROKERS   Redis $REDIS_URL   logs .local/logs/
   Ctrl-C stops the services (Kafka and Redis keep running: infra/kafka/kafka.sh stop).
 INFO
 
 if ((demo)); then
   say "demo: simulating a Mirai flood and replaying it into the ingest"
-  node packages/cli/dist/main.js simulate --help >/dev/null 2>&1 && bash scripts/demo.sh || echo "demo tools not available yet" >&2
+  FEED_API_KEY=${FEED_API_KEYS%%,*} bash scripts/demo.sh || echo "demo failed; see .local/logs/" >&2
 fi
 wait
