@@ -34,6 +34,37 @@ export interface DetectorPipelineOptions {
   checkpointIntervalMs: number;
   registry?: Registry;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Group session timeout (default 30 s); tests use the broker minimum to see failures fast. */
+  sessionTimeoutMs?: number;
+  /**
+   * Called when the consumer crashed and could not be rebuilt in-process after several tries:
+   * the service exits non-zero so its supervisor restarts it (state resumes from Redis).
+   */
+  onFatal?: (error: unknown) => void;
+}
+
+/** Errors that mean "this member is out of the group": kafkajs rejoins on these if it sees them raw. */
+const MEMBERSHIP_ERRORS = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+]);
+
+function rootCause(error: unknown): unknown {
+  let e = error;
+  while (e instanceof Error && e.cause !== undefined) e = e.cause;
+  return e;
+}
+
+/**
+ * kafkajs' retrier wraps a non-retriable protocol error (e.g. UNKNOWN_MEMBER_ID after the session
+ * expired) in KafkaJSNonRetriableError; thrown from eachBatch, that wrapper crashes the consumer
+ * for good (restart: false), whereas the raw error makes the runner rejoin the group.
+ */
+function unwrapMembershipError(error: unknown): unknown {
+  const root = rootCause(error) as { type?: unknown } | null;
+  return root && typeof root.type === 'string' && MEMBERSHIP_ERRORS.has(root.type) ? root : error;
 }
 
 interface PartitionProgress {
@@ -52,12 +83,17 @@ interface PartitionProgress {
  */
 export class DetectorPipeline {
   readonly core: DetectorCore;
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private readonly producer: BatchingProducer;
   private readonly progress = new Map<number, PartitionProgress>();
   private readonly metrics: ReturnType<typeof createMetrics>;
   private deadLetters = { windowStart: 0, sent: 0 };
   private running = false;
+  /** Joined the group and fetching; false from a consumer crash until the next join. */
+  private consuming = false;
+  private recovering: Promise<void> | null = null;
+  /** Consumer crashes seen (kafkajs restarts and in-process rebuilds), for tests and logs. */
+  crashes = 0;
   /** Partitions whose state came from a checkpoint (restart/hand-over), for tests and logs. */
   restoredPartitions = 0;
 
@@ -66,42 +102,110 @@ export class DetectorPipeline {
     private readonly options: DetectorPipelineOptions,
   ) {
     this.core = new DetectorCore(options.settings);
-    this.consumer = kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: 30_000,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = this.createConsumer();
     this.producer = new BatchingProducer(kafka);
     this.metrics = createMetrics(options.registry);
   }
 
+  /** Started, not stopped, and the consumer is in its group (readiness). */
   get isRunning(): boolean {
-    return this.running;
+    return this.running && this.consuming;
+  }
+
+  private createConsumer(): Consumer {
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (consumer !== this.consumer) return;
+      this.consuming = true;
+      const assigned = e.payload.memberAssignment[this.options.topics.queries] ?? [];
+      void this.onAssigned(assigned);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (consumer !== this.consumer) return;
+      this.onCrash(e.payload.error, e.payload.restart);
+    });
+    return consumer;
   }
 
   async start(): Promise<void> {
     await this.requireTopics();
     await this.producer.connect();
+    this.running = true;
+    await this.runConsumer();
+  }
+
+  private async runConsumer(): Promise<void> {
+    const consumer = this.consumer;
     const joined = new Promise<void>((resolve) => {
-      this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-        const assigned = e.payload.memberAssignment[this.options.topics.queries] ?? [];
-        void this.onAssigned(assigned);
+      const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+        remove();
         resolve();
       });
     });
-    await this.consumer.connect();
-    await this.consumer.subscribe({
+    await consumer.connect();
+    await consumer.subscribe({
       topics: [this.options.topics.queries],
       fromBeginning: this.options.fromBeginning,
     });
-    await this.consumer.run({
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: (payload) => this.handle(payload),
     });
-    this.running = true;
     await joined;
+  }
+
+  /**
+   * A crashed consumer is not consuming: readiness goes false at once. The in-memory state may
+   * be ahead of the committed offsets, so it is dropped; the next owner (kafkajs' own restart,
+   * our rebuilt consumer, or another instance) restores the checkpoint and replays. kafkajs
+   * restarts only after retriable errors; otherwise we build a fresh consumer ourselves and,
+   * if that keeps failing, hand over to the supervisor (onFatal → exit non-zero).
+   */
+  private onCrash(error: unknown, restartedByKafkajs: boolean): void {
+    this.crashes++;
+    this.consuming = false;
+    this.metrics.crashes.inc();
+    this.options.log?.warn(
+      { err: error instanceof Error ? error.message : String(error), restartedByKafkajs },
+      'kafka consumer crashed; partition state dropped, will resume from checkpoints',
+    );
+    for (const p of [...this.progress.keys()]) {
+      this.progress.delete(p);
+      this.core.drop(p);
+    }
+    if (!restartedByKafkajs && this.running) this.recovering ??= this.rebuildConsumer();
+  }
+
+  private async rebuildConsumer(): Promise<void> {
+    let lastError: unknown = null;
+    for (let attempt = 1; attempt <= 5 && this.running; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** (attempt - 1))));
+      if (!this.running) break;
+      const old = this.consumer;
+      await old.disconnect().catch(() => undefined);
+      this.consumer = this.createConsumer();
+      try {
+        await this.runConsumer();
+        this.options.log?.info({ attempt }, 'kafka consumer rebuilt after a crash');
+        this.recovering = null;
+        return;
+      } catch (error) {
+        lastError = error;
+        this.options.log?.warn(
+          { attempt, err: error instanceof Error ? error.message : String(error) },
+          'rebuilding the kafka consumer failed',
+        );
+      }
+    }
+    this.recovering = null;
+    if (this.running) this.options.onFatal?.(lastError);
   }
 
   /** Fail with a message that says what to do, instead of kafkajs' "does not host this topic-partition". */
@@ -128,6 +232,8 @@ export class DetectorPipeline {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.consuming = false;
+    await this.recovering;
     await this.consumer.disconnect();
     for (const p of this.progress.keys()) await this.checkpoint(p, true);
     await this.producer.disconnect();
@@ -136,6 +242,8 @@ export class DetectorPipeline {
   /** Abrupt (tests of crash recovery): leave without the final checkpoint. */
   async kill(): Promise<void> {
     this.running = false;
+    this.consuming = false;
+    await this.recovering;
     await this.consumer.disconnect();
     await this.producer.disconnect();
   }
@@ -153,6 +261,14 @@ export class DetectorPipeline {
   }
 
   private async handle(payload: EachBatchPayload): Promise<void> {
+    try {
+      await this.handleBatch(payload);
+    } catch (error) {
+      throw unwrapMembershipError(error);
+    }
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
     const p = batch.partition;
@@ -174,6 +290,8 @@ export class DetectorPipeline {
           { partition: p, offset: checkpoint.offset },
           'restored partition state from checkpoint',
         );
+        // Loading and restoring a large state takes a while: tell the coordinator we are alive.
+        await payload.heartbeat();
         if (progress.nextOffset < BigInt(batch.messages[0]!.offset)) {
           // Committed offsets ran ahead of the checkpoint: replay the gap to rebuild the state.
           this.consumer.seek({ topic: batch.topic, partition: p, offset: checkpoint.offset });
@@ -184,8 +302,14 @@ export class DetectorPipeline {
     let events = 0;
     const last = batch.messages[batch.messages.length - 1]!.offset;
     progress.busy = true;
+    let beat = performance.now();
     try {
       for (const m of batch.messages) {
+        // A big batch (or one that closes many ticks) must not outlive the group session.
+        if (performance.now() - beat > 1000) {
+          await payload.heartbeat();
+          beat = performance.now();
+        }
         if (progress.nextOffset !== null && BigInt(m.offset) < progress.nextOffset) continue;
         if (m.value === null) {
           this.badInput('tombstone', Buffer.alloc(0), null);
@@ -220,9 +344,15 @@ export class DetectorPipeline {
     progress.busy = false;
     await this.checkpoint(p, false);
     payload.resolveOffset(last);
-    await this.consumer.commitOffsets([
-      { topic: batch.topic, partition: p, offset: progress.nextOffset.toString() },
-    ]);
+    // Through the payload (no retrier): a membership error reaches the runner raw, and it rejoins.
+    await payload.commitOffsetsIfNecessary({
+      topics: [
+        {
+          topic: batch.topic,
+          partitions: [{ partition: p, offset: progress.nextOffset.toString() }],
+        },
+      ],
+    });
     await payload.heartbeat();
     this.metrics.events.inc(events);
     this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
@@ -326,6 +456,11 @@ function createMetrics(registry?: Registry) {
       name: 'detector_checkpoint_bytes',
       help: 'Size of the last checkpoint',
       labelNames: ['partition'],
+      registers,
+    }),
+    crashes: new Counter({
+      name: 'detector_consumer_crashes_total',
+      help: 'Kafka consumer crashes (each followed by a restart or rebuild)',
       registers,
     }),
     batchSeconds: new Histogram({

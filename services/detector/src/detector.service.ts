@@ -49,6 +49,16 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       checkpointIntervalMs: c.DETECTOR_CHECKPOINT_INTERVAL_MS,
       registry: this.registry,
       log: { info: (o, m) => this.log.info(o, m), warn: (o, m) => this.log.warn(o, m) },
+      // The consumer could not be rebuilt in-process: exit non-zero so the supervisor restarts
+      // us (state resumes from the Redis checkpoints) rather than stay up without consuming.
+      onFatal: (error) => {
+        this.log.error(
+          { err: error instanceof Error ? error.message : String(error) },
+          'kafka consumer is down and could not be rebuilt; exiting',
+        );
+        process.exitCode = 1;
+        setTimeout(() => process.exit(1), 100).unref();
+      },
     });
     this.readiness.register('kafka-consumer', () => this.pipeline?.isRunning ?? false);
     await this.pipeline.start();

@@ -213,6 +213,35 @@ describe('DetectorCore windows and determinism', () => {
     expect(core.snapshot(0).zones.map((z) => z.zone)).toEqual(['other.net']);
   });
 
+  it('resumes a zone after a long silence in bounded time (no tick-by-tick walk over the gap)', () => {
+    // A restored checkpoint from days ago, then fresh traffic for the same zone: the first new
+    // event is buffered before the gap is closed. This used to walk every empty 1 s tick of the
+    // gap synchronously (minutes for a few weeks), starving the Kafka heartbeat.
+    const core = new DetectorCore({ statsEveryTicks: 1, evictIdleMs: Number.MAX_SAFE_INTEGER });
+    core.process(0, [ev(T0), ev(T0 + 10)]);
+    const restored = new DetectorCore({ statsEveryTicks: 1, evictIdleMs: Number.MAX_SAFE_INTEGER });
+    restored.restore(0, JSON.parse(JSON.stringify(core.snapshot(0))) as never);
+    const later = T0 + 365 * 86_400_000;
+    const started = performance.now();
+    const out = restored.process(0, [ev(later), ev(later + 3500)]);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(out.zoneStats.map((s) => [s.windowStart - T0, s.queries])).toEqual([
+      [0, 2],
+      [later - T0, 1],
+    ]);
+  });
+
+  it('forgets a zone that returns after more than evictIdleMs of silence', () => {
+    const core = new DetectorCore({ evictIdleMs: 600_000, statsEveryTicks: 1 });
+    core.process(0, [ev(T0), ev(T0 + 10)]);
+    const started = performance.now();
+    const out = core.process(0, [ev(T0 + 30 * 86_400_000)]);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(out.zoneStats.map((s) => [s.windowStart - T0, s.queries])).toEqual([[0, 2]]);
+    // A fresh zone: its tick counter restarted (it goes through warm-up again).
+    expect(core.snapshot(0).zones.map((z) => [z.zone, z.ticksClosed])).toEqual([['acme.com', 0]]);
+  });
+
   it('gives identical outputs whatever the batch size, and after snapshot/restore mid-attack', () => {
     const events = [...simulate(scenario('mirai', 1500, { durationMs: 110_000 }))];
     const a = run(events, 10_000);

@@ -63,13 +63,15 @@ export class DetectorCore {
     const p = this.partition(partition);
     let late = 0;
     for (const e of events) {
+      // Move the partition clock first, so a zone that returns after more than evictIdleMs of
+      // silence is forgotten (and relearns) rather than resumed with a stale baseline.
+      if (e.ts > p.maxTs) p.maxTs = e.ts;
       let z = p.zones.get(e.zone);
       if (z && this.evictable(z, p)) z = undefined;
       if (!z) {
         p.zones.set(e.zone, (z = new ZoneDetector(e.zone, this.settings)));
         this.counters.zones++;
       }
-      if (e.ts > p.maxTs) p.maxTs = e.ts;
       if (e.ts > z.maxTs) z.maxTs = e.ts;
       if (e.ts < this.zoneWatermark(z, p)) {
         late++;

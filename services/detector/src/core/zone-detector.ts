@@ -153,15 +153,19 @@ export class ZoneDetector {
     const tickMs = this.s.tickMs;
     let next: number = this.nextTick;
     while (next + tickMs <= watermark) {
-      // A long silence: after enough empty ticks to end alerts and flush windows, jump.
+      // A long silence: after enough empty ticks to end alerts and flush windows, jump to just
+      // before the next buffered event (or the watermark). Bounded by the next event, not by
+      // "nothing buffered": a zone that returns after days with its first events already
+      // buffered would otherwise close every empty tick in between, one at a time, blocking the
+      // event loop for minutes (the consumer then loses its group session).
+      const limit = Math.min(watermark, this.firstPending());
       if (
-        this.pending.size === 0 &&
         this.active === null &&
         this.statsTicks.length === 0 &&
         this.offenders.size === 0 &&
-        watermark - next > (this.s.longHorizonTicks + 2) * tickMs
+        limit - next > (this.s.longHorizonTicks + 2) * tickMs
       ) {
-        const target = Math.floor(watermark / tickMs) * tickMs - this.s.longHorizonTicks * tickMs;
+        const target = Math.floor(limit / tickMs) * tickMs - this.s.longHorizonTicks * tickMs;
         if (target > next) {
           this.ring.length = 0;
           this.candidateSince = null;
@@ -174,6 +178,13 @@ export class ZoneDetector {
       next += tickMs;
       this.nextTick = next;
     }
+  }
+
+  /** Start of the earliest buffered tick (Infinity if none); pending holds a few ticks at most. */
+  private firstPending(): number {
+    let first = Infinity;
+    for (const t of this.pending.keys()) if (t < first) first = t;
+    return first;
   }
 
   private isAllowlisted(qname: string): boolean {

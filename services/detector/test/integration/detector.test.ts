@@ -238,4 +238,68 @@ describe('detector through the real broker', () => {
     expect(second.pipeline.restoredPartitions).toBeGreaterThan(0);
     expect(second.pipeline.core.activeAlerts()).toEqual([]);
   });
+
+  it('keeps consuming after a restart whose checkpoint is days behind the new traffic', async () => {
+    // The demo's second run: state restored from Redis, then traffic whose event time is days
+    // later. Closing that gap used to take longer than the group session (6 s here, the broker
+    // minimum), so the coordinator dropped the member, the commit failed with UNKNOWN_MEMBER_ID
+    // wrapped as non-retriable, kafkajs crashed without restarting, and nothing was consumed
+    // again while readiness still said true.
+    const topics = await detectorTopics(kafka, 1);
+    const group = uniqueName('det-gap');
+    const quiet = { seed: 5, durationMs: 20_000, zones: 4, benignQps: 300, streams: [] };
+    const opts = (redisPrefix?: string) => ({
+      groupId: group,
+      settings: { evictIdleMs: 30 * 86_400_000 },
+      redisPrefix,
+      checkpointIntervalMs: 500,
+      sessionTimeoutMs: 6000,
+    });
+    const first = await startDetector(kafka, topics, opts());
+    running.push(first);
+    const before = [...simulate({ ...quiet, startTime: T0 })];
+    await publishEvents(producer, topics.queries, before);
+    await waitFor(
+      () => (first.pipeline.core.counters.events >= before.length ? true : undefined),
+      60_000,
+      'first instance to consume',
+    );
+    await first.pipeline.stop(); // graceful: final checkpoint
+
+    const later = T0 + 20 * 86_400_000;
+    const after = [...simulate({ ...quiet, seed: 6, startTime: later })];
+    await publishEvents(producer, topics.queries, after);
+    const { messages: stats, consumer } = await collectMessages(
+      kafka,
+      topics.zoneStats,
+      zoneStatsSchema,
+    );
+    collectors.push(consumer);
+    const second = await startDetector(kafka, topics, opts(first.redisPrefix));
+    running.push(second);
+    await waitFor(
+      () => (second.pipeline.core.counters.events >= after.length ? true : undefined),
+      60_000,
+      'restarted instance to consume the new traffic',
+    );
+    expect(second.pipeline.restoredPartitions).toBe(1);
+    // More than a session timeout later it is still a member and still consuming.
+    await new Promise((r) => setTimeout(r, 7000));
+    const more = [...simulate({ ...quiet, seed: 7, startTime: later + 20_000 })];
+    await publishEvents(producer, topics.queries, more);
+    await waitFor(
+      () => (second.pipeline.core.counters.events >= after.length + more.length ? true : undefined),
+      30_000,
+      'the instance to keep consuming',
+    );
+    await waitFor(
+      () => (stats.some((s) => s.windowStart >= later + 20_000) ? true : undefined),
+      30_000,
+      'zone stats from the new traffic',
+    );
+    expect(second.pipeline.crashes).toBe(0);
+    expect(second.pipeline.isRunning).toBe(true);
+    await second.pipeline.stop();
+    expect(second.pipeline.isRunning).toBe(false);
+  });
 });

@@ -105,6 +105,7 @@ export async function startDetector(
     redisPrefix?: string;
     settings?: Partial<DetectorSettings>;
     checkpointIntervalMs?: number;
+    sessionTimeoutMs?: number;
   },
 ): Promise<DetectorHarness & { redisPrefix: string }> {
   const redisConfig = testRedisConfig();
@@ -118,6 +119,7 @@ export async function startDetector(
     fromBeginning: true,
     checkpoints: new CheckpointRepository(redis, options.groupId),
     checkpointIntervalMs: options.checkpointIntervalMs ?? 1000,
+    sessionTimeoutMs: options.sessionTimeoutMs,
   });
   await pipeline.start();
   return { pipeline, redis, redisPrefix };
