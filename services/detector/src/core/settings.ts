@@ -39,8 +39,10 @@ export interface DetectorSettings {
   randomThreshold: number;
   statsEveryTicks: number;
   offenderWindowTicks: number;
-  maxOffendersPerWindow: number;
-  /** Bound on distinct resolvers tracked per zone and offender window. */
+  /**
+   * Bound on distinct resolvers tracked (and reported) per zone and offender window; every
+   * tracked resolver with attack queries is reported, so per-resolver shares stay unbiased.
+   */
   maxTrackedResolvers: number;
   /** Names each zone remembers (rotating Bloom generation size). */
   seenCapacity: number;
@@ -76,7 +78,6 @@ export const defaultSettings: DetectorSettings = {
   randomThreshold: 0.6,
   statsEveryTicks: 5,
   offenderWindowTicks: 10,
-  maxOffendersPerWindow: 1000,
   maxTrackedResolvers: 50_000,
   seenCapacity: 500_000,
   seenFalsePositiveRate: 0.01,

@@ -561,10 +561,12 @@ export class ZoneDetector {
     // Offender records only for windows that belong to an attack: outside one, never-seen
     // names are ordinary churn and naming resolvers for them would only feed noise downstream.
     if (this.offAlertId !== null) {
+      // Every resolver that sent attack-like queries, not a top-N: a cap dropped the long tail
+      // (thousands of resolvers at a few queries each) and biased shares toward big resolvers.
+      // Memory and output stay bounded by maxTrackedResolvers per zone and window.
       const ranked = [...this.offenders]
         .filter(([, c]) => c.attack > 0)
-        .sort((a, b) => b[1].attack - a[1].attack || (a[0] < b[0] ? -1 : 1))
-        .slice(0, s.maxOffendersPerWindow);
+        .sort((a, b) => b[1].attack - a[1].attack || (a[0] < b[0] ? -1 : 1));
       for (const [resolver, c] of ranked) {
         out.offenders.push({
           v: 1,
