@@ -72,6 +72,9 @@ export const detectorConfigSchema = z
     DETECTOR_SEEN_CAPACITY: env.positiveInt().default(defaultSettings.seenCapacity),
     DETECTOR_Z_START: env.positiveNumber().default(defaultSettings.zStart),
     DETECTOR_MIN_EXCESS_QPS: env.positiveNumber().default(defaultSettings.minExcessQps),
+    /** Zones without a baseline alert only above these absolute floors. */
+    DETECTOR_COLD_MIN_RANDOM_QPS: env.positiveNumber().default(defaultSettings.coldMinRandomQps),
+    DETECTOR_COLD_TICKS: env.positiveInt().default(defaultSettings.coldTicks),
     /** Zones or subtrees measured but never alerted (real-user-measurement beacons). */
     DETECTOR_ALLOWLIST: zoneList().default([]),
     DETECTOR_SENSITIVITY: sensitivityMap().default({}),
@@ -99,6 +102,8 @@ export function settingsFrom(c: DetectorConfig): DetectorSettings {
     seenCapacity: c.DETECTOR_SEEN_CAPACITY,
     zStart: c.DETECTOR_Z_START,
     minExcessQps: c.DETECTOR_MIN_EXCESS_QPS,
+    coldMinRandomQps: c.DETECTOR_COLD_MIN_RANDOM_QPS,
+    coldTicks: c.DETECTOR_COLD_TICKS,
     allowlist: c.DETECTOR_ALLOWLIST,
     sensitivity: c.DETECTOR_SENSITIVITY,
   };

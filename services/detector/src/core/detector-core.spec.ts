@@ -177,12 +177,46 @@ describe('DetectorCore scenarios', () => {
       expect(updates[i]! - updates[i - 1]!).toBeGreaterThanOrEqual(5000);
   });
 
-  it('does not alert during warm-up', () => {
+  it('does not alert during warm-up below the cold-zone floors', () => {
     const spec = scenario('mirai', 1500);
     spec.streams = [
-      { kind: 'mirai', zone: 'acme.com', startMs: 5_000, durationMs: 10_000, qps: 1500 },
+      { kind: 'mirai', zone: 'acme.com', startMs: 5_000, durationMs: 10_000, qps: 120 },
     ];
     expect(run(simulate(spec)).alerts).toEqual([]);
+  });
+
+  it.each<[string, number]>([
+    ['a brand-new zone (first seen under attack)', ONSET],
+    ['a zone still in warm-up', 5_000],
+  ])('alerts on an overwhelming Mirai flood against %s', (_, startMs) => {
+    const zone = startMs === ONSET ? 'new-customer.example' : 'acme.com';
+    const spec = scenario(null, 0);
+    spec.streams = [{ kind: 'mirai', zone, startMs, durationMs: 40_000, qps: 800 }];
+    const { alerts, offenders } = run(simulate(spec));
+    const started = alerts.filter((a) => a.phase === 'started');
+    expect(started.map((a) => a.zone)).toEqual([zone]);
+    const delay = started[0]!.at - (T0 + startMs);
+    expect(delay).toBeGreaterThan(0);
+    expect(delay).toBeLessThanOrEqual(6_000);
+    // One attack for the whole flood (no flapping while the young baseline catches up).
+    expect(phases(alerts).filter((p) => p.startsWith('ended'))).toEqual([`ended:${zone}`]);
+    const ended = alerts.at(-1)!;
+    expect(ended.endedAt!).toBeGreaterThanOrEqual(T0 + startMs + 40_000);
+    expect(ended.endedAt!).toBeLessThan(T0 + startMs + 40_000 + 15_000);
+    expect(alerts.find((a) => a.phase === 'updated')?.fingerprint.generator).toBe('mirai');
+    expect(offenders.length).toBeGreaterThan(0);
+  });
+
+  it.each<[StreamKind, number, string]>([
+    ['flashcrowd', 5000, 'acme.com'],
+    ['cdn', 800, 'acme.com'],
+    ['cdn', 800, 'new-customer.example'],
+    ['rum', 800, 'acme.com'],
+  ])('benign %s at %i qps on %s during warm-up raises nothing', (kind, qps, zone) => {
+    const spec = scenario(null, 0);
+    spec.streams = [{ kind, zone, startMs: 3_000, durationMs: 40_000, qps }];
+    const { alerts } = run(simulate(spec), 500, { allowlist: ['rum.acme.com'] });
+    expect(phases(alerts)).toEqual([]);
   });
 
   it('never alerts on an allowlisted zone, and honours per-zone sensitivity', () => {

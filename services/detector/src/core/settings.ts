@@ -17,8 +17,17 @@ export interface DetectorSettings {
   /** Horizons (in ticks) the anomaly test runs over: short for floods, long for low-and-slow. */
   shortHorizonTicks: number;
   longHorizonTicks: number;
-  /** Ticks of baseline learning before a zone can alert. */
+  /** Ticks of baseline learning before a zone can alert on the statistical test. */
   warmupTicks: number;
+  /**
+   * Absolute floors for a zone without a baseline (still in warm-up: brand new, or relearning
+   * after eviction): it alerts anyway when, for coldTicks consecutive ticks, at least
+   * coldMinRandomQps never-seen random-looking names arrive (÷ sensitivity), they are at least
+   * coldMinRandomShare of its never-seen names, and they are not asked again (repeat share).
+   */
+  coldMinRandomQps: number;
+  coldMinRandomShare: number;
+  coldTicks: number;
   baselineAlpha: number;
   warmupAlpha: number;
   /** Start when the excess of never-seen names is this many standard deviations (÷ sensitivity). */
@@ -66,6 +75,9 @@ export const defaultSettings: DetectorSettings = {
   shortHorizonTicks: 2,
   longHorizonTicks: 10,
   warmupTicks: 30,
+  coldMinRandomQps: 200,
+  coldMinRandomShare: 0.6,
+  coldTicks: 3,
   baselineAlpha: 0.02,
   warmupAlpha: 0.2,
   zStart: 6,

@@ -91,6 +91,8 @@ export class ZoneDetector {
   private meanNs = 0;
   private varResid = 0;
   private candidateSince: number | null = null;
+  /** Consecutive ticks above the cold-zone floors (only counted while in warm-up). */
+  private coldRun = 0;
   private active: ActiveAlert | null = null;
   private lastAlertEnd: number | null = null;
   // zone-stats window
@@ -338,12 +340,21 @@ export class ZoneDetector {
     this.lastRepeatShare = repeats;
     const warm = this.ticksClosed > s.warmupTicks;
     const tickEnd = t.start + s.tickMs;
+    const floor = this.floorHot(t);
+    // No baseline yet: only overwhelming evidence (absolute floors, several ticks running) counts.
+    this.coldRun = !warm && floor ? this.coldRun + 1 : 0;
+    const coldHot = this.coldRun >= s.coldTicks;
 
     if (short.candidate || long.candidate) this.candidateSince ??= t.start;
     else if (this.active === null) this.candidateSince = null;
 
     if (this.active === null) {
-      if (warm && !this.allowlistedZone && (short.hot || long.hot) && repeats <= s.maxRepeatShare) {
+      if (
+        !this.allowlistedZone &&
+        ((warm && (short.hot || long.hot)) || coldHot) &&
+        repeats <= s.maxRepeatShare
+      ) {
+        if (coldHot) this.candidateSince ??= t.start - (s.coldTicks - 1) * s.tickMs;
         this.start(t, short, long, tickEnd, out);
       } else {
         // Learn the baseline only from ordinary ticks; candidates move it slowly so a
@@ -357,7 +368,9 @@ export class ZoneDetector {
     const a = this.active;
     // Quiet once the recent past is cold; the long horizon only has to stop looking like an
     // attack onset, so a flood that stops ends about endQuietTicks later, not long+end ticks.
-    if (short.cold && !mid.hot) {
+    // A flood above the absolute floor is never quiet, even if a baseline learned during
+    // warm-up (partly from the flood itself) makes the relative test look calm.
+    if (short.cold && !mid.hot && !this.floorHot(t, 0.5)) {
       if (a.quietTicks === 0) a.firstQuietTick = t.start;
       a.quietTicks++;
     } else {
@@ -374,6 +387,13 @@ export class ZoneDetector {
       a.lastUpdateAt = tickEnd;
       out.alerts.push(this.alert('updated', tickEnd, short, long, null));
     }
+  }
+
+  /** This tick's random never-seen names reach the cold-zone floor (× factor, ÷ sensitivity). */
+  private floorHot(t: Tick, factor = 1): boolean {
+    const s = this.s;
+    const min = (factor * s.coldMinRandomQps * s.tickMs) / 1000 / this.sensitivity;
+    return t.nsRandom >= min && t.nsRandom >= s.coldMinRandomShare * t.ns;
   }
 
   private learn(t: Tick, alpha: number): void {
@@ -607,6 +627,7 @@ export class ZoneDetector {
       meanNs: this.meanNs,
       varResid: this.varResid,
       candidateSince: this.candidateSince,
+      coldRun: this.coldRun,
       active: this.active
         ? { ...this.active, fp: this.active.fp.toJSON(), top: this.active.top.toJSON() }
         : null,
@@ -642,6 +663,7 @@ export class ZoneDetector {
     z.meanNs = j.meanNs;
     z.varResid = j.varResid;
     z.candidateSince = j.candidateSince;
+    z.coldRun = j.coldRun ?? 0;
     z.active = j.active
       ? {
           ...j.active,
@@ -736,6 +758,8 @@ export interface ZoneSnapshot {
   meanNs: number;
   varResid: number;
   candidateSince: number | null;
+  /** Absent in checkpoints written before the cold-zone floors. */
+  coldRun?: number;
   active: (Omit<ActiveAlert, 'fp' | 'top'> & { fp: FingerprintJson; top: HeavyHitter[] }) | null;
   lastAlertEnd: number | null;
   statsStart: number | null;
