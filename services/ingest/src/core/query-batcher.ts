@@ -1,5 +1,8 @@
 import { QueryBatchBuilder, type QueryEvent } from '@sluice/contracts';
 
+/** Encoded size at which a batch closes early: a quarter of Kafka's default message.max.bytes. */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
 /** One sluice.queries.v1 message, already encoded (see encodeQueryBatch). */
 export interface EncodedBatch {
   zone: string;
@@ -12,8 +15,9 @@ export interface EncodedBatch {
  * Groups records into one batch per (zone, source): the batch is the Kafka message and the
  * zone its key, so a detector instance receives every query of the zones it owns. Records are
  * encoded as they arrive (QueryBatchBuilder), so none is kept alive for the life of a batch. A
- * batch closes at `maxEvents`; when the records in all open batches exceed `maxOpenEvents`
- * (many small zones), every batch closes, so memory stays bounded.
+ * batch closes at `maxEvents` or at `maxBytes` encoded (long names from many resolvers must not
+ * approach the broker's 1 MiB message.max.bytes); when the records in all open batches exceed
+ * `maxOpenEvents` (many small zones), every batch closes, so memory stays bounded.
  */
 export class QueryBatcher {
   /** source → zone → open batch (two lookups beat building a compound key per record). */
@@ -22,8 +26,9 @@ export class QueryBatcher {
 
   constructor(
     private readonly onBatch: (batch: EncodedBatch) => void,
-    private readonly maxEvents = 500,
-    private readonly maxOpenEvents = 20_000,
+    private readonly maxEvents = 2000,
+    private readonly maxOpenEvents = 80_000,
+    private readonly maxBytes = MAX_BATCH_BYTES,
   ) {}
 
   get heldEvents(): number {
@@ -43,7 +48,7 @@ export class QueryBatcher {
     }
     builder.add(event);
     this.held++;
-    if (builder.count >= this.maxEvents) {
+    if (builder.count >= this.maxEvents || builder.byteLength >= this.maxBytes) {
       zones.delete(event.zone);
       this.held -= builder.count;
       this.emit(builder);
