@@ -19,7 +19,9 @@ sluice replay .local/demo.pcap --no-progress
 echo "waiting for the detector's alert on $zone"
 alert=""
 for _ in $(seq 1 60); do
-  alert=$(sluice report --zone "$zone" --list-alerts 2>/dev/null | grep -Eo '[0-9a-f-]{8,}' | head -n 1 || true)
+  # Alert ids are <zone>@<onset ms>: take this run's (onset after $start), not an earlier run's.
+  alert=$(sluice report --zone "$zone" --list-alerts 2>/dev/null |
+    awk -F@ -v s="$start" 'NF == 2 && $2 + 0 >= s { print; exit }' || true)
   [[ -n "$alert" ]] && break
   sleep 2
 done
