@@ -2,5 +2,6 @@ export * from './rng';
 export * from './names';
 export * from './scenario';
 export * from './wire';
+export * from './capture-writer';
 export * from './pcap';
 export * from './udp';

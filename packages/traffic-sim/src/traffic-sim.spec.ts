@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
+import { ipPacket, udpSegment } from './capture-writer';
 import { MIRAI_ALPHABET } from './names';
 import { writePcapFile } from './pcap';
 import { simulate, simulateLabelled, type ScenarioSpec } from './scenario';
@@ -87,5 +88,25 @@ describe('wire and pcap', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('gives UDP over IPv6 a checksum that verifies (RFC 8200 §8.1)', () => {
+    const src = { ip: '2001:db8::1', port: 5353 };
+    const dst = { ip: '2001:db8::53', port: 53 };
+    const ip = ipPacket(src.ip, dst.ip, 17, udpSegment(src, dst, Buffer.from('odd-length!')));
+    const udp = ip.subarray(40);
+    // One's-complement sum of pseudo-header + datagram (checksum included) must be 0xffff.
+    const verifies = () => {
+      const pseudoTail = Buffer.from([0, 0, 0, udp.length, 0, 0, 0, 17]);
+      const words = Buffer.concat([ip.subarray(8, 40), pseudoTail, udp, Buffer.alloc(1)]);
+      let sum = 0;
+      for (let i = 0; i + 1 < words.length; i += 2) sum += words.readUInt16BE(i);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      return sum === 0xffff;
+    };
+    expect(udp.readUInt16BE(6)).not.toBe(0);
+    expect(verifies()).toBe(true);
+    udp[9] = udp[9]! ^ 0xff;
+    expect(verifies()).toBe(false);
   });
 });

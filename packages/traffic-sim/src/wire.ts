@@ -1,4 +1,3 @@
-import { isIPv4, isIPv6 } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { type QueryEvent } from '@sluice/contracts';
 
@@ -51,21 +50,4 @@ export function encodeResponse(e: QueryEvent): Buffer {
     questions: [{ type: 'A', class: 'IN', name: e.qname }],
   });
   return withQtype(wire, e);
-}
-
-export function ipv4Bytes(ip: string): Buffer {
-  if (!isIPv4(ip)) throw new RangeError(`not an IPv4 address: ${ip}`);
-  return Buffer.from(ip.split('.').map(Number));
-}
-
-export function ipv6Bytes(ip: string): Buffer {
-  if (!isIPv6(ip)) throw new RangeError(`not an IPv6 address: ${ip}`);
-  const [head = '', tail] = ip.split('::');
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const groups = [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
 }

@@ -14,7 +14,7 @@ import { kafkaConfigFrom } from '@sluice/config';
 import { formatMiB, formatRate, machineLine, markdownTable, PeakRss } from '@sluice/testing';
 import { loadIngestConfig } from '../src/config/ingest.config';
 import { decodeDns } from '../src/core/dns-decode';
-import { pcapHeader } from '../src/core/pcap-writer';
+import { pcapHeader } from '@sluice/traffic-sim';
 import { ZoneMapper } from '../src/core/zone-mapper';
 import { openPublisher } from '../src/publish/open-publisher';
 import { replayFile, type PacedSink } from '../src/replay';

@@ -1,5 +1,5 @@
 import { formatIp } from './ip';
-import { ipBytes } from './pcap-writer';
+import { ipBytes } from '@sluice/traffic-sim';
 
 describe('formatIp', () => {
   it.each([

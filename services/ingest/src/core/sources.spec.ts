@@ -7,7 +7,7 @@ import {
   encodeControlFrame,
   encodeDataFrame,
 } from './frame-streams';
-import { CaptureWriter, ipBytes, type Framing } from './pcap-writer';
+import { CaptureWriter, ipBytes, type Framing } from '@sluice/traffic-sim';
 import { CaptureIngest, FstrmFileIngest, type IngestSink } from './sources';
 import { ZoneMapper } from './zone-mapper';
 

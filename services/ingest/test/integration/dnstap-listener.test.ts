@@ -6,7 +6,7 @@ import { type Kafka } from '@sluice/kafka';
 import { createTestTopics, testKafka, waitFor } from '@sluice/testing';
 import { encodeDnstap } from '../../src/core/dnstap';
 import { ControlType, encodeControlFrame, encodeDataFrame } from '../../src/core/frame-streams';
-import { ipBytes } from '../../src/core/pcap-writer';
+import { ipBytes } from '@sluice/traffic-sim';
 import { ZoneMapper } from '../../src/core/zone-mapper';
 import { DnstapListener } from '../../src/listeners/dnstap.listener';
 import { openPublisher, type OpenPublisher } from '../../src/publish/open-publisher';

@@ -2,9 +2,8 @@ import { isIPv4 } from 'node:net';
 
 /**
  * Builds capture files: classic pcap (µs) or pcapng, with Ethernet (optionally 802.1Q-tagged),
- * Linux SLL/SLL2 or raw-IP framing around IPv4/IPv6 UDP and TCP. Used by the fixture
- * generator, the tests, the benchmark, and anything else that needs a realistic capture
- * (e.g. `sluice simulate`).
+ * Linux SLL/SLL2 or raw-IP framing around IPv4/IPv6 UDP and TCP. The one capture writer of the
+ * repo: `sluice simulate` (via ./pcap.ts), the ingest's fixture generator, specs and benchmark.
  */
 
 export interface Endpoint {
@@ -44,7 +43,7 @@ function checksum(buf: Buffer): number {
   let sum = 0;
   for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
   if (buf.length % 2) sum += buf[buf.length - 1]! << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }
 
@@ -101,6 +100,16 @@ export function ipPacket(srcIp: string, dstIp: string, protocol: number, segment
   src.copy(ip, 8);
   dst.copy(ip, 24);
   segment.copy(ip, 40);
+  if (protocol === 17 && segment.length >= 8) {
+    // UDP over IPv6 must carry a checksum (RFC 8200 §8.1); computed over the pseudo-header.
+    const pseudo = Buffer.alloc(40);
+    src.copy(pseudo, 0);
+    dst.copy(pseudo, 16);
+    pseudo.writeUInt32BE(segment.length, 32);
+    pseudo[39] = 17;
+    ip.writeUInt16BE(0, 46);
+    ip.writeUInt16BE(checksum(Buffer.concat([pseudo, ip.subarray(40)])) || 0xffff, 46);
+  }
   return ip;
 }
 
@@ -142,6 +151,16 @@ export function frame(ip: Buffer, options: FrameOptions = {}): Buffer {
   }
 }
 
+/** A framed IPv4/IPv6 UDP datagram. */
+export function udpFrame(
+  src: Endpoint,
+  dst: Endpoint,
+  payload: Buffer,
+  options: FrameOptions = {},
+): Buffer {
+  return frame(ipPacket(src.ip, dst.ip, 17, udpSegment(src, dst, payload)), options);
+}
+
 interface CaptureRecord {
   ts: number;
   data: Buffer;
@@ -164,13 +183,7 @@ export class CaptureWriter {
   }
 
   udp(ts: number, src: Endpoint, dst: Endpoint, payload: Buffer, vlans?: number[]): void {
-    this.add(
-      ts,
-      frame(ipPacket(src.ip, dst.ip, 17, udpSegment(src, dst, payload)), {
-        framing: this.framing,
-        vlans,
-      }),
-    );
+    this.add(ts, udpFrame(src, dst, payload, { framing: this.framing, vlans }));
   }
 
   tcp(
