@@ -87,6 +87,11 @@ export class BatchConsumer {
     await joined;
   }
 
+  /** True between a successful start() and stop(): what /readyz should report. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   /** Pause/resume fetching, e.g. while a downstream is slow. */
   pause(): void {
     this.consumer.pause(this.options.topics.map((topic) => ({ topic })));

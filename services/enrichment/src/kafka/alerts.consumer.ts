@@ -5,7 +5,6 @@ import { type ReportRepository } from '../report/report.repository';
 /** Keeps a summary of each alert (zone, onset, end, severity, generator) for report headers. */
 export class AlertsConsumer {
   private readonly consumer: BatchConsumer;
-  started = false;
 
   constructor(
     kafka: Kafka,
@@ -21,14 +20,16 @@ export class AlertsConsumer {
     });
   }
 
-  async start(): Promise<void> {
-    await this.consumer.start();
-    this.started = true;
+  get started(): boolean {
+    return this.consumer.isRunning;
   }
 
-  async stop(): Promise<void> {
-    this.started = false;
-    await this.consumer.stop();
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.stop();
   }
 
   async handle(messages: KafkaMessage[]): Promise<void> {

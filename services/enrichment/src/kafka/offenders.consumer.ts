@@ -37,7 +37,6 @@ export class OffendersConsumer {
   private readonly consumer: BatchConsumer;
   private deadLettersThisMinute = 0;
   private minute = 0;
-  started = false;
 
   constructor(
     kafka: Kafka,
@@ -55,14 +54,16 @@ export class OffendersConsumer {
     });
   }
 
-  async start(): Promise<void> {
-    await this.consumer.start();
-    this.started = true;
+  get started(): boolean {
+    return this.consumer.isRunning;
   }
 
-  async stop(): Promise<void> {
-    this.started = false;
-    await this.consumer.stop();
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.stop();
   }
 
   async handle(messages: KafkaMessage[]): Promise<void> {
