@@ -177,6 +177,33 @@ describe('DNS question fast path', () => {
     expect(fastFailures).toBeGreaterThan(total * 0.05);
   });
 
+  it('decodes a message in place inside a larger buffer exactly as on its own', () => {
+    // The capture path decodes buf[start, end) of a pcap chunk: bytes around the message
+    // (often other packets) must never be read, and compression pointers stay message-relative.
+    let fastInPlace = 0;
+    fc.assert(
+      fc.property(
+        message,
+        mutation,
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (m, mu, before, after) => {
+          const exact = mutate(writeMessage(m), mu);
+          const padded = Buffer.concat([before, exact, after]);
+          const start = before.length;
+          const end = start + exact.length;
+          const f = decodeDnsFast(padded, start, end);
+          expect(f === DNS_FALLBACK).toBe(decodeDnsFast(exact) === DNS_FALLBACK);
+          if (f !== DNS_FALLBACK) fastInPlace++;
+          expect(decodeDns(padded, start, end)).toEqual(decodeDns(exact));
+          expect(decodeDnsResponse(padded, start, end)).toEqual(decodeDnsResponse(exact));
+        },
+      ),
+      { numRuns: 10_000, seed: 0x1bad },
+    );
+    expect(fastInPlace).toBeGreaterThan(3000);
+  });
+
   it('equals dns-packet on pure garbage', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {

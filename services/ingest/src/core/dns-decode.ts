@@ -119,9 +119,11 @@ let nameLength = 0;
 let labelCount = 0;
 let nameAscii = true;
 
-/** Reads a name exactly as dns-packet's name.decode does (same checks, same order). */
-function readName(buf: Buffer, start: number): number {
-  const end = buf.length;
+/**
+ * Reads a name exactly as dns-packet's name.decode does (same checks, same order). The message
+ * is buf[base, end): offsets are absolute in buf, compression pointers relative to base.
+ */
+function readName(buf: Buffer, base: number, end: number, start: number): number {
   let offset = start;
   let oldOffset = start;
   let totalLength = 0;
@@ -152,7 +154,7 @@ function readName(buf: Buffer, start: number): number {
       if (!jumped) consumed += len;
     } else if ((len & 0xc0) === 0xc0) {
       if (offset + 1 > end) throw OVERFLOW;
-      const jump = ((len & 0x3f) << 8) | buf[offset]!;
+      const jump = base + (((len & 0x3f) << 8) | buf[offset]!);
       if (jump >= oldOffset) throw BAD_POINTER;
       offset = jump;
       oldOffset = jump;
@@ -175,8 +177,13 @@ function nameText(buf: Buffer): string {
   return labels.join('.').toLowerCase();
 }
 
-function need(buf: Buffer, end: number): void {
-  if (end > buf.length) throw TRUNCATED;
+/** Big-endian u16 at a position the caller has bounds-checked (readUInt16BE re-checks). */
+function u16(buf: Buffer, at: number): number {
+  return (buf[at]! << 8) | buf[at + 1]!;
+}
+
+function need(end: number, at: number): void {
+  if (at > end) throw TRUNCATED;
 }
 
 /**
@@ -185,45 +192,49 @@ function need(buf: Buffer, end: number): void {
  * OPT — and returns FALLBACK for anything else. Proven equal to decodeDnsReference by the
  * property test in dns-decode.spec.ts, malformed inputs included.
  */
-export function decodeDnsFast(buf: Buffer): DnsDecodeResult | typeof FALLBACK {
+export function decodeDnsFast(
+  buf: Buffer,
+  start = 0,
+  end = buf.length,
+): DnsDecodeResult | typeof FALLBACK {
   try {
-    if (buf.length < 12) throw SHORT_HEADER;
-    const flags = buf.readUInt16BE(2);
-    const qdcount = buf.readUInt16BE(4);
-    if (buf.readUInt16BE(6) !== 0 || buf.readUInt16BE(8) !== 0) return FALLBACK;
-    const arcount = buf.readUInt16BE(10);
+    if (end - start < 12) throw SHORT_HEADER;
+    const flags = u16(buf, start + 2);
+    const qdcount = u16(buf, start + 4);
+    if (u16(buf, start + 6) !== 0 || u16(buf, start + 8) !== 0) return FALLBACK;
+    const arcount = u16(buf, start + 10);
     if (arcount > 1) return FALLBACK;
-    let offset = 12;
+    let offset = start + 12;
     let qname = '';
     let qtype = 0;
     let qclass = 0;
     for (let i = 0; i < qdcount; i++) {
-      offset = readName(buf, offset);
-      need(buf, offset + 4);
+      offset = readName(buf, start, end, offset);
+      need(end, offset + 4);
       if (i === 0) {
         qname = nameText(buf);
-        qtype = buf.readUInt16BE(offset);
-        qclass = buf.readUInt16BE(offset + 2);
+        qtype = u16(buf, offset);
+        qclass = u16(buf, offset + 2);
       }
       offset += 4;
     }
     let ednsSize: number | null = null;
     let dnssecOk = false;
     if (arcount === 1) {
-      offset = readName(buf, offset);
-      need(buf, offset + 2);
-      if (buf.readUInt16BE(offset) !== 41) return FALLBACK;
-      need(buf, offset + 10);
-      ednsSize = buf.readUInt16BE(offset + 2);
+      offset = readName(buf, start, end, offset);
+      need(end, offset + 2);
+      if (u16(buf, offset) !== 41) return FALLBACK;
+      need(end, offset + 10);
+      ednsSize = u16(buf, offset + 2);
       dnssecOk = (buf[offset + 6]! & 0x80) !== 0;
-      let rdlen = buf.readUInt16BE(offset + 8);
+      let rdlen = u16(buf, offset + 8);
       let o = offset + 10;
       while (rdlen > 0) {
-        need(buf, o + 4);
-        const code = buf.readUInt16BE(o);
+        need(end, o + 4);
+        const code = u16(buf, o);
         // ECS, KEEP-ALIVE and KEY-TAG have per-option decoders in dns-packet: let it judge them.
         if (code === 8 || code === 11 || code === 14) return FALLBACK;
-        const optionLength = buf.readUInt16BE(o + 2);
+        const optionLength = u16(buf, o + 2);
         o += optionLength + 4;
         rdlen -= optionLength + 4;
       }
@@ -232,7 +243,7 @@ export function decodeDnsFast(buf: Buffer): DnsDecodeResult | typeof FALLBACK {
     return {
       ok: true,
       msg: {
-        id: buf.readUInt16BE(0),
+        id: u16(buf, start),
         isResponse: (flags & 0x8000) !== 0,
         rd: (flags & 0x100) !== 0,
         cd: (flags & 0x10) !== 0,
@@ -250,10 +261,14 @@ export function decodeDnsFast(buf: Buffer): DnsDecodeResult | typeof FALLBACK {
   }
 }
 
-/** Decode a DNS message: the fast path where it applies, dns-packet otherwise. Never throws. */
-export function decodeDns(buf: Buffer): DnsDecodeResult {
-  const fast = decodeDnsFast(buf);
-  return fast === FALLBACK ? decodeDnsReference(buf) : fast;
+/**
+ * Decode the DNS message buf[start, end): the fast path where it applies, dns-packet otherwise.
+ * Never throws. Decoding in place spares the capture path a Buffer view per packet.
+ */
+export function decodeDns(buf: Buffer, start = 0, end = buf.length): DnsDecodeResult {
+  const fast = decodeDnsFast(buf, start, end);
+  if (fast !== FALLBACK) return fast;
+  return decodeDnsReference(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
 }
 
 export { FALLBACK as DNS_FALLBACK };
@@ -262,26 +277,26 @@ export { FALLBACK as DNS_FALLBACK };
  * Responses: only the header (id, flags, RCODE) and the first question matter — the answer
  * records are the server's, not the resolver's, so they are not decoded (nor judged).
  */
-export function decodeDnsResponse(buf: Buffer): DnsDecodeResult {
+export function decodeDnsResponse(buf: Buffer, start = 0, end = buf.length): DnsDecodeResult {
   try {
-    if (buf.length < 12) throw SHORT_HEADER;
-    const flags = buf.readUInt16BE(2);
-    if (buf.readUInt16BE(4) === 0)
+    if (end - start < 12) throw SHORT_HEADER;
+    const flags = u16(buf, start + 2);
+    if (u16(buf, start + 4) === 0)
       return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
-    const offset = readName(buf, 12);
-    need(buf, offset + 4);
+    const offset = readName(buf, start, end, start + 12);
+    need(end, offset + 4);
     const qname = nameText(buf);
     return {
       ok: true,
       msg: {
-        id: buf.readUInt16BE(0),
+        id: u16(buf, start),
         isResponse: (flags & 0x8000) !== 0,
         rd: (flags & 0x100) !== 0,
         cd: (flags & 0x10) !== 0,
         rcode: flags & 0xf,
         qname,
-        qtype: buf.readUInt16BE(offset),
-        qclass: buf.readUInt16BE(offset + 2),
+        qtype: u16(buf, offset),
+        qclass: u16(buf, offset + 2),
         ednsSize: null,
         do: false,
       },

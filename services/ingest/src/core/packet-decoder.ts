@@ -29,12 +29,23 @@ export interface DnsSegment {
   dst: string;
   dstPort: number;
   protocol: 'udp' | 'tcp';
-  payload: Buffer;
+  /**
+   * The payload is data[start, end): `data` is the capture chunk the packet sits in, so no
+   * Buffer view is made per packet (segmentPayload() makes one when needed). Valid only until
+   * the reader moves on: whatever keeps payload bytes must copy them.
+   */
+  data: Buffer;
+  start: number;
+  end: number;
   /** TCP only. */
   seq: number;
   syn: boolean;
   fin: boolean;
   rst: boolean;
+}
+
+export function segmentPayload(s: DnsSegment): Buffer {
+  return s.data.subarray(s.start, s.end);
 }
 
 export type PacketResult =
@@ -209,7 +220,9 @@ export class PacketDecoder {
           dst,
           dstPort,
           protocol: 'udp',
-          payload: data.subarray(at + 8, at + length),
+          data,
+          start: at + 8,
+          end: at + length,
           seq: 0,
           syn: false,
           fin: false,
@@ -234,7 +247,9 @@ export class PacketDecoder {
         dst,
         dstPort,
         protocol: 'tcp',
-        payload: data.subarray(at + dataOffset, end),
+        data,
+        start: at + dataOffset,
+        end,
         seq: data.readUInt32BE(at + 4),
         syn: (flags & 0x02) !== 0,
         fin: (flags & 0x01) !== 0,

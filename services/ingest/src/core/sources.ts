@@ -79,7 +79,7 @@ export class CaptureIngest {
     this.packets = new PacketDecoder(ports);
     this.tcp = new TcpReassembler({
       message: (s, dns) =>
-        this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'tcp', dns, ports),
+        this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'tcp', dns, 0, dns.length),
       error: (reason, detail, raw) => this.out.malformed(reason, raw, detail),
     });
     this.reader = new CaptureReader({
@@ -110,7 +110,7 @@ export class CaptureIngest {
       case 'dns': {
         const s = r.segment;
         if (s.protocol === 'tcp') this.tcp.segment(s);
-        else this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'udp', s.payload, this.ports);
+        else this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'udp', s.data, s.start, s.end);
         return;
       }
     }
@@ -133,20 +133,24 @@ export class CaptureIngest {
     dst: string,
     dstPort: number,
     transport: 'udp' | 'tcp',
-    dns: Buffer,
-    ports: ReadonlySet<number>,
+    data: Buffer,
+    start: number,
+    end: number,
   ): void {
     // The resolver is the side that is not the DNS port; between two port-53 hosts, the QR bit decides.
+    const ports = this.ports;
     let fromResolver = ports.has(dstPort) && !ports.has(srcPort);
     if (ports.has(dstPort) && ports.has(srcPort))
-      fromResolver = dns.length > 2 && (dns[2]! & 0x80) === 0;
-    this.assembler.onMessage({
+      fromResolver = end - start > 2 && (data[start + 2]! & 0x80) === 0;
+    this.assembler.onMessageAt(
       ts,
-      resolver: fromResolver ? src : dst,
-      resolverPort: fromResolver ? srcPort : dstPort,
+      fromResolver ? src : dst,
+      fromResolver ? srcPort : dstPort,
       transport,
-      dns,
-    });
+      data,
+      start,
+      end,
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { type DnsSegment } from './packet-decoder';
+import { segmentPayload, type DnsSegment } from './packet-decoder';
 
 export type TcpErrorReason =
   'tcp-gap' | 'tcp-incomplete-message' | 'tcp-flow-evicted' | 'tcp-zero-length';
@@ -12,7 +12,6 @@ interface Flow {
   nextSeq: number;
   /** Bytes of an incomplete length-prefixed message. */
   pending: Buffer | null;
-  first: DnsSegment;
 }
 
 /**
@@ -37,13 +36,13 @@ export class TcpReassembler {
     const key = `${s.src}|${s.srcPort}|${s.dst}|${s.dstPort}`;
     let flow = this.flows.get(key);
     if (s.syn) {
-      flow = { nextSeq: (s.seq + 1) >>> 0, pending: null, first: s };
+      flow = { nextSeq: (s.seq + 1) >>> 0, pending: null };
       this.setFlow(key, flow);
     }
-    if (s.payload.length > 0) {
+    if (s.end > s.start) {
       if (!flow) {
         // Capture started mid-connection: assume this segment starts a message.
-        flow = { nextSeq: s.seq, pending: null, first: s };
+        flow = { nextSeq: s.seq, pending: null };
         this.setFlow(key, flow);
       }
       this.data(flow, s);
@@ -88,7 +87,7 @@ export class TcpReassembler {
   }
 
   private data(flow: Flow, s: DnsSegment): void {
-    let payload = s.payload;
+    let payload = segmentPayload(s);
     const rel = (s.seq - flow.nextSeq) | 0;
     if (rel < 0) {
       if (rel + payload.length <= 0) return; // pure retransmission
@@ -101,7 +100,7 @@ export class TcpReassembler {
       );
       flow.pending = null;
     }
-    flow.nextSeq = (s.seq + s.payload.length) >>> 0;
+    flow.nextSeq = (s.seq + s.end - s.start) >>> 0;
     let buf =
       flow.pending && flow.pending.length > 0 ? Buffer.concat([flow.pending, payload]) : payload;
     while (buf.length >= 2) {
