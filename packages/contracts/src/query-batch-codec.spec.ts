@@ -1,6 +1,6 @@
 import { SluiceError } from './errors';
 import { type QueryBatch, type QueryEvent } from './query';
-import { decodeQueryBatch, encodeQueryBatch } from './query-batch-codec';
+import { decodeQueryBatch, encodeQueryBatch, QueryBatchBuilder } from './query-batch-codec';
 
 /** Small deterministic PRNG (mulberry32): the same corpus on every run. */
 function rng(seed: number) {
@@ -49,6 +49,19 @@ function randomBatch(r: () => number): QueryBatch {
 }
 
 describe('query batch codec', () => {
+  it('encodes the same bytes from a recycled builder as from a fresh one', () => {
+    const r = rng(99);
+    const recycled = new QueryBatchBuilder('', '');
+    for (let i = 0; i < 300; i++) {
+      const batch = randomBatch(r);
+      recycled.reset(batch.source, batch.zone);
+      for (const e of batch.events) recycled.add(e);
+      const bytes = recycled.finish();
+      expect(bytes).toEqual(encodeQueryBatch(batch));
+      expect(decodeQueryBatch(bytes)).toEqual(batch);
+    }
+  });
+
   it('round-trips random batches exactly, in both encodings', () => {
     const r = rng(1234);
     for (let i = 0; i < 2000; i++) {

@@ -164,14 +164,27 @@ function transportIndex(t: Transport): number {
  */
 export class QueryBatchBuilder {
   private readonly rows = new Writer(4096);
-  private readonly resolvers = new Map<string, number>();
+  private resolvers = new Map<string, number>();
   private readonly dictionary = new Writer(256);
   count = 0;
 
   constructor(
-    readonly source: string,
-    readonly zone: string,
+    public source: string,
+    public zone: string,
   ) {}
+
+  /**
+   * Start a new batch in this builder after finish(): a producer that recycles builders keeps
+   * their grown buffers instead of allocating (and growing) fresh ones for every batch.
+   */
+  reset(source: string, zone: string): void {
+    this.source = source;
+    this.zone = zone;
+    this.rows.at = 0;
+    this.dictionary.at = 0;
+    this.resolvers = new Map();
+    this.count = 0;
+  }
 
   /** Bytes so far (for size-based batch limits). */
   get byteLength(): number {

@@ -124,14 +124,17 @@ let nameAscii = true;
  * is buf[base, end): offsets are absolute in buf, compression pointers relative to base.
  */
 function readName(buf: Buffer, base: number, end: number, start: number): number {
+  // The scratch state lives in locals during the loop (module-level lets are memory slots that
+  // V8 reloads and stores on every byte) and is published once the name is complete.
+  const out = nameBytes;
   let offset = start;
   let oldOffset = start;
   let totalLength = 0;
   let consumed = 0;
   let jumped = false;
-  nameLength = 0;
-  labelCount = 0;
-  nameAscii = true;
+  let length = 0;
+  let labels = 0;
+  let ascii = true;
   for (;;) {
     if (offset >= end) throw OVERFLOW;
     const len = buf[offset++]!;
@@ -141,16 +144,17 @@ function readName(buf: Buffer, base: number, end: number, start: number): number
       if (offset + len > end) throw OVERFLOW;
       totalLength += len + 1;
       if (totalLength > 254) throw TOO_LONG;
-      labelAt[labelCount] = offset;
-      labelLength[labelCount++] = len;
-      if (nameLength > 0) nameBytes[nameLength++] = 0x2e;
-      for (let i = offset; i < offset + len; i++) {
+      labelAt[labels] = offset;
+      labelLength[labels++] = len;
+      if (length > 0) out[length++] = 0x2e;
+      const labelEnd = offset + len;
+      for (let i = offset; i < labelEnd; i++) {
         let c = buf[i]!;
-        if (c >= 0x80) nameAscii = false;
+        if (c >= 0x80) ascii = false;
         else if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-        nameBytes[nameLength++] = c;
+        out[length++] = c;
       }
-      offset += len;
+      offset = labelEnd;
       if (!jumped) consumed += len;
     } else if ((len & 0xc0) === 0xc0) {
       if (offset + 1 > end) throw OVERFLOW;
@@ -164,6 +168,9 @@ function readName(buf: Buffer, base: number, end: number, start: number): number
       throw BAD_LABEL;
     }
   }
+  nameLength = length;
+  labelCount = labels;
+  nameAscii = ascii;
   return start + consumed;
 }
 

@@ -3,6 +3,8 @@ import { QueryBatchBuilder, type QueryEvent } from '@sluice/contracts';
 /** Encoded size at which a batch closes early: a quarter of Kafka's default message.max.bytes. */
 export const MAX_BATCH_BYTES = 256 * 1024;
 
+const MAX_SPARE_BUILDERS = 64;
+
 /** One sluice.queries.v1 message, already encoded (see encodeQueryBatch). */
 export interface EncodedBatch {
   zone: string;
@@ -23,6 +25,8 @@ export class QueryBatcher {
   /** source → zone → open batch (two lookups beat building a compound key per record). */
   private readonly open = new Map<string, Map<string, QueryBatchBuilder>>();
   private held = 0;
+  /** Finished builders kept for reuse (their buffers have grown to a batch's size). */
+  private readonly spare: QueryBatchBuilder[] = [];
 
   constructor(
     private readonly onBatch: (batch: EncodedBatch) => void,
@@ -43,7 +47,9 @@ export class QueryBatcher {
     }
     let builder = zones.get(event.zone);
     if (!builder) {
-      builder = new QueryBatchBuilder(source, event.zone);
+      builder = this.spare.pop();
+      if (builder) builder.reset(source, event.zone);
+      else builder = new QueryBatchBuilder(source, event.zone);
       zones.set(event.zone, builder);
     }
     builder.add(event);
@@ -67,5 +73,7 @@ export class QueryBatcher {
 
   private emit(b: QueryBatchBuilder): void {
     this.onBatch({ zone: b.zone, source: b.source, events: b.count, value: b.finish() });
+    // finish() copied the batch out: the builder's buffers are free for the next one.
+    if (this.spare.length < MAX_SPARE_BUILDERS) this.spare.push(b);
   }
 }

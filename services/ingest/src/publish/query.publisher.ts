@@ -3,6 +3,7 @@ import { type Producer } from 'kafkajs';
 import { DeadLetterSampler } from '../core/dead-letter-sampler';
 import { QueryBatcher, type EncodedBatch } from '../core/query-batcher';
 import { type IngestSink } from '../core/sources';
+import { type BatchSink } from '../replay-threaded';
 import { type IngestMetrics } from '../metrics/ingest.metrics';
 import { KafkaBatchSender } from '@sluice/kafka';
 
@@ -28,7 +29,7 @@ export interface PublisherLog {
  * (sluice_ingest_dropped_total{reason="backpressure"}). Memory is bounded by
  * maxBufferedBatches × batchEvents records plus the open batches (≤ 40 × batchEvents).
  */
-export class QueryPublisher implements IngestSink {
+export class QueryPublisher implements IngestSink, BatchSink {
   private readonly batcher: QueryBatcher;
   private readonly queries: KafkaBatchSender;
   private readonly deadLetters: KafkaBatchSender;
@@ -47,7 +48,7 @@ export class QueryPublisher implements IngestSink {
     private readonly log?: PublisherLog,
   ) {
     this.batcher = new QueryBatcher(
-      (b) => this.publish(b),
+      (b) => this.publishBatch(b),
       options.batchEvents,
       options.batchEvents * 40,
     );
@@ -118,7 +119,8 @@ export class QueryPublisher implements IngestSink {
     await Promise.all([this.queries.flush(), this.deadLetters.flush()]);
   }
 
-  private publish(batch: EncodedBatch): void {
+  /** Publish a batch encoded elsewhere (the replay worker runs its own QueryBatcher). */
+  publishBatch(batch: EncodedBatch): void {
     // Counted per batch: a prom-client inc() per record costs more than decoding the record.
     let counter = this.recordCounters.get(batch.source);
     if (!counter) {
