@@ -41,12 +41,13 @@ export function testKafka(clientId?: string): Kafka {
 }
 
 /** Create fresh topics for one test; returns their names in the same order as the prefixes. */
-export async function createTestTopics(
+export async function createTestTopics<const Prefixes extends readonly string[]>(
   kafka: Kafka,
-  prefixes: readonly string[],
+  prefixes: Prefixes,
   options: { partitions?: number; compacted?: boolean } = {},
-): Promise<string[]> {
-  const names = prefixes.map(uniqueName);
+): Promise<{ -readonly [K in keyof Prefixes]: string }> {
+  // One name per prefix, in order: typed as a tuple so `[a, b] = …` gives strings.
+  const names = prefixes.map(uniqueName) as { -readonly [K in keyof Prefixes]: string };
   await provisionTopics(
     kafka,
     names.map((name) => ({ name, compacted: options.compacted ?? false })),

@@ -12,12 +12,17 @@ import { decodeQueryBatch, encodeQueryBatch, type QueryBatch } from '@sluice/con
 import { createKafka, provisionTopics } from '@sluice/kafka';
 import { kafkaConfigFrom } from '@sluice/config';
 import { formatMiB, formatRate, machineLine, markdownTable, PeakRss } from '@sluice/testing';
-import { loadIngestConfig } from '../src/config/ingest.config';
-import { decodeDns } from '../src/core/dns-decode';
 import { pcapHeader } from '@sluice/traffic-sim';
-import { ZoneMapper } from '../src/core/zone-mapper';
-import { openPublisher } from '../src/publish/open-publisher';
-import { replayFile, type PacedSink } from '../src/replay';
+// The built service, as it ships (`pnpm bench` builds first).
+import {
+  decodeDns,
+  loadIngestConfig,
+  openPublisher,
+  replayFile,
+  ZoneMapper,
+  type PacedSink,
+  type ReplaySummary,
+} from '../dist';
 
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 5_000_000);
 const RAW_SAMPLE = Math.min(QUERIES, 1_000_000);
@@ -163,32 +168,38 @@ async function main(): Promise<void> {
     ],
     { partitions: 6, replicationFactor: 1 },
   );
-  global.gc?.();
-  const rssBefore = process.memoryUsage.rss();
-  const peak = new PeakRss();
-  const open = await openPublisher(config, 'sluice-bench');
-  const started = process.hrtime.bigint();
-  let lastLog = 0;
-  const summary = await replayFile(path, {
-    sink: open.publisher,
-    zones,
-    onProgress: (bytes) => {
+  /** One full replay into the real broker; the rate counts until the last acknowledgement. */
+  const publishRun = async () => {
+    global.gc?.();
+    const rssBefore = process.memoryUsage.rss();
+    const peak = new PeakRss();
+    const open = await openPublisher(config, 'sluice-bench');
+    const started = process.hrtime.bigint();
+    let lastLog = 0;
+    const onProgress = (bytes: number) => {
       if (bytes - lastLog > fileBytes / 10) {
         lastLog = bytes;
         log(
           `  ${Math.round((100 * bytes) / fileBytes)}%  rss ${formatMiB(process.memoryUsage.rss())}`,
         );
       }
-    },
-  });
-  await open.close();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const peakRss = peak.stop();
-  const publishedRate = summary.records / seconds;
-  const lost = open.publisher.lostBatches;
-  log(
-    `published ${summary.records} in ${seconds.toFixed(1)} s: ${formatRate(publishedRate)}, peak RSS ${formatMiB(peakRss)}`,
-  );
+    };
+    const summary: ReplaySummary = await replayFile(path, {
+      sink: open.publisher,
+      zones,
+      onProgress,
+    });
+    await open.close();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const peakRss = peak.stop();
+    const rate = summary.records / seconds;
+    const lost = open.publisher.lostBatches;
+    log(
+      `published ${summary.records} in ${seconds.toFixed(1)} s: ${formatRate(rate)}, peak RSS ${formatMiB(peakRss)}`,
+    );
+    return { summary, rate, lost, peakRss, rssBefore };
+  };
+  const { summary, rate: publishedRate, lost, peakRss, rssBefore } = await publishRun();
   const admin = kafka.admin();
   await admin.connect();
   await admin.deleteTopics({ topics: [queriesTopic, deadTopic] }); // ours, and large
@@ -310,7 +321,7 @@ async function main(): Promise<void> {
   );
   out.push('');
   out.push(
-    `Target: published ≥ 0.5× the raw decode rate — ${publishedRate >= rawRate / 2 ? 'met' : 'NOT met'}. Malformed: ${summary.malformedTotal}; batches lost: ${lost}.`,
+    `Target: published ≥ 0.5× the raw decode rate — ${publishedRate >= rawRate / 2 ? 'met' : 'NOT met'} (${(publishedRate / rawRate).toFixed(2)}×). Malformed: ${summary.malformedTotal}; batches lost: ${lost}. The raw rate is the best of ${rawRuns.length} runs taken before and after the replays, so the ratio errs low on this shared 2-core machine (the broker runs on it too).`,
   );
   out.push('');
   out.push(

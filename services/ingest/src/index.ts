@@ -6,4 +6,3 @@ export * from './publish/open-publisher';
 export * from './listeners/dnstap.listener';
 export * from './listeners/udp-mirror.listener';
 export * from './replay';
-export * from './replay-threaded';

@@ -7,9 +7,7 @@ import {
   loadIngestConfig,
   openPublisher,
   replayFile,
-  replayFileThreaded,
   ZoneMapper,
-  type BatchSink,
   type PacedSink,
   type ReplaySummary,
 } from '@sluice/ingest';
@@ -59,34 +57,26 @@ export function register(program: Command): void {
           : null;
       bar?.start(total ?? 0, 0, { mb: '0', records: 0, malformed: 0 });
       const open = flags.dryRun ? null : await openPublisher(config, 'sluice-replay');
-      const sink = open?.publisher ?? discard;
-      const zones = new ZoneMapper(config.INGEST_SERVED_ZONES);
-      const onProgress = (bytes: number, tally: { records: number; malformedTotal: number }) =>
-        bar?.update(bytes, {
-          mb: (bytes / 2 ** 20).toFixed(1),
-          records: tally.records,
-          malformed: tally.malformedTotal,
-        });
+      const sink: PacedSink = open?.publisher ?? {
+        congested: false,
+        whenUncongested: () => Promise.resolve(),
+        record: () => undefined,
+        malformed: () => undefined,
+      };
       let summary: ReplaySummary;
       try {
-        // Full speed decodes on a worker thread while this one publishes; a paced replay
-        // needs each record's time on this thread.
-        summary =
-          speed === 0
-            ? await replayFileThreaded(file, {
-                sink,
-                zones,
-                batchEvents: config.INGEST_BATCH_EVENTS,
-                pairWindowMs: config.INGEST_PAIR_WINDOW_MS,
-                onProgress,
-              })
-            : await replayFile(file, {
-                sink,
-                zones,
-                pairWindowMs: config.INGEST_PAIR_WINDOW_MS,
-                speed,
-                onProgress,
-              });
+        summary = await replayFile(file, {
+          sink,
+          zones: new ZoneMapper(config.INGEST_SERVED_ZONES),
+          pairWindowMs: config.INGEST_PAIR_WINDOW_MS,
+          speed,
+          onProgress: (bytes, tally) =>
+            bar?.update(bytes, {
+              mb: (bytes / 2 ** 20).toFixed(1),
+              records: tally.records,
+              malformed: tally.malformedTotal,
+            }),
+        });
       } finally {
         await open?.close();
         bar?.stop();
@@ -97,15 +87,6 @@ export function register(program: Command): void {
       if (summary.failed) process.exitCode = 2;
     });
 }
-
-/** --dry-run: decode and count, publish nothing. */
-const discard: PacedSink & BatchSink = {
-  congested: false,
-  whenUncongested: () => Promise.resolve(),
-  record: () => undefined,
-  publishBatch: () => undefined,
-  malformed: () => undefined,
-};
 
 function renderSummary(s: ReplaySummary, lostBatches: number, published: boolean): string {
   const table = new Table({

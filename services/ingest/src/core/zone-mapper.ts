@@ -11,7 +11,7 @@ export class ZoneMapper {
   private readonly served: Set<string>;
   private readonly maxServedLabels: number;
 
-  constructor(readonly servedZones: readonly string[] = []) {
+  constructor(servedZones: readonly string[] = []) {
     const normalised = servedZones.map(normaliseZone).filter((z) => z.length > 0);
     this.served = new Set(normalised);
     this.maxServedLabels = Math.max(

@@ -3,7 +3,6 @@ import { type Producer } from 'kafkajs';
 import { DeadLetterSampler } from '../core/dead-letter-sampler';
 import { QueryBatcher, type EncodedBatch } from '../core/query-batcher';
 import { type IngestSink } from '../core/sources';
-import { type BatchSink } from '../replay-threaded';
 import { type IngestMetrics } from '../metrics/ingest.metrics';
 import { KafkaBatchSender } from '@sluice/kafka';
 
@@ -29,7 +28,7 @@ export interface PublisherLog {
  * (sluice_ingest_dropped_total{reason="backpressure"}). Memory is bounded by
  * maxBufferedBatches × batchEvents records plus the open batches (≤ 40 × batchEvents).
  */
-export class QueryPublisher implements IngestSink, BatchSink {
+export class QueryPublisher implements IngestSink {
   private readonly batcher: QueryBatcher;
   private readonly queries: KafkaBatchSender;
   private readonly deadLetters: KafkaBatchSender;
@@ -48,7 +47,7 @@ export class QueryPublisher implements IngestSink, BatchSink {
     private readonly log?: PublisherLog,
   ) {
     this.batcher = new QueryBatcher(
-      (b) => this.publishBatch(b),
+      (b) => this.publish(b),
       options.batchEvents,
       options.batchEvents * 40,
     );
@@ -119,8 +118,7 @@ export class QueryPublisher implements IngestSink, BatchSink {
     await Promise.all([this.queries.flush(), this.deadLetters.flush()]);
   }
 
-  /** Publish a batch encoded elsewhere (the replay worker runs its own QueryBatcher). */
-  publishBatch(batch: EncodedBatch): void {
+  private publish(batch: EncodedBatch): void {
     // Counted per batch: a prom-client inc() per record costs more than decoding the record.
     let counter = this.recordCounters.get(batch.source);
     if (!counter) {
