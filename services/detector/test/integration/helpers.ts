@@ -21,11 +21,11 @@ export async function detectorTopics(kafka: Kafka, partitions = 3): Promise<Dete
     { partitions },
   );
   return {
-    queries: queries!,
-    alerts: alerts!,
-    offenders: offenders!,
-    zoneStats: zoneStats!,
-    deadLetter: deadLetter!,
+    queries: queries,
+    alerts: alerts,
+    offenders: offenders,
+    zoneStats: zoneStats,
+    deadLetter: deadLetter,
   };
 }
 

@@ -73,7 +73,7 @@ describe('pipeline: simulated Mirai attack → ingest replay → detector → en
       'pipe-stats',
       'pipe-dlq',
       'pipe-enriched',
-    ])) as [string, string, string, string, string, string];
+    ]));
 
     const config = loadEnrichmentConfig({
       KAFKA_BROKERS: process.env.KAFKA_BROKERS,

@@ -269,11 +269,13 @@ class QueryRecord implements QueryEvent {
   }
 }
 
+/** A query waiting for its response (a class for the same reason as QueryRecord). */
 class Held {
   live = true;
   constructor(
     public key: number,
     public event: QueryEvent,
+    /** Next held query with the same key (a different resolver, qtype or name). */
     public next: Held | null,
   ) {}
 }

@@ -57,7 +57,7 @@ describe('dnstap listener (unix socket and TCP)', () => {
       'ingest.deadletter',
     ]);
     const open = await openPublisher(
-      testIngestConfig(queries!, deadLetters!, { INGEST_PAIR_WINDOW_MS: '0' }),
+      testIngestConfig(queries, deadLetters, { INGEST_PAIR_WINDOW_MS: '0' }),
       'ingest-dnstap-test',
     );
     const deps = {
@@ -134,7 +134,7 @@ describe('dnstap listener (unix socket and TCP)', () => {
     await late.stop();
 
     const expected = senders.length * perSender + 1 + 1; // + vanished sender's whole frame + late sender
-    const reader = queryBatchReader(kafka, queries!);
+    const reader = queryBatchReader(kafka, queries);
     closers.push(() => reader.stop());
     await reader.start();
     await waitFor(

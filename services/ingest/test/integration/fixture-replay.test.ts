@@ -23,7 +23,7 @@ describe('replay of the fixture pcap into Kafka', () => {
       'ingest.queries',
       'ingest.deadletter',
     ]);
-    const config = testIngestConfig(queries!, deadLetters!);
+    const config = testIngestConfig(queries, deadLetters);
     const open = await openPublisher(config, 'ingest-fixture-test');
     closers.push(() => open.close());
     const summary = await replayFile(join(__dirname, '..', 'fixtures', 'dns-mix.pcap'), {
@@ -33,8 +33,8 @@ describe('replay of the fixture pcap into Kafka', () => {
     await open.publisher.flush();
     expect(summary.malformed).toEqual(expectedDnsMixMalformed);
 
-    const batches = queryBatchReader(kafka, queries!);
-    const letters = deadLetterReader(kafka, deadLetters!);
+    const batches = queryBatchReader(kafka, queries);
+    const letters = deadLetterReader(kafka, deadLetters);
     closers.push(
       () => batches.stop(),
       () => letters.stop(),

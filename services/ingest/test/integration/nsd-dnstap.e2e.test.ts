@@ -51,7 +51,7 @@ describe('NSD → dnstap → ingest → Kafka', () => {
       'ingest.queries',
       'ingest.deadletter',
     ]);
-    const config = testIngestConfig(queries!, deadLetters!, {
+    const config = testIngestConfig(queries, deadLetters, {
       INGEST_SERVED_ZONES: 'victim.example',
     });
     const open = await openPublisher(config, 'ingest-nsd-e2e');
@@ -137,7 +137,7 @@ zone:
     await dig('+tcp', 'www.victim.example', 'TXT');
     await dig('-b', `127.0.0.1#${sport + 2}`, 'host.other-zone.test', 'A');
 
-    const reader = queryBatchReader(kafka, queries!);
+    const reader = queryBatchReader(kafka, queries);
     closers.push(() => reader.stop());
     await reader.start();
     // The warm-up query (ns1) plus the four above.

@@ -40,7 +40,7 @@ describe('BIND 9 as RPZ secondary (end to end)', () => {
     svc = await startService(
       serviceConfig({
         REPUTATION_INPUT_TOPIC: input!,
-        REPUTATION_OUTPUT_TOPIC: output!,
+        REPUTATION_OUTPUT_TOPIC: output,
         RPZ_NOTIFY: `127.0.0.1:${bindPort}`,
         RPZ_TSIG_KEYS: `sluice-xfr:${secret}`,
         BLOCK_ACTION_RESOLVER_ZONE: 'nxdomain',

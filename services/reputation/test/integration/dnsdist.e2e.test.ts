@@ -49,7 +49,7 @@ describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
     svc = await startService(
       serviceConfig({
         REPUTATION_INPUT_TOPIC: input!,
-        REPUTATION_OUTPUT_TOPIC: output!,
+        REPUTATION_OUTPUT_TOPIC: output,
         RPZ_ENABLED: 'false',
         DNSDIST_CDB_PATH: cdb,
         BLOCK_ACTION_RESOLVER_ZONE: 'refused',
