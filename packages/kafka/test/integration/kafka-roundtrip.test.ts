@@ -23,7 +23,7 @@ describe('Kafka helpers against the real broker', () => {
 
   beforeAll(async () => {
     kafka = testKafka();
-    [topic] = (await createTestTopics(kafka, ['offenders'], { partitions: 3 }));
+    [topic] = await createTestTopics(kafka, ['offenders'], { partitions: 3 });
   });
 
   afterAll(async () => {

@@ -66,14 +66,14 @@ describe('pipeline: simulated Mirai attack → ingest replay → detector → en
     const pcap = join(dir, 'mirai.pcap');
     await writePcapFile(pcap, simulate(spec), { withResponses: true });
 
-    const [queries, alerts, offenders, zoneStats, dlq, enriched] = (await createTestTopics(kafka, [
+    const [queries, alerts, offenders, zoneStats, dlq, enriched] = await createTestTopics(kafka, [
       'pipe-queries',
       'pipe-alerts',
       'pipe-offenders',
       'pipe-stats',
       'pipe-dlq',
       'pipe-enriched',
-    ]));
+    ]);
 
     const config = loadEnrichmentConfig({
       KAFKA_BROKERS: process.env.KAFKA_BROKERS,
