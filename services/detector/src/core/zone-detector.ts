@@ -33,6 +33,35 @@ class Tick {
   constructor(readonly start: number) {}
 }
 
+/** Several ticks' counters added up, their unique-name sketches merged (alerts, zone stats). */
+function sumTicks(ticks: readonly Tick[], hllPrecision: number) {
+  const sum = {
+    n: 0,
+    ns: 0,
+    random: 0,
+    rc: 0,
+    nx: 0,
+    allow: 0,
+    scoreSum: 0,
+    nsEntropy: 0,
+    nsScore: 0,
+    hll: new HyperLogLog(hllPrecision),
+  };
+  for (const t of ticks) {
+    sum.n += t.n;
+    sum.ns += t.ns;
+    sum.random += t.random;
+    sum.rc += t.rc;
+    sum.nx += t.nx;
+    sum.allow += t.allow;
+    sum.scoreSum += t.scoreSum;
+    sum.nsEntropy += t.nsEntropy;
+    sum.nsScore += t.nsScore;
+    if (t.hll) sum.hll.merge(t.hll);
+  }
+  return sum;
+}
+
 export interface ZoneOutput {
   alerts: Alert[];
   zoneStats: ZoneStats[];
@@ -463,24 +492,7 @@ export class ZoneDetector {
         for (const x of last.samples) if (a.samples.length < s.sampleNames) a.samples.push(x);
       }
     }
-    let n = 0;
-    let ns = 0;
-    let random = 0;
-    let rc = 0;
-    let nx = 0;
-    let nsEntropy = 0;
-    let nsScore = 0;
-    const hll = new HyperLogLog(s.hllPrecision);
-    for (const t of ticks) {
-      n += t.n;
-      ns += t.ns;
-      random += t.random;
-      rc += t.rc;
-      nx += t.nx;
-      nsEntropy += t.nsEntropy;
-      nsScore += t.nsScore;
-      if (t.hll) hll.merge(t.hll);
-    }
+    const { n, ns, random, rc, nx, nsEntropy, nsScore, hll } = sumTicks(ticks, s.hllPrecision);
     const secs = (ticks.length * s.tickMs) / 1000 || 1;
     const best = short.z >= long.z ? short : long;
     const bestSecs =
@@ -524,24 +536,10 @@ export class ZoneDetector {
     if (this.active) this.statsHadAlert = this.active.alertId;
     const tickIndex = Math.floor(t.start / s.tickMs);
     if ((tickIndex + 1) % s.statsEveryTicks !== 0) return;
-    let n = 0;
-    let ns = 0;
-    let random = 0;
-    let rc = 0;
-    let nx = 0;
-    let allow = 0;
-    let scoreSum = 0;
-    const hll = new HyperLogLog(s.hllPrecision);
-    for (const x of this.statsTicks) {
-      n += x.n;
-      ns += x.ns;
-      random += x.random;
-      rc += x.rc;
-      nx += x.nx;
-      allow += x.allow;
-      scoreSum += x.scoreSum;
-      if (x.hll) hll.merge(x.hll);
-    }
+    const { n, ns, random, rc, nx, allow, scoreSum, hll } = sumTicks(
+      this.statsTicks,
+      s.hllPrecision,
+    );
     const windowEnd = t.start + s.tickMs;
     if (n > 0 || this.statsHadAlert !== null) {
       const secs = (windowEnd - this.statsStart) / 1000;

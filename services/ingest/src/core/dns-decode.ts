@@ -92,20 +92,42 @@ export function decodeDnsReference(buf: Buffer): DnsDecodeResult {
   if (!q) return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
   const opt = packet.additionals?.find((a) => a.type === 'OPT') as
     { udpPayloadSize: number; flag_do: boolean } | undefined;
-  const flags = packet.flags ?? 0;
+  // dns-packet strips QR from `flags` and reports it as `type`.
+  const flags = (packet.flags ?? 0) | (packet.type === 'response' ? 0x8000 : 0);
+  return summary(
+    packet.id ?? 0,
+    flags,
+    q.name.toLowerCase(),
+    numericType(q.type),
+    numericClass(q.class as string),
+    opt ? opt.udpPayloadSize : null,
+    opt ? opt.flag_do : false,
+  );
+}
+
+/** The summary of a decoded message: header flags read the same way by every decoder. */
+function summary(
+  id: number,
+  flags: number,
+  qname: string,
+  qtype: number,
+  qclass: number,
+  ednsSize: number | null,
+  dnssecOk: boolean,
+): { ok: true; msg: DnsSummary } {
   return {
     ok: true,
     msg: {
-      id: packet.id ?? 0,
-      isResponse: packet.type === 'response',
+      id,
+      isResponse: (flags & 0x8000) !== 0,
       rd: (flags & 0x100) !== 0,
       cd: (flags & 0x10) !== 0,
       rcode: flags & 0xf,
-      qname: q.name.toLowerCase(),
-      qtype: numericType(q.type),
-      qclass: numericClass(q.class as string),
-      ednsSize: opt ? opt.udpPayloadSize : null,
-      do: opt ? opt.flag_do : false,
+      qname,
+      qtype,
+      qclass,
+      ednsSize,
+      do: dnssecOk,
     },
   };
 }
@@ -247,21 +269,7 @@ export function decodeDnsFast(
       }
     }
     if (qdcount === 0) return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
-    return {
-      ok: true,
-      msg: {
-        id: u16(buf, start),
-        isResponse: (flags & 0x8000) !== 0,
-        rd: (flags & 0x100) !== 0,
-        cd: (flags & 0x10) !== 0,
-        rcode: flags & 0xf,
-        qname,
-        qtype,
-        qclass,
-        ednsSize,
-        do: dnssecOk,
-      },
-    };
+    return summary(u16(buf, start), flags, qname, qtype, qclass, ednsSize, dnssecOk);
   } catch (err) {
     if (err instanceof Malformed) return { ok: false, reason: err.reason, detail: err.detail };
     throw err;
@@ -275,7 +283,7 @@ export function decodeDnsFast(
 export function decodeDns(buf: Buffer, start = 0, end = buf.length): DnsDecodeResult {
   const fast = decodeDnsFast(buf, start, end);
   if (fast !== FALLBACK) return fast;
-  return decodeDnsReference(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+  return decodeDnsReference(buf.subarray(start, end));
 }
 
 export { FALLBACK as DNS_FALLBACK };
@@ -293,21 +301,15 @@ export function decodeDnsResponse(buf: Buffer, start = 0, end = buf.length): Dns
     const offset = readName(buf, start, end, start + 12);
     need(end, offset + 4);
     const qname = nameText(buf);
-    return {
-      ok: true,
-      msg: {
-        id: u16(buf, start),
-        isResponse: (flags & 0x8000) !== 0,
-        rd: (flags & 0x100) !== 0,
-        cd: (flags & 0x10) !== 0,
-        rcode: flags & 0xf,
-        qname,
-        qtype: u16(buf, offset),
-        qclass: u16(buf, offset + 2),
-        ednsSize: null,
-        do: false,
-      },
-    };
+    return summary(
+      u16(buf, start),
+      flags,
+      qname,
+      u16(buf, offset),
+      u16(buf, offset + 2),
+      null,
+      false,
+    );
   } catch (err) {
     if (err instanceof Malformed) return { ok: false, reason: err.reason, detail: err.detail };
     throw err;

@@ -203,41 +203,33 @@ export class PacketDecoder {
     end: number,
   ): PacketResult {
     const segLength = end - at;
-    if (protocol === 17) {
-      if (segLength < 8) return err('udp-truncated', 'UDP header cut short');
-      const srcPort = data.readUInt16BE(at);
-      const dstPort = data.readUInt16BE(at + 2);
-      if (!this.dnsPorts.has(srcPort) && !this.dnsPorts.has(dstPort)) return IGNORED;
-      const length = data.readUInt16BE(at + 4);
-      if (length < 8 || length > segLength)
-        return err('udp-truncated', `UDP length ${length}, ${segLength} bytes present`);
-      return {
-        kind: 'dns',
-        segment: {
-          ts,
-          src,
-          srcPort,
-          dst,
-          dstPort,
-          protocol: 'udp',
-          data,
-          start: at + 8,
-          end: at + length,
-          seq: 0,
-          syn: false,
-          fin: false,
-          rst: false,
-        },
-      };
-    }
-    if (segLength < 20) return err('tcp-truncated', 'TCP header cut short');
+    const udp = protocol === 17;
+    if (segLength < (udp ? 8 : 20))
+      return udp
+        ? err('udp-truncated', 'UDP header cut short')
+        : err('tcp-truncated', 'TCP header cut short');
     const srcPort = data.readUInt16BE(at);
     const dstPort = data.readUInt16BE(at + 2);
     if (!this.dnsPorts.has(srcPort) && !this.dnsPorts.has(dstPort)) return IGNORED;
-    const dataOffset = (data[at + 12]! >> 4) * 4;
-    if (dataOffset < 20 || dataOffset > segLength)
-      return err('tcp-truncated', `TCP data offset ${dataOffset}`);
-    const flags = data[at + 13]!;
+    let payloadStart: number;
+    let payloadEnd: number;
+    let seq = 0;
+    let flags = 0;
+    if (udp) {
+      const length = data.readUInt16BE(at + 4);
+      if (length < 8 || length > segLength)
+        return err('udp-truncated', `UDP length ${length}, ${segLength} bytes present`);
+      payloadStart = at + 8;
+      payloadEnd = at + length;
+    } else {
+      const dataOffset = (data[at + 12]! >> 4) * 4;
+      if (dataOffset < 20 || dataOffset > segLength)
+        return err('tcp-truncated', `TCP data offset ${dataOffset}`);
+      payloadStart = at + dataOffset;
+      payloadEnd = end;
+      seq = data.readUInt32BE(at + 4);
+      flags = data[at + 13]!;
+    }
     return {
       kind: 'dns',
       segment: {
@@ -246,11 +238,11 @@ export class PacketDecoder {
         srcPort,
         dst,
         dstPort,
-        protocol: 'tcp',
+        protocol: udp ? 'udp' : 'tcp',
         data,
-        start: at + dataOffset,
-        end,
-        seq: data.readUInt32BE(at + 4),
+        start: payloadStart,
+        end: payloadEnd,
+        seq,
         syn: (flags & 0x02) !== 0,
         fin: (flags & 0x01) !== 0,
         rst: (flags & 0x04) !== 0,

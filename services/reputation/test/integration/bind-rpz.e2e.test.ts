@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage, enrichedOffenderSchema } from '@sluice/contracts';
-import { BatchingProducer, type Kafka } from '@sluice/kafka';
-import { createTestTopics, testKafka, waitFor } from '@sluice/testing';
+import { type BatchingProducer, type Kafka } from '@sluice/kafka';
+import { testKafka, waitFor } from '@sluice/testing';
 import { offender } from '../fixtures/offenders';
 import { dig, freePort, spawnDaemon, type Spawned } from './nameservers';
-import { serviceConfig, startService, type RunningService } from './service.helpers';
+import { serviceConfig, serviceTopics, startService, type RunningService } from './service.helpers';
 
 /**
  * A real BIND 9 (Debian) as RPZ secondary of Sluice's policy zones over TSIG-signed AXFR/IXFR
@@ -30,16 +30,11 @@ describe('BIND 9 as RPZ secondary (end to end)', () => {
     dir = mkdtempSync(join(tmpdir(), 'sluice-bind-'));
     bindPort = await freePort();
     kafka = testKafka('reputation-bind');
-    [input] = await createTestTopics(kafka, ['rep-bind-in'], { partitions: 1 });
-    const [output] = await createTestTopics(kafka, ['rep-bind-out'], {
-      partitions: 1,
-      compacted: true,
-    });
-    producer = new BatchingProducer(kafka);
-    await producer.connect();
+    let output: string;
+    ({ input, output, producer } = await serviceTopics(kafka, 'rep-bind'));
     svc = await startService(
       serviceConfig({
-        REPUTATION_INPUT_TOPIC: input!,
+        REPUTATION_INPUT_TOPIC: input,
         REPUTATION_OUTPUT_TOPIC: output,
         RPZ_NOTIFY: `127.0.0.1:${bindPort}`,
         RPZ_TSIG_KEYS: `sluice-xfr:${secret}`,

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage, enrichedOffenderSchema, type EnrichedOffender } from '@sluice/contracts';
-import { BatchingProducer, type Kafka } from '@sluice/kafka';
-import { createTestTopics, testKafka, waitFor } from '@sluice/testing';
+import { type BatchingProducer, type Kafka } from '@sluice/kafka';
+import { testKafka, waitFor } from '@sluice/testing';
 import { dnsdistConfigLua } from '../../src/core/dnsdist-kv';
 import { offender } from '../fixtures/offenders';
 import { dig, freePort, spawnDaemon, type Spawned } from './nameservers';
-import { serviceConfig, startService, type RunningService } from './service.helpers';
+import { serviceConfig, serviceTopics, startService, type RunningService } from './service.helpers';
 
 /**
  * A real dnsdist (Debian) in front of an authoritative BIND. Sluice keeps a CDB file that dnsdist
@@ -39,16 +39,11 @@ describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
     dnsdistPort = await freePort();
     const cdb = join(dir, 'sluice.cdb');
     kafka = testKafka('reputation-dnsdist');
-    [input] = await createTestTopics(kafka, ['rep-dd-in'], { partitions: 1 });
-    const [output] = await createTestTopics(kafka, ['rep-dd-out'], {
-      partitions: 1,
-      compacted: true,
-    });
-    producer = new BatchingProducer(kafka);
-    await producer.connect();
+    let output: string;
+    ({ input, output, producer } = await serviceTopics(kafka, 'rep-dd'));
     svc = await startService(
       serviceConfig({
-        REPUTATION_INPUT_TOPIC: input!,
+        REPUTATION_INPUT_TOPIC: input,
         REPUTATION_OUTPUT_TOPIC: output,
         RPZ_ENABLED: 'false',
         DNSDIST_CDB_PATH: cdb,

@@ -4,10 +4,10 @@ import {
   blocklistEntrySchema,
   type EnrichedOffender,
 } from '@sluice/contracts';
-import { BatchingProducer, type Kafka } from '@sluice/kafka';
+import { type BatchingProducer, type Kafka } from '@sluice/kafka';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@sluice/testing';
 import { offender } from '../fixtures/offenders';
-import { serviceConfig, startService, type RunningService } from './service.helpers';
+import { serviceConfig, serviceTopics, startService, type RunningService } from './service.helpers';
 
 /** Whole service against the real broker and Redis: records in, blocklist out on every channel. */
 // The project-level testTimeout does not apply per project in Jest 30; these talk to real services.
@@ -42,23 +42,20 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
 
   beforeAll(async () => {
     kafka = testKafka('reputation-test');
-    [input] = await createTestTopics(kafka, ['rep-in'], { partitions: 1 });
-    [output] = await createTestTopics(kafka, ['rep-out'], { partitions: 1, compacted: true });
+    ({ input, output, producer } = await serviceTopics(kafka, 'rep'));
     [deadLetters] = await createTestTopics(kafka, ['rep-dlq'], { partitions: 1 });
-    producer = new BatchingProducer(kafka);
-    await producer.connect();
     svc = await startService(
       serviceConfig({
-        REPUTATION_INPUT_TOPIC: input!,
-        REPUTATION_OUTPUT_TOPIC: output!,
-        REPUTATION_DEADLETTER_TOPIC: deadLetters!,
+        REPUTATION_INPUT_TOPIC: input,
+        REPUTATION_OUTPUT_TOPIC: output,
+        REPUTATION_DEADLETTER_TOPIC: deadLetters,
         BLOCK_TTL_MS: '4000',
         BLOCK_SWEEP_MS: '200',
       }),
     );
     topicConsumer = kafka.consumer({ groupId: uniqueName('rep-out-reader') });
     await topicConsumer.connect();
-    await topicConsumer.subscribe({ topic: output!, fromBeginning: true });
+    await topicConsumer.subscribe({ topic: output, fromBeginning: true });
     await topicConsumer.run({
       eachMessage: ({ message }) => {
         topicValues.set(
@@ -248,7 +245,7 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
     const reader = kafka.consumer({ groupId: uniqueName('rep-dlq-reader') });
     const samples: Array<{ reason: string; raw: string }> = [];
     await reader.connect();
-    await reader.subscribe({ topic: deadLetters!, fromBeginning: true });
+    await reader.subscribe({ topic: deadLetters, fromBeginning: true });
     await reader.run({
       eachMessage: ({ message }) => {
         samples.push(JSON.parse(message.value!.toString()) as { reason: string; raw: string });

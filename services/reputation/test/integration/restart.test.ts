@@ -7,12 +7,12 @@ import {
   blocklistEntrySchema,
   type EnrichedOffender,
 } from '@sluice/contracts';
-import { BatchingProducer, type Kafka } from '@sluice/kafka';
-import { createTestTopics, testKafka, uniqueName, waitFor } from '@sluice/testing';
+import { type BatchingProducer, type Kafka } from '@sluice/kafka';
+import { testKafka, uniqueName, waitFor } from '@sluice/testing';
 import { readCompacted } from '../../src/kafka/blocklist.reconciler';
 import { offender } from '../fixtures/offenders';
 import { freePort, spawnDaemon, type Spawned } from './nameservers';
-import { serviceConfig, startService, type RunningService } from './service.helpers';
+import { serviceConfig, serviceTopics, startService, type RunningService } from './service.helpers';
 
 /**
  * State survives a restart of the service AND of Redis: Redis runs with AOF (appendfsync always)
@@ -76,14 +76,11 @@ describe('restarts of the service and of Redis', () => {
     redisPort = await freePort();
     await startRedis();
     kafka = testKafka('reputation-restart');
-    [input] = await createTestTopics(kafka, ['rep-rs-in'], { partitions: 1 });
-    [output] = await createTestTopics(kafka, ['rep-rs-out'], { partitions: 1, compacted: true });
-    producer = new BatchingProducer(kafka);
-    await producer.connect();
+    ({ input, output, producer } = await serviceTopics(kafka, 'rep-rs'));
     config = serviceConfig({
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REPUTATION_INPUT_TOPIC: input!,
-      REPUTATION_OUTPUT_TOPIC: output!,
+      REPUTATION_INPUT_TOPIC: input,
+      REPUTATION_OUTPUT_TOPIC: output,
       REPUTATION_GROUP_ID: uniqueName('rep-rs'),
       BLOCK_TTL_MS: '600000',
     });
@@ -142,7 +139,7 @@ describe('restarts of the service and of Redis', () => {
       expiresAt: Date.now() + 600_000,
       shadow: false,
     });
-    await producer.send(output!, [
+    await producer.send(output, [
       { key: phantom.id, value: JSON.stringify(phantom) },
       { key: 'rz:10.5.5.5|victim.test', value: null },
     ]);
@@ -156,7 +153,7 @@ describe('restarts of the service and of Redis', () => {
     expect(
       svc.runtime.rpz!.zones.get('victim.test.rpz.sluice')!.records.map((r) => r.name),
     ).toEqual(['32.5.5.5.10.rpz-client-ip.victim.test.rpz.sluice']);
-    const topic = await readCompacted(kafka, output!);
+    const topic = await readCompacted(kafka, output);
     expect([...topic.keys()].sort()).toEqual(before.map((l) => l.split(' ')[0]).sort());
     // Scores continue from the restored state.
     await publish([

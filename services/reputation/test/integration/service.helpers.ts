@@ -1,11 +1,30 @@
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { uniqueName } from '@sluice/testing';
+import { BatchingProducer, type Kafka } from '@sluice/kafka';
+import { createTestTopics, uniqueName } from '@sluice/testing';
 import { loadReputationConfig, type ReputationConfig } from '../../src/config/reputation.config';
 import { ReputationModule } from '../../src/reputation.module';
 import { ReputationRuntime } from '../../src/reputation.runtime';
 
 export const API_KEY = 'test-key-1';
+
+/**
+ * What every service test starts from: its input topic (enriched offenders), its compacted
+ * output topic (the blocklist) and a connected producer to feed the input.
+ */
+export async function serviceTopics(
+  kafka: Kafka,
+  prefix: string,
+): Promise<{ input: string; output: string; producer: BatchingProducer }> {
+  const [input] = await createTestTopics(kafka, [`${prefix}-in`], { partitions: 1 });
+  const [output] = await createTestTopics(kafka, [`${prefix}-out`], {
+    partitions: 1,
+    compacted: true,
+  });
+  const producer = new BatchingProducer(kafka);
+  await producer.connect();
+  return { input, output, producer };
+}
 
 export function serviceConfig(over: Record<string, string>): ReputationConfig {
   return loadReputationConfig({
