@@ -33,12 +33,12 @@ describe('message codec', () => {
     expect(() => decodeMessage(blocklistEntrySchema, null)).toThrow(/tombstone/);
   });
 
-  it('versions every topic name and compacts only the blocklist', () => {
+  it('versions every topic name and compacts only the keyed state topics', () => {
     for (const name of Object.values(Topics)) expect(name).toMatch(/^sluice\.[a-z.-]+\.v\d+$/);
     expect(
       Object.values(TopicSpecs)
         .filter((s) => s.compacted)
         .map((s) => s.name),
-    ).toEqual([Topics.blocklist]);
+    ).toEqual([Topics.blocklist, Topics.knownNames]);
   });
 });

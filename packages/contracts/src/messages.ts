@@ -134,11 +134,46 @@ export const blockScopeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('resolver'), resolver: z.string() }),
   z.object({ kind: z.literal('prefix'), prefix: z.string() }),
   z.object({ kind: z.literal('asn'), asn: z.number().int().nonnegative() }),
+  /** A zone guard: queries under `zone` for names it does not have get the entry's action. */
+  z.object({ kind: z.literal('zone'), zone: z.string() }),
+  /** Every resolver in `prefix`, for one attacked zone only. */
+  z.object({ kind: z.literal('prefix-zone'), prefix: z.string(), zone: z.string() }),
+  /** Every resolver in the ASN (its offending `networks`), for one attacked zone only. */
+  z.object({
+    kind: z.literal('asn-zone'),
+    asn: z.number().int().nonnegative(),
+    zone: z.string(),
+  }),
 ]);
 export type BlockScope = z.infer<typeof blockScopeSchema>;
 
-export const blockActionSchema = z.enum(['drop', 'refused', 'nxdomain', 'truncate']);
+/**
+ * `guard` (zone-scoped kinds only): these clients get the zone's guard — its known names are
+ * answered, every other name under the zone gets the zone guard entry's action.
+ */
+export const blockActionSchema = z.enum(['drop', 'refused', 'nxdomain', 'truncate', 'guard']);
 export type BlockAction = z.infer<typeof blockActionSchema>;
+
+/** What a zone guard lets through, and for whom. */
+export const zoneGuardSchema = z.object({
+  /** The alert the guard follows (it ends a hold time after the alert ends). */
+  alertId: z.string(),
+  /**
+   * `offenders`: only clients with a `guard` entry for the zone (resolver-zone, prefix-zone,
+   * asn-zone); `all`: every client, public resolvers included — chosen when per-resolver scoping
+   * would let too much of the flood through.
+   */
+  appliesTo: z.enum(['offenders', 'all']),
+  /** Names under the zone that are answered (lower case, no trailing dot; the apex included). */
+  knownNames: z.array(z.string()),
+  /** Names were left out to respect the size cap: enforcers should treat the list as partial. */
+  namesTruncated: z.boolean(),
+  /** Where the names came from: `traffic` (learned before onset), `zone-file:<path>`, `axfr:<host>`. */
+  sources: z.array(z.string()),
+  /** Event time (ms) the alert ended, once it has; the guard holds until `expiresAt`. */
+  alertEndedAt: z.number().nullable(),
+});
+export type ZoneGuard = z.infer<typeof zoneGuardSchema>;
 
 /** sluice.blocklist.v1 — keyed by `id`, compacted; a null value (tombstone) removes the entry. */
 export const blocklistEntrySchema = z.object({
@@ -158,8 +193,28 @@ export const blocklistEntrySchema = z.object({
    * shape: consumers must treat it as optional.
    */
   networks: z.array(z.string()).optional(),
+  /** For a `zone` scope: the guard (known names, who it applies to). Optional like `networks`. */
+  guard: zoneGuardSchema.optional(),
 });
 export type BlocklistEntry = z.infer<typeof blocklistEntrySchema>;
+
+/**
+ * sluice.known-names.v1 — keyed by zone, compacted: the names a zone's own traffic established
+ * before an attack's onset (asked repeatedly, or answered NOERROR). Published by the detector when
+ * an alert starts; the reputation service turns it into the zone guard's allow list.
+ */
+export const knownNamesSchema = z.object({
+  v: z.literal(1),
+  zone: z.string(),
+  alertId: z.string(),
+  /** Event time the names were established before (the alert's onset). */
+  asOf: z.number(),
+  /** Full names, lower case, no trailing dot, most asked first. */
+  names: z.array(z.string()),
+  /** More names qualified than the size cap allowed. */
+  truncated: z.boolean(),
+});
+export type KnownNames = z.infer<typeof knownNamesSchema>;
 
 /** sluice.deadletter.v1 — sampled undecodable input, for debugging decoders against real traffic. */
 export const deadLetterSchema = z.object({

@@ -15,6 +15,8 @@ export const Topics = {
   offendersEnriched: 'sluice.offenders.enriched.v1',
   /** Current blocklist, keyed by entry id, compacted; a tombstone (null value) removes an entry. */
   blocklist: 'sluice.blocklist.v1',
+  /** Names each attacked zone really has (learned before onset), keyed by zone, compacted. */
+  knownNames: 'sluice.known-names.v1',
   /** Input that could not be decoded: raw bytes, reason and source, sampled. */
   deadLetter: 'sluice.deadletter.v1',
 } as const;
@@ -28,9 +30,12 @@ export interface TopicSpec {
   readonly compacted: boolean;
   /** Retention for non-compacted topics, in milliseconds. */
   readonly retentionMs?: number;
+  /** Largest message the topic accepts (broker default ~1 MiB): name lists need more. */
+  readonly maxMessageBytes?: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const MIB = 1024 * 1024;
 
 export const TopicSpecs: Readonly<Record<TopicKey, TopicSpec>> = {
   queries: { name: Topics.queries, compacted: false, retentionMs: 1 * DAY_MS },
@@ -38,6 +43,7 @@ export const TopicSpecs: Readonly<Record<TopicKey, TopicSpec>> = {
   alerts: { name: Topics.alerts, compacted: false, retentionMs: 30 * DAY_MS },
   offenders: { name: Topics.offenders, compacted: false, retentionMs: 7 * DAY_MS },
   offendersEnriched: { name: Topics.offendersEnriched, compacted: false, retentionMs: 30 * DAY_MS },
-  blocklist: { name: Topics.blocklist, compacted: true },
+  blocklist: { name: Topics.blocklist, compacted: true, maxMessageBytes: 8 * MIB },
+  knownNames: { name: Topics.knownNames, compacted: true, maxMessageBytes: 8 * MIB },
   deadLetter: { name: Topics.deadLetter, compacted: false, retentionMs: 7 * DAY_MS },
 };

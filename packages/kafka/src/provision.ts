@@ -4,6 +4,7 @@ export interface TopicToProvision {
   name: string;
   compacted: boolean;
   retentionMs?: number;
+  maxMessageBytes?: number;
 }
 
 export interface ProvisionOptions {
@@ -31,15 +32,20 @@ export async function provisionTopics(
       topic: t.name,
       numPartitions: options.partitions,
       replicationFactor: options.replicationFactor,
-      configEntries: t.compacted
-        ? [
-            { name: 'cleanup.policy', value: 'compact' },
-            // Tombstones must outlive a consumer's restart, or a removal is never seen.
-            { name: 'delete.retention.ms', value: String(24 * 60 * 60 * 1000) },
-          ]
-        : t.retentionMs !== undefined
-          ? [{ name: 'retention.ms', value: String(t.retentionMs) }]
-          : [],
+      configEntries: [
+        ...(t.compacted
+          ? [
+              { name: 'cleanup.policy', value: 'compact' },
+              // Tombstones must outlive a consumer's restart, or a removal is never seen.
+              { name: 'delete.retention.ms', value: String(24 * 60 * 60 * 1000) },
+            ]
+          : t.retentionMs !== undefined
+            ? [{ name: 'retention.ms', value: String(t.retentionMs) }]
+            : []),
+        ...(t.maxMessageBytes !== undefined
+          ? [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }]
+          : []),
+      ],
     }));
     await admin.createTopics({ topics: specs, waitForLeaders: true });
     return missing.map((t) => t.name);

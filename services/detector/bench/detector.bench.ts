@@ -134,7 +134,7 @@ async function throughput(): Promise<string> {
     replicationFactor: 1,
   });
   const suffix = `${Date.now().toString(36)}`;
-  const topics = ['queries', 'alerts', 'offenders', 'stats', 'dlq'].map(
+  const topics = ['queries', 'alerts', 'offenders', 'stats', 'dlq', 'names'].map(
     (t) => `bench.detector.${t}.${suffix}`,
   );
   await provisionTopics(
@@ -145,7 +145,8 @@ async function throughput(): Promise<string> {
       replicationFactor: 1,
     },
   );
-  const [qTopic, aTopic, oTopic, sTopic, dTopic] = topics as [
+  const [qTopic, aTopic, oTopic, sTopic, dTopic, nTopic] = topics as [
+    string,
     string,
     string,
     string,
@@ -201,6 +202,7 @@ async function throughput(): Promise<string> {
       offenders: oTopic,
       zoneStats: sTopic,
       deadLetter: dTopic,
+      knownNames: nTopic,
     },
     settings: {},
     fromBeginning: true,

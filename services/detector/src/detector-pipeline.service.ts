@@ -5,11 +5,13 @@ import {
   encodeMessage,
   ErrorCodes,
   SluiceError,
+  knownNamesSchema,
   offenderSchema,
+  TopicSpecs,
   zoneStatsSchema,
   type QueryEvent,
 } from '@sluice/contracts';
-import { BatchingProducer, type Kafka, type OutgoingMessage } from '@sluice/kafka';
+import { BatchingProducer, provisionTopics, type Kafka, type OutgoingMessage } from '@sluice/kafka';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type Consumer, type EachBatchPayload } from 'kafkajs';
 import { type CheckpointRepository } from './checkpoint.repository';
@@ -22,6 +24,7 @@ export interface DetectorTopics {
   offenders: string;
   zoneStats: string;
   deadLetter: string;
+  knownNames: string;
 }
 
 export interface DetectorPipelineOptions {
@@ -32,6 +35,8 @@ export interface DetectorPipelineOptions {
   /** null = no checkpoints (state is rebuilt only from what is replayed). */
   checkpoints: CheckpointRepository | null;
   checkpointIntervalMs: number;
+  /** For the known-names topic the detector creates when missing (default 1). */
+  replicationFactor?: number;
   registry?: Registry;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** Group session timeout (default 30 s); tests use the broker minimum to see failures fast. */
@@ -213,11 +218,25 @@ export class DetectorPipeline {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const existing = new Set(await admin.listTopics());
       const t = this.options.topics;
-      const missing = [t.queries, t.alerts, t.offenders, t.zoneStats, t.deadLetter].filter(
-        (n) => !existing.has(n),
-      );
+      // The known-names topic came with the zone guard: create it (compacted, large messages)
+      // rather than make every existing deployment run `sluice topics create` again.
+      if (t.knownNames === TopicSpecs.knownNames.name)
+        await provisionTopics(this.kafka, [TopicSpecs.knownNames], {
+          partitions:
+            (await admin.fetchTopicMetadata({ topics: [t.queries] })).topics[0]?.partitions
+              .length ?? 1,
+          replicationFactor: this.options.replicationFactor ?? 1,
+        });
+      const existing = new Set(await admin.listTopics());
+      const missing = [
+        t.queries,
+        t.alerts,
+        t.offenders,
+        t.zoneStats,
+        t.deadLetter,
+        t.knownNames,
+      ].filter((n) => !existing.has(n));
       if (missing.length > 0)
         throw new SluiceError(
           ErrorCodes.kafka,
@@ -380,6 +399,9 @@ export class DetectorPipeline {
       list: { zone: string }[],
       schema: Parameters<typeof encodeMessage>[0],
     ): OutgoingMessage[] => list.map((m) => ({ key: m.zone, value: encodeMessage(schema, m) }));
+    // Names before the alert that starts the guard, so the guard never waits for them.
+    if (out.knownNames.length)
+      await this.producer.send(t.knownNames, msgs(out.knownNames, knownNamesSchema));
     if (out.alerts.length) {
       for (const a of out.alerts) this.metrics.alerts.inc({ phase: a.phase });
       await this.producer.send(t.alerts, msgs(out.alerts, alertSchema));

@@ -54,6 +54,8 @@ export const detectorConfigSchema = z
     DETECTOR_OFFENDERS_TOPIC: z.string().min(1).default(Topics.offenders),
     DETECTOR_ZONE_STATS_TOPIC: z.string().min(1).default(Topics.zoneStats),
     DETECTOR_DEADLETTER_TOPIC: z.string().min(1).default(Topics.deadLetter),
+    /** Where the names an attacked zone really has go (the zone guard's allow list). */
+    DETECTOR_KNOWN_NAMES_TOPIC: z.string().min(1).default(Topics.knownNames),
     /** Where a brand-new group starts reading; existing groups resume from checkpoints/offsets. */
     DETECTOR_FROM_BEGINNING: env.bool().default(false),
     /** Redis checkpoint of each partition's state, at most this often (wall clock). 0 = every batch. */
@@ -70,6 +72,14 @@ export const detectorConfigSchema = z
     DETECTOR_STATS_EVERY_TICKS: env.positiveInt().default(defaultSettings.statsEveryTicks),
     DETECTOR_OFFENDER_WINDOW_TICKS: env.positiveInt().default(defaultSettings.offenderWindowTicks),
     DETECTOR_SEEN_CAPACITY: env.positiveInt().default(defaultSettings.seenCapacity),
+    /** Names each zone's vocabulary holds for the zone guard (memory ≈ 150 bytes a name). */
+    DETECTOR_KNOWN_NAMES_CAPACITY: env.positiveInt().default(defaultSettings.knownNamesCapacity),
+    /** Names (and bytes of names) published per attacked zone on the known-names topic. */
+    DETECTOR_KNOWN_NAMES_MAX: env.positiveInt().default(defaultSettings.knownNamesMax),
+    DETECTOR_KNOWN_NAMES_MAX_BYTES: env
+      .positiveInt()
+      .max(7 * 1024 * 1024, 'must stay below the known-names topic message limit (8 MiB)')
+      .default(defaultSettings.knownNamesMaxBytes),
     DETECTOR_Z_START: env.positiveNumber().default(defaultSettings.zStart),
     DETECTOR_MIN_EXCESS_QPS: env.positiveNumber().default(defaultSettings.minExcessQps),
     /** Zones without a baseline alert only above these absolute floors. */
@@ -100,6 +110,9 @@ export function settingsFrom(c: DetectorConfig): DetectorSettings {
     statsEveryTicks: c.DETECTOR_STATS_EVERY_TICKS,
     offenderWindowTicks: c.DETECTOR_OFFENDER_WINDOW_TICKS,
     seenCapacity: c.DETECTOR_SEEN_CAPACITY,
+    knownNamesCapacity: c.DETECTOR_KNOWN_NAMES_CAPACITY,
+    knownNamesMax: c.DETECTOR_KNOWN_NAMES_MAX,
+    knownNamesMaxBytes: c.DETECTOR_KNOWN_NAMES_MAX_BYTES,
     zStart: c.DETECTOR_Z_START,
     minExcessQps: c.DETECTOR_MIN_EXCESS_QPS,
     coldMinRandomQps: c.DETECTOR_COLD_MIN_RANDOM_QPS,

@@ -34,11 +34,12 @@ function run(
   settings: Partial<DetectorSettings> = {},
   core = new DetectorCore(settings),
 ): DetectorOutput {
-  const out: DetectorOutput = { alerts: [], zoneStats: [], offenders: [] };
+  const out: DetectorOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
   const add = (o: DetectorOutput) => {
     out.alerts.push(...o.alerts);
     out.zoneStats.push(...o.zoneStats);
     out.offenders.push(...o.offenders);
+    out.knownNames.push(...o.knownNames);
   };
   let buf: QueryEvent[] = [];
   for (const e of events) {
@@ -331,6 +332,7 @@ describe('DetectorCore windows and determinism', () => {
       alerts: [...out1.alerts, ...out2.alerts],
       zoneStats: [...out1.zoneStats, ...out2.zoneStats],
       offenders: [...out1.offenders, ...out2.offenders],
+      knownNames: [...out1.knownNames, ...out2.knownNames],
     };
     expect(byZone(resumed)).toEqual(byZone(a));
   });

@@ -1,12 +1,8 @@
-import { type Alert, type Offender, type QueryEvent, type ZoneStats } from '@sluice/contracts';
+import { type QueryEvent } from '@sluice/contracts';
 import { withDefaults, type DetectorSettings } from './settings';
 import { ZoneDetector, type ZoneOutput, type ZoneSnapshot } from './zone-detector';
 
-export interface DetectorOutput {
-  alerts: Alert[];
-  zoneStats: ZoneStats[];
-  offenders: Offender[];
-}
+export type DetectorOutput = ZoneOutput;
 
 export interface PartitionSnapshot {
   v: 1;
@@ -17,7 +13,7 @@ export interface PartitionSnapshot {
 class PartitionState {
   maxTs = -Infinity;
   /** Outputs of ticks closed during ingest (before an eviction), returned by the next advance. */
-  carry: ZoneOutput = { alerts: [], zoneStats: [], offenders: [] };
+  carry: ZoneOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
   readonly zones = new Map<string, ZoneDetector>();
 }
 
@@ -102,9 +98,9 @@ export class DetectorCore {
   /** Close every tick the watermarks have passed; returns what that produced. */
   advance(partition: number): DetectorOutput {
     const p = this.partitions.get(partition);
-    if (!p) return { alerts: [], zoneStats: [], offenders: [] };
+    if (!p) return { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
     const out = p.carry;
-    p.carry = { alerts: [], zoneStats: [], offenders: [] };
+    p.carry = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
     for (const z of [...p.zones.values()]) {
       z.closeUpTo(this.zoneWatermark(z, p), out);
       this.evictable(z, p);
@@ -124,9 +120,9 @@ export class DetectorCore {
    */
   drain(partition: number, extraMs = 0): DetectorOutput {
     const p = this.partitions.get(partition);
-    if (!p) return { alerts: [], zoneStats: [], offenders: [] };
+    if (!p) return { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
     const out = p.carry;
-    p.carry = { alerts: [], zoneStats: [], offenders: [] };
+    p.carry = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
     for (const z of p.zones.values()) z.closeUpTo(z.maxTs + this.settings.tickMs + extraMs, out);
     return out;
   }

@@ -58,6 +58,13 @@ export interface DetectorSettings {
   seenFalsePositiveRate: number;
   hllPrecision: number;
   topK: number;
+  /** Names each zone's vocabulary holds (the zone guard's allow list is drawn from it). */
+  knownNamesCapacity: number;
+  /** Every this many ticks the vocabulary's counts halve and names not asked since drop out. */
+  knownNamesAgingTicks: number;
+  /** At most this many names, and this many bytes of them, per known-names message. */
+  knownNamesMax: number;
+  knownNamesMaxBytes: number;
   sampleNames: number;
   /** Names the n-gram model learns from per zone and tick (bounds the cost at high rates). */
   trainPerTick: number;
@@ -93,6 +100,10 @@ export const defaultSettings: DetectorSettings = {
   maxTrackedResolvers: 50_000,
   seenCapacity: 500_000,
   seenFalsePositiveRate: 0.01,
+  knownNamesCapacity: 50_000,
+  knownNamesAgingTicks: 300,
+  knownNamesMax: 20_000,
+  knownNamesMaxBytes: 1024 * 1024,
   hllPrecision: 11,
   topK: 64,
   sampleNames: 10,

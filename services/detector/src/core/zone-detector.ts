@@ -1,6 +1,7 @@
 import {
   type Alert,
   type Evidence,
+  type KnownNames,
   type Offender,
   type QueryEvent,
   type ZoneStats,
@@ -12,6 +13,7 @@ import { NgramModel, scoreSubname } from './label-score';
 import { SeenFilter, type SeenFilterJson } from './seen-filter';
 import { type DetectorSettings } from './settings';
 import { SpaceSaving, type HeavyHitter } from './space-saving';
+import { ZoneVocabulary, type VocabularyJson } from './zone-vocabulary';
 
 /** What one closed tick of a zone looked like. */
 class Tick {
@@ -66,6 +68,8 @@ export interface ZoneOutput {
   alerts: Alert[];
   zoneStats: ZoneStats[];
   offenders: Offender[];
+  /** The zone's established names, once per alert start (the zone guard's allow list). */
+  knownNames: KnownNames[];
 }
 
 interface OffenderCount {
@@ -114,6 +118,7 @@ export class ZoneDetector {
   private readonly pending = new Map<number, QueryEvent[]>();
   private readonly seen: SeenFilter;
   private readonly model = new NgramModel();
+  private vocabulary: ZoneVocabulary;
   private readonly ring: Tick[] = [];
   private ticksClosed = 0;
   private meanN = 0;
@@ -154,6 +159,10 @@ export class ZoneDetector {
       falsePositiveRate: s.seenFalsePositiveRate,
     });
     this.statsTop = new SpaceSaving(s.topK);
+    this.vocabulary = new ZoneVocabulary({
+      capacity: s.knownNamesCapacity,
+      agingTicks: s.knownNamesAgingTicks,
+    });
     this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
     this.subtrees = s.allowlist.filter((a) => a.endsWith(`.${zone}`));
     this.sensitivity = s.sensitivity[zone] ?? 1;
@@ -249,6 +258,8 @@ export class ZoneDetector {
         this.countOffender(e, false);
         continue;
       }
+      // Learning pauses during an alert: the guard must never learn the flood's names.
+      this.vocabulary.observe(q, e.rcode, start, !alerting);
       const f = scoreSubname(sub, this.model);
       const random = f.score >= s.randomThreshold;
       t.scoreSum += f.score;
@@ -298,6 +309,7 @@ export class ZoneDetector {
     this.ring.push(t);
     if (this.ring.length > Math.max(s.longHorizonTicks, s.shortHorizonTicks)) this.ring.shift();
     this.ticksClosed++;
+    this.vocabulary.tick();
     this.evaluate(t, out);
     this.windowStats(t, out);
     this.windowOffenders(t, out);
@@ -471,6 +483,15 @@ export class ZoneDetector {
     };
     this.offAlertId = this.active.alertId;
     this.statsHadAlert = this.active.alertId;
+    const known = this.vocabulary.known(onset, this.s.knownNamesMax, this.s.knownNamesMaxBytes);
+    out.knownNames.push({
+      v: 1,
+      zone: this.zone,
+      alertId: this.active.alertId,
+      asOf: onset,
+      names: known.names,
+      truncated: known.truncated,
+    });
     out.alerts.push(this.alert('started', tickEnd, short, long, null));
   }
 
@@ -606,7 +627,7 @@ export class ZoneDetector {
 
   /** Approximate bytes of sketch state (filters, HLLs), for memory accounting. */
   get sketchBytes(): number {
-    let b = this.seen.bytes + this.model.counts.byteLength;
+    let b = this.seen.bytes + this.model.counts.byteLength + this.vocabulary.bytes;
     for (const t of this.ring) b += t.hll?.bytes ?? 0;
     return b;
   }
@@ -639,6 +660,7 @@ export class ZoneDetector {
       offAlertId: this.offAlertId,
       lateEvents: this.lateEvents,
       recentNew: [...this.recentNew],
+      vocabulary: this.vocabulary.toJSON(),
     };
   }
 
@@ -679,6 +701,10 @@ export class ZoneDetector {
     z.offAlertId = j.offAlertId;
     z.lateEvents = j.lateEvents;
     z.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
+    z.vocabulary = ZoneVocabulary.fromJSON(
+      { capacity: s.knownNamesCapacity, agingTicks: s.knownNamesAgingTicks },
+      j.vocabulary,
+    );
     return z;
   }
 }
@@ -769,4 +795,6 @@ export interface ZoneSnapshot {
   offAlertId: string | null;
   lateEvents: number;
   recentNew: [number, { tick: number; repeated: boolean }][];
+  /** Absent in checkpoints written before the zone guard: the zone relearns its names. */
+  vocabulary?: VocabularyJson;
 }

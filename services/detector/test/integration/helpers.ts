@@ -15,9 +15,9 @@ import { DetectorPipeline, type DetectorTopics } from '../../src/detector-pipeli
 import { type DetectorSettings } from '../../src/core/settings';
 
 export async function detectorTopics(kafka: Kafka, partitions = 3): Promise<DetectorTopics> {
-  const [queries, alerts, offenders, zoneStats, deadLetter] = await createTestTopics(
+  const [queries, alerts, offenders, zoneStats, deadLetter, knownNames] = await createTestTopics(
     kafka,
-    ['det-queries', 'det-alerts', 'det-offenders', 'det-stats', 'det-dlq'],
+    ['det-queries', 'det-alerts', 'det-offenders', 'det-stats', 'det-dlq', 'det-names'],
     { partitions },
   );
   return {
@@ -26,6 +26,7 @@ export async function detectorTopics(kafka: Kafka, partitions = 3): Promise<Dete
     offenders: offenders,
     zoneStats: zoneStats,
     deadLetter: deadLetter,
+    knownNames: knownNames,
   };
 }
 

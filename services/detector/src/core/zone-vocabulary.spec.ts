@@ -1,0 +1,113 @@
+import { simulate } from '@sluice/traffic-sim';
+import { DetectorCore, type DetectorOutput } from './detector-core';
+import { ZoneVocabulary } from './zone-vocabulary';
+
+const NOERROR = 0;
+const NXDOMAIN = 3;
+
+describe('ZoneVocabulary', () => {
+  const vocab = () => new ZoneVocabulary({ capacity: 100, agingTicks: 10 });
+
+  it('knows names asked twice or answered NOERROR before the onset, never NXDOMAIN ones', () => {
+    const v = vocab();
+    v.observe('www.z', null, 0, true);
+    v.observe('www.z', null, 1000, true);
+    v.observe('api.z', NOERROR, 0, true);
+    v.observe('once.z', null, 0, true);
+    v.observe('typo.z', NXDOMAIN, 0, true);
+    v.observe('typo.z', NXDOMAIN, 0, true);
+    v.observe('late.z', null, 5000, true);
+    v.observe('late.z', null, 5000, true);
+    expect(v.known(5000, 100, 1e6)).toEqual({ names: ['www.z', 'api.z'], truncated: false });
+  });
+
+  it('learns nothing while an alert is active', () => {
+    const v = vocab();
+    v.observe('flood.z', NOERROR, 0, false);
+    v.observe('www.z', null, 0, true);
+    v.observe('www.z', null, 0, false);
+    expect(v.known(10_000, 100, 1e6).names).toEqual([]);
+  });
+
+  it('is bounded: a full table takes no new names and never evicts established ones', () => {
+    const v = new ZoneVocabulary({ capacity: 3, agingTicks: 1000 });
+    for (const n of ['a.z', 'b.z', 'c.z']) {
+      v.observe(n, null, 0, true);
+      v.observe(n, null, 0, true);
+    }
+    for (let i = 0; i < 1000; i++) v.observe(`r${i}.z`, null, 1, true);
+    expect(v.size).toBe(3);
+    expect(v.known(10, 100, 1e6).names.sort()).toEqual(['a.z', 'b.z', 'c.z']);
+  });
+
+  it('ages: names no longer asked drop out, names still asked stay', () => {
+    const v = new ZoneVocabulary({ capacity: 100, agingTicks: 2 });
+    for (let i = 0; i < 4; i++) v.observe('old.z', null, 0, true);
+    for (let t = 0; t < 12; t++) {
+      v.observe('live.z', null, 0, true);
+      v.observe('live.z', null, 0, true);
+      v.tick();
+    }
+    expect(v.known(1e9, 100, 1e6).names).toEqual(['live.z']);
+  });
+
+  it('caps names by count and by bytes, most asked first, and says so', () => {
+    const v = vocab();
+    for (let i = 0; i < 10; i++) for (let k = 0; k <= i; k++) v.observe(`n${i}.z`, null, 0, true);
+    expect(v.known(1, 3, 1e6)).toEqual({ names: ['n9.z', 'n8.z', 'n7.z'], truncated: true });
+    expect(v.known(1, 100, 14).names).toEqual(['n9.z', 'n8.z']);
+  });
+
+  it('round-trips through its checkpoint form', () => {
+    const v = vocab();
+    v.observe('www.z', NOERROR, 0, true);
+    const back = ZoneVocabulary.fromJSON({ capacity: 100, agingTicks: 10 }, v.toJSON());
+    expect(back.known(1, 10, 1e6)).toEqual(v.known(1, 10, 1e6));
+    expect(ZoneVocabulary.fromJSON({ capacity: 1, agingTicks: 1 }, undefined).size).toBe(0);
+  });
+});
+
+describe('known names at alert start', () => {
+  it('hold the zone’s established names and none of the flood’s', () => {
+    const T0 = 1_700_000_000_000;
+    const events = [
+      ...simulate({
+        seed: 7,
+        startTime: T0,
+        durationMs: 100_000,
+        zones: 4,
+        benignQps: 400,
+        withResponses: true,
+        streams: [
+          { kind: 'mirai', zone: 'acme.com', startMs: 60_000, durationMs: 30_000, qps: 1500 },
+        ],
+      }),
+    ];
+    const core = new DetectorCore({});
+    const out: DetectorOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
+    for (let i = 0; i < events.length; i += 500) {
+      const o = core.process(0, events.slice(i, i + 500));
+      out.knownNames.push(...o.knownNames);
+      out.alerts.push(...o.alerts);
+    }
+    const started = out.alerts.filter((a) => a.phase === 'started');
+    expect(started.map((a) => a.zone)).toEqual(['acme.com']);
+    expect(out.knownNames).toHaveLength(1);
+    const known = out.knownNames[0]!;
+    expect(known.alertId).toBe(started[0]!.alertId);
+    const beforeOnset = new Set(
+      events.filter((e) => e.zone === 'acme.com' && e.ts < T0 + 60_000).map((e) => e.qname),
+    );
+    const flood = events.filter((e) => e.zone === 'acme.com' && !beforeOnset.has(e.qname));
+    expect(flood.length).toBeGreaterThan(10_000);
+    expect(known.names.length).toBeGreaterThan(5);
+    for (const n of known.names) expect(beforeOnset.has(n)).toBe(true);
+    // The legitimate queries during the attack mostly ask for names the guard would answer.
+    const names = new Set(known.names);
+    const legitDuring = events.filter(
+      (e) => e.zone === 'acme.com' && e.ts >= T0 + 60_000 && beforeOnset.has(e.qname),
+    );
+    const answered = legitDuring.filter((e) => names.has(e.qname)).length;
+    expect(answered / legitDuring.length).toBeGreaterThan(0.9);
+  });
+});
