@@ -172,6 +172,8 @@ export const zoneGuardSchema = z.object({
   sources: z.array(z.string()),
   /** Event time (ms) the alert ended, once it has; the guard holds until `expiresAt`. */
   alertEndedAt: z.number().nullable(),
+  /** Subtrees answered whatever the name (allowlisted, e.g. RUM beacons under the zone). */
+  allowedSubtrees: z.array(z.string()).optional(),
 });
 export type ZoneGuard = z.infer<typeof zoneGuardSchema>;
 

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { type Redis } from 'ioredis';
+import { ErrorCodes, SluiceError } from '@sluice/contracts';
+import { zoneFileNames } from './core/zone-file';
+import { GuardRepository } from './redis/guard.repository';
 import { BlockPolicy, type PolicyConfig } from './core/policy';
 import { type ReputationConfig } from './config/reputation.config';
 import { BlocklistRepository } from './redis/blocklist.repository';
@@ -16,15 +20,21 @@ export function policyConfigFrom(c: ReputationConfig): PolicyConfig {
       resolver: c.BLOCK_THRESHOLD_RESOLVER,
       prefix: c.BLOCK_THRESHOLD_PREFIX,
       asn: c.BLOCK_THRESHOLD_ASN,
+      'prefix-zone': c.BLOCK_THRESHOLD_PREFIX_ZONE,
+      'asn-zone': c.BLOCK_THRESHOLD_ASN_ZONE,
     },
     actions: {
       'resolver-zone': c.BLOCK_ACTION_RESOLVER_ZONE,
       resolver: c.BLOCK_ACTION_RESOLVER,
       prefix: c.BLOCK_ACTION_PREFIX,
       asn: c.BLOCK_ACTION_ASN,
+      'prefix-zone': c.BLOCK_ACTION_PREFIX_ZONE,
+      'asn-zone': c.BLOCK_ACTION_ASN_ZONE,
     },
     entryTtlMs: c.BLOCK_TTL_MS,
     shadow: c.BLOCK_SHADOW,
+    outrightNetworks: c.BLOCK_OUTRIGHT_NETWORKS,
+    guardsEnabled: c.GUARD_ENABLED,
     maxEntries: c.BLOCK_MAX_ENTRIES,
     allowNetworks: c.ALLOWLIST_NETWORKS,
     allowAsns: c.ALLOWLIST_ASNS,
@@ -38,6 +48,7 @@ export function createPipeline(
   redis: Redis,
   sinks: BlocklistSink[],
   onError?: (e: unknown, where: string) => void,
+  onClock?: (zone: string, mode: 'event' | 'wall', lagMs: number) => void,
 ): {
   pipeline: ReputationPipeline;
   blocklist: BlocklistRepository;
@@ -53,6 +64,7 @@ export function createPipeline(
     keyTtlMs: Math.max(20 * hl, 24 * 3600_000),
     dedupTtlMs: Math.max(20 * hl, 24 * 3600_000),
     offenderMinRatio: c.REPUTATION_OFFENDER_MIN_RATIO,
+    legitMinQueries: c.REPUTATION_LEGIT_MIN_QUERIES,
   });
   const blocklist = new BlocklistRepository(redis, {
     maxEntries: c.BLOCK_MAX_ENTRIES,
@@ -65,13 +77,51 @@ export function createPipeline(
     sinks,
     {
       clock: c.REPUTATION_CLOCK,
+      autoEventLagMs: c.REPUTATION_AUTO_EVENT_LAG_MS,
+      maxPrefixV4: c.REPUTATION_MAX_PREFIX_V4,
+      maxPrefixV6: c.REPUTATION_MAX_PREFIX_V6,
+      guard: {
+        enabled: c.GUARD_ENABLED,
+        action: c.GUARD_ACTION,
+        holdMs: c.GUARD_HOLD_MS,
+        staleMs: c.GUARD_STALE_MS,
+        allMinQps: c.GUARD_ALL_MIN_QPS,
+        maxLeakShare: c.GUARD_MAX_LEAK_SHARE,
+        maxNames: c.GUARD_MAX_NAMES,
+        shadow: c.BLOCK_SHADOW.has('zone'),
+        allowZones: c.ALLOWLIST_ZONES,
+      },
+      zoneData: loadZoneFiles(c.GUARD_ZONE_FILES),
       refreshStepMs: Math.max(1000, Math.floor(c.BLOCK_TTL_MS / 10)),
       prefixFallbackV4: c.REPUTATION_PREFIX_V4,
       prefixFallbackV6: c.REPUTATION_PREFIX_V6,
       // Whole-list sinks (RPZ, CDB) rebuild at most ~twice a second under churn.
       refreshDebounceMs: 500,
       onError,
+      onClock,
     },
+    new GuardRepository(redis),
   );
   return { pipeline, blocklist, reputation };
+}
+
+/** GUARD_ZONE_FILES read at boot: a file that cannot be read stops the service, naming it. */
+export function loadZoneFiles(
+  files: ReadonlyArray<{ zone: string; path: string }>,
+): Map<string, { source: string; names: string[] }> {
+  const out = new Map<string, { source: string; names: string[] }>();
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f.path, 'utf8');
+    } catch (cause) {
+      throw new SluiceError(
+        ErrorCodes.config,
+        `GUARD_ZONE_FILES: cannot read the master file for ${f.zone} at ${f.path}`,
+        { cause },
+      );
+    }
+    out.set(f.zone, { source: `zone-file:${f.path}`, names: zoneFileNames(text, f.zone) });
+  }
+  return out;
 }

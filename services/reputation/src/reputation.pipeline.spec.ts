@@ -2,6 +2,7 @@ import { type BlocklistEntry, type EnrichedOffender } from '@sluice/contracts';
 import { BlockPolicy, type PolicyConfig } from './core/policy';
 import { type BlocklistRepository } from './redis/blocklist.repository';
 import { type FoldResult, type ReputationRepository } from './redis/reputation.repository';
+import { type GuardRepository } from './redis/guard.repository';
 import { ReputationPipeline, type BlocklistSink } from './reputation.pipeline';
 
 const cfg: PolicyConfig = {
@@ -9,10 +10,26 @@ const cfg: PolicyConfig = {
   minAttackQueries: 100,
   rollupMinResolvers: 3,
   resolverMinZones: 2,
-  thresholds: { 'resolver-zone': 50, resolver: 80, prefix: 80, asn: 90 },
-  actions: { 'resolver-zone': 'refused', resolver: 'drop', prefix: 'drop', asn: 'drop' },
+  thresholds: {
+    'resolver-zone': 50,
+    resolver: 80,
+    prefix: 80,
+    asn: 90,
+    'prefix-zone': 80,
+    'asn-zone': 90,
+  },
+  actions: {
+    'resolver-zone': 'refused',
+    resolver: 'drop',
+    prefix: 'drop',
+    asn: 'drop',
+    'prefix-zone': 'guard',
+    'asn-zone': 'guard',
+  },
+  outrightNetworks: true,
+  guardsEnabled: true,
   entryTtlMs: 100_000,
-  shadow: false,
+  shadow: new Set(),
   maxEntries: 10,
   allowNetworks: [],
   allowAsns: [],
@@ -82,11 +99,30 @@ function setup(
     [sink],
     {
       clock: opts.clock ?? 'event',
+      autoEventLagMs: 300_000,
       refreshStepMs: 10_000,
       prefixFallbackV4: 24,
       prefixFallbackV6: 48,
+      maxPrefixV4: 24,
+      maxPrefixV6: 48,
       refreshDebounceMs: 1,
+      guard: {
+        enabled: true,
+        action: 'refused',
+        holdMs: 300_000,
+        staleMs: 120_000,
+        allMinQps: 50,
+        maxLeakShare: 0.05,
+        maxNames: 1000,
+        shadow: false,
+        allowZones: [],
+      },
+      zoneData: new Map(),
     },
+    {
+      setLeak: jest.fn(),
+      inputs: jest.fn(() => Promise.resolve(null)),
+    } as unknown as GuardRepository,
   );
   return { pipeline, fold, apply, changed, store };
 }

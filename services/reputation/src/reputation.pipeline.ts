@@ -1,9 +1,17 @@
-import { type BlocklistEntry, type EnrichedOffender } from '@sluice/contracts';
-import { type BlockPolicy, entryId, needsWrite, type Evaluation } from './core/policy';
+import {
+  type Alert,
+  type BlocklistEntry,
+  type EnrichedOffender,
+  type KnownNames,
+} from '@sluice/contracts';
+import { type BlockPolicy, needsWrite, type Evaluation } from './core/policy';
 import { maskBytes, parseIp, formatIp } from './core/ip';
+import { entryId, normalizeZone, scopeZone } from './core/scope';
 import { type SubjectKind } from './core/scoring';
+import { decideGuard, guardChanged, type GuardSettings } from './core/zone-guard';
 import { type BlocklistRepository } from './redis/blocklist.repository';
-import { type ReputationRepository } from './redis/reputation.repository';
+import { type GuardRepository } from './redis/guard.repository';
+import { type FoldResult, type ReputationRepository } from './redis/reputation.repository';
 
 /** Something that follows the blocklist: Kafka (per change), RPZ and dnsdist (whole list). */
 export interface BlocklistSink {
@@ -14,16 +22,30 @@ export interface BlocklistSink {
   refresh?(entries: readonly BlocklistEntry[]): Promise<void>;
 }
 
-export type ClockMode = 'wall' | 'event';
+/**
+ * `wall`: live enforcement, blocks lapse on the wall clock. `event`: every zone's clock is the
+ * newest event time seen for that zone (replays, simulations). `auto`: wall, except for a zone
+ * whose records are older than `autoEventLagMs` — a replay of an old capture — which runs on its
+ * own event clock (logged once), so it yields the entries a live run would have.
+ */
+export type ClockMode = 'wall' | 'event' | 'auto';
 
 export interface PipelineSettings {
   clock: ClockMode;
+  autoEventLagMs: number;
   refreshStepMs: number;
   prefixFallbackV4: number;
   prefixFallbackV6: number;
+  /** Enrichment prefixes wider than these (from coarse packaged range data) are narrowed. */
+  maxPrefixV4: number;
+  maxPrefixV6: number;
   /** Debounce for whole-list sinks. */
   refreshDebounceMs: number;
+  guard: GuardSettings;
+  /** Names from each zone's own data (zone file), keyed by zone. */
+  zoneData: ReadonlyMap<string, { source: string; names: readonly string[] }>;
   onError?: (error: unknown, where: string) => void;
+  onClock?: (zone: string, mode: 'event' | 'wall', lagMs: number) => void;
 }
 
 export interface PipelineStats {
@@ -32,14 +54,19 @@ export interface PipelineStats {
   skipped: Record<string, number>;
   upserts: number;
   removed: number;
+  guards: number;
 }
 
 /**
- * Orchestrates one batch: fold into Redis → score → policy → blocklist store → sinks. No Nest
- * here, so the benchmark and the CLI can drive it directly.
+ * Orchestrates one batch: fold into Redis → score → policy → blocklist store → sinks; and the
+ * zone guards, which follow the detector's alerts. No Nest here, so the benchmark and the CLI can
+ * drive it directly.
  */
 export class ReputationPipeline {
   private watermark = 0;
+  /** Newest event time seen per zone (records and alerts): each zone's own event clock. */
+  private readonly zoneClock = new Map<string, number>();
+  private readonly eventZones = new Set<string>();
   private refreshTimer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> = Promise.resolve();
   readonly stats: PipelineStats = {
@@ -48,6 +75,7 @@ export class ReputationPipeline {
     skipped: {},
     upserts: 0,
     removed: 0,
+    guards: 0,
   };
 
   constructor(
@@ -56,29 +84,67 @@ export class ReputationPipeline {
     readonly policy: BlockPolicy,
     private readonly sinks: readonly BlocklistSink[],
     private readonly settings: PipelineSettings,
+    private readonly guards: GuardRepository,
   ) {}
 
   /**
-   * Policy time. Scores decay in event time (the records' windowEnd); blocks expire in policy
-   * time: the wall clock by default (enforcement is real time, and blocks must lapse when records
-   * stop coming), or the event watermark for replays and simulations (`clock=event`).
+   * Policy time for a zone's entries (or for outright entries, zone null). Scores decay in event
+   * time always; blocks are created and expire in policy time (see ClockMode). A zone's event
+   * clock depends only on that zone's records, so two replays of one capture agree whatever the
+   * partitions' interleaving.
    */
-  now(): number {
-    return this.settings.clock === 'event' ? this.watermark : Math.max(Date.now(), this.watermark);
-  }
-
-  prefixOf(r: EnrichedOffender): string | null {
-    if (r.enrichment.prefix !== null) return r.enrichment.prefix;
-    // Per-subnet counting even without enrichment: the resolver's /24 (IPv4) or /48 (IPv6).
-    try {
-      const b = parseIp(r.resolver);
-      const len = b.length === 4 ? this.settings.prefixFallbackV4 : this.settings.prefixFallbackV6;
-      return `${formatIp(maskBytes(b, len))}/${len}`;
-    } catch {
-      return null;
+  now(zone: string | null = null): number {
+    const event = zone === null ? this.watermark : (this.zoneClock.get(zone) ?? this.watermark);
+    switch (this.settings.clock) {
+      case 'event':
+        return event;
+      case 'wall':
+        // Never earlier than the records themselves (a sender's clock ahead of ours).
+        return Math.max(Date.now(), event);
+      case 'auto':
+        return zone !== null && this.eventZones.has(zone) ? event : Math.max(Date.now(), event);
     }
   }
 
+  private advanceClock(zone: string, ts: number): void {
+    if (ts > this.watermark) this.watermark = ts;
+    if (ts <= (this.zoneClock.get(zone) ?? -Infinity)) return;
+    this.zoneClock.set(zone, ts);
+    if (this.settings.clock !== 'auto') return;
+    const lag = Date.now() - ts;
+    const replaying = lag > this.settings.autoEventLagMs;
+    if (replaying === this.eventZones.has(zone)) return;
+    if (replaying) this.eventZones.add(zone);
+    else this.eventZones.delete(zone);
+    this.settings.onClock?.(zone, replaying ? 'event' : 'wall', lag);
+  }
+
+  prefixOf(r: EnrichedOffender): string | null {
+    let ip: Uint8Array;
+    try {
+      ip = parseIp(r.resolver);
+    } catch {
+      return r.enrichment.prefix;
+    }
+    const v4 = ip.length === 4;
+    const max = v4 ? this.settings.maxPrefixV4 : this.settings.maxPrefixV6;
+    if (r.enrichment.prefix !== null) {
+      // Packaged range data is coarser than routing (4.2.2.2 sits in a /14): never wider than
+      // the configured maximum, so a block never covers a network nobody announced as one.
+      const len = Number(r.enrichment.prefix.split('/')[1]);
+      if (Number.isFinite(len) && len >= max) return r.enrichment.prefix;
+      return `${formatIp(maskBytes(ip, max))}/${max}`;
+    }
+    // Per-subnet counting even without enrichment: the resolver's /24 (IPv4) or /48 (IPv6).
+    const len = v4 ? this.settings.prefixFallbackV4 : this.settings.prefixFallbackV6;
+    return `${formatIp(maskBytes(ip, Math.max(len, max)))}/${Math.max(len, max)}`;
+  }
+
+  /**
+   * Records are folded and decided one offender window at a time (grouped by windowEnd), each
+   * at its zone's clock after that window: an entry's start does not depend on where Kafka
+   * happened to cut the batches.
+   */
   async ingest(input: readonly EnrichedOffender[]): Promise<void> {
     const records = input.filter((r) => {
       if (this.policy.isZoneAllowed(r.zone)) {
@@ -87,15 +153,25 @@ export class ReputationPipeline {
       }
       return true;
     });
-    if (records.length === 0) return;
-    for (const r of records) if (r.windowEnd > this.watermark) this.watermark = r.windowEnd;
+    const byWindow = new Map<number, EnrichedOffender[]>();
+    for (const r of records) {
+      let list = byWindow.get(r.windowEnd);
+      if (!list) byWindow.set(r.windowEnd, (list = []));
+      list.push(r);
+    }
+    for (const end of [...byWindow.keys()].sort((a, b) => a - b))
+      await this.ingestWindow(byWindow.get(end)!);
+  }
+
+  private async ingestWindow(records: readonly EnrichedOffender[]): Promise<void> {
+    for (const r of records) this.advanceClock(normalizeZone(r.zone), r.windowEnd);
     const results = await this.reputation.fold(
       records,
       (r) => this.prefixOf(r),
       (r) => this.policy.isResolverProtected(this.contextOf(r, null)),
     );
     this.stats.records += records.length;
-    // The latest evaluation per subject wins within a batch.
+    // The latest evaluation per subject wins within a window.
     const evals = new Map<string, Evaluation>();
     results.forEach((res, i) => {
       if (res.duplicate) this.stats.duplicates++;
@@ -109,31 +185,121 @@ export class ReputationPipeline {
         if (scope) evals.set(entryId(scope), { kind, state, context });
       }
     });
-    const now = this.now();
     const existing = await this.blocklist.get([...evals.keys()]);
     const upserts: BlocklistEntry[] = [];
     for (const [id, ev] of evals) {
       const prior = existing.get(id) ?? null;
-      const d = this.policy.decide(ev, now, prior);
+      const scope = this.policy.scopeOf(ev.kind, ev.context);
+      const d = this.policy.decide(ev, this.now(scope ? scopeZone(scope) : null), prior);
       if (d.entry === null) {
         this.skip(d.skipped ?? 'unknown');
         continue;
       }
-      if (d.entry.scope.kind === 'asn') {
-        const networks = await this.reputation.asnNetworks(d.entry.scope.asn, ev.state.ts);
+      existing.set(id, d.entry);
+      const s = d.entry.scope;
+      if (s.kind === 'asn' || s.kind === 'asn-zone') {
+        const networks = await this.reputation.asnNetworks(s.asn, ev.state.ts);
         if (networks.length > 0) d.entry.networks = networks.sort();
       }
       if (needsWrite(prior, d.entry, this.settings.refreshStepMs)) upserts.push(d.entry);
     }
     if (upserts.length > 0) await this.commit(upserts, []);
+    await this.widenGuards(records, results, existing);
+  }
+
+  /**
+   * For each zone whose guard still covers only offending resolvers: how much of this window's
+   * flood came from resolvers no entry covers. Too much → the guard applies to every client.
+   */
+  private async widenGuards(
+    records: readonly EnrichedOffender[],
+    results: readonly FoldResult[],
+    entries: ReadonlyMap<string, BlocklistEntry>,
+  ): Promise<void> {
+    const perZone = new Map<
+      string,
+      { attack: number; leaked: number; secs: number; alertId: string | null }
+    >();
+    records.forEach((r, i) => {
+      const zone = normalizeZone(r.zone);
+      const prefix = results[i]?.prefix ?? null;
+      const covered = [
+        `rz:${r.resolver}|${zone}`,
+        prefix !== null ? `pz:${prefix}|${zone}` : null,
+        r.enrichment.asn !== null ? `az:${r.enrichment.asn}|${zone}` : null,
+      ].some((id) => id !== null && entries.has(id) && !entries.get(id)!.shadow);
+      let z = perZone.get(zone);
+      if (!z)
+        perZone.set(
+          zone,
+          (z = {
+            attack: 0,
+            leaked: 0,
+            secs: (r.windowEnd - r.windowStart) / 1000,
+            alertId: r.alertId,
+          }),
+        );
+      z.attack += r.attackQueries;
+      if (!covered) z.leaked += r.attackQueries;
+    });
+    for (const [zone, z] of perZone) {
+      if (z.attack === 0) continue;
+      const leak = {
+        qps: z.leaked / Math.max(z.secs, 1),
+        share: z.leaked / z.attack,
+        alertId: z.alertId,
+      };
+      await this.guards.setLeak(zone, leak);
+      await this.decideGuard(zone);
+    }
+  }
+
+  /** sluice.alerts.v1: the guard follows the alert (started → on, ended → hold, then off). */
+  async onAlert(alert: Alert): Promise<void> {
+    const zone = normalizeZone(alert.zone);
+    this.advanceClock(zone, alert.at);
+    if (this.policy.isZoneAllowed(zone)) return;
+    await this.guards.setAlert(zone, alert);
+    await this.decideGuard(zone);
+  }
+
+  /** sluice.known-names.v1: the names the guard answers. */
+  async onKnownNames(names: KnownNames): Promise<void> {
+    const zone = normalizeZone(names.zone);
+    await this.guards.setNames(zone, names);
+    await this.decideGuard(zone);
+  }
+
+  private async decideGuard(zone: string): Promise<void> {
+    const inputs = await this.guards.inputs(zone);
+    if (inputs === null) return;
+    const id = entryId({ kind: 'zone', zone });
+    const prior = (await this.blocklist.get([id])).get(id) ?? null;
+    const next = decideGuard(
+      { ...inputs, zoneData: this.settings.zoneData.get(zone) ?? null },
+      prior,
+      this.now(zone),
+      this.settings.guard,
+    );
+    if (next === null || !guardChanged(prior, next, this.settings.refreshStepMs)) return;
+    if (prior === null || prior.guard?.alertId !== next.guard?.alertId) this.stats.guards++;
+    await this.commit([next], []);
   }
 
   /** Removes entries whose expiry passed (not refreshed by new evidence). */
   async sweep(): Promise<number> {
-    const ids = await this.blocklist.expired(this.now());
+    // Candidates by the latest clock any zone has; each is then held to its own zone's clock.
+    let latest = this.now(null);
+    for (const zone of this.zoneClock.keys()) latest = Math.max(latest, this.now(zone));
+    const candidates = await this.blocklist.expired(latest);
+    if (candidates.length === 0) return 0;
+    const entries = await this.blocklist.get(candidates);
+    const ids = candidates.filter((id) => {
+      const e = entries.get(id);
+      return e === undefined || e.expiresAt <= this.now(scopeZone(e.scope));
+    });
     if (ids.length === 0) return 0;
-    const removed = await this.commit([], ids);
-    return removed;
+    return this.commit([], ids);
   }
 
   private async commit(upserts: BlocklistEntry[], deletes: string[]): Promise<number> {

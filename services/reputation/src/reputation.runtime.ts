@@ -13,7 +13,8 @@ import { createRedis, type Redis } from '@sluice/redis';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Readiness } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
-import { DnsdistCdbWriter } from './dnsdist/dnsdist-cdb.writer';
+import { DnsdistCdbWriter, guardCdbPath } from './dnsdist/dnsdist-cdb.writer';
+import { GuardConsumer } from './kafka/guard.consumer';
 import { FeedService } from './http/feed.service';
 import { BlocklistPublisher } from './kafka/blocklist.publisher';
 import { readCompacted, reconcileDiff } from './kafka/blocklist.reconciler';
@@ -39,6 +40,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   rpzPort = 0;
   private producer: BatchingProducer | null = null;
   private consumer: OffendersConsumer | null = null;
+  private guardConsumer: GuardConsumer | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly bad: Counter;
   private readonly rpzServed: Counter;
@@ -97,24 +99,27 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       this.log.error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
     await this.redis.connect();
     const kafka = createKafka(kafkaConfigFrom(c, 'sluice-reputation'));
-    if (
-      c.REPUTATION_OUTPUT_TOPIC === TopicSpecs.blocklist.name ||
-      c.REPUTATION_INPUT_TOPIC === TopicSpecs.offendersEnriched.name
-    ) {
+    {
+      // Only Sluice's own topics are created here (private test topics are the caller's job).
       const specs = [
         TopicSpecs.blocklist,
         TopicSpecs.offendersEnriched,
         TopicSpecs.deadLetter,
+        TopicSpecs.alerts,
+        TopicSpecs.knownNames,
       ].filter(
         (s) =>
           s.name === c.REPUTATION_OUTPUT_TOPIC ||
           s.name === c.REPUTATION_INPUT_TOPIC ||
-          s.name === c.REPUTATION_DEADLETTER_TOPIC,
+          s.name === c.REPUTATION_DEADLETTER_TOPIC ||
+          (c.GUARD_ENABLED && s.name === c.REPUTATION_ALERTS_TOPIC) ||
+          (c.GUARD_ENABLED && s.name === c.REPUTATION_KNOWN_NAMES_TOPIC),
       );
-      await provisionTopics(kafka, specs, {
-        partitions: c.KAFKA_TOPIC_PARTITIONS,
-        replicationFactor: c.KAFKA_REPLICATION_FACTOR,
-      });
+      if (specs.length > 0)
+        await provisionTopics(kafka, specs, {
+          partitions: c.KAFKA_TOPIC_PARTITIONS,
+          replicationFactor: c.KAFKA_REPLICATION_FACTOR,
+        });
     }
     this.producer = new BatchingProducer(kafka);
     await this.producer.connect();
@@ -149,12 +154,19 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     }
     if (c.DNSDIST_CDB_PATH)
       sinks.push(
-        new DnsdistCdbWriter(c.DNSDIST_CDB_PATH, {
-          v4: c.DNSDIST_PREFIX_V4,
-          v6: c.DNSDIST_PREFIX_V6,
-        }),
+        new DnsdistCdbWriter(
+          c.DNSDIST_CDB_PATH,
+          guardCdbPath(c.DNSDIST_CDB_PATH, c.DNSDIST_GUARD_CDB_PATH),
+          { v4: c.DNSDIST_PREFIX_V4, v6: c.DNSDIST_PREFIX_V6 },
+        ),
       );
-    const built = createPipeline(c, this.redis, sinks, onError);
+    const built = createPipeline(c, this.redis, sinks, onError, (zone, mode, lagMs) =>
+      mode === 'event'
+        ? this.log.warn(
+            `${zone}: records are ${Math.round(lagMs / 1000)} s behind the wall clock (a replay?): its blocklist times follow the records' event time (REPUTATION_CLOCK=auto)`,
+          )
+        : this.log.log(`${zone}: records caught up with the wall clock: blocks run on wall time`),
+    );
     this.pipeline = built.pipeline;
     const rpz = this.rpz;
     this.feed = new FeedService(
@@ -174,27 +186,41 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     await this.pipeline.sweep();
     await this.pipeline.refreshNow();
     await this.reconcile(kafka, built.blocklist.snapshot.bind(built.blocklist));
+    const onBad = async (reason: string, raw: Buffer | null, detail: string) => {
+      this.bad.inc({ reason });
+      if (!this.deadLetterBudget()) return;
+      await this.producer!.send(c.REPUTATION_DEADLETTER_TOPIC, [
+        {
+          key: 'reputation',
+          value: encodeMessage(deadLetterSchema, {
+            v: 1,
+            source: `reputation:${c.REPUTATION_INPUT_TOPIC}`,
+            reason,
+            receivedAt: Date.now(),
+            raw: (raw ?? Buffer.alloc(0)).toString('base64'),
+            detail,
+          }),
+        },
+      ]);
+    };
+    if (c.GUARD_ENABLED) {
+      this.guardConsumer = new GuardConsumer(
+        kafka,
+        {
+          groupId: `${c.REPUTATION_GROUP_ID}-guard`,
+          alertsTopic: c.REPUTATION_ALERTS_TOPIC,
+          namesTopic: c.REPUTATION_KNOWN_NAMES_TOPIC,
+        },
+        this.pipeline,
+        onBad,
+      );
+      await this.guardConsumer.start();
+    }
     this.consumer = new OffendersConsumer(
       kafka,
       { groupId: c.REPUTATION_GROUP_ID, topic: c.REPUTATION_INPUT_TOPIC },
       this.pipeline,
-      async (reason, raw, detail) => {
-        this.bad.inc({ reason });
-        if (!this.deadLetterBudget()) return;
-        await this.producer!.send(c.REPUTATION_DEADLETTER_TOPIC, [
-          {
-            key: 'reputation',
-            value: encodeMessage(deadLetterSchema, {
-              v: 1,
-              source: `reputation:${c.REPUTATION_INPUT_TOPIC}`,
-              reason,
-              receivedAt: Date.now(),
-              raw: (raw ?? Buffer.alloc(0)).toString('base64'),
-              detail,
-            }),
-          },
-        ]);
-      },
+      onBad,
     );
     await this.consumer.start();
     this.sweepTimer = setInterval(() => {
@@ -239,6 +265,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.consumer?.stop();
+    await this.guardConsumer?.stop();
     await this.pipeline?.settle();
     await this.producer?.disconnect();
     await this.rpz?.stop();

@@ -5,7 +5,13 @@ describe('loadReputationConfig', () => {
   it('has working defaults', () => {
     const c = loadReputationConfig({});
     expect(c.REPUTATION_HALF_LIFE_MS).toBe(600_000);
-    expect(c.BLOCK_ACTION_RESOLVER_ZONE).toBe('refused');
+    // Safe to enforce by default: offenders get the zone guard, networks are never blocked
+    // outright, and replays of old captures run on their own event clock.
+    expect(c.BLOCK_ACTION_RESOLVER_ZONE).toBe('guard');
+    expect(c.BLOCK_OUTRIGHT_NETWORKS).toBe(false);
+    expect(c.GUARD_ENABLED).toBe(true);
+    expect(c.REPUTATION_CLOCK).toBe('auto');
+    expect(c.BLOCK_SHADOW).toEqual(new Set());
     expect(c.DNSDIST_PREFIX_V4).toEqual([24]);
     expect(c.RPZ_TSIG_KEYS).toEqual([]);
   });
@@ -22,6 +28,30 @@ describe('loadReputationConfig', () => {
     expect(c.DNSDIST_PREFIX_V4).toEqual([24, 16]);
   });
 
+  it('parses shadow kinds and zone files', () => {
+    const c = loadReputationConfig({
+      BLOCK_SHADOW: 'zone, prefix-zone',
+      GUARD_ZONE_FILES: 'Example.COM.=/etc/nsd/example.com.zone',
+    });
+    expect(c.BLOCK_SHADOW).toEqual(new Set(['zone', 'prefix-zone']));
+    expect(c.GUARD_ZONE_FILES).toEqual([{ zone: 'example.com', path: '/etc/nsd/example.com.zone' }]);
+    expect(loadReputationConfig({ BLOCK_SHADOW: 'true' }).BLOCK_SHADOW.size).toBe(7);
+  });
+
+  it('refuses a guard action when guards are off, naming the setting', () => {
+    expect(() => loadReputationConfig({ GUARD_ENABLED: 'false' })).toThrow(
+      /BLOCK_ACTION_RESOLVER_ZONE/,
+    );
+    expect(
+      loadReputationConfig({
+        GUARD_ENABLED: 'false',
+        BLOCK_ACTION_RESOLVER_ZONE: 'refused',
+        BLOCK_ACTION_PREFIX_ZONE: 'refused',
+        BLOCK_ACTION_ASN_ZONE: 'refused',
+      }).GUARD_ENABLED,
+    ).toBe(false);
+  });
+
   it.each([
     ['ALLOWLIST_NETWORKS', '10.0.0.0/33'],
     ['ALLOWLIST_ASNS', 'google'],
@@ -30,6 +60,13 @@ describe('loadReputationConfig', () => {
     ['REPUTATION_CLOCK', 'sundial'],
     ['DNSDIST_PREFIX_V4', '40'],
     ['BLOCK_THRESHOLD_PREFIX', '101'],
+    ['BLOCK_ACTION_RESOLVER', 'guard'],
+    ['BLOCK_SHADOW', 'zone,everything'],
+    ['REPUTATION_MAX_PREFIX_V4', '16'],
+    ['REPUTATION_MAX_PREFIX_V6', '32'],
+    ['GUARD_ACTION', 'guard'],
+    ['GUARD_MAX_LEAK_SHARE', '2'],
+    ['GUARD_ZONE_FILES', 'example.com'],
   ])('names the bad variable %s', (name, value) => {
     let error: unknown;
     try {

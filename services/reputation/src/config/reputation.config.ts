@@ -8,7 +8,8 @@ import {
   redisEnvShape,
   type Env,
 } from '@sluice/config';
-import { blockActionSchema } from '@sluice/contracts';
+import { blockActionSchema, Topics } from '@sluice/contracts';
+import { subjectKinds, type SubjectKind } from '../core/scoring';
 import { parseNetwork } from '../core/ip';
 
 const networkList = () =>
@@ -65,6 +66,45 @@ const prefixLengths = (max: number) =>
     )
     .transform((l) => l.map(Number));
 
+const enforceAction = blockActionSchema.exclude(['guard'], {
+  message: 'must be drop, refused, nxdomain or truncate (guard applies only to zone-scoped kinds)',
+});
+
+const shadowKinds = () =>
+  z
+    .string()
+    .trim()
+    .default('false')
+    .transform((v, ctx): Set<SubjectKind | 'zone'> => {
+      const all = [...subjectKinds, 'zone'] as const;
+      if (v === '' || v === 'false') return new Set();
+      if (v === 'true') return new Set(all);
+      const list = v.split(',').map((x) => x.trim());
+      const bad = list.filter((x) => !(all as readonly string[]).includes(x));
+      if (bad.length) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be true, false or a list of ${all.join(', ')} (not ${bad.join(', ')})`,
+        });
+        return z.NEVER;
+      }
+      return new Set(list as Array<SubjectKind | 'zone'>);
+    });
+
+const zoneFiles = () =>
+  env
+    .list()
+    .refine(
+      (l) => l.every((v) => /^[A-Za-z0-9_.-]+=.+$/.test(v)),
+      'must be zone=path,zone=path (a master file per zone)',
+    )
+    .transform((l) =>
+      l.map((v) => {
+        const i = v.indexOf('=');
+        return { zone: v.slice(0, i).toLowerCase().replace(/\.$/, ''), path: v.slice(i + 1) };
+      }),
+    );
+
 /** Every setting of the reputation service, validated once at boot. */
 export const reputationConfigSchema = z
   .object({
@@ -76,6 +116,9 @@ export const reputationConfigSchema = z
     REPUTATION_INPUT_TOPIC: z.string().default('sluice.offenders.enriched.v1'),
     REPUTATION_OUTPUT_TOPIC: z.string().default('sluice.blocklist.v1'),
     REPUTATION_DEADLETTER_TOPIC: z.string().default('sluice.deadletter.v1'),
+    /** Alerts (the zone guard follows them) and the names each attacked zone really has. */
+    REPUTATION_ALERTS_TOPIC: z.string().min(1).default(Topics.alerts),
+    REPUTATION_KNOWN_NAMES_TOPIC: z.string().min(1).default(Topics.knownNames),
     /** Undecodable input records sampled to the dead-letter topic, per minute. */
     REPUTATION_DEADLETTER_PER_MINUTE: z.coerce.number().int().min(0).default(10),
     /** Half-life of every score, in ms. */
@@ -88,21 +131,57 @@ export const reputationConfigSchema = z
     REPUTATION_EVIDENCE_PER_SUBJECT: env.positiveInt().default(20),
     REPUTATION_PREFIX_V4: env.positiveInt().max(32).default(24),
     REPUTATION_PREFIX_V6: env.positiveInt().max(128).default(48),
-    /** 'wall' (live) or 'event' (replays): the clock that expires blocks; decay always uses event time. */
+    /** Widest prefix ever blocked: enrichment ranges wider than this are narrowed to it. */
+    REPUTATION_MAX_PREFIX_V4: env
+      .positiveInt()
+      .min(24, 'must be 24 or longer: packaged range data is too coarse for wider blocks')
+      .max(32)
+      .default(24),
+    REPUTATION_MAX_PREFIX_V6: env
+      .positiveInt()
+      .min(48, 'must be 48 or longer: packaged range data is too coarse for wider blocks')
+      .max(128)
+      .default(48),
+    /** Non-attack queries in one record that count as legitimate traffic seen from a resolver. */
+    REPUTATION_LEGIT_MIN_QUERIES: env.positiveInt().default(5),
+    /**
+     * The clock blocks start and expire on (decay always uses event time): 'wall' (live),
+     * 'event' (each zone's newest event time; replays), or 'auto' — wall, except zones whose
+     * records lag the wall clock by more than REPUTATION_AUTO_EVENT_LAG_MS (a replay).
+     */
     REPUTATION_CLOCK: z
-      .enum(['wall', 'event'], { message: 'must be wall or event' })
-      .default('wall'),
+      .enum(['wall', 'event', 'auto'], { message: 'must be wall, event or auto' })
+      .default('auto'),
+    REPUTATION_AUTO_EVENT_LAG_MS: env.positiveInt().default(minutes(5)),
     BLOCK_THRESHOLD_RESOLVER_ZONE: z.coerce.number().min(0).max(100).default(50),
     BLOCK_THRESHOLD_RESOLVER: z.coerce.number().min(0).max(100).default(80),
     BLOCK_THRESHOLD_PREFIX: z.coerce.number().min(0).max(100).default(80),
     BLOCK_THRESHOLD_ASN: z.coerce.number().min(0).max(100).default(90),
-    BLOCK_ACTION_RESOLVER_ZONE: blockActionSchema.default('refused'),
-    BLOCK_ACTION_RESOLVER: blockActionSchema.default('drop'),
-    BLOCK_ACTION_PREFIX: blockActionSchema.default('drop'),
-    BLOCK_ACTION_ASN: blockActionSchema.default('drop'),
+    BLOCK_THRESHOLD_PREFIX_ZONE: z.coerce.number().min(0).max(100).default(80),
+    BLOCK_THRESHOLD_ASN_ZONE: z.coerce.number().min(0).max(100).default(90),
+    /** Zone-scoped kinds default to `guard`: the offenders get the zone guard, not a refusal. */
+    BLOCK_ACTION_RESOLVER_ZONE: blockActionSchema.default('guard'),
+    BLOCK_ACTION_PREFIX_ZONE: blockActionSchema.default('guard'),
+    BLOCK_ACTION_ASN_ZONE: blockActionSchema.default('guard'),
+    BLOCK_ACTION_RESOLVER: enforceAction.default('drop'),
+    BLOCK_ACTION_PREFIX: enforceAction.default('drop'),
+    BLOCK_ACTION_ASN: enforceAction.default('drop'),
+    /** Outright (every-zone) prefix and ASN blocks: opt-in. */
+    BLOCK_OUTRIGHT_NETWORKS: env.bool().default(false),
     BLOCK_TTL_MS: env.positiveInt().default(minutes(30)),
     BLOCK_MAX_ENTRIES: env.positiveInt().default(100_000),
-    BLOCK_SHADOW: env.bool().default(false),
+    /** Dry-run: true (every kind), false, or a list of kinds (e.g. zone,resolver-zone). */
+    BLOCK_SHADOW: shadowKinds(),
+    /** Zone guard: while a zone is attacked, answer its known names and refuse the rest. */
+    GUARD_ENABLED: env.bool().default(true),
+    GUARD_ACTION: enforceAction.default('refused'),
+    GUARD_HOLD_MS: env.positiveInt().default(minutes(5)),
+    GUARD_STALE_MS: env.positiveInt().default(minutes(2)),
+    GUARD_ALL_MIN_QPS: env.positiveNumber().default(50),
+    GUARD_MAX_LEAK_SHARE: z.coerce.number().min(0).max(1).default(0.05),
+    GUARD_MAX_NAMES: env.positiveInt().max(1_000_000).default(100_000),
+    /** A zone's own names from a master file (e.g. `dig axfr` output): zone=path,… */
+    GUARD_ZONE_FILES: zoneFiles().default([]),
     BLOCK_SWEEP_MS: env.positiveInt().default(1000),
     ALLOWLIST_NETWORKS: networkList().default([]),
     ALLOWLIST_ASNS: asnList().default([]),
@@ -121,10 +200,27 @@ export const reputationConfigSchema = z
     RPZ_TSIG_KEYS: tsigKeys().default([]),
     RPZ_REQUIRE_TSIG: env.bool().default(true),
     DNSDIST_CDB_PATH: z.string().optional(),
+    /** Zone guards for dnsdist (zones + known names); default: beside DNSDIST_CDB_PATH. */
+    DNSDIST_GUARD_CDB_PATH: z.string().optional(),
     DNSDIST_PREFIX_V4: prefixLengths(32).default([24]),
     DNSDIST_PREFIX_V6: prefixLengths(128).default([48]),
   })
-  .superRefine(checkKafkaEnv);
+  .superRefine(checkKafkaEnv)
+  .superRefine((c, ctx) => {
+    if (c.GUARD_ENABLED) return;
+    for (const k of [
+      'BLOCK_ACTION_RESOLVER_ZONE',
+      'BLOCK_ACTION_PREFIX_ZONE',
+      'BLOCK_ACTION_ASN_ZONE',
+    ] as const)
+      if (c[k] === 'guard')
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message:
+            'is guard, which needs GUARD_ENABLED=true (or choose drop, refused, nxdomain or truncate)',
+        });
+  });
 
 export type ReputationConfig = z.output<typeof reputationConfigSchema>;
 

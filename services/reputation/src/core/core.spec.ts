@@ -2,7 +2,7 @@ import * as dnsPacket from 'dns-packet';
 import { type BlocklistEntry } from '@sluice/contracts';
 import { decayFactor, decayTo, fold, type Decayed } from './decay';
 import { formatIp, networkContains, parseIp, parseNetwork, rpzClientIpLabels } from './ip';
-import { scoreOf, type ScoringConfig, type SubjectState } from './scoring';
+import { scoreOf, subjectKinds, type ScoringConfig, type SubjectState } from './scoring';
 import { BlockPolicy, overCap, type PolicyConfig, type SubjectContext } from './policy';
 import { readCdb, writeCdb } from './cdb';
 import { dnsdistKv } from './dnsdist-kv';
@@ -20,10 +20,26 @@ const scoring: ScoringConfig = {
 };
 const policyCfg: PolicyConfig = {
   ...scoring,
-  thresholds: { 'resolver-zone': 50, resolver: 80, prefix: 80, asn: 90 },
-  actions: { 'resolver-zone': 'refused', resolver: 'drop', prefix: 'drop', asn: 'drop' },
+  thresholds: {
+    'resolver-zone': 50,
+    resolver: 80,
+    prefix: 80,
+    asn: 90,
+    'prefix-zone': 80,
+    'asn-zone': 90,
+  },
+  actions: {
+    'resolver-zone': 'refused',
+    resolver: 'drop',
+    prefix: 'drop',
+    asn: 'drop',
+    'prefix-zone': 'guard',
+    'asn-zone': 'guard',
+  },
+  outrightNetworks: true,
+  guardsEnabled: true,
   entryTtlMs: 300_000,
-  shadow: false,
+  shadow: new Set(),
   maxEntries: 1000,
   allowNetworks: ['192.0.2.0/24'],
   allowAsns: [64999],
@@ -208,7 +224,7 @@ describe('BlockPolicy', () => {
   });
 
   it('marks entries as shadow in dry-run mode', () => {
-    const shadow = new BlockPolicy({ ...policyCfg, shadow: true });
+    const shadow = new BlockPolicy({ ...policyCfg, shadow: new Set(subjectKinds) });
     expect(
       shadow.decide({ kind: 'resolver-zone', state: state(900, 1000), context: ctx() }, now, null)
         .entry?.shadow,

@@ -1,13 +1,13 @@
-import { type BlocklistEntry } from '@sluice/contracts';
+import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
 import { maskBytes, parseNetwork } from './ip';
-import { normalizeZone } from './policy';
+import { normalizeZone, scopeAddresses, scopeZone } from './scope';
 import { writeCdb } from './cdb';
 
 /**
- * Key-value content for dnsdist's CDB store. Key: the client address in network byte order,
+ * Per-client content for dnsdist's CDB store. Key: the client address in network byte order,
  * masked to one of `prefixLengths` (dnsdist's KeyValueLookupKeySourceIP(mask) builds the same
- * bytes). Value: `zone action;zone action…`, zone `.` meaning every zone. The Lua in
- * dnsdistConfigLua() picks the first rule whose zone contains the qname.
+ * bytes). Value: `zone action;zone action…`, zone `.` meaning every zone, action `guard` meaning
+ * "this client gets the zone's guard". Zone guards themselves go to the guard store.
  */
 export function dnsdistKv(
   entries: Iterable<BlocklistEntry>,
@@ -15,12 +15,9 @@ export function dnsdistKv(
 ): Map<string, string> {
   const values = new Map<string, string[]>();
   for (const e of entries) {
-    if (e.shadow) continue;
-    const s = e.scope;
-    const addresses =
-      s.kind === 'prefix' ? [s.prefix] : s.kind === 'asn' ? (e.networks ?? []) : [s.resolver];
-    const zone = s.kind === 'resolver-zone' ? normalizeZone(s.zone) : '.';
-    for (const address of addresses) {
+    if (e.shadow || e.scope.kind === 'zone') continue;
+    const zone = scopeZone(e.scope) ?? '.';
+    for (const address of scopeAddresses(e)) {
       let net;
       try {
         net = parseNetwork(address);
@@ -42,43 +39,124 @@ export function dnsdistKv(
   return new Map([...values].map(([k, v]) => [k, v.join(';')]));
 }
 
+/** A name in DNS wire format, lower case: what KeyValueLookupKeySuffix(0, true) looks up. */
+export function wireName(name: string): Buffer {
+  const labels = normalizeZone(name).split('.').filter(Boolean);
+  const parts: Buffer[] = [];
+  for (const l of labels) {
+    const b = Buffer.from(l, 'latin1');
+    parts.push(Buffer.from([b.length]), b);
+  }
+  parts.push(Buffer.from([0]));
+  return Buffer.concat(parts);
+}
+
+/**
+ * The zone guards for dnsdist, one store, two key spaces that cannot collide (wire names end in a
+ * zero byte, text names never contain one):
+ * - the guarded zone, wire format → `all:<action>` or `offenders:<action>`; allowlisted subtrees
+ *   under it → `pass` (the suffix lookup takes the longest match first);
+ * - each known name, text (lower case, no trailing dot, as KeyValueLookupKeyQName(false)) → `1`.
+ */
+export function dnsdistGuardKv(entries: Iterable<BlocklistEntry>): Array<[Buffer, Buffer]> {
+  const out = new Map<string, [Buffer, Buffer]>();
+  const put = (k: Buffer, v: string) => out.set(k.toString('latin1'), [k, Buffer.from(v)]);
+  for (const e of entries) {
+    if (e.shadow || e.scope.kind !== 'zone' || !e.guard) continue;
+    put(wireName(e.scope.zone), `${e.guard.appliesTo}:${e.action}`);
+    for (const sub of e.guard.allowedSubtrees ?? []) put(wireName(sub), 'pass');
+    for (const n of e.guard.knownNames) put(Buffer.from(normalizeZone(n), 'latin1'), '1');
+  }
+  return [...out.values()];
+}
+
 export function dnsdistCdb(kv: Map<string, string>): Buffer {
   return writeCdb(
     [...kv].map(([k, v]) => [Buffer.from(k, 'latin1'), Buffer.from(v)] as [Uint8Array, Uint8Array]),
   );
 }
 
-/** The dnsdist configuration lines that enforce the CDB file (documented in the README). */
-export function dnsdistConfigLua(
-  cdbPath: string,
-  v4: readonly number[],
-  v6: readonly number[],
-): string {
+export function dnsdistGuardCdb(entries: Iterable<BlocklistEntry>): Buffer {
+  return writeCdb(dnsdistGuardKv(entries));
+}
+
+/** dnsdist's action for a Sluice action (guard entries are enforced by the guard rules). */
+export function dnsdistAction(a: Exclude<BlockAction, 'guard'>): string {
+  switch (a) {
+    case 'drop':
+      return 'DropAction()';
+    case 'refused':
+      return 'RCodeAction(DNSRCode.REFUSED)';
+    case 'nxdomain':
+      return 'RCodeAction(DNSRCode.NXDOMAIN)';
+    case 'truncate':
+      return 'TCAction()';
+  }
+}
+
+export interface DnsdistConfigOptions {
+  /** Per-client store (DNSDIST_CDB_PATH). */
+  clientsCdbPath: string;
+  /** Zone guard store (DNSDIST_GUARD_CDB_PATH). */
+  guardCdbPath: string;
+  v4: readonly number[];
+  v6: readonly number[];
+}
+
+const guardActions = ['refused', 'drop', 'nxdomain', 'truncate'] as const;
+
+/**
+ * The dnsdist configuration that enforces both stores (documented in the README). The zone guard
+ * runs on key-value lookups and tag rules only; Lua runs only for clients the per-client store
+ * lists, to match their zone-specific refusals.
+ */
+export function dnsdistConfigLua(o: DnsdistConfigOptions): string {
   const masks: Array<[number, number]> = [[32, 128]];
-  for (let i = 0; i < Math.max(v4.length, v6.length); i++) masks.push([v4[i] ?? 32, v6[i] ?? 128]);
-  const lookups = masks
-    .map(
+  for (let i = 0; i < Math.max(o.v4.length, o.v6.length); i++)
+    masks.push([o.v4[i] ?? 32, o.v6[i] ?? 128]);
+  const listed = masks.map(
+    ([a, b]) => `KeyValueStoreLookupRule(sluiceClients, KeyValueLookupKeySourceIP(${a}, ${b}))`,
+  );
+  const lines = [
+    '-- Sluice (generated): zone guards and per-client blocks from CDB files dnsdist re-reads',
+    `sluiceGuard = newCDBKVStore(${JSON.stringify(o.guardCdbPath)}, 1)`,
+    `sluiceClients = newCDBKVStore(${JSON.stringify(o.clientsCdbPath)}, 1)`,
+    '-- Zone guard: is the qname under a guarded zone ("all:<action>", "offenders:<action>", "pass")?',
+    'addAction(AllRule(), KeyValueStoreLookupAction(sluiceGuard, KeyValueLookupKeySuffix(0, true), "sluice.zone"))',
+    '-- …and is it one of the names the zone really has? ("1", else "")',
+    'addAction(NotRule(TagRule("sluice.zone", "")), KeyValueStoreLookupAction(sluiceGuard, KeyValueLookupKeyQName(false), "sluice.known"))',
+  ];
+  for (const a of guardActions) {
+    lines.push(
+      `addAction(AndRule({TagRule("sluice.zone", "all:${a}"), TagRule("sluice.known", "")}), ${dnsdistAction(a)}, {name="sluice-guard-all-${a}"})`,
+    );
+    listed.forEach((rule, i) =>
+      lines.push(
+        `addAction(AndRule({TagRule("sluice.zone", "offenders:${a}"), TagRule("sluice.known", ""), ${rule}}), ${dnsdistAction(a)}, {name="sluice-guard-offenders-${a}-${i}"})`,
+      ),
+    );
+  }
+  lines.push(
+    '-- Per-client entries (zone-scoped refusals, opt-in outright blocks): only listed clients reach Lua',
+    ...masks.map(
       ([a, b], i) =>
-        `addAction(AllRule(), KeyValueStoreLookupAction(sluiceKvs, KeyValueLookupKeySourceIP(${a}, ${b}), "sluice${i}"))`,
-    )
-    .join('\n');
-  return `-- Sluice: (resolver, zone) blocks from a CDB file that dnsdist re-reads every second
-sluiceKvs = newCDBKVStore(${JSON.stringify(cdbPath)}, 1)
-${lookups}
-local sluiceActions = { drop = DNSAction.Drop, refused = DNSAction.Refused, nxdomain = DNSAction.Nxdomain, truncate = DNSAction.Truncate }
-function sluiceDecide(dq)
-  for i = 0, ${masks.length - 1} do
-    local v = dq:getTag("sluice" .. i)
-    if v ~= nil and v ~= "" then
-      for zone, act in string.gmatch(v, "([^ ;]+) ([^;]+)") do
-        if zone == "." or dq.qname:isPartOf(newDNSName(zone)) then
-          return sluiceActions[act] or DNSAction.None, ""
-        end
-      end
-    end
-  end
-  return DNSAction.None, ""
-end
-addAction(AllRule(), LuaAction(sluiceDecide))
-`;
+        `addAction(${listed[i]}, KeyValueStoreLookupAction(sluiceClients, KeyValueLookupKeySourceIP(${a}, ${b}), "sluice${i}"))`,
+    ),
+    'local sluiceActions = { drop = DNSAction.Drop, refused = DNSAction.Refused, nxdomain = DNSAction.Nxdomain, truncate = DNSAction.Truncate }',
+    'function sluiceDecide(dq)',
+    `  for i = 0, ${masks.length - 1} do`,
+    '    local v = dq:getTag("sluice" .. i)',
+    '    if v ~= nil and v ~= "" then',
+    '      for zone, act in string.gmatch(v, "([^ ;]+) ([^;]+)") do',
+    '        if act ~= "guard" and (zone == "." or dq.qname:isPartOf(newDNSName(zone))) then',
+    '          return sluiceActions[act] or DNSAction.None, ""',
+    '        end',
+    '      end',
+    '    end',
+    '  end',
+    '  return DNSAction.None, ""',
+    'end',
+    `addAction(OrRule({${listed.join(', ')}}), LuaAction(sluiceDecide), {name="sluice-clients"})`,
+  );
+  return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 import { type BlockAction, type BlocklistEntry, type BlockScope } from '@sluice/contracts';
 import { networkContains, networksOverlap, parseNetwork, type Network } from './ip';
+import { entryId, normalizeZone } from './scope';
 import {
   scoreOf,
   type Score,
@@ -12,7 +13,12 @@ export interface PolicyConfig extends ScoringConfig {
   thresholds: Record<SubjectKind, number>;
   actions: Record<SubjectKind, BlockAction>;
   entryTtlMs: number;
-  shadow: boolean;
+  /** Entry kinds published as shadow (dry-run): reviewed, never enforced. */
+  shadow: ReadonlySet<SubjectKind | 'zone'>;
+  /** Outright (every-zone) prefix and ASN blocks: opt-in, they punish a network's customers. */
+  outrightNetworks: boolean;
+  /** Without zone guards a `guard` action means nothing: such entries are skipped. */
+  guardsEnabled: boolean;
   maxEntries: number;
   allowNetworks: readonly string[];
   allowAsns: readonly number[];
@@ -42,23 +48,6 @@ export interface Decision {
   /** Why no entry: below threshold, allowlisted, protected… (for metrics and explain). */
   skipped: string | null;
   score: Score;
-}
-
-export function entryId(scope: BlockScope): string {
-  switch (scope.kind) {
-    case 'resolver-zone':
-      return `rz:${scope.resolver}|${scope.zone}`;
-    case 'resolver':
-      return `r:${scope.resolver}`;
-    case 'prefix':
-      return `p:${scope.prefix}`;
-    case 'asn':
-      return `a:${scope.asn}`;
-  }
-}
-
-export function normalizeZone(zone: string): string {
-  return zone.toLowerCase().replace(/\.$/, '');
 }
 
 /** Turns scores into blocklist entries. Pure: the caller supplies `now` and the existing entry. */
@@ -93,15 +82,20 @@ export class BlockPolicy {
   }
 
   scopeOf(kind: SubjectKind, ctx: SubjectContext): BlockScope | null {
+    const zone = normalizeZone(ctx.zone);
     switch (kind) {
       case 'resolver-zone':
-        return { kind, resolver: ctx.resolver, zone: normalizeZone(ctx.zone) };
+        return { kind, resolver: ctx.resolver, zone };
       case 'resolver':
         return { kind, resolver: ctx.resolver };
       case 'prefix':
         return ctx.prefix === null ? null : { kind, prefix: ctx.prefix };
       case 'asn':
         return ctx.asn === null ? null : { kind, asn: ctx.asn };
+      case 'prefix-zone':
+        return ctx.prefix === null ? null : { kind, prefix: ctx.prefix, zone };
+      case 'asn-zone':
+        return ctx.asn === null ? null : { kind, asn: ctx.asn, zone };
     }
   }
 
@@ -109,37 +103,49 @@ export class BlockPolicy {
     const score = scoreOf(ev.kind, ev.state, now, this.cfg);
     const skip = (why: string): Decision => ({ entry: null, skipped: why, score });
     const ctx = ev.context;
-    if (this.isZoneAllowed(ctx.zone) && ev.kind === 'resolver-zone')
-      return skip('zone-allowlisted');
+    if (this.isZoneAllowed(ctx.zone)) return skip('zone-allowlisted');
     if (score.score < this.cfg.thresholds[ev.kind]) return skip('below-threshold');
     const scope = this.scopeOf(ev.kind, ctx);
     if (scope === null) return skip('no-enrichment');
+    let action = this.cfg.actions[ev.kind];
+    // protectedInside: a public/allowlisted resolver, or one that also carried legitimate
+    // traffic, was seen in the subject. Such clients never lose a whole zone (they get the
+    // zone guard instead) and their networks are never blocked outright.
     switch (ev.kind) {
       case 'resolver-zone':
+        if (ev.state.protectedInside || this.isResolverProtected(ctx)) action = 'guard';
+        break;
+      case 'prefix-zone':
+      case 'asn-zone':
+        if (ev.state.protectedInside) action = 'guard';
         break;
       case 'resolver':
         if (this.isResolverProtected(ctx)) return skip('protected-resolver');
+        if (ev.state.protectedInside) return skip('legitimate-traffic');
         break;
       case 'prefix':
+        if (!this.cfg.outrightNetworks) return skip('outright-disabled');
         if (ev.state.protectedInside || this.isPrefixProtected(ctx.prefix ?? ''))
           return skip('protected-network');
         if (ctx.asn !== null && this.allowAsns.has(ctx.asn)) return skip('protected-network');
         break;
       case 'asn':
+        if (!this.cfg.outrightNetworks) return skip('outright-disabled');
         if (ev.state.protectedInside || (ctx.asn !== null && this.allowAsns.has(ctx.asn)))
           return skip('protected-network');
         break;
     }
+    if (action === 'guard' && !this.cfg.guardsEnabled) return skip('guard-disabled');
     const entry: BlocklistEntry = {
       v: 1,
       id: entryId(scope),
       scope,
-      action: this.cfg.actions[ev.kind],
+      action,
       reason: this.reason(ev, score),
       score: score.score,
       createdAt: existing?.createdAt ?? now,
       expiresAt: Math.max(existing?.expiresAt ?? 0, now + this.cfg.entryTtlMs),
-      shadow: this.cfg.shadow,
+      shadow: this.cfg.shadow.has(ev.kind),
     };
     return { entry, skipped: null, score };
   }
@@ -160,6 +166,10 @@ export class BlockPolicy {
         return `${c.prefix ?? '?'}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
       case 'asn':
         return `AS${c.asn ?? '?'}${c.asOrg ? ` ${c.asOrg}` : ''}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
+      case 'prefix-zone':
+        return `${c.prefix ?? '?'} → ${normalizeZone(c.zone)}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
+      case 'asn-zone':
+        return `AS${c.asn ?? '?'}${c.asOrg ? ` ${c.asOrg}` : ''} → ${normalizeZone(c.zone)}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
     }
   }
 }
@@ -172,6 +182,8 @@ export function overCap(entries: readonly BlocklistEntry[], max: number): string
     .slice(0, entries.length - max)
     .map((e) => e.id);
 }
+
+export { entryId, normalizeZone };
 
 function safeNetwork(text: string): Network | null {
   try {

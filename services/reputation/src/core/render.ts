@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
 import { formatNetwork, parseNetwork } from './ip';
-import { normalizeZone } from './policy';
+import { dnsdistAction } from './dnsdist-kv';
+import { scopeAddresses, scopeValue, scopeZone } from './scope';
 import { rpzRecords, type RpzRecord } from './rpz';
 
 export const feedFormats = ['json', 'text', 'rpz', 'dnsdist'] as const;
@@ -15,7 +16,13 @@ export interface FeedDecision {
   entryId: string;
   origin: 'sluice';
   type: BlockAction;
-  scope: 'Ip' | 'Range' | 'AS' | 'IpZone';
+  /**
+   * CrowdSec's Ip/Range/AS, plus zone-limited kinds: IpZone, RangeZone, AsZone (the block or
+   * `guard` applies to queries under `zone` only) and ZoneGuard (value = zone; answer
+   * `guard.knownNames`, apply `type` to every other name under the zone, for every client when
+   * `guard.appliesTo` is `all`, else for clients that have a `guard` decision for the zone).
+   */
+  scope: 'Ip' | 'Range' | 'AS' | 'IpZone' | 'RangeZone' | 'AsZone' | 'ZoneGuard';
   value: string;
   zone: string | null;
   duration: string;
@@ -23,20 +30,27 @@ export interface FeedDecision {
   scenario: string;
   simulated: boolean;
   score: number;
-  /** AS scope: the offending prefixes the block applies to. */
+  /** AS scopes: the offending prefixes the block applies to. */
   networks?: string[];
+  guard?: BlocklistEntry['guard'];
 }
+
+const decisionScope = {
+  'resolver-zone': 'IpZone',
+  resolver: 'Ip',
+  prefix: 'Range',
+  asn: 'AS',
+  'prefix-zone': 'RangeZone',
+  'asn-zone': 'AsZone',
+  zone: 'ZoneGuard',
+} as const satisfies Record<BlocklistEntry['scope']['kind'], FeedDecision['scope']>;
 
 export function toDecision(e: BlocklistEntry, now: number): FeedDecision {
   const s = e.scope;
-  const [scope, value, zone] =
-    s.kind === 'resolver-zone'
-      ? (['IpZone', `${s.resolver} ${s.zone}`, s.zone] as const)
-      : s.kind === 'resolver'
-        ? (['Ip', s.resolver, null] as const)
-        : s.kind === 'prefix'
-          ? (['Range', s.prefix, null] as const)
-          : (['AS', String(s.asn), null] as const);
+  const zone = scopeZone(s);
+  const subject = s.kind === 'asn' || s.kind === 'asn-zone' ? String(s.asn) : scopeValue(s);
+  const scope = decisionScope[s.kind];
+  const value = zone === null || s.kind === 'zone' ? subject : `${subject} ${zone}`;
   return {
     id: numericId(e.id),
     entryId: e.id,
@@ -51,6 +65,7 @@ export function toDecision(e: BlocklistEntry, now: number): FeedDecision {
     simulated: e.shadow,
     score: e.score,
     ...(e.networks ? { networks: e.networks } : {}),
+    ...(e.guard ? { guard: e.guard } : {}),
   };
 }
 
@@ -71,8 +86,11 @@ export function goDuration(ms: number): string {
 /** One line per entry, tab separated: action, scope kind, value, zone (or '-'), expiry, score, mode. */
 export function textLine(e: BlocklistEntry): string {
   const s = e.scope;
-  const value = s.kind === 'asn' ? `AS${s.asn}` : s.kind === 'prefix' ? s.prefix : s.resolver;
-  const zone = s.kind === 'resolver-zone' ? s.zone : '-';
+  const value =
+    s.kind === 'zone' && e.guard
+      ? `${e.guard.appliesTo}:${e.guard.knownNames.length}-known-names`
+      : scopeValue(s);
+  const zone = scopeZone(s) ?? '-';
   return `${e.action}\t${s.kind}\t${value}\t${zone}\t${new Date(e.expiresAt).toISOString()}\t${e.score}\t${e.shadow ? 'shadow' : 'enforce'}`;
 }
 
@@ -106,19 +124,6 @@ export function renderRpz(entries: Iterable<BlocklistEntry>, o: RpzZoneOptions):
   return `${out.join('\n')}\n`;
 }
 
-function dnsdistAction(a: BlockAction): string {
-  switch (a) {
-    case 'drop':
-      return 'DropAction()';
-    case 'refused':
-      return 'RCodeAction(DNSRCode.REFUSED)';
-    case 'nxdomain':
-      return 'RCodeAction(DNSRCode.NXDOMAIN)';
-    case 'truncate':
-      return 'TCAction()';
-  }
-}
-
 /**
  * A dnsdist Lua snippet: one NetmaskGroup per (zone, action), matched with AND on the qname
  * suffix for (resolver, zone) entries. Load with `dnsdist -C` include or paste into the console.
@@ -127,15 +132,34 @@ function dnsdistAction(a: BlockAction): string {
 export function renderDnsdistLua(entries: Iterable<BlocklistEntry>): string {
   const groups = new Map<string, { zone: string | null; action: string; masks: string[] }>();
   const comments: string[] = [];
+  const guards: BlocklistEntry[] = [];
+  const guardedClients = new Map<string, string[]>();
   for (const e of entries) {
-    const s = e.scope;
-    const addresses =
-      s.kind === 'prefix' ? [s.prefix] : s.kind === 'asn' ? (e.networks ?? []) : [s.resolver];
+    if (e.scope.kind === 'zone') {
+      guards.push(e);
+      continue;
+    }
+    // Guard decisions take effect through the zone guard's rules below.
+    if (e.action === 'guard') {
+      const zone = scopeZone(e.scope);
+      if (zone === null || e.shadow) continue;
+      let list = guardedClients.get(zone);
+      if (!list) guardedClients.set(zone, (list = []));
+      for (const a of scopeAddresses(e)) {
+        try {
+          list.push(formatNetwork(parseNetwork(a)));
+        } catch {
+          comments.push(`-- unparsable address ${JSON.stringify(a)} ${e.id}`);
+        }
+      }
+      continue;
+    }
+    const addresses = scopeAddresses(e);
     if (addresses.length === 0) {
       comments.push(`-- ${e.id} ${e.action}: no addresses known for this entry`);
       continue;
     }
-    const zone = s.kind === 'resolver-zone' ? normalizeZone(s.zone) : null;
+    const zone = scopeZone(e.scope);
     const action = e.shadow ? `LogAction("", false)` : dnsdistAction(e.action);
     const key = `${zone ?? '.'}\u0000${action}`;
     let g = groups.get(key);
@@ -152,7 +176,7 @@ export function renderDnsdistLua(entries: Iterable<BlocklistEntry>): string {
   const out = [
     '-- Sluice blocklist for dnsdist (generated)',
     ...comments,
-    'local nmg, smn = {}, {}',
+    'local nmg, smn, known, pass = {}, {}, {}, {}',
   ];
   let i = 0;
   for (const g of groups.values()) {
@@ -166,6 +190,36 @@ export function renderDnsdistLua(entries: Iterable<BlocklistEntry>): string {
       rule = `AndRule({${rule}, SuffixMatchNodeRule(smn[${i}])})`;
     }
     out.push(`addAction(${rule}, ${g.action}, {name="sluice-${i}"})`);
+  }
+  // Zone guards as name sets: for a handful of zones and names; larger lists belong in the CDB
+  // store (dnsdistConfigLua), which dnsdist reloads without a configuration change.
+  for (const g of guards) {
+    if (!g.guard || g.scope.kind !== 'zone' || g.action === 'guard') continue;
+    i++;
+    const zone = g.scope.zone;
+    out.push(`smn[${i}] = newSuffixMatchNode()`, `smn[${i}]:add(${JSON.stringify(zone)})`);
+    out.push(`known[${i}] = newDNSNameSet()`);
+    for (const n of g.guard.knownNames)
+      out.push(`known[${i}]:add(newDNSName(${JSON.stringify(n)}))`);
+    const subtrees = (g.guard.allowedSubtrees ?? []).map((x) => JSON.stringify(x));
+    if (subtrees.length) {
+      out.push(`pass[${i}] = newSuffixMatchNode()`);
+      for (const p of subtrees) out.push(`pass[${i}]:add(${p})`);
+    }
+    const parts = [
+      `SuffixMatchNodeRule(smn[${i}])`,
+      `NotRule(QNameSetRule(known[${i}]))`,
+      ...(subtrees.length ? [`NotRule(SuffixMatchNodeRule(pass[${i}]))`] : []),
+    ];
+    if (g.guard.appliesTo === 'offenders') {
+      const masks = guardedClients.get(zone) ?? [];
+      if (masks.length === 0) continue;
+      out.push(`nmg[${i}] = newNMG()`);
+      for (const m of masks) out.push(`nmg[${i}]:addMask(${JSON.stringify(m)})`);
+      parts.push(`NetmaskGroupRule(nmg[${i}])`);
+    }
+    const action = g.shadow ? `LogAction("", false)` : dnsdistAction(g.action);
+    out.push(`addAction(AndRule({${parts.join(', ')}}), ${action}, {name="sluice-guard-${i}"})`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
 import { parseNetwork, rpzClientIpLabels } from './ip';
-import { normalizeZone } from './policy';
+import { inZone, normalizeZone, scopeAddresses } from './scope';
 
 /** One policy record: owner name (absolute, no trailing dot) and CNAME target. */
 export interface RpzRecord {
@@ -13,7 +13,7 @@ export interface RpzRecord {
  * (`rpz-drop.`), TCP-only (`rpz-tcp-only.`, i.e. truncate) and passthru. Refused maps to drop:
  * the closest "no answer" that does not teach the resolver a (cacheable) negative answer.
  */
-export function rpzTarget(action: BlockAction): string {
+export function rpzTarget(action: Exclude<BlockAction, 'guard'>): string {
   switch (action) {
     case 'drop':
     case 'refused':
@@ -32,9 +32,18 @@ export function rpzTarget(action: BlockAction): string {
  * (resolver, prefix, and ASN through its `networks`) go to `<origin>`.
  */
 export function policyZoneOf(entry: BlocklistEntry, origin: string): string | null {
-  switch (entry.scope.kind) {
+  const s = entry.scope;
+  switch (s.kind) {
+    case 'zone':
+      return `${normalizeZone(s.zone)}.${origin}`;
     case 'resolver-zone':
-      return `${normalizeZone(entry.scope.zone)}.${origin}`;
+    case 'prefix-zone':
+    case 'asn-zone':
+      // `guard` clients: RPZ cannot AND a client trigger with a qname, so the zone guard's
+      // records (which apply to every client) carry them.
+      if (entry.action === 'guard') return null;
+      if (s.kind === 'asn-zone' && !entry.networks?.length) return null;
+      return `${normalizeZone(s.zone)}.${origin}`;
     case 'resolver':
     case 'prefix':
       return origin;
@@ -43,16 +52,41 @@ export function policyZoneOf(entry: BlocklistEntry, origin: string): string | nu
   }
 }
 
+/**
+ * A zone guard as QNAME triggers (verified against BIND 9.18): an exact trigger beats the
+ * wildcard, but a wildcard does not reach below a name that has its own trigger — so every
+ * known name gets `name passthru` AND `*.name <action>`, and the zone `*.zone <action>` plus an
+ * apex passthru. Allowlisted subtrees pass whole. Applies to every client (RPZ's limit).
+ */
+export function rpzGuardRecords(entry: BlocklistEntry, zoneName: string): RpzRecord[] {
+  if (entry.scope.kind !== 'zone' || !entry.guard || entry.action === 'guard') return [];
+  const zone = normalizeZone(entry.scope.zone);
+  const target = rpzTarget(entry.action);
+  const passthru = 'rpz-passthru.';
+  const at = (n: string) => `${n}.${zoneName}`;
+  const subtrees = (entry.guard.allowedSubtrees ?? []).map(normalizeZone);
+  const out: RpzRecord[] = [];
+  for (const sub of subtrees)
+    out.push({ name: at(sub), target: passthru }, { name: at(`*.${sub}`), target: passthru });
+  out.push({ name: at(zone), target: passthru }, { name: at(`*.${zone}`), target });
+  for (const raw of entry.guard.knownNames) {
+    const n = normalizeZone(raw);
+    if (n === zone || !inZone(n, zone) || subtrees.some((s) => inZone(n, s))) continue;
+    out.push({ name: at(n), target: passthru }, { name: at(`*.${n}`), target });
+  }
+  return out;
+}
+
 /** Client-IP triggers for one entry (an ASN entry yields one per network it covers). */
 export function rpzRecordsOf(entry: BlocklistEntry, zoneName: string): RpzRecord[] {
-  const s = entry.scope;
-  const addresses =
-    s.kind === 'prefix' ? [s.prefix] : s.kind === 'asn' ? (entry.networks ?? []) : [s.resolver];
+  if (entry.scope.kind === 'zone') return rpzGuardRecords(entry, zoneName);
+  if (entry.action === 'guard') return [];
+  const target = rpzTarget(entry.action);
   const out: RpzRecord[] = [];
-  for (const address of addresses) {
+  for (const address of scopeAddresses(entry)) {
     try {
       const labels = rpzClientIpLabels(parseNetwork(address));
-      out.push({ name: `${labels}.rpz-client-ip.${zoneName}`, target: rpzTarget(entry.action) });
+      out.push({ name: `${labels}.rpz-client-ip.${zoneName}`, target });
     } catch {
       // an unparsable address cannot be a trigger; the other outputs still carry the entry
     }

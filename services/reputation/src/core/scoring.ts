@@ -1,6 +1,16 @@
 import { decayTo, type Decayed } from './decay';
 
-export type SubjectKind = 'resolver-zone' | 'resolver' | 'prefix' | 'asn';
+export type SubjectKind =
+  'resolver-zone' | 'resolver' | 'prefix' | 'asn' | 'prefix-zone' | 'asn-zone';
+
+export const subjectKinds: readonly SubjectKind[] = [
+  'resolver-zone',
+  'resolver',
+  'prefix',
+  'asn',
+  'prefix-zone',
+  'asn-zone',
+];
 
 export interface ScoringConfig {
   halfLifeMs: number;
@@ -46,7 +56,7 @@ export function scoreOf(
   const ratio = d.total > 0 ? Math.min(1, d.attack / d.total) : 0;
   const confidence = Math.min(1, d.attack / cfg.minAttackQueries);
   const needed =
-    kind === 'prefix' || kind === 'asn'
+    kind === 'prefix' || kind === 'asn' || kind === 'prefix-zone' || kind === 'asn-zone'
       ? cfg.rollupMinResolvers
       : kind === 'resolver'
         ? cfg.resolverMinZones

@@ -1,34 +1,54 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { type BlocklistEntry } from '@sluice/contracts';
-import { dnsdistCdb, dnsdistKv } from '../core/dnsdist-kv';
+import { dnsdistCdb, dnsdistGuardCdb, dnsdistKv } from '../core/dnsdist-kv';
 import { type BlocklistSink } from '../reputation.pipeline';
 
 /**
- * Keeps a CDB file that dnsdist's newCDBKVStore(path, refresh) re-reads when its mtime changes.
- * Written to a temp file and renamed, so dnsdist never reads a half-written database. Chosen over
- * the console because it survives dnsdist restarts, needs no shared secret on our side, and a
- * lost update heals at the next write (the file is always the whole list).
+ * Keeps the two CDB files dnsdist's newCDBKVStore(path, 1) re-reads: per-client entries and zone
+ * guards. Each is written to a temp file and renamed, so dnsdist never reads a half-written
+ * database. Chosen over the console because it survives dnsdist restarts, needs no shared secret
+ * on our side, and a lost update heals at the next write (the file is always the whole list).
+ *
+ * dnsdist reloads only when a file's mtime, in whole seconds, is greater than the one it loaded
+ * last (verified on 1.7.3: a second write within the same second is never picked up). So each
+ * write stamps mtime = max(now, previous + 1 s) instead of waiting for the next second.
  */
 export class DnsdistCdbWriter implements BlocklistSink {
   readonly name = 'dnsdist-cdb';
   writes = 0;
-  private lastSecond = 0;
+  private readonly lastMtime = new Map<string, number>();
 
   constructor(
-    private readonly path: string,
+    private readonly clientsPath: string,
+    private readonly guardPath: string,
     private readonly prefixLengths: { v4: number[]; v6: number[] },
   ) {}
 
   async refresh(entries: readonly BlocklistEntry[]): Promise<void> {
-    // dnsdist reloads only when st_mtime (whole seconds) is greater than the last one it loaded:
-    // a second write within the same second would go unnoticed. So write at most once a second.
-    const wait = (this.lastSecond + 1) * 1000 - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait + 5));
-    const file = dnsdistCdb(dnsdistKv(entries, this.prefixLengths));
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    await writeFile(tmp, file);
-    await rename(tmp, this.path);
-    this.lastSecond = Math.floor(Date.now() / 1000);
+    await this.write(this.guardPath, dnsdistGuardCdb(entries));
+    await this.write(this.clientsPath, dnsdistCdb(dnsdistKv(entries, this.prefixLengths)));
     this.writes++;
   }
+
+  private async write(path: string, data: Buffer): Promise<void> {
+    let last = this.lastMtime.get(path);
+    if (last === undefined) {
+      // After a restart: continue from the file dnsdist has (its mtime may be ahead of now).
+      last = await stat(path).then(
+        (s) => Math.floor(s.mtimeMs / 1000),
+        () => 0,
+      );
+    }
+    const mtime = Math.max(Math.floor(Date.now() / 1000), last + 1);
+    const tmp = `${path}.tmp-${process.pid}`;
+    await writeFile(tmp, data);
+    await utimes(tmp, mtime, mtime);
+    await rename(tmp, path);
+    this.lastMtime.set(path, mtime);
+  }
+}
+
+/** DNSDIST_GUARD_CDB_PATH, or the clients file's name with `-guard` before `.cdb`. */
+export function guardCdbPath(clientsPath: string, explicit: string | undefined): string {
+  return explicit ?? clientsPath.replace(/(\.cdb)?$/, '-guard.cdb');
 }

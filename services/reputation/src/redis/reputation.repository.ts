@@ -116,6 +116,11 @@ export interface FoldSettings {
   keyTtlMs: number;
   dedupTtlMs: number;
   offenderMinRatio: number;
+  /**
+   * A record shows legitimate traffic when its non-attack queries reach this count (and 5 % of
+   * its total, so a bot-only resolver's few filter false positives do not count).
+   */
+  legitMinQueries: number;
 }
 
 /** What the fold derived for one record: the subject keys used and their states. */
@@ -142,6 +147,8 @@ const keyOf = {
   resolver: (id: string) => `rep:r:${id}`,
   prefix: (id: string) => `rep:p:${id}`,
   asn: (id: string) => `rep:a:${id}`,
+  'prefix-zone': (id: string) => `rep:pz:${id}`,
+  'asn-zone': (id: string) => `rep:az:${id}`,
 } satisfies Record<SubjectKind, (id: string) => string>;
 
 export function subjectId(
@@ -158,6 +165,12 @@ export function subjectId(
       return prefix;
     case 'asn':
       return r.enrichment.asn === null ? null : String(r.enrichment.asn);
+    case 'prefix-zone':
+      return prefix === null ? null : `${prefix}|${r.zone.toLowerCase().replace(/\.$/, '')}`;
+    case 'asn-zone':
+      return r.enrichment.asn === null
+        ? null
+        : `${r.enrichment.asn}|${r.zone.toLowerCase().replace(/\.$/, '')}`;
   }
 }
 
@@ -229,11 +242,19 @@ export class ReputationRepository {
         ]);
         mine.push([kind, hi]);
       };
-      add('resolver-zone', `${r.resolver}|${zone}`, null, false);
-      add('resolver', r.resolver, zone, false);
-      if (prefix !== null) add('prefix', prefix, r.resolver, true);
+      // Every subject is marked when a record shows a protected resolver or legitimate traffic:
+      // the policy then never refuses it a whole zone nor blocks its network outright.
+      add('resolver-zone', `${r.resolver}|${zone}`, null, true);
+      add('resolver', r.resolver, zone, true);
       const asn = r.enrichment.asn;
-      if (asn !== null) add('asn', String(asn), r.resolver, true);
+      if (prefix !== null) {
+        add('prefix', prefix, r.resolver, true);
+        add('prefix-zone', `${prefix}|${zone}`, r.resolver, true);
+      }
+      if (asn !== null) {
+        add('asn', String(asn), r.resolver, true);
+        add('asn-zone', `${asn}|${zone}`, r.resolver, true);
+      }
       subjectKeys.push(mine);
       return {
         d: k(`rep:seen:${r.zone}|${r.resolver}|${r.windowStart}|${r.windowEnd}`),
@@ -241,7 +262,7 @@ export class ReputationRepository {
         a: r.attackQueries,
         t: r.totalQueries,
         off: ratio >= s.offenderMinRatio && r.attackQueries > 0 ? 1 : 0,
-        prot: isProtected(r) ? 1 : 0,
+        prot: isProtected(r) || showsLegitimateTraffic(r, s.legitMinQueries) ? 1 : 0,
         ev: JSON.stringify({
           alertId: r.alertId,
           zone: r.zone,
@@ -319,6 +340,11 @@ export class ReputationRepository {
           ]);
     return { kind, id, state, members, evidence: ev.map((e) => JSON.parse(e) as unknown) };
   }
+}
+
+export function showsLegitimateTraffic(r: EnrichedOffender, minQueries: number): boolean {
+  const legit = r.totalQueries - r.attackQueries;
+  return legit >= minQueries && legit >= 0.05 * r.totalQueries;
 }
 
 function parseState(v: Array<string | null>): SubjectState {
