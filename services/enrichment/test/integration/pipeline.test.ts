@@ -66,14 +66,16 @@ describe('pipeline: simulated Mirai attack → ingest replay → detector → en
     const pcap = join(dir, 'mirai.pcap');
     await writePcapFile(pcap, simulate(spec), { withResponses: true });
 
-    const [queries, alerts, offenders, zoneStats, dlq, enriched] = await createTestTopics(kafka, [
-      'pipe-queries',
-      'pipe-alerts',
-      'pipe-offenders',
-      'pipe-stats',
-      'pipe-dlq',
-      'pipe-enriched',
-    ]);
+    const [queries, alerts, offenders, zoneStats, dlq, enriched, knownNames] =
+      await createTestTopics(kafka, [
+        'pipe-queries',
+        'pipe-alerts',
+        'pipe-offenders',
+        'pipe-stats',
+        'pipe-dlq',
+        'pipe-enriched',
+        'pipe-names',
+      ]);
 
     const config = loadEnrichmentConfig({
       KAFKA_BROKERS: process.env.KAFKA_BROKERS,
@@ -94,7 +96,7 @@ describe('pipeline: simulated Mirai attack → ingest replay → detector → en
 
     detector = new DetectorPipeline(kafka, {
       groupId: uniqueName('pipe-detect'),
-      topics: { queries, alerts, offenders, zoneStats, deadLetter: dlq },
+      topics: { queries, alerts, offenders, zoneStats, deadLetter: dlq, knownNames },
       settings: {},
       fromBeginning: true,
       checkpoints: null,

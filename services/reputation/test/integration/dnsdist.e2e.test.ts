@@ -1,17 +1,25 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeMessage, enrichedOffenderSchema, type EnrichedOffender } from '@sluice/contracts';
+import {
+  alertSchema,
+  encodeMessage,
+  enrichedOffenderSchema,
+  knownNamesSchema,
+  type Alert,
+  type EnrichedOffender,
+} from '@sluice/contracts';
 import { type BatchingProducer, type Kafka } from '@sluice/kafka';
-import { testKafka, waitFor } from '@sluice/testing';
+import { createTestTopics, testKafka, waitFor } from '@sluice/testing';
 import { dnsdistConfigLua } from '../../src/core/dnsdist-kv';
-import { offender } from '../fixtures/offenders';
+import { alertMessage, knownNames, offender } from '../fixtures/offenders';
 import { dig, freePort, spawnDaemon, type Spawned } from './nameservers';
 import { serviceConfig, serviceTopics, startService, type RunningService } from './service.helpers';
 
 /**
- * A real dnsdist (Debian) in front of an authoritative BIND. Sluice keeps a CDB file that dnsdist
- * re-reads; dnsdist looks the client address up and applies the (resolver, zone) action in Lua.
+ * A real dnsdist (Debian) in front of an authoritative BIND. Sluice keeps two CDB files that
+ * dnsdist re-reads: zone guards (key-value lookups and tag rules, no Lua) and per-client entries
+ * (client address looked up, the (resolver, zone) action applied in Lua).
  */
 describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
   let dir: string;
@@ -22,9 +30,22 @@ describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
   let kafka: Kafka;
   let producer: BatchingProducer;
   let input: string;
+  let alerts: string;
+  let names: string;
 
   const ask = (source: string, name: string) =>
     dig({ server: '127.0.0.1', port: dnsdistPort, source, name });
+  const announce = async (alert: Alert, known: string[] | null) => {
+    if (known)
+      await producer.send(names, [
+        {
+          key: alert.zone,
+          value: encodeMessage(knownNamesSchema, knownNames(alert, known)),
+        },
+      ]);
+    await producer.send(alerts, [{ key: alert.zone, value: encodeMessage(alertSchema, alert) }]);
+    await producer.flush();
+  };
   const publish = async (records: EnrichedOffender[]) => {
     await producer.send(
       input,
@@ -41,10 +62,17 @@ describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
     kafka = testKafka('reputation-dnsdist');
     let output: string;
     ({ input, output, producer } = await serviceTopics(kafka, 'rep-dd'));
+    [alerts, names] = await createTestTopics(kafka, ['rep-dd-alerts', 'rep-dd-names'], {
+      partitions: 1,
+    });
     svc = await startService(
       serviceConfig({
         REPUTATION_INPUT_TOPIC: input,
         REPUTATION_OUTPUT_TOPIC: output,
+        REPUTATION_ALERTS_TOPIC: alerts,
+        REPUTATION_KNOWN_NAMES_TOPIC: names,
+        GUARD_HOLD_MS: '3000',
+        ALLOWLIST_ZONES: 'rum.third.test',
         RPZ_ENABLED: 'false',
         DNSDIST_CDB_PATH: cdb,
         BLOCK_ACTION_RESOLVER_ZONE: 'refused',
@@ -57,7 +85,7 @@ describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
     for (const z of zones)
       writeFileSync(
         join(dir, `${z}.zone`),
-        `$TTL 60\n@ SOA ns.${z}. hostmaster.${z}. 1 60 30 86400 60\n@ NS ns.${z}.\nns A 127.0.0.1\nwww A 192.0.2.80\n`,
+        `$TTL 60\n@ SOA ns.${z}. hostmaster.${z}. 1 60 30 86400 60\n@ NS ns.${z}.\nns A 127.0.0.1\nwww A 192.0.2.80\napi A 192.0.2.81\n*.rum A 192.0.2.82\n`,
       );
     writeFileSync(
       join(dir, 'named.conf'),
@@ -72,7 +100,7 @@ ${zones.map((z) => `zone "${z}" { type primary; file "${join(dir, `${z}.zone`)}"
       `setLocal("127.0.0.1:${dnsdistPort}")
 setACL({"127.0.0.0/8"})
 newServer({address="127.0.0.1:${authPort}", checkName="www.victim.test.", checkInterval=1})
-${dnsdistConfigLua(cdb, [24], [48])}`,
+${dnsdistConfigLua({ clientsCdbPath: cdb, guardCdbPath: join(dir, 'sluice-guard.cdb'), v4: [24], v6: [48] })}`,
     );
     dnsdist = spawnDaemon('dnsdist', [
       '--supervised',
@@ -151,6 +179,42 @@ ${dnsdistConfigLua(cdb, [24], [48])}`,
         (await ask('127.0.0.4', 'www.third.test')).status === 'NOERROR' ? true : undefined,
       40_000,
       'revert of the outright block',
+    );
+  }, 120_000);
+
+  it('zone guard: answers the names the zone has, refuses the rest for every client, lifts after the hold', async () => {
+    const started = alertMessage({ zone: 'third.test', phase: 'started', excessQps: 2000 });
+    // Before the guard: a random name reaches the authoritative (NXDOMAIN).
+    expect((await ask('127.0.0.5', 'k3j4h5g6f7d8.third.test')).status).toBe('NXDOMAIN');
+    await announce(started, ['third.test', 'www.third.test', 'ns.third.test']);
+    await waitFor(
+      async () =>
+        (await ask('127.0.0.5', 'k3j4h5g6f7d8.third.test')).status === 'REFUSED' ? true : undefined,
+      30_000,
+      `the guard (pipeline: ${JSON.stringify(svc.runtime.pipeline.stats)}; dnsdist: ${dnsdist.log().slice(-2000)})`,
+    );
+    // Known names answered for everyone, public-resolver stand-ins included; deeper random
+    // labels under a known name refused; other zones untouched; allowlisted subtree passes.
+    for (const source of ['127.0.0.5', '127.0.0.6', '127.0.0.7']) {
+      const www = await ask(source, 'www.third.test');
+      expect(www.status).toBe('NOERROR');
+      expect(www.answers.join()).toContain('192.0.2.80');
+      expect((await ask(source, 'q0w9e8r7t6y5.third.test')).status).toBe('REFUSED');
+    }
+    expect((await ask('127.0.0.6', 'x7c6v5b4n3m2.www.third.test')).status).toBe('REFUSED');
+    // A real name the traffic never established is refused too (the guard's known cost).
+    expect((await ask('127.0.0.6', 'api.third.test')).status).toBe('REFUSED');
+    expect((await ask('127.0.0.6', 'www.other.test')).status).toBe('NOERROR');
+    expect((await ask('127.0.0.6', 'beacon-8f7e6d.rum.third.test')).status).toBe('NOERROR');
+    // The alert ends: the guard holds GUARD_HOLD_MS, then lifts.
+    await announce({ ...started, phase: 'ended', at: Date.now(), endedAt: Date.now() }, null);
+    await waitFor(
+      async () =>
+        (await ask('127.0.0.5', 'k3j4h5g6f7d8.third.test')).status === 'NXDOMAIN'
+          ? true
+          : undefined,
+      30_000,
+      'the guard to lift after the hold',
     );
   }, 120_000);
 });

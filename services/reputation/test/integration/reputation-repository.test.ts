@@ -14,6 +14,7 @@ const settings = {
   keyTtlMs: 600_000,
   dedupTtlMs: 600_000,
   offenderMinRatio: 0.5,
+  legitMinQueries: 5,
 };
 
 /** The batch Lua fold against the real Redis, checked against the pure fold in core/decay.ts. */
