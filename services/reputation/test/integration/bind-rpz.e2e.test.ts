@@ -1,10 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeMessage, enrichedOffenderSchema } from '@sluice/contracts';
+import {
+  alertSchema,
+  encodeMessage,
+  enrichedOffenderSchema,
+  knownNamesSchema,
+} from '@sluice/contracts';
 import { type BatchingProducer, type Kafka } from '@sluice/kafka';
-import { testKafka, waitFor } from '@sluice/testing';
-import { offender } from '../fixtures/offenders';
+import { createTestTopics, testKafka, waitFor } from '@sluice/testing';
+import { alertMessage, knownNames, offender } from '../fixtures/offenders';
 import { dig, freePort, spawnDaemon, type Spawned } from './nameservers';
 import { serviceConfig, serviceTopics, startService, type RunningService } from './service.helpers';
 
@@ -22,6 +27,8 @@ describe('BIND 9 as RPZ secondary (end to end)', () => {
   let kafka: Kafka;
   let producer: BatchingProducer;
   let input: string;
+  let alerts: string;
+  let names: string;
 
   const ask = (source: string, name: string) =>
     dig({ server: '127.0.0.1', port: bindPort, source, name });
@@ -32,10 +39,17 @@ describe('BIND 9 as RPZ secondary (end to end)', () => {
     kafka = testKafka('reputation-bind');
     let output: string;
     ({ input, output, producer } = await serviceTopics(kafka, 'rep-bind'));
+    [alerts, names] = await createTestTopics(kafka, ['rep-bind-alerts', 'rep-bind-names'], {
+      partitions: 1,
+    });
     svc = await startService(
       serviceConfig({
         REPUTATION_INPUT_TOPIC: input,
         REPUTATION_OUTPUT_TOPIC: output,
+        REPUTATION_ALERTS_TOPIC: alerts,
+        REPUTATION_KNOWN_NAMES_TOPIC: names,
+        GUARD_ACTION: 'nxdomain',
+        GUARD_HOLD_MS: '3000',
         RPZ_NOTIFY: `127.0.0.1:${bindPort}`,
         RPZ_TSIG_KEYS: `sluice-xfr:${secret}`,
         BLOCK_ACTION_RESOLVER_ZONE: 'nxdomain',
@@ -45,9 +59,9 @@ describe('BIND 9 as RPZ secondary (end to end)', () => {
     );
     const rpzPort = svc.runtime.rpzPort;
     const zone = (name: string) =>
-      `$TTL 60\n@ SOA ns.${name}. hostmaster.${name}. 1 60 30 86400 60\n@ NS ns.${name}.\nns A 127.0.0.1\nwww A 192.0.2.80\n`;
-    writeFileSync(join(dir, 'victim.test.zone'), zone('victim.test'));
-    writeFileSync(join(dir, 'other.test.zone'), zone('other.test'));
+      `$TTL 60\n@ SOA ns.${name}. hostmaster.${name}. 1 60 30 86400 60\n@ NS ns.${name}.\nns A 127.0.0.1\nwww A 192.0.2.80\napi A 192.0.2.81\n`;
+    for (const z of ['victim.test', 'other.test', 'guarded.test'])
+      writeFileSync(join(dir, `${z}.zone`), zone(z));
     const secondary = (name: string) => `zone "${name}" {
   type secondary;
   primaries port ${rpzPort} { 127.0.0.1 key sluice-xfr; };
@@ -70,13 +84,16 @@ options {
   notify no;
   response-policy {
     zone "victim.test.rpz.sluice" min-update-interval 0;
+    zone "guarded.test.rpz.sluice" min-update-interval 0;
     zone "rpz.sluice" min-update-interval 0;
   } recursive-only no qname-wait-recurse no;
 };
 controls { };
 zone "victim.test" { type primary; file "${join(dir, 'victim.test.zone')}"; };
 zone "other.test" { type primary; file "${join(dir, 'other.test.zone')}"; };
+zone "guarded.test" { type primary; file "${join(dir, 'guarded.test.zone')}"; };
 ${secondary('victim.test.rpz.sluice')}
+${secondary('guarded.test.rpz.sluice')}
 ${secondary('rpz.sluice')}
 `,
     );
@@ -156,6 +173,67 @@ ${secondary('rpz.sluice')}
     expect(svc.runtime.rpz!.served.ixfr).toBeGreaterThanOrEqual(1);
     expect(bind.log()).toMatch(
       /victim\.test\.rpz\.sluice\/IN' from 127\.0\.0\.1#\d+: Transfer completed: 1 messages, 5 records/,
+    );
+  }, 120_000);
+
+  it('zone guard as QNAME triggers: known names answered, every other name under the zone rewritten, for every client', async () => {
+    const rewrites = () => (bind.log().match(/rpz QNAME NXDOMAIN rewrite/g) ?? []).length;
+    expect((await ask('127.0.0.5', 'api.guarded.test')).status).toBe('NOERROR');
+    const started = alertMessage({ zone: 'guarded.test', phase: 'started', excessQps: 5000 });
+    await producer.send(names, [
+      {
+        key: started.zone,
+        value: encodeMessage(
+          knownNamesSchema,
+          knownNames(started, ['guarded.test', 'www.guarded.test', 'ns.guarded.test']),
+        ),
+      },
+    ]);
+    await producer.send(alerts, [
+      { key: started.zone, value: encodeMessage(alertSchema, started) },
+    ]);
+    await producer.flush();
+    // `api` exists in the zone but was not among the known names: rewritten once the guard is in.
+    await waitFor(
+      async () => {
+        const before = rewrites();
+        const r = await ask('127.0.0.5', 'api.guarded.test');
+        return r.status === 'NXDOMAIN' && rewrites() > before ? true : undefined;
+      },
+      30_000,
+      `the guard in BIND (log: ${bind.log().slice(-3000)})`,
+    );
+    for (const source of ['127.0.0.5', '127.0.0.6']) {
+      const www = await ask(source, 'www.guarded.test');
+      expect(www.status).toBe('NOERROR');
+      expect(www.answers.join()).toContain('192.0.2.80');
+      const apex = await ask(source, 'guarded.test');
+      expect(apex.status).toBe('NOERROR');
+      const before = rewrites();
+      expect((await ask(source, 'k3j4h5g6f7d8.guarded.test')).status).toBe('NXDOMAIN');
+      // A wildcard does not reach below a passthru'd name: `*.www` carries its own trigger.
+      expect((await ask(source, 'x7c6v5b4n3m2.www.guarded.test')).status).toBe('NXDOMAIN');
+      expect(rewrites()).toBe(before + 2);
+    }
+    expect((await ask('127.0.0.5', 'api.other.test')).status).toBe('NOERROR');
+    // The alert ends; after the hold the guard's records go (IXFR) and `api` answers again.
+    await producer.send(alerts, [
+      {
+        key: started.zone,
+        value: encodeMessage(alertSchema, {
+          ...started,
+          phase: 'ended',
+          at: Date.now(),
+          endedAt: Date.now(),
+        }),
+      },
+    ]);
+    await producer.flush();
+    await waitFor(
+      async () =>
+        (await ask('127.0.0.5', 'api.guarded.test')).status === 'NOERROR' ? true : undefined,
+      40_000,
+      `the guard to lift (log: ${bind.log().slice(-3000)})`,
     );
   }, 120_000);
 });

@@ -51,6 +51,8 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
         REPUTATION_DEADLETTER_TOPIC: deadLetters,
         BLOCK_TTL_MS: '4000',
         BLOCK_SWEEP_MS: '200',
+        // The opt-in path: outright network blocks, for networks without legitimate traffic.
+        BLOCK_OUTRIGHT_NETWORKS: 'true',
       }),
     );
     topicConsumer = kafka.consumer({ groupId: uniqueName('rep-out-reader') });
@@ -78,7 +80,7 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
     expect((await svc.get('/v1/decisions/stream?startup=true', 'wrong')).status).toBe(403);
   });
 
-  it('turns offenders into entries with the right scopes; public and mixed resolvers are spared', async () => {
+  it('turns offenders into entries with the right scopes; public and mixed resolvers are never refused a zone', async () => {
     const start = await stream('startup=true');
     expect(start.new).toEqual([]);
     await publish([
@@ -147,12 +149,25 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
     expect(ids).not.toContain('rz:10.2.2.2|victim.test');
     expect(ids).not.toContain('p:8.8.8.0/24');
     expect(ids).not.toContain('a:15169');
-    // The ASN rolled up too, and carries the prefixes that let RPZ and dnsdist enforce it.
+    // Zone-scoped rollups, and (opted in) outright ones for the network without legitimate
+    // traffic; the ASN carries the prefixes that let RPZ and dnsdist enforce it.
+    expect(ids).toContain('pz:10.9.9.0/24|victim.test');
+    expect(ids).toContain('az:64501|victim.test');
     expect(ids).toContain('a:64501');
+    expect(ids).not.toContain('p:10.2.2.0/24');
     const snap = JSON.parse((await svc.get('/v1/blocklist')).body) as {
-      decisions: Array<{ entryId: string; networks?: string[] }>;
+      decisions: Array<{ entryId: string; networks?: string[]; type: string; scope: string }>;
     };
     expect(snap.decisions.find((d) => d.entryId === 'a:64501')?.networks).toEqual(['10.9.9.0/24']);
+    // No client is refused a whole zone: zone-scoped entries hand their clients to the guard.
+    const byId = new Map(snap.decisions.map((d) => [d.entryId, d]));
+    for (const id of [
+      'rz:10.1.1.1|victim.test',
+      'rz:8.8.8.8|victim.test',
+      'pz:10.9.9.0/24|victim.test',
+    ])
+      expect(byId.get(id)?.type).toBe('guard');
+    expect(byId.get('pz:10.9.9.0/24|victim.test')?.scope).toBe('RangeZone');
     const rpz = await svc.get('/v1/blocklist?format=rpz');
     expect(rpz.body).toContain('24.0.9.9.10.rpz-client-ip CNAME rpz-drop.');
   });
@@ -165,7 +180,7 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
     );
     const entry = blocklistEntrySchema.parse(JSON.parse(v));
     expect(entry).toMatchObject({
-      action: 'refused',
+      action: 'guard',
       shadow: false,
       scope: { kind: 'resolver-zone', resolver: '10.1.1.1', zone: 'victim.test' },
     });
@@ -188,11 +203,16 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
 
   it('serves snapshots in every format', async () => {
     const text = await svc.get('/v1/blocklist?format=text');
-    expect(text.body).toMatch(/^refused\tresolver-zone\t10\.1\.1\.1\tvictim\.test\t/m);
+    expect(text.body).toMatch(/^guard\tresolver-zone\t10\.1\.1\.1\tvictim\.test\t/m);
+    // Guard clients are enforced through the zone guard, never as client-IP refusals.
     const rpz = await svc.get('/v1/blocklist?format=rpz&zone=victim.test.rpz.sluice');
-    expect(rpz.body).toContain('32.1.1.1.10.rpz-client-ip CNAME rpz-drop.');
+    expect(rpz.body).toContain('SOA');
+    expect(rpz.body).not.toContain('32.1.1.1.10.rpz-client-ip');
+    const origin = await svc.get('/v1/blocklist?format=rpz');
+    expect(origin.body).toContain('24.0.9.9.10.rpz-client-ip CNAME rpz-drop.');
     const lua = await svc.get('/v1/blocklist?format=dnsdist');
     expect(lua.body).toContain('addMask("10.9.9.0/24")');
+    expect(lua.body).not.toContain('10.1.1.1');
     expect((await svc.get('/v1/blocklist?format=xml')).status).toBe(400);
   });
 
