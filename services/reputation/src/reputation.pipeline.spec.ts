@@ -73,10 +73,23 @@ const hot: FoldResult = {
 };
 
 function setup(
-  opts: { existing?: BlocklistEntry[]; removed?: string[]; clock?: 'wall' | 'event' } = {},
+  opts: {
+    existing?: BlocklistEntry[];
+    removed?: string[];
+    clock?: 'wall' | 'event' | 'auto';
+    onClock?: (zone: string, mode: 'event' | 'wall', lagMs: number) => void;
+  } = {},
 ) {
+  // Every record's subjects come back hot, as of the record's own event time.
   const fold = jest.fn<Promise<FoldResult[]>, Parameters<ReputationRepository['fold']>>((records) =>
-    Promise.resolve(records.map(() => hot)),
+    Promise.resolve(
+      records.map((r) => ({
+        ...hot,
+        states: Object.fromEntries(
+          Object.entries(hot.states).map(([k, v]) => [k, { ...v, ts: r.windowEnd }]),
+        ),
+      })),
+    ),
   );
   const existing = new Map((opts.existing ?? []).map((e) => [e.id, e]));
   const apply = jest.fn((_u: readonly BlocklistEntry[], d: readonly string[]) =>
@@ -118,6 +131,7 @@ function setup(
         allowZones: [],
       },
       zoneData: new Map(),
+      onClock: opts.onClock,
     },
     {
       setLeak: jest.fn(),
@@ -194,5 +208,67 @@ describe('ReputationPipeline', () => {
     await pipeline.ingest([record('victim.test', before + 3_600_000)]);
     expect(pipeline.now()).toBe(before + 3_600_000);
     await pipeline.settle();
+  });
+
+  it('narrows coarse enrichment ranges to a /24 (/48): 4.2.2.2 is not blocked as 4.0.0.0/14', () => {
+    const { pipeline } = setup();
+    const r = record('victim.test', 1);
+    const coarse = {
+      ...r,
+      resolver: '4.2.2.2',
+      enrichment: { ...r.enrichment, prefix: '4.0.0.0/14' },
+    };
+    expect(pipeline.prefixOf(coarse)).toBe('4.2.2.0/24');
+    const fine = { ...coarse, enrichment: { ...coarse.enrichment, prefix: '4.2.2.0/25' } };
+    expect(pipeline.prefixOf(fine)).toBe('4.2.2.0/25');
+  });
+
+  it('event clock per zone: one zone running ahead does not move another zone’s entries', async () => {
+    const { pipeline, apply } = setup();
+    await pipeline.ingest([record('b.test', 9_000_000), record('a.test', 5_000_000)]);
+    const created = new Map(apply.mock.calls.flatMap((c) => c[0]).map((e) => [e.id, e.createdAt]));
+    expect(created.get('rz:10.0.0.1|a.test')).toBe(5_000_000);
+    expect(created.get('rz:10.0.0.1|b.test')).toBe(9_000_000);
+    expect(pipeline.now('a.test')).toBe(5_000_000);
+    expect(pipeline.now('b.test')).toBe(9_000_000);
+  });
+
+  it('the same records give the same entries at the same times whatever the batch cuts', async () => {
+    const records = [1, 2, 3, 4].flatMap((i) => [
+      record('a.test', 5_000_000 + i * 10_000),
+      record('b.test', 7_000_000 + i * 10_000),
+    ]);
+    const run = async (cuts: number[]) => {
+      const { pipeline, apply } = setup();
+      let from = 0;
+      for (const to of [...cuts, records.length]) {
+        await pipeline.ingest(records.slice(from, to));
+        from = to;
+      }
+      // Per zone (the Kafka key) the sequence is identical; across zones only interleaving differs.
+      const lines = apply.mock.calls
+        .flatMap((c) => c[0])
+        .map((e) => `${e.id}@${e.createdAt}/${e.expiresAt}`);
+      return ['a.test', 'b.test'].map((z) => lines.filter((l) => l.includes(`|${z}@`)));
+    };
+    const whole = await run([]);
+    expect(whole[0]!.length).toBeGreaterThan(0);
+    expect(await run([1, 2, 5])).toEqual(whole);
+    expect(await run([3])).toEqual(whole);
+  });
+
+  it('auto clock: an old capture runs on its own event clock (said once), live zones on the wall', async () => {
+    const onClock = jest.fn();
+    const { pipeline, apply } = setup({ clock: 'auto', onClock });
+    const old = Date.now() - 3 * 3_600_000;
+    await pipeline.ingest([record('replayed.test', old)]);
+    await pipeline.ingest([record('replayed.test', old + 10_000)]);
+    expect(onClock).toHaveBeenCalledTimes(1);
+    expect(onClock).toHaveBeenCalledWith('replayed.test', 'event', expect.any(Number));
+    expect(apply.mock.calls[0]![0][0]!.createdAt).toBe(old);
+    const before = Date.now();
+    await pipeline.ingest([record('live.test', before)]);
+    expect(pipeline.now('live.test')).toBeGreaterThanOrEqual(before);
+    expect(pipeline.now('replayed.test')).toBe(old + 10_000);
   });
 });
