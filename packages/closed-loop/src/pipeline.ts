@@ -78,6 +78,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     offenders: t('offenders'),
     zoneStats: t('zone-stats'),
     enriched: t('offenders-enriched'),
+    knownNames: t('known-names'),
     blocklist: t('blocklist'),
     deadletter: t('deadletter'),
   };
@@ -91,7 +92,11 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   });
   await provisionTopics(
     kafka,
-    Object.entries(topics).map(([k, name]) => ({ name, compacted: k === 'blocklist' })),
+    Object.entries(topics).map(([k, name]) => {
+      // Guard entries and known-name sets carry whole name lists (as in the topic catalogue).
+      const big = k === 'blocklist' || k === 'knownNames';
+      return { name, compacted: big, ...(big ? { maxMessageBytes: 8 * 2 ** 20 } : {}) };
+    }),
     { partitions: 3, replicationFactor: 1 },
   );
 
@@ -125,6 +130,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       DETECTOR_OFFENDERS_TOPIC: topics.offenders,
       DETECTOR_ZONE_STATS_TOPIC: topics.zoneStats,
       DETECTOR_DEADLETTER_TOPIC: topics.deadletter,
+      DETECTOR_KNOWN_NAMES_TOPIC: topics.knownNames,
     },
     enrichment: {
       ENRICH_CONSUMER_GROUP: `${run}.enrichment`,
@@ -138,6 +144,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       REPUTATION_INPUT_TOPIC: topics.enriched,
       REPUTATION_OUTPUT_TOPIC: topics.blocklist,
       REPUTATION_DEADLETTER_TOPIC: topics.deadletter,
+      REPUTATION_ALERTS_TOPIC: topics.alerts,
+      REPUTATION_KNOWN_NAMES_TOPIC: topics.knownNames,
       FEED_API_KEYS: apiKey,
       ALLOWLIST_NETWORKS: o.protectedNetworks.join(','),
       BLOCK_SHADOW: o.shadow ? 'true' : 'false',

@@ -36,6 +36,12 @@ export interface Daemon {
 
 const LOG_KEEP = 64 * 1024;
 
+/** Every child still running: killed (SIGKILL) if this process exits without stopping them. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
 export function spawnDaemon(
   name: string,
   cmd: string,
@@ -56,7 +62,11 @@ export function spawnDaemon(
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
   proc.on('error', (e) => keep(Buffer.from(`\n[spawn error] ${e.message}\n`)));
-  proc.on('exit', (code, signal) => (exit = { code, signal }));
+  live.add(proc);
+  proc.on('exit', (code, signal) => {
+    exit = { code, signal };
+    live.delete(proc);
+  });
   return {
     name,
     proc,

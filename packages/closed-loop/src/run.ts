@@ -9,6 +9,7 @@ import {
   startBind,
   startDnsdist,
   startNsd,
+  writeZoneFiles,
   type DnsdistPeerOptions,
 } from './nameservers';
 import { startPipeline, type Pipeline, type ServiceName } from './pipeline';
@@ -28,15 +29,24 @@ import { buildZones, type ZoneSpec } from './zones';
  * - `baseline`: Sluice + dnsdist, Sluice in shadow mode (detects and publishes, enforces
  *   nothing): what load alone costs on this box, and what the blocklist would have been.
  * - `sluice-dnsdist`: Sluice's CDB files enforced by dnsdist in front of NSD; dnsdist is the sensor.
+ * - `sluice-dnsdist-zonefile`: the same, the zone guard also given each zone's master file
+ *   (GUARD_ZONE_FILES) besides the names learned from traffic.
  * - `dnsdist-peer`: dnsdist's own suffix-match dynamic block in front of NSD, no Sluice.
  * - `sluice-bind`: BIND authoritative, Sluice's RPZ over AXFR/IXFR+NOTIFY+TSIG, BIND's dnstap as sensor.
  */
-export const VARIANTS = ['baseline', 'sluice-dnsdist', 'dnsdist-peer', 'sluice-bind'] as const;
+export const VARIANTS = [
+  'baseline',
+  'sluice-dnsdist',
+  'sluice-dnsdist-zonefile',
+  'dnsdist-peer',
+  'sluice-bind',
+] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export const VARIANT_LABELS: Record<Variant, string> = {
   baseline: 'no mitigation (Sluice shadow) + dnsdist',
   'sluice-dnsdist': 'Sluice + dnsdist',
+  'sluice-dnsdist-zonefile': 'Sluice + dnsdist, guard reads the zone files',
   'dnsdist-peer': 'dnsdist peer (suffix-match dyn block)',
   'sluice-bind': 'Sluice + BIND RPZ',
 };
@@ -105,6 +115,19 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     const authPort = await freePort();
     const frontPort = await freePort();
     const protectedNetworks = resolvers.filter((r) => r.kind === 'public').map((r) => r.address);
+    writeZoneFiles(dir, zones);
+    const zoneFileEnv: Record<string, string> =
+      o.variant === 'sluice-dnsdist-zonefile'
+        ? {
+            GUARD_ZONE_FILES: zones
+              .map((z) => `${z.zone}=${join(dir, `${z.zone}.zone`)}`)
+              .join(','),
+          }
+        : {};
+    const extraEnv: Partial<Record<ServiceName, Record<string, string>>> = {
+      ...o.extraEnv,
+      reputation: { ...zoneFileEnv, ...(o.extraEnv?.reputation ?? {}) },
+    };
     let target = frontPort;
     let policyOrigin: string | undefined;
 
@@ -122,7 +145,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
           origin: RPZ_ORIGIN,
         },
         protectedNetworks,
-        extraEnv: o.extraEnv,
+        extraEnv,
       });
       say(`pipeline ready (topics ${pipeline.topics.queries}…)`);
       const policyZones = [
@@ -184,7 +207,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
           dnsdist: cdb,
           protectedNetworks,
           shadow: o.variant === 'baseline',
-          extraEnv: o.extraEnv,
+          extraEnv,
         });
         say(`pipeline ready (topics ${pipeline.topics.queries}…)`);
         const p = pipeline;
