@@ -259,7 +259,7 @@ export class ZoneDetector {
         continue;
       }
       // Learning pauses during an alert: the guard must never learn the flood's names.
-      this.vocabulary.observe(q, e.rcode, start, !alerting);
+      this.vocabulary.observe(scratch.h1, q, e.rcode, start, !alerting);
       const f = scoreSubname(sub, this.model);
       const random = f.score >= s.randomThreshold;
       t.scoreSum += f.score;

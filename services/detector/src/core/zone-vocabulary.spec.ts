@@ -1,6 +1,9 @@
 import { simulate } from '@sluice/traffic-sim';
 import { DetectorCore, type DetectorOutput } from './detector-core';
+import { hash2 } from './hash';
 import { ZoneVocabulary } from './zone-vocabulary';
+
+const h = (name: string) => hash2(name).h1;
 
 const NOERROR = 0;
 const NXDOMAIN = 3;
@@ -10,42 +13,42 @@ describe('ZoneVocabulary', () => {
 
   it('knows names asked twice or answered NOERROR before the onset, never NXDOMAIN ones', () => {
     const v = vocab();
-    v.observe('www.z', null, 0, true);
-    v.observe('www.z', null, 1000, true);
-    v.observe('api.z', NOERROR, 0, true);
-    v.observe('once.z', null, 0, true);
-    v.observe('typo.z', NXDOMAIN, 0, true);
-    v.observe('typo.z', NXDOMAIN, 0, true);
-    v.observe('late.z', null, 5000, true);
-    v.observe('late.z', null, 5000, true);
+    v.observe(h('www.z'), 'www.z', null, 0, true);
+    v.observe(h('www.z'), 'www.z', null, 1000, true);
+    v.observe(h('api.z'), 'api.z', NOERROR, 0, true);
+    v.observe(h('once.z'), 'once.z', null, 0, true);
+    v.observe(h('typo.z'), 'typo.z', NXDOMAIN, 0, true);
+    v.observe(h('typo.z'), 'typo.z', NXDOMAIN, 0, true);
+    v.observe(h('late.z'), 'late.z', null, 5000, true);
+    v.observe(h('late.z'), 'late.z', null, 5000, true);
     expect(v.known(5000, 100, 1e6)).toEqual({ names: ['www.z', 'api.z'], truncated: false });
   });
 
   it('learns nothing while an alert is active', () => {
     const v = vocab();
-    v.observe('flood.z', NOERROR, 0, false);
-    v.observe('www.z', null, 0, true);
-    v.observe('www.z', null, 0, false);
+    v.observe(h('flood.z'), 'flood.z', NOERROR, 0, false);
+    v.observe(h('www.z'), 'www.z', null, 0, true);
+    v.observe(h('www.z'), 'www.z', null, 0, false);
     expect(v.known(10_000, 100, 1e6).names).toEqual([]);
   });
 
   it('is bounded: a full table takes no new names and never evicts established ones', () => {
     const v = new ZoneVocabulary({ capacity: 3, agingTicks: 1000 });
     for (const n of ['a.z', 'b.z', 'c.z']) {
-      v.observe(n, null, 0, true);
-      v.observe(n, null, 0, true);
+      v.observe(h(n), n, null, 0, true);
+      v.observe(h(n), n, null, 0, true);
     }
-    for (let i = 0; i < 1000; i++) v.observe(`r${i}.z`, null, 1, true);
+    for (let i = 0; i < 1000; i++) v.observe(h(`r${i}.z`), `r${i}.z`, null, 1, true);
     expect(v.size).toBe(3);
     expect(v.known(10, 100, 1e6).names.sort()).toEqual(['a.z', 'b.z', 'c.z']);
   });
 
   it('ages: names no longer asked drop out, names still asked stay', () => {
     const v = new ZoneVocabulary({ capacity: 100, agingTicks: 2 });
-    for (let i = 0; i < 4; i++) v.observe('old.z', null, 0, true);
+    for (let i = 0; i < 4; i++) v.observe(h('old.z'), 'old.z', null, 0, true);
     for (let t = 0; t < 12; t++) {
-      v.observe('live.z', null, 0, true);
-      v.observe('live.z', null, 0, true);
+      v.observe(h('live.z'), 'live.z', null, 0, true);
+      v.observe(h('live.z'), 'live.z', null, 0, true);
       v.tick();
     }
     expect(v.known(1e9, 100, 1e6).names).toEqual(['live.z']);
@@ -53,14 +56,15 @@ describe('ZoneVocabulary', () => {
 
   it('caps names by count and by bytes, most asked first, and says so', () => {
     const v = vocab();
-    for (let i = 0; i < 10; i++) for (let k = 0; k <= i; k++) v.observe(`n${i}.z`, null, 0, true);
+    for (let i = 0; i < 10; i++)
+      for (let k = 0; k <= i; k++) v.observe(h(`n${i}.z`), `n${i}.z`, null, 0, true);
     expect(v.known(1, 3, 1e6)).toEqual({ names: ['n9.z', 'n8.z', 'n7.z'], truncated: true });
     expect(v.known(1, 100, 14).names).toEqual(['n9.z', 'n8.z']);
   });
 
   it('round-trips through its checkpoint form', () => {
     const v = vocab();
-    v.observe('www.z', NOERROR, 0, true);
+    v.observe(h('www.z'), 'www.z', NOERROR, 0, true);
     const back = ZoneVocabulary.fromJSON({ capacity: 100, agingTicks: 10 }, v.toJSON());
     expect(back.known(1, 10, 1e6)).toEqual(v.known(1, 10, 1e6));
     expect(ZoneVocabulary.fromJSON({ capacity: 1, agingTicks: 1 }, undefined).size).toBe(0);
