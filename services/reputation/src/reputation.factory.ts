@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { type Redis } from 'ioredis';
-import { ErrorCodes, SluiceError } from '@sluice/contracts';
-import { zoneFileNames } from './core/zone-file';
+import { ZoneNamesSource } from './guard/zone-names.source';
 import { GuardRepository } from './redis/guard.repository';
 import { BlockPolicy, type PolicyConfig } from './core/policy';
 import { type ReputationConfig } from './config/reputation.config';
@@ -49,6 +47,12 @@ export function createPipeline(
   sinks: BlocklistSink[],
   onError?: (e: unknown, where: string) => void,
   onClock?: (zone: string, mode: 'event' | 'wall', lagMs: number) => void,
+  zoneNames = new ZoneNamesSource(
+    c.GUARD_ZONE_FILES,
+    c.GUARD_ZONE_AXFR,
+    c.RPZ_TSIG_KEYS,
+    c.GUARD_MAX_NAMES,
+  ),
 ): {
   pipeline: ReputationPipeline;
   blocklist: BlocklistRepository;
@@ -91,7 +95,7 @@ export function createPipeline(
         shadow: c.BLOCK_SHADOW.has('zone'),
         allowZones: c.ALLOWLIST_ZONES,
       },
-      zoneData: loadZoneFiles(c.GUARD_ZONE_FILES),
+      zoneData: zoneNames.byZone,
       refreshStepMs: Math.max(1000, Math.floor(c.BLOCK_TTL_MS / 10)),
       prefixFallbackV4: c.REPUTATION_PREFIX_V4,
       prefixFallbackV6: c.REPUTATION_PREFIX_V6,
@@ -103,25 +107,4 @@ export function createPipeline(
     new GuardRepository(redis),
   );
   return { pipeline, blocklist, reputation };
-}
-
-/** GUARD_ZONE_FILES read at boot: a file that cannot be read stops the service, naming it. */
-export function loadZoneFiles(
-  files: ReadonlyArray<{ zone: string; path: string }>,
-): Map<string, { source: string; names: string[] }> {
-  const out = new Map<string, { source: string; names: string[] }>();
-  for (const f of files) {
-    let text: string;
-    try {
-      text = readFileSync(f.path, 'utf8');
-    } catch (cause) {
-      throw new SluiceError(
-        ErrorCodes.config,
-        `GUARD_ZONE_FILES: cannot read the master file for ${f.zone} at ${f.path}`,
-        { cause },
-      );
-    }
-    out.set(f.zone, { source: `zone-file:${f.path}`, names: zoneFileNames(text, f.zone) });
-  }
-  return out;
 }

@@ -15,6 +15,7 @@ import { Readiness } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
 import { DnsdistCdbWriter, guardCdbPath } from './dnsdist/dnsdist-cdb.writer';
 import { GuardConsumer } from './kafka/guard.consumer';
+import { ZoneNamesSource } from './guard/zone-names.source';
 import { FeedService } from './http/feed.service';
 import { BlocklistPublisher } from './kafka/blocklist.publisher';
 import { readCompacted, reconcileDiff } from './kafka/blocklist.reconciler';
@@ -42,6 +43,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   private consumer: OffendersConsumer | null = null;
   private guardConsumer: GuardConsumer | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private zoneNamesTimer: NodeJS.Timeout | null = null;
   private readonly bad: Counter;
   private readonly rpzServed: Counter;
   private readonly entriesGauge: Gauge;
@@ -160,12 +162,31 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
           { v4: c.DNSDIST_PREFIX_V4, v6: c.DNSDIST_PREFIX_V6 },
         ),
       );
-    const built = createPipeline(c, this.redis, sinks, onError, (zone, mode, lagMs) =>
-      mode === 'event'
-        ? this.log.warn(
-            `${zone}: records are ${Math.round(lagMs / 1000)} s behind the wall clock (a replay?): its blocklist times follow the records' event time (REPUTATION_CLOCK=auto)`,
-          )
-        : this.log.log(`${zone}: records caught up with the wall clock: blocks run on wall time`),
+    const zoneNames = new ZoneNamesSource(
+      c.GUARD_ZONE_FILES,
+      c.GUARD_ZONE_AXFR,
+      c.RPZ_TSIG_KEYS,
+      c.GUARD_MAX_NAMES,
+      (m) => this.log.warn(m),
+    );
+    if (c.GUARD_ZONE_AXFR.length > 0) await zoneNames.refresh();
+    if (c.GUARD_ZONE_FILES.length + c.GUARD_ZONE_AXFR.length > 0)
+      this.zoneNamesTimer = setInterval(
+        () => void zoneNames.refresh().catch((e: unknown) => onError(e, 'zone names')),
+        c.GUARD_ZONE_REFRESH_MS,
+      );
+    const built = createPipeline(
+      c,
+      this.redis,
+      sinks,
+      onError,
+      (zone, mode, lagMs) =>
+        mode === 'event'
+          ? this.log.warn(
+              `${zone}: records are ${Math.round(lagMs / 1000)} s behind the wall clock (a replay?): its blocklist times follow the records' event time (REPUTATION_CLOCK=auto)`,
+            )
+          : this.log.log(`${zone}: records caught up with the wall clock: blocks run on wall time`),
+      zoneNames,
     );
     this.pipeline = built.pipeline;
     const rpz = this.rpz;
@@ -264,6 +285,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.zoneNamesTimer) clearInterval(this.zoneNamesTimer);
     await this.consumer?.stop();
     await this.guardConsumer?.stop();
     await this.pipeline?.settle();

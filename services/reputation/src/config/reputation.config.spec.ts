@@ -34,7 +34,9 @@ describe('loadReputationConfig', () => {
       GUARD_ZONE_FILES: 'Example.COM.=/etc/nsd/example.com.zone',
     });
     expect(c.BLOCK_SHADOW).toEqual(new Set(['zone', 'prefix-zone']));
-    expect(c.GUARD_ZONE_FILES).toEqual([{ zone: 'example.com', path: '/etc/nsd/example.com.zone' }]);
+    expect(c.GUARD_ZONE_FILES).toEqual([
+      { zone: 'example.com', path: '/etc/nsd/example.com.zone' },
+    ]);
     expect(loadReputationConfig({ BLOCK_SHADOW: 'true' }).BLOCK_SHADOW.size).toBe(7);
   });
 

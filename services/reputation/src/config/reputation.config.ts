@@ -105,6 +105,27 @@ const zoneFiles = () =>
       }),
     );
 
+const zoneTransfers = () =>
+  env
+    .list()
+    .refine(
+      (l) => l.every((v) => /^[A-Za-z0-9_.-]+=[^\s=@]+:\d{1,5}(@[A-Za-z0-9.\-_]+)?$/.test(v)),
+      'must be zone=host:port or zone=host:port@tsig-key-name, comma separated',
+    )
+    .transform((l) =>
+      l.map((v) => {
+        const [zone, rest] = v.split('=') as [string, string];
+        const [hostPort, key] = rest.split('@') as [string, string | undefined];
+        const i = hostPort.lastIndexOf(':');
+        return {
+          zone: zone.toLowerCase().replace(/\.$/, ''),
+          host: hostPort.slice(0, i).replace(/^\[|\]$/g, ''),
+          port: Number(hostPort.slice(i + 1)),
+          keyName: key ?? null,
+        };
+      }),
+    );
+
 /** Every setting of the reputation service, validated once at boot. */
 export const reputationConfigSchema = z
   .object({
@@ -182,6 +203,10 @@ export const reputationConfigSchema = z
     GUARD_MAX_NAMES: env.positiveInt().max(1_000_000).default(100_000),
     /** A zone's own names from a master file (e.g. `dig axfr` output): zone=path,… */
     GUARD_ZONE_FILES: zoneFiles().default([]),
+    /** A zone's own names by AXFR from its primary (key from RPZ_TSIG_KEYS): zone=host:port[@key] */
+    GUARD_ZONE_AXFR: zoneTransfers().default([]),
+    /** How often zone files and AXFR sources are read again. */
+    GUARD_ZONE_REFRESH_MS: env.positiveInt().default(15 * 60_000),
     BLOCK_SWEEP_MS: env.positiveInt().default(1000),
     ALLOWLIST_NETWORKS: networkList().default([]),
     ALLOWLIST_ASNS: asnList().default([]),
@@ -207,6 +232,13 @@ export const reputationConfigSchema = z
   })
   .superRefine(checkKafkaEnv)
   .superRefine((c, ctx) => {
+    for (const t of c.GUARD_ZONE_AXFR)
+      if (t.keyName !== null && !c.RPZ_TSIG_KEYS.some((k) => k.name === t.keyName))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['GUARD_ZONE_AXFR'],
+          message: `names TSIG key ${t.keyName} for ${t.zone}, which RPZ_TSIG_KEYS does not define`,
+        });
     if (c.GUARD_ENABLED) return;
     for (const k of [
       'BLOCK_ACTION_RESOLVER_ZONE',
