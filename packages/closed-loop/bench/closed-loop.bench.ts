@@ -23,6 +23,8 @@ import {
 } from '../src';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
+// Ctrl-C / kill: exit through process.exit so the harness kills every daemon it started.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 async function main(): Promise<void> {
   const flags = settingsFromArgs(process.argv.slice(2));
@@ -98,6 +100,8 @@ async function main(): Promise<void> {
       out.push(`<details><summary>${r.label}: per second around onset</summary>`);
       out.push('');
       out.push(timelineTable(r, -2, 25));
+      out.push('');
+      out.push(`Outcomes by query class: \`${JSON.stringify(r.measurements.outcomes)}\``);
       out.push('');
       out.push('</details>');
       out.push('');

@@ -33,6 +33,9 @@ export interface Measurements {
   /** Legitimate queries refused, rewritten or dropped. */
   legitAttackedZoneDuringAttack: Share;
   legitAttackedZoneOverall: Share;
+  /** The same without typos (a typo gets NXDOMAIN anyway: REFUSED costs its user nothing). */
+  legitAttackedZoneDuringAttackNoTypos: Share;
+  legitAttackedZoneOverallNoTypos: Share;
   legitOtherZonesDuringAttack: Share;
   legitOtherZones: Share;
   legitOverall: Share;
@@ -127,6 +130,8 @@ export function measure(m: MeasureOptions): Measurements {
     floodAll: acc(),
     legitAttDuring: acc(),
     legitAtt: acc(),
+    legitAttNoTypo: acc(),
+    legitAttDuringNoTypo: acc(),
     legitOtherDuring: acc(),
     legitOther: acc(),
     legitAll: acc(),
@@ -185,6 +190,10 @@ export function measure(m: MeasureOptions): Measurements {
     if (attacked.has(z)) {
       add(c.legitAtt, o);
       if (during) add(c.legitAttDuring, o);
+      if (cls !== QueryClass.legitTypo) {
+        add(c.legitAttNoTypo, o);
+        if (during) add(c.legitAttDuringNoTypo, o);
+      }
       if (tl) {
         tl.legit++;
         if (stoppedOutcome(o)) tl.legitStopped++;
@@ -221,6 +230,8 @@ export function measure(m: MeasureOptions): Measurements {
     floodStoppedOverall: sh(c.floodAll),
     legitAttackedZoneDuringAttack: sh(c.legitAttDuring),
     legitAttackedZoneOverall: sh(c.legitAtt),
+    legitAttackedZoneDuringAttackNoTypos: sh(c.legitAttDuringNoTypo),
+    legitAttackedZoneOverallNoTypos: sh(c.legitAttNoTypo),
     legitOtherZonesDuringAttack: sh(c.legitOtherDuring),
     legitOtherZones: sh(c.legitOther),
     legitOverall: sh(c.legitAll),

@@ -32,6 +32,11 @@ export function comparisonTable(results: readonly ClosedLoopResult[]): string {
     row('legit refused/dropped, attacked zone, whole run', (r) =>
       pct(m(r).legitAttackedZoneOverall),
     ),
+    row(
+      '… the same without typos (NXDOMAIN anyway), during the attack / whole run',
+      (r) =>
+        `${pct(m(r).legitAttackedZoneDuringAttackNoTypos)} / ${pct(m(r).legitAttackedZoneOverallNoTypos)}`,
+    ),
     row('legit refused/dropped, other zones, during the attack', (r) =>
       pct(m(r).legitOtherZonesDuringAttack),
     ),
@@ -65,6 +70,9 @@ export function comparisonTable(results: readonly ClosedLoopResult[]): string {
               .map(([k, v]) => `${k} ${v}`)
               .join(', '),
       ),
+    ),
+    row('zone-scoped client entries refusing the whole zone (not guard)', (r) =>
+      bl(r, (b) => String(b.wholeZoneClientEntries)),
     ),
     row('check: outright block over a network with legit traffic', (r) =>
       bl(r, (b) =>
