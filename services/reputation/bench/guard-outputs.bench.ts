@@ -599,7 +599,7 @@ async function trial(h: Harness, names: string[], timeoutMs: number): Promise<Tr
   const stats = h.svc.runtime.pipeline.stats;
   const guards0 = stats.guards;
   const removed0 = stats.removed;
-  let marker0 = h.outputMarker();
+  const marker0 = h.outputMarker();
   const reloads0 = h.reloads?.() ?? 0;
   const started = alertMessage({ zone: GUARDED, phase: 'started', excessQps: 5000 });
   let marks = new Marks({
@@ -638,10 +638,15 @@ async function trial(h: Harness, names: string[], timeoutMs: number): Promise<Tr
       if ((await h.prober.ask(n)) === RCODE.NOERROR) out.knownOk++;
     }
   }
-  marker0 = h.outputMarker();
+  // The enforcer's input as of the entry's removal (the `ended` update itself rewrites the CDB).
+  let atRemoval: string | null = null;
   marks = new Marks({
     removed: () => stats.removed > removed0,
-    output: () => h.outputMarker() !== marker0,
+    output: () => {
+      if (stats.removed === removed0) return false;
+      atRemoval ??= h.outputMarker();
+      return h.outputMarker() !== atRemoval;
+    },
   });
   const t1 = performance.now();
   const ended = { ...started, phase: 'ended' as const, at: Date.now(), endedAt: Date.now() };
