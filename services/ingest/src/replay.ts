@@ -83,7 +83,7 @@ export async function replayStream(
     zones: options.zones,
     sink,
     tally,
-    assembler: { pairWindowMs: options.pairWindowMs ?? 2000, maxPending: 100_000 },
+    assembler: { pairWindowMs: options.pairWindowMs ?? 500, maxPending: 100_000 },
   };
   let ingest: CaptureIngest | FstrmFileIngest | null = null;
   let format: CaptureFormat = 'unknown';

@@ -76,7 +76,7 @@ export interface DetectorSettings {
 
 export const defaultSettings: DetectorSettings = {
   tickMs: 1000,
-  allowedLatenessMs: 2000,
+  allowedLatenessMs: 1000,
   idleAdvanceMs: 30_000,
   evictIdleMs: 3_600_000,
   shortHorizonTicks: 2,

@@ -51,7 +51,7 @@ export const ingestConfigSchema = z
       .max(1, 'must be between 0 and 1')
       .default(0.01),
     /** How long (event time) a query waits for its response to add the rcode; 0 disables pairing. */
-    INGEST_PAIR_WINDOW_MS: z.coerce.number().int().min(0, 'must be ≥ 0').default(2000),
+    INGEST_PAIR_WINDOW_MS: z.coerce.number().int().min(0, 'must be ≥ 0').default(500),
     /** Largest accepted Frame Streams data frame. */
     INGEST_MAX_FRAME_BYTES: env.positiveInt().default(1024 * 1024),
     INGEST_QUERIES_TOPIC: z.string().min(1).default(Topics.queries),

@@ -60,7 +60,7 @@ export class QueryAssembler {
   constructor(
     private readonly zones: ZoneMapper,
     private readonly sink: RecordSink,
-    private readonly options: AssemblerOptions = { pairWindowMs: 2000, maxPending: 100_000 },
+    private readonly options: AssemblerOptions = { pairWindowMs: 500, maxPending: 100_000 },
   ) {
     this.pairing = options.pairWindowMs > 0;
   }

@@ -196,7 +196,7 @@ export const reputationConfigSchema = z
     /** Zone guard: while a zone is attacked, answer its known names and refuse the rest. */
     GUARD_ENABLED: env.bool().default(true),
     GUARD_ACTION: enforceAction.default('refused'),
-    GUARD_HOLD_MS: env.positiveInt().default(minutes(5)),
+    GUARD_HOLD_MS: env.positiveInt().default(60_000),
     GUARD_STALE_MS: env.positiveInt().default(minutes(2)),
     GUARD_ALL_MIN_QPS: env.positiveNumber().default(50),
     GUARD_MAX_LEAK_SHARE: z.coerce.number().min(0).max(1).default(0.05),
