@@ -88,6 +88,8 @@ interface ActiveAlert {
   top: SpaceSaving;
   samples: string[];
   evidence: Evidence[];
+  /** Vocabulary version last published for this alert (absent in older checkpoints). */
+  namesVersion?: number;
 }
 
 interface Evaluation {
@@ -258,13 +260,14 @@ export class ZoneDetector {
         this.countOffender(e, false);
         continue;
       }
-      // Learning pauses during an alert: the guard must never learn the flood's names.
-      this.vocabulary.observe(scratch.h1, q, e.rcode, start, !alerting);
       const f = scoreSubname(sub, this.model);
       const random = f.score >= s.randomThreshold;
       t.scoreSum += f.score;
       if (random) t.random++;
       const seen = this.seen.has(scratch.h1, scratch.h2);
+      // During an alert only names seen before count: the guard must never learn the flood.
+      if (!alerting) this.vocabulary.observe(scratch.h1, q, e.rcode, start, true);
+      else if (seen) this.vocabulary.observeDuringAlert(scratch.h1, q, e.rcode, start);
       if (seen) {
         const r = this.recentNew.get(scratch.h1);
         if (r !== undefined) r.repeated = true;
@@ -426,6 +429,8 @@ export class ZoneDetector {
     }
     if (tickEnd - a.lastUpdateAt >= s.updateEveryMs) {
       a.lastUpdateAt = tickEnd;
+      // Names that became known during the attack: the guard answers them from now on.
+      if (this.vocabulary.version !== (a.namesVersion ?? 0)) this.publishNames(out);
       out.alerts.push(this.alert('updated', tickEnd, short, long, null));
     }
   }
@@ -483,16 +488,24 @@ export class ZoneDetector {
     };
     this.offAlertId = this.active.alertId;
     this.statsHadAlert = this.active.alertId;
-    const known = this.vocabulary.known(onset, this.s.knownNamesMax, this.s.knownNamesMaxBytes);
+    this.vocabulary.forgetSince(onset);
+    this.publishNames(out);
+    out.alerts.push(this.alert('started', tickEnd, short, long, null));
+  }
+
+  /** The zone's known names for the active alert (the zone guard's allow list). */
+  private publishNames(out: ZoneOutput): void {
+    const a = this.active!;
+    const known = this.vocabulary.known(a.onset, this.s.knownNamesMax, this.s.knownNamesMaxBytes);
+    a.namesVersion = this.vocabulary.version;
     out.knownNames.push({
       v: 1,
       zone: this.zone,
-      alertId: this.active.alertId,
-      asOf: onset,
+      alertId: a.alertId,
+      asOf: a.onset,
       names: known.names,
       truncated: known.truncated,
     });
-    out.alerts.push(this.alert('started', tickEnd, short, long, null));
   }
 
   private alert(
@@ -661,6 +674,7 @@ export class ZoneDetector {
       lateEvents: this.lateEvents,
       recentNew: [...this.recentNew],
       vocabulary: this.vocabulary.toJSON(),
+      vocabularyVersion: this.vocabulary.version,
     };
   }
 
@@ -705,6 +719,7 @@ export class ZoneDetector {
       { capacity: s.knownNamesCapacity, agingTicks: s.knownNamesAgingTicks },
       j.vocabulary,
     );
+    z.vocabulary.version = j.vocabularyVersion ?? 0;
     return z;
   }
 }
@@ -797,4 +812,5 @@ export interface ZoneSnapshot {
   recentNew: [number, { tick: number; repeated: boolean }][];
   /** Absent in checkpoints written before the zone guard: the zone relearns its names. */
   vocabulary?: VocabularyJson;
+  vocabularyVersion?: number;
 }

@@ -2,8 +2,13 @@
  * The names a zone's own traffic has established: what a zone guard answers while the zone is
  * under attack. A name is *known* once it was asked at least twice, or answered NOERROR, and was
  * never answered NXDOMAIN. Flood names are asked once each (that is what makes them miss every
- * cache), so they never qualify; learning stops while an alert is active, and the list handed to
- * the guard only holds names first seen before the attack's onset.
+ * cache), so they never qualify. While an alert is active a name is only counted once the seen
+ * filter already knows it (its second sighting at least), and a name new during the attack is
+ * known from its third sighting: a flood name never comes back, and one that a filter false
+ * positive lets in still needs a real repeat. So a long attack does not freeze the guard's list —
+ * a name that becomes popular during it is answered within seconds — and never teaches it the
+ * flood. Names that entered between the onset and the alert (the flood among them) are forgotten
+ * when the alert starts.
  *
  * Bounded: at most `capacity` names per zone. A full table takes no new names (existing ones are
  * never pushed out by a flood); every `agingTicks` the counts halve, names not asked since are
@@ -21,6 +26,8 @@ export interface VocabularySettings {
 
 const ANSWERED = 1;
 const NXDOMAIN = 2;
+/** Entered during an alert (on a seen-filter hit). */
+const DURING_ALERT = 4;
 
 interface NameEntry {
   name: string;
@@ -41,6 +48,8 @@ export type VocabularyJson = [
 export class ZoneVocabulary {
   private readonly names = new Map<number, NameEntry>();
   private ticks = 0;
+  /** Grows whenever a name becomes known during an alert: the guard's list needs republishing. */
+  version = 0;
 
   constructor(private readonly s: VocabularySettings) {}
 
@@ -73,6 +82,30 @@ export class ZoneVocabulary {
     this.names.set(key, { name: qname, hits: 1, since: tick, flags });
   }
 
+  /**
+   * During an alert: a name the seen filter already knows. Counted (or entered, flagged as new
+   * during the alert); a name that reaches two counts becomes known and bumps `version`.
+   */
+  observeDuringAlert(hash: number, qname: string, rcode: number | null, tick: number): void {
+    const key = hash >>> 1;
+    const e = this.names.get(key);
+    if (e === undefined) {
+      if (this.names.size >= this.s.capacity) return;
+      const flags = DURING_ALERT | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
+      this.names.set(key, { name: qname, hits: 1, since: tick, flags });
+      return;
+    }
+    if (rcode === 0) e.flags |= ANSWERED;
+    else if (rcode === 3) e.flags |= NXDOMAIN;
+    if (++e.hits === 2 && (e.flags & NXDOMAIN) === 0) this.version++;
+  }
+
+  /** At an alert's start: names that entered since the onset are the flood's as much as anyone's. */
+  forgetSince(onset: number): void {
+    for (const [key, e] of this.names)
+      if (e.since >= onset && (e.flags & DURING_ALERT) === 0) this.names.delete(key);
+  }
+
   /** Called once per closed tick: ages the table every `agingTicks`. */
   tick(): void {
     if (++this.ticks % this.s.agingTicks !== 0) return;
@@ -90,8 +123,10 @@ export class ZoneVocabulary {
     const picked: Array<[string, number]> = [];
     for (const e of this.names.values()) {
       const name = e.name;
-      if (e.since >= before || (e.flags & NXDOMAIN) !== 0) continue;
-      if (e.hits >= 2 || (e.flags & ANSWERED) !== 0) picked.push([name, e.hits]);
+      if ((e.flags & NXDOMAIN) !== 0) continue;
+      const established = e.since < before && (e.hits >= 2 || (e.flags & ANSWERED) !== 0);
+      const confirmed = (e.flags & DURING_ALERT) !== 0 && e.hits >= 2;
+      if (established || confirmed) picked.push([name, e.hits]);
     }
     picked.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     const names: string[] = [];
