@@ -318,7 +318,18 @@ export class ReputationPipeline {
   async refreshNow(): Promise<void> {
     const run = this.refreshing.then(async () => {
       const { entries } = await this.blocklist.snapshot({ validate: false });
-      for (const s of this.sinks) if (s.refresh) await s.refresh(entries);
+      // One output failing (say RPZ) must not keep the others (dnsdist) from being written.
+      const failures: unknown[] = [];
+      for (const s of this.sinks) {
+        if (!s.refresh) continue;
+        try {
+          await s.refresh(entries);
+        } catch (e) {
+          failures.push(e);
+          this.settings.onError?.(e, `refresh ${s.name}`);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
     });
     this.refreshing = run.catch(() => undefined);
     await run;

@@ -200,7 +200,11 @@ export const reputationConfigSchema = z
     GUARD_STALE_MS: env.positiveInt().default(minutes(2)),
     GUARD_ALL_MIN_QPS: env.positiveNumber().default(50),
     GUARD_MAX_LEAK_SHARE: z.coerce.number().min(0).max(1).default(0.05),
-    GUARD_MAX_NAMES: env.positiveInt().max(1_000_000).default(100_000),
+    /** ~35 bytes a name: 200,000 names stay inside the topics' 8 MiB messages. */
+    GUARD_MAX_NAMES: env
+      .positiveInt()
+      .max(200_000, 'must be ≤ 200000: a guard travels as one Kafka message (8 MiB)')
+      .default(100_000),
     /** A zone's own names from a master file (e.g. `dig axfr` output): zone=path,… */
     GUARD_ZONE_FILES: zoneFiles().default([]),
     /** A zone's own names by AXFR from its primary (key from RPZ_TSIG_KEYS): zone=host:port[@key] */

@@ -55,14 +55,20 @@ export class RpzZoneSet {
   }
 
   get(name: string): PolicyZoneView | null {
-    const n = name.toLowerCase().replace(/\.$/, '');
-    if (!this.serves(n)) return null;
-    const z = this.state(n);
+    const head = this.head(name);
+    if (head === null) return null;
+    const z = this.state(head.name);
     return {
-      name: n,
-      serial: z.serial,
+      ...head,
       records: [...z.records].map(([rname, target]) => ({ name: rname, target })),
     };
+  }
+
+  /** Name and serial only: what a SOA query or an up-to-date IXFR needs, without copying records. */
+  head(name: string): { name: string; serial: number } | null {
+    const n = name.toLowerCase().replace(/\.$/, '');
+    if (!this.serves(n)) return null;
+    return { name: n, serial: this.state(n).serial };
   }
 
   /** Diffs from `serial` to the current version, or null when history does not reach back. */

@@ -109,7 +109,8 @@ export function rpzRecords(
   const out: RpzRecord[] = [];
   for (const e of entries) {
     if (e.shadow || policyZoneOf(e, origin) !== zoneName) continue;
-    out.push(...rpzRecordsOf(e, zoneName));
+    // Not push(...records): a guard has two records per known name, past V8's argument limit.
+    for (const r of rpzRecordsOf(e, zoneName)) out.push(r);
   }
   return finish(out);
 }
@@ -126,7 +127,7 @@ export function rpzRecordsByZone(
     if (zone === null) continue;
     let list = out.get(zone);
     if (!list) out.set(zone, (list = []));
-    list.push(...rpzRecordsOf(e, zone));
+    for (const r of rpzRecordsOf(e, zone)) list.push(r);
   }
   for (const [zone, list] of out) out.set(zone, finish(list));
   return out;

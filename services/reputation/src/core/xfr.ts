@@ -99,7 +99,7 @@ export function answerRequest(
   };
   const opcode = ((req.flags ?? 0) >> 11) & 0xf;
   if (opcode !== 0 || !q) return { messages: sign([base(4 /* NOTIMP */)]), outcome: 'other' };
-  const zone = zones.get(q.name);
+  const zone = zones.head(q.name);
   if (!zone || zone.name !== q.name.toLowerCase().replace(/\.$/, '')) {
     return { messages: sign([base(5 /* REFUSED */, [], false)]), outcome: 'refused' };
   }
@@ -118,7 +118,7 @@ export function answerRequest(
   const full = (): dnsPacket.Answer[] => [
     soa(zone.name, zone.serial),
     { type: 'NS', name: zone.name, ttl: TTL, class: 'IN', data: 'localhost' },
-    ...zone.records.map(cname),
+    ...zones.get(zone.name)!.records.map(cname),
     soa(zone.name, zone.serial),
   ];
   if (qtype === 'AXFR') {
@@ -139,12 +139,10 @@ export function answerRequest(
     }
     const rrs: dnsPacket.Answer[] = [soa(zone.name, zone.serial)];
     for (const d of diffs) {
-      rrs.push(
-        soa(zone.name, d.from),
-        ...d.removed.map(cname),
-        soa(zone.name, d.to),
-        ...d.added.map(cname),
-      );
+      rrs.push(soa(zone.name, d.from));
+      for (const r of d.removed) rrs.push(cname(r));
+      rrs.push(soa(zone.name, d.to));
+      for (const r of d.added) rrs.push(cname(r));
     }
     rrs.push(soa(zone.name, zone.serial));
     return { messages: sign(chunks(rrs)), outcome: 'ixfr' };

@@ -285,6 +285,18 @@ describe('zone guard outputs', () => {
     expect(lua).toContain('RCodeAction(DNSRCode.REFUSED)');
   });
 
+  it('scales: 150,000 known names render to RPZ without hitting the argument limit', () => {
+    const many = Array.from({ length: 150_000 }, (_, i) => `h${i}.victim.test`);
+    const big = decideGuard(
+      { alert: alert('started'), names: names(many), zoneData: null, leak: null },
+      null,
+      0,
+      { ...cfg, maxNames: 200_000 },
+    )!;
+    const zones = rpzRecordsByZone([big], 'rpz.sluice');
+    expect(zones.get('victim.test.rpz.sluice')!.length).toBe(2 * 150_000 + 2 + 2);
+  });
+
   it('CDB round trip of the guard store', () => {
     const file = dnsdistGuardCdb([guard]);
     expect(readCdb(file, Buffer.from('www.victim.test'))?.toString()).toBe('1');
