@@ -177,6 +177,22 @@ describe('decideGuard', () => {
     expect(g.guard!.sources).toEqual(['traffic', 'zone-file:/z']);
   });
 
+  it('zone data: wildcards become subtrees that pass, empty non-terminals are known', () => {
+    const g = decideGuard(
+      {
+        alert: alert('started'),
+        names: null,
+        zoneData: { source: 'axfr:x', names: ['*.wild.victim.test', 'deep.sub.victim.test'] },
+        leak: null,
+      },
+      null,
+      0,
+      cfg,
+    )!;
+    expect(g.guard!.knownNames).toEqual(['victim.test', 'deep.sub.victim.test', 'sub.victim.test']);
+    expect(g.guard!.allowedSubtrees).toEqual(['rum.victim.test', 'wild.victim.test']);
+  });
+
   it('is off when disabled, shadow when asked', () => {
     const input = { alert: alert('started'), names: names([]), zoneData: null, leak: null };
     expect(decideGuard(input, null, 0, { ...cfg, enabled: false })).toBeNull();
@@ -274,7 +290,7 @@ describe('zone guard outputs', () => {
       value: '127.0.0.9 victim.test',
       type: 'guard',
     });
-    expect(textLine(guard)).toMatch(/^refused\tzone\tall:4-known-names\tvictim\.test\t/);
+    expect(textLine(guard)).toMatch(/^refused\tzone\tall:5-known-names\tvictim\.test\t/);
   });
 
   it('dnsdist Lua snippet: a name set and suffix rule, no Lua per query', () => {

@@ -69,14 +69,26 @@ export function decideGuard(
     if (leak.qps >= cfg.allMinQps && leak.share > cfg.maxLeakShare) appliesTo = 'all';
   }
 
+  const wildcards = new Set<string>(sameAlert ? (existing?.guard?.allowedSubtrees ?? []) : []);
   let knownNames: string[];
   let truncated: boolean;
   let sources: string[];
   if (names !== null || input.zoneData !== null) {
     const merged = new Set<string>([zone]);
-    for (const n of input.zoneData?.names ?? []) merged.add(normalizeZone(n));
-    for (const n of names?.names ?? []) merged.add(normalizeZone(n));
-    const inside = [...merged].filter((n) => inZone(n, zone));
+    const add = (raw: string) => {
+      const n = normalizeZone(raw);
+      if (!inZone(n, zone)) return;
+      // A wildcard answers every name below it: that subtree cannot be guarded by name.
+      if (n.startsWith('*.')) {
+        wildcards.add(n.slice(2));
+        return;
+      }
+      // The names between it and the zone exist too (empty non-terminals answer NODATA).
+      for (let a = n; a !== zone && !merged.has(a); a = a.slice(a.indexOf('.') + 1)) merged.add(a);
+    };
+    for (const n of input.zoneData?.names ?? []) add(n);
+    for (const n of names?.names ?? []) add(n);
+    const inside = [...merged];
     knownNames = inside.slice(0, cfg.maxNames);
     truncated = (names?.truncated ?? false) || inside.length > cfg.maxNames;
     sources = [...(names ? ['traffic'] : []), ...(input.zoneData ? [input.zoneData.source] : [])];
@@ -89,7 +101,8 @@ export function decideGuard(
   const expiresAt = ended
     ? now + cfg.holdMs
     : Math.max(sameAlert ? existing.expiresAt : 0, now + Math.max(cfg.holdMs, cfg.staleMs));
-  const allowedSubtrees = cfg.allowZones.map(normalizeZone).filter((a) => inZone(a, zone));
+  for (const a of cfg.allowZones.map(normalizeZone)) if (inZone(a, zone)) wildcards.add(a);
+  const allowedSubtrees = [...wildcards].sort();
   const guard: ZoneGuard = {
     alertId: alert.alertId,
     appliesTo,
