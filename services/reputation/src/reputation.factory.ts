@@ -87,6 +87,7 @@ export function createPipeline(
       guard: {
         enabled: c.GUARD_ENABLED,
         action: c.GUARD_ACTION,
+        actionWithZoneData: c.GUARD_ACTION_WITH_ZONE_DATA,
         holdMs: c.GUARD_HOLD_MS,
         staleMs: c.GUARD_STALE_MS,
         allMinQps: c.GUARD_ALL_MIN_QPS,

@@ -122,6 +122,7 @@ function setup(
       guard: {
         enabled: true,
         action: 'refused',
+        actionWithZoneData: 'nxdomain',
         holdMs: 300_000,
         staleMs: 120_000,
         allMinQps: 50,

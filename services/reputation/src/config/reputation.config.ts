@@ -196,6 +196,8 @@ export const reputationConfigSchema = z
     /** Zone guard: while a zone is attacked, answer its known names and refuse the rest. */
     GUARD_ENABLED: env.bool().default(true),
     GUARD_ACTION: enforceAction.default('refused'),
+    /** For zones whose own data (GUARD_ZONE_FILES/AXFR) the guard has: every name is known. */
+    GUARD_ACTION_WITH_ZONE_DATA: enforceAction.default('nxdomain'),
     GUARD_HOLD_MS: env.positiveInt().default(60_000),
     GUARD_STALE_MS: env.positiveInt().default(minutes(2)),
     GUARD_ALL_MIN_QPS: env.positiveNumber().default(50),

@@ -15,6 +15,7 @@ import { zoneFileNames } from './zone-file';
 const cfg: GuardSettings = {
   enabled: true,
   action: 'refused',
+  actionWithZoneData: 'nxdomain',
   holdMs: 60_000,
   staleMs: 30_000,
   allMinQps: 50,
@@ -175,6 +176,8 @@ describe('decideGuard', () => {
     expect(g.guard!.knownNames).toEqual(['victim.test', 'mail.victim.test', 'a.victim.test']);
     expect(g.guard!.namesTruncated).toBe(true);
     expect(g.guard!.sources).toEqual(['traffic', 'zone-file:/z']);
+    // With the zone's own data every name it has is known: unknown names do not exist.
+    expect(g.action).toBe('nxdomain');
   });
 
   it('zone data: wildcards become subtrees that pass, empty non-terminals are known', () => {

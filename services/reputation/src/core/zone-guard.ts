@@ -11,6 +11,12 @@ export interface GuardSettings {
   enabled: boolean;
   /** What names the zone does not have get (refused by default: no negative answer to cache). */
   action: Exclude<BlockAction, 'guard'>;
+  /**
+   * The same when the zone's own data (master file, AXFR) is configured: the guard then knows
+   * every name the zone has, so `nxdomain` is the answer the authoritative would give anyway —
+   * a typo costs the user nothing more than it would have.
+   */
+  actionWithZoneData: Exclude<BlockAction, 'guard'>;
   /** How long the guard outlives its alert's end (event or wall time, as the policy clock runs). */
   holdMs: number;
   /** A guard whose alert sends no update for this long lapses (a dead detector must not pin it). */
@@ -113,15 +119,16 @@ export function decideGuard(
     ...(allowedSubtrees.length ? { allowedSubtrees } : {}),
   };
   const scope = { kind: 'zone' as const, zone };
+  const action = sources.some((s) => s !== 'traffic') ? cfg.actionWithZoneData : cfg.action;
   return {
     v: 1,
     id: entryId(scope),
     scope,
-    action: cfg.action,
+    action,
     reason:
       `zone guard for ${zone} (alert ${alert.alertId}${ended ? ', ended' : ''}): ` +
       `${knownNames.length} known names answered${truncated ? ' (list truncated)' : ''}, ` +
-      `other names ${cfg.action} for ${appliesTo === 'all' ? 'every client' : 'offending resolvers'}`,
+      `other names ${action} for ${appliesTo === 'all' ? 'every client' : 'offending resolvers'}`,
     score: 100,
     createdAt: sameAlert ? existing.createdAt : now,
     expiresAt,
