@@ -103,19 +103,14 @@ export type DnsdistMode =
   | { kind: 'sluice'; clientsCdbPath: string; guardCdbPath: string; v4: number[]; v6: number[] }
   | { kind: 'peer'; peer: DnsdistPeerOptions };
 
-/**
- * The Lua that makes Sluice's CDB files enforceable. Codes against the options-object shape of
- * `dnsdistConfigLua({ clientsCdbPath, guardCdbPath, v4, v6 })` and falls back to the older
- * positional `(cdbPath, v4, v6)` while that is what the reputation service exports.
- */
+/** The Lua that makes Sluice's CDB files enforceable, exactly as the reputation service documents it. */
 export function sluiceDnsdistLua(o: {
   clientsCdbPath: string;
   guardCdbPath: string;
   v4: readonly number[];
   v6: readonly number[];
 }): string {
-  const fn = dnsdistConfigLua as unknown as (...args: unknown[]) => string;
-  return fn.length >= 3 ? fn(o.clientsCdbPath, o.v4, o.v6) : fn(o);
+  return dnsdistConfigLua(o);
 }
 
 /** dnsdist's documented random-subdomain defence: suffix-match dynamic blocks, one group per window. */

@@ -152,6 +152,7 @@ function guardSettings(maxNames: number, action: GuardSettings['action']): Guard
   return {
     enabled: true,
     action,
+    actionWithZoneData: action,
     holdMs: 300_000,
     staleMs: 120_000,
     allMinQps: 50,

@@ -68,6 +68,7 @@ export class ReputationPipeline {
   private readonly zoneClock = new Map<string, number>();
   private readonly eventZones = new Set<string>();
   private refreshTimer: NodeJS.Timeout | null = null;
+  private lastRefreshAt = 0;
   private refreshing: Promise<void> = Promise.resolve();
   readonly stats: PipelineStats = {
     records: 0,
@@ -345,12 +346,19 @@ export class ReputationPipeline {
     await this.refreshing;
   }
 
+  /**
+   * Leading edge: the first change after a quiet spell goes out at once (a new guard must reach
+   * the nameservers within seconds of onset); changes that follow within the debounce are
+   * coalesced into one rebuild at its end.
+   */
   private scheduleRefresh(): void {
     if (this.refreshTimer !== null) return;
+    const wait = Math.max(0, this.lastRefreshAt + this.settings.refreshDebounceMs - Date.now());
+    this.lastRefreshAt = Date.now() + wait;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
       void this.refreshNow().catch((e: unknown) => this.settings.onError?.(e, 'refresh'));
-    }, this.settings.refreshDebounceMs);
+    }, wait);
   }
 
   private contextOf(r: EnrichedOffender, prefix: string | null) {
