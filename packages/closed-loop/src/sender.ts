@@ -11,7 +11,10 @@ export const Outcome = {
   nxdomain: 2,
   /** REFUSED (dnsdist's rule or dynamic block). */
   refused: 3,
-  /** An RPZ rewrite (answer carries the policy zone's SOA). */
+  /**
+   * Answered by the enforcer, not the authoritative: an RPZ rewrite (the policy zone's SOA), or
+   * an NXDOMAIN without the AA bit (dnsdist's guard for a zone whose own data it has).
+   */
   policy: 4,
   /** No answer within the timeout: dropped (by policy or by load). */
   timeout: 5,
@@ -88,7 +91,9 @@ export function createSender(o: SendOptions): Sender {
           : rcode === 5
             ? Outcome.refused
             : Outcome.other;
-    if (policyOrigin && (rcode === 3 || (rcode === 0 && msg.readUInt16BE(6) === 0))) {
+    // The authoritative's NXDOMAIN is authoritative (AA); one synthesized in front of it is not.
+    if (rcode === 3 && (msg[2]! & 0x04) === 0) out = Outcome.policy;
+    else if (policyOrigin && (rcode === 3 || (rcode === 0 && msg.readUInt16BE(6) === 0))) {
       try {
         const p = dnsPacket.decode(msg);
         const soa = (p.authorities ?? []).find((a) => a.type === 'SOA');
