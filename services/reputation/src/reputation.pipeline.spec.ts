@@ -2,39 +2,11 @@ import { type BlocklistEntry, type EnrichedOffender } from '@sluice/contracts';
 import { BlockPolicy, type PolicyConfig } from './core/policy';
 import { type BlocklistRepository } from './redis/blocklist.repository';
 import { type FoldResult, type ReputationRepository } from './redis/reputation.repository';
+import { testPolicyConfig } from '../test/fixtures/policy';
 import { type GuardRepository } from './redis/guard.repository';
 import { ReputationPipeline, type BlocklistSink } from './reputation.pipeline';
 
-const cfg: PolicyConfig = {
-  halfLifeMs: 60_000,
-  minAttackQueries: 100,
-  rollupMinResolvers: 3,
-  resolverMinZones: 2,
-  thresholds: {
-    'resolver-zone': 50,
-    resolver: 80,
-    prefix: 80,
-    asn: 90,
-    'prefix-zone': 80,
-    'asn-zone': 90,
-  },
-  actions: {
-    'resolver-zone': 'refused',
-    resolver: 'drop',
-    prefix: 'drop',
-    asn: 'drop',
-    'prefix-zone': 'guard',
-    'asn-zone': 'guard',
-  },
-  outrightNetworks: true,
-  guardsEnabled: true,
-  entryTtlMs: 100_000,
-  shadow: new Set(),
-  maxEntries: 10,
-  allowNetworks: [],
-  allowAsns: [],
-  allowZones: ['rum.test'],
-};
+const cfg: PolicyConfig = testPolicyConfig({ allowZones: ['rum.test'] });
 
 const record = (zone: string, windowEnd: number): EnrichedOffender => ({
   v: 1,

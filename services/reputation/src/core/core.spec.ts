@@ -8,6 +8,7 @@ import { readCdb, writeCdb } from './cdb';
 import { dnsdistKv } from './dnsdist-kv';
 import { renderDnsdistLua, renderRpz, renderText, toDecision, goDuration } from './render';
 import { RpzZoneSet } from './rpz-zones';
+import { testPolicyConfig } from '../../test/fixtures/policy';
 import { answerRequest, buildNotify } from './xfr';
 import { findTsig, signMessage, verifyMessage, type TsigKey } from './tsig';
 
@@ -18,33 +19,14 @@ const scoring: ScoringConfig = {
   rollupMinResolvers: 3,
   resolverMinZones: 2,
 };
-const policyCfg: PolicyConfig = {
+const policyCfg: PolicyConfig = testPolicyConfig({
   ...scoring,
-  thresholds: {
-    'resolver-zone': 50,
-    resolver: 80,
-    prefix: 80,
-    asn: 90,
-    'prefix-zone': 80,
-    'asn-zone': 90,
-  },
-  actions: {
-    'resolver-zone': 'refused',
-    resolver: 'drop',
-    prefix: 'drop',
-    asn: 'drop',
-    'prefix-zone': 'guard',
-    'asn-zone': 'guard',
-  },
-  outrightNetworks: true,
-  guardsEnabled: true,
   entryTtlMs: 300_000,
-  shadow: new Set(),
   maxEntries: 1000,
   allowNetworks: ['192.0.2.0/24'],
   allowAsns: [64999],
   allowZones: ['rum.example'],
-};
+});
 const ctx = (over: Partial<SubjectContext> = {}): SubjectContext => ({
   resolver: '198.51.100.7',
   zone: 'victim.example',

@@ -2,6 +2,7 @@ import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
 import { maskBytes, parseNetwork } from './ip';
 import { normalizeZone, scopeAddresses, scopeZone } from './scope';
 import { writeCdb } from './cdb';
+import { nameToWire } from './tsig';
 
 /**
  * Per-client content for dnsdist's CDB store. Key: the client address in network byte order,
@@ -40,16 +41,7 @@ export function dnsdistKv(
 }
 
 /** A name in DNS wire format, lower case: what KeyValueLookupKeySuffix(0, true) looks up. */
-export function wireName(name: string): Buffer {
-  const labels = normalizeZone(name).split('.').filter(Boolean);
-  const parts: Buffer[] = [];
-  for (const l of labels) {
-    const b = Buffer.from(l, 'latin1');
-    parts.push(Buffer.from([b.length]), b);
-  }
-  parts.push(Buffer.from([0]));
-  return Buffer.concat(parts);
-}
+export const wireName = nameToWire;
 
 /**
  * The zone guards for dnsdist, one store, two key spaces that cannot collide (wire names end in a

@@ -11,6 +11,7 @@ import { BlocklistRepository, CursorExpiredError } from '../../src/redis/blockli
 import { ReputationRepository } from '../../src/redis/reputation.repository';
 import { FeedService } from '../../src/http/feed.service';
 import { BlockPolicy } from '../../src/core/policy';
+import { testPolicyConfig } from '../fixtures/policy';
 
 const run = promisify(execFile);
 
@@ -41,36 +42,7 @@ describe('blocklist store, feed and formats', () => {
     redis = createRedis(testRedisConfig());
     await redis.connect();
     store = new BlocklistRepository(redis, { maxEntries: 3, logMaxLen: 1000 });
-    const policy = new BlockPolicy({
-      halfLifeMs: 60_000,
-      minAttackQueries: 100,
-      rollupMinResolvers: 3,
-      resolverMinZones: 2,
-      thresholds: {
-        'resolver-zone': 50,
-        resolver: 80,
-        prefix: 80,
-        asn: 90,
-        'prefix-zone': 80,
-        'asn-zone': 90,
-      },
-      actions: {
-        'resolver-zone': 'refused',
-        resolver: 'drop',
-        prefix: 'drop',
-        asn: 'drop',
-        'prefix-zone': 'guard',
-        'asn-zone': 'guard',
-      },
-      entryTtlMs: 60_000,
-      shadow: new Set(),
-      outrightNetworks: true,
-      guardsEnabled: true,
-      maxEntries: 3,
-      allowNetworks: [],
-      allowAsns: [],
-      allowZones: [],
-    });
+    const policy = new BlockPolicy(testPolicyConfig({ entryTtlMs: 60_000, maxEntries: 3 }));
     feed = new FeedService(
       ['k'],
       store,
