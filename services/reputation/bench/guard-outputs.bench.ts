@@ -1138,21 +1138,17 @@ async function main(): Promise<void> {
       `Kafka limit: the blocklist and known-names topics allow ${mib(MAX_MESSAGE_BYTES)} messages (\`TopicSpecs.*.maxMessageBytes\`). ` +
         `A guard entry costs ${bpn?.toFixed(1) ?? '?'} bytes per name on Kafka, the known-names message ${npn?.toFixed(1) ?? '?'}: ` +
         `with these names the entry stops fitting at about N ≈ ${fits(bpn, scale[0]!.kafkaJson)} and the known-names message at N ≈ ${fits(npn, scale[0]!.namesMsg)}. ` +
-        `At the default GUARD_MAX_NAMES (${fmt(DEFAULT_MAX_NAMES)}) the entry fits; GUARD_MAX_NAMES accepts up to 1,000,000, where neither fits (the broker rejects both, row above).`,
+        `At the default GUARD_MAX_NAMES (${fmt(DEFAULT_MAX_NAMES)}) the entry fits; GUARD_MAX_NAMES is capped at 200,000 by config validation, so a guard always fits (at 1,000,000 the broker rejects both, row above).`,
     );
     out.push('');
     out.push(
-      `RPZ: \`rpzRecordsByZone\` throws \`RangeError: Maximum call stack size exceeded\` ${rpzErr ? `from N = ${fmt(rpzErr.n)} in the table` : '(not in this table)'}; bisection on the same names: works up to ${fmt(threshold.ok)} names, fails from ${threshold.fail === null ? '—' : fmt(threshold.fail)} (≈ ${fmt(threshold.ok * 2)} records). ` +
-        'Cause: `list.push(...rpzRecordsOf(e, zone))` (services/reputation/src/core/rpz.ts:129; same pattern in `rpzRecords`, rpz.ts:112, and in the IXFR answer, `rrs.push(soa, ...d.removed.map(cname), soa, ...d.added.map(cname))`, core/xfr.ts:142) passes every record of a guard as a function argument; V8 runs out of stack at ~120k arguments (2 records per known name). ' +
-        'That is below the default GUARD_MAX_NAMES. In the service `RpzXfrServer.refresh` then throws, so the policy zone never changes, and because the sinks refresh in order (reputation.pipeline.ts `refreshNow`: RPZ before the dnsdist CDB writer) the dnsdist guard CDB is not written either when RPZ is on (its default) — see the latency tables.',
+      rpzErr
+        ? `RPZ: \`rpzRecordsByZone\` throws from N = ${fmt(rpzErr.n)} in the table (${'error' in rpzErr.rpzRecords ? rpzErr.rpzRecords.error : ''}); bisection: works up to ${fmt(threshold.ok)} names, fails from ${threshold.fail === null ? '—' : fmt(threshold.fail)}.`
+        : `RPZ: every size renders (bisection found no failure up to ${fmt(threshold.ok)} names). Before the fix of 2026-11-30 (records were spread into \`push\`, past V8's argument limit) it failed from ~62,700 names, below the default GUARD_MAX_NAMES, and took the dnsdist output down with it; both are fixed and tested (zone-guard.spec.ts, 150,000 names).`,
     );
     out.push('');
     out.push(
-      'The dnsdist guard CDB is the slowest output to build (`writeCdb`, core/cdb.ts: three Buffers per record, then one `Buffer.concat`), and it is on the critical path of every dnsdist update: it is rebuilt whole on each refresh. decideGuard merges and filters every name before applying GUARD_MAX_NAMES, so a 1M-name input costs ~1 s even when capped to 100k; it runs on each alert, known-names message and each offender batch that carries the zone (`widenGuards`, reputation.pipeline.ts).',
-    );
-    out.push('');
-    out.push(
-      'Also visible above: every SOA query (BIND polls it at each refresh, and after every NOTIFY) costs O(N), because `answerRequest` calls `RpzZoneSet.get`, which copies all records of the zone (core/xfr.ts:102, core/rpz-zones.ts:66).',
+      'The dnsdist guard CDB is the slowest output to build (`writeCdb`, core/cdb.ts), and it is on the critical path of every dnsdist update: it is rebuilt whole on each refresh. decideGuard merges and filters every name before applying GUARD_MAX_NAMES, so a 1M-name input costs ~1 s even when capped; it runs on each alert, known-names message and offender window that carries the zone. A SOA query answers from the zone head (name and serial) without copying its records.',
     );
     out.push('');
     out.push(
