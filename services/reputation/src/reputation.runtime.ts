@@ -74,13 +74,13 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     const stats = () => this.pipeline?.stats;
     new Gauge({
       name: 'sluice_reputation_pipeline',
-      help: 'Pipeline counters since start: records, duplicates, upserts, removed',
+      help: 'Pipeline counters since start: records, duplicates, upserts, removed, guards (zone guards started)',
       labelNames: ['counter'],
       registers: [registry],
       collect() {
         const s = stats();
         if (!s) return;
-        for (const k of ['records', 'duplicates', 'upserts', 'removed'] as const)
+        for (const k of ['records', 'duplicates', 'upserts', 'removed', 'guards'] as const)
           this.set({ counter: k }, s[k]);
       },
     });
