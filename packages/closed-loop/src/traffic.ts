@@ -1,4 +1,4 @@
-import { ALNUM, MIRAI_ALPHABET, Rng, Zipf } from '@sluice/traffic-sim';
+import { ALNUM, BENIGN_QTYPES, MIRAI_ALPHABET, Rng, weightedPick, Zipf } from '@sluice/traffic-sim';
 import { type ZoneSpec } from './zones';
 
 /** Who sends: a big or small ISP resolver, a public resolver carrying many users, or a bot-only resolver. */
@@ -118,23 +118,6 @@ export function buildResolvers(o: TrafficOptions): Resolver[] {
   return out;
 }
 
-const LEGIT_QTYPES: readonly [number, number][] = [
-  [1, 0.55],
-  [28, 0.27],
-  [65, 0.06],
-  [15, 0.04],
-  [16, 0.03],
-  [2, 0.02],
-  [6, 0.02],
-  [33, 0.01],
-];
-
-function weighted(rng: Rng, table: readonly [number, number][]): number {
-  let u = rng.next();
-  for (const [v, w] of table) if ((u -= w) <= 0) return v;
-  return table[0]![0];
-}
-
 function cdfPick(rng: Rng, cdf: Float64Array): number {
   const u = rng.next() * cdf[cdf.length - 1]!;
   let lo = 0;
@@ -226,7 +209,7 @@ export function* planQueries(
       resolver,
       zone: zi,
       qname: fqdn(name, zone),
-      qtype: name === '_dmarc' ? 16 : weighted(rng, LEGIT_QTYPES),
+      qtype: name === '_dmarc' ? 16 : weightedPick(rng, BENIGN_QTYPES),
       cls,
       rd: false,
       edns: true,

@@ -72,3 +72,4 @@ export async function waitFor<T>(
   }
 }
 export * from './bench';
+export * from './ports';

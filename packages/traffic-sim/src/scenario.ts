@@ -71,7 +71,8 @@ export interface LabelledEvent {
   origin: 'benign' | StreamKind;
 }
 
-const BENIGN_QTYPES: readonly [number, number][] = [
+/** qtype → share of ordinary resolver traffic toward an authoritative. */
+export const BENIGN_QTYPES: readonly [number, number][] = [
   [1, 0.55],
   [28, 0.27],
   [65, 0.06],
@@ -98,7 +99,8 @@ interface ZoneModel {
 /** Builds events of one component; `t` is the event time already drawn. */
 type Emit = (rng: Rng, t: number) => QueryEvent;
 
-function weighted(rng: Rng, table: readonly [number, number][]): number {
+/** A value drawn from a `[value, weight]` table whose weights add up to 1. */
+export function weightedPick(rng: Rng, table: readonly [number, number][]): number {
   let u = rng.next();
   for (const [value, weight] of table) {
     if ((u -= weight) <= 0) return value;
@@ -167,7 +169,7 @@ export function* simulateLabelled(spec: ScenarioSpec): Generator<LabelledEvent> 
       resolver,
       `${host}.${model.zone}`,
       model.zone,
-      weighted(rng, BENIGN_QTYPES),
+      weightedPick(rng, BENIGN_QTYPES),
     );
     e.do = rng.next() < 0.5;
     e.ednsSize = rng.next() < 0.8 ? 1232 : 4096;
