@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nsdConfig } from '@sluice/testing';
 import { dnsdistConfigLua } from '@sluice/reputation';
 import { run, spawnDaemon, tail, until, type Daemon } from './procs';
 import { zoneFileText, type ZoneSpec } from './zones';
@@ -50,27 +51,18 @@ export async function startNsd(
   const conf = join(dir, 'nsd.conf');
   writeFileSync(
     conf,
-    `server:
-  ip-address: 127.0.0.1@${port}
-  port: ${port}
-  username: ""
-  chroot: ""
-  zonesdir: "${dir}"
-  pidfile: "${dir}/nsd.pid"
-  database: ""
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  zonelistfile: "${dir}/zone.list"
-  logfile: "${dir}/nsd.log"
-  server-count: 1
-  verbosity: 1
-  refuse-any: yes
-  # dnsdist or Sluice is the mitigation under test: NSD's own response rate limiting stays off.
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-${zones.map((z) => `zone:\n  name: ${z.zone}\n  zonefile: ${z.zone}.zone\n`).join('')}`,
+    nsdConfig({
+      dir,
+      port,
+      zones: zones.map((z) => ({ name: z.zone, file: `${z.zone}.zone` })),
+      server: [
+        'verbosity: 1',
+        'refuse-any: yes',
+        "# dnsdist or Sluice is the mitigation under test: NSD's own response rate limiting stays off.",
+        'rrl-ratelimit: 0',
+        'rrl-whitelist-ratelimit: 0',
+      ],
+    }),
   );
   await run('nsd-checkconf', [conf]).catch((e: { stderr?: string; message?: string }) => {
     throw new Error(`nsd-checkconf rejected ${conf}: ${e.stderr ?? e.message ?? ''}`);

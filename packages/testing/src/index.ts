@@ -73,3 +73,4 @@ export async function waitFor<T>(
 }
 export * from './bench';
 export * from './ports';
+export * from './nsd-config';

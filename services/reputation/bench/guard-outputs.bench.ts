@@ -32,7 +32,7 @@ import {
 } from '@sluice/contracts';
 import { BatchingProducer, createKafka, provisionTopics, type Kafka } from '@sluice/kafka';
 import { createRedis } from '@sluice/redis';
-import { formatMiB, machineLine, markdownTable, PeakRss } from '@sluice/testing';
+import { formatMiB, machineLine, markdownTable, nsdConfig, PeakRss } from '@sluice/testing';
 import { decideGuard, type GuardSettings } from '../src/core/zone-guard';
 import { dnsdistConfigLua, dnsdistGuardCdb } from '../src/core/dnsdist-kv';
 import { rpzRecordsByZone, type RpzRecord } from '../src/core/rpz';
@@ -779,28 +779,12 @@ async function dnsdistRuns(infra: Infra) {
   writeFileSync(join(dir, `${GUARDED}.zone`), zoneFile(GUARDED));
   writeFileSync(
     join(dir, 'nsd.conf'),
-    `server:
-  ip-address: 127.0.0.1@${nsdPort}
-  port: ${nsdPort}
-  username: ""
-  chroot: ""
-  zonesdir: "${dir}"
-  pidfile: "${dir}/nsd.pid"
-  database: ""
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  zonelistfile: "${dir}/zone.list"
-  logfile: "${dir}/nsd.log"
-  server-count: 1
-  verbosity: 1
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: ${GUARDED}
-  zonefile: ${GUARDED}.zone
-`,
+    nsdConfig({
+      dir,
+      port: nsdPort,
+      zones: [{ name: GUARDED, file: `${GUARDED}.zone` }],
+      server: ['verbosity: 1', 'rrl-ratelimit: 0', 'rrl-whitelist-ratelimit: 0'],
+    }),
   );
   const nsd = spawnDaemon('nsd', ['-d', '-c', join(dir, 'nsd.conf')]);
   infra.daemons.push(nsd);

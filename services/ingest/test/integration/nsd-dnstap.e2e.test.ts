@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type QueryEvent } from '@sluice/contracts';
 import { type Kafka } from '@sluice/kafka';
-import { createTestTopics, testKafka, waitFor } from '@sluice/testing';
+import { createTestTopics, nsdConfig, testKafka, waitFor } from '@sluice/testing';
 import { ZoneMapper } from '../../src/core/zone-mapper';
 import { DnstapListener } from '../../src/listeners/dnstap.listener';
 import { openPublisher } from '../../src/publish/open-publisher';
@@ -81,32 +81,19 @@ describe('NSD → dnstap → ingest → Kafka', () => {
     );
     writeFileSync(
       join(dir, 'nsd.conf'),
-      `server:
-  ip-address: 127.0.0.1@${port}
-  port: ${port}
-  username: ""
-  chroot: ""
-  zonesdir: "${dir}"
-  pidfile: "${dir}/nsd.pid"
-  database: ""
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  zonelistfile: "${dir}/zone.list"
-  logfile: "${dir}/nsd.log"
-  server-count: 1
-remote-control:
-  control-enable: no
-dnstap:
+      nsdConfig({
+        dir,
+        port,
+        zones: [{ name: 'victim.example', file: 'victim.example.zone' }],
+        sections: `dnstap:
   dnstap-enable: yes
   dnstap-socket-path: "${socket}"
   dnstap-send-identity: yes
   dnstap-identity: "nsd-e2e"
   dnstap-log-auth-query-messages: yes
   dnstap-log-auth-response-messages: yes
-zone:
-  name: victim.example
-  zonefile: victim.example.zone
 `,
+      }),
     );
     nsd = spawn('nsd', ['-d', '-c', join(dir, 'nsd.conf')], { stdio: 'ignore' });
     await waitFor(
