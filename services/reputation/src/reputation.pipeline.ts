@@ -357,7 +357,8 @@ export class ReputationPipeline {
     this.lastRefreshAt = Date.now() + wait;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
-      void this.refreshNow().catch((e: unknown) => this.settings.onError?.(e, 'refresh'));
+      // refreshNow already reported each failing output through onError.
+      void this.refreshNow().catch(() => undefined);
     }, wait);
   }
 

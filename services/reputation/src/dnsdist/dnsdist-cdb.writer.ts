@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { type BlocklistEntry } from '@sluice/contracts';
 import { dnsdistCdb, dnsdistGuardCdb, dnsdistKv } from '../core/dnsdist-kv';
@@ -17,6 +18,8 @@ export class DnsdistCdbWriter implements BlocklistSink {
   readonly name = 'dnsdist-cdb';
   writes = 0;
   private readonly lastMtime = new Map<string, number>();
+  /** What the guard file was last built from: client churn must not rebuild a 100k-name store. */
+  private lastGuards: string | null = null;
 
   constructor(
     private readonly clientsPath: string,
@@ -25,7 +28,11 @@ export class DnsdistCdbWriter implements BlocklistSink {
   ) {}
 
   async refresh(entries: readonly BlocklistEntry[]): Promise<void> {
-    await this.write(this.guardPath, dnsdistGuardCdb(entries));
+    const guards = guardSignature(entries);
+    if (guards !== this.lastGuards) {
+      await this.write(this.guardPath, dnsdistGuardCdb(entries));
+      this.lastGuards = guards;
+    }
     await this.write(this.clientsPath, dnsdistCdb(dnsdistKv(entries, this.prefixLengths)));
     this.writes++;
   }
@@ -46,6 +53,23 @@ export class DnsdistCdbWriter implements BlocklistSink {
     await rename(tmp, path);
     this.lastMtime.set(path, mtime);
   }
+}
+
+/** A digest of everything the guard store is built from (enforced zone guards only). */
+function guardSignature(entries: readonly BlocklistEntry[]): string {
+  const h = createHash('sha1');
+  const guards = entries
+    .filter((e) => !e.shadow && e.scope.kind === 'zone' && e.guard)
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  for (const e of guards) {
+    if (!e.guard) continue;
+    h.update(`${e.id}\0${e.action}\0${e.guard.appliesTo}\0`);
+    h.update((e.guard.allowedSubtrees ?? []).join('\0'));
+    h.update('\0\0');
+    h.update(e.guard.knownNames.join('\0'));
+    h.update('\0\0\0');
+  }
+  return h.digest('hex');
 }
 
 /** DNSDIST_GUARD_CDB_PATH, or the clients file's name with `-guard` before `.cdb`. */
