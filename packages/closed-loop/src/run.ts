@@ -130,22 +130,26 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     };
     let target = frontPort;
     let policyOrigin: string | undefined;
+    // What every Sluice variant's pipeline shares; each adds its enforcer.
+    const common = {
+      root: o.root,
+      kafkaBrokers: o.kafkaBrokers,
+      redisUrl: o.redisUrl,
+      zones: zoneNames,
+      dnstapSocket,
+      protectedNetworks,
+      extraEnv,
+    };
 
     if (o.variant === 'sluice-bind') {
       const secret = randomBytes(32).toString('base64');
       pipeline = await startPipeline({
-        root: o.root,
-        kafkaBrokers: o.kafkaBrokers,
-        redisUrl: o.redisUrl,
-        zones: zoneNames,
-        dnstapSocket,
+        ...common,
         rpz: {
           notify: `127.0.0.1:${authPort}`,
           tsig: `sluice-xfr:${secret}`,
           origin: RPZ_ORIGIN,
         },
-        protectedNetworks,
-        extraEnv,
       });
       say(`pipeline ready (topics ${pipeline.topics.queries}…)`);
       const policyZones = [
@@ -199,15 +203,9 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
           guardCdbPath: join(dir, 'sluice-guard.cdb'),
         };
         pipeline = await startPipeline({
-          root: o.root,
-          kafkaBrokers: o.kafkaBrokers,
-          redisUrl: o.redisUrl,
-          zones: zoneNames,
-          dnstapSocket,
+          ...common,
           dnsdist: cdb,
-          protectedNetworks,
           shadow: o.variant === 'baseline',
-          extraEnv,
         });
         say(`pipeline ready (topics ${pipeline.topics.queries}…)`);
         const p = pipeline;
