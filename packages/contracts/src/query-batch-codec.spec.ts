@@ -16,6 +16,7 @@ function randomBatch(r: () => number): QueryBatch {
   const zone = ['example.com', 'victim.co.uk', '.', 'x'][Math.floor(r() * 4)]!;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const events: QueryEvent[] = Array.from({ length: Math.floor(r() * 40) }, () => {
+    const rcode = r() < 0.5 ? null : Math.floor(r() * 4096);
     const otherZone = r() < 0.1;
     const eventZone = otherZone ? pick(['other.net', 'com', 'example.com.evil']) : zone;
     const label = Math.floor(r() * 1e9).toString(36);
@@ -42,7 +43,8 @@ function randomBatch(r: () => number): QueryBatch {
       ednsSize: r() < 0.3 ? null : Math.floor(r() * 65536),
       id: Math.floor(r() * 65536),
       zone: eventZone,
-      rcode: r() < 0.5 ? null : Math.floor(r() * 4096),
+      rcode,
+      ancount: rcode === null || r() < 0.2 ? null : pick([0, 1, 5, 127, 128, 65535]),
     };
   });
   return { v: 1, source: pick(['replay:x.pcap', 'dnstap-unix:ns1', '']), zone, events };
@@ -67,10 +69,45 @@ describe('query batch codec', () => {
     for (let i = 0; i < 2000; i++) {
       const batch = randomBatch(r);
       const binary = encodeQueryBatch(batch);
-      expect(binary[0]).toBe(0x02);
+      expect(binary[0]).toBe(0x03);
       expect(decodeQueryBatch(binary)).toEqual(batch);
       expect(decodeQueryBatch(encodeQueryBatch(batch, 'json'))).toEqual(batch);
     }
+  });
+
+  it('still reads encoding 0x02 (no answer counts): ancount is unknown', () => {
+    const event: QueryEvent = {
+      ts: 1_700_000_000_000.5,
+      resolver: '192.0.2.1',
+      resolverPort: 5353,
+      transport: 'udp',
+      qname: 'www.example.com',
+      qtype: 1,
+      qclass: 1,
+      rd: false,
+      cd: false,
+      do: false,
+      ednsSize: null,
+      id: 7,
+      zone: 'example.com',
+      rcode: 3,
+      ancount: null,
+    };
+    const batch = (ancount: number | null): QueryBatch => ({
+      v: 1,
+      source: 's',
+      zone: 'example.com',
+      events: [{ ...event, ancount }],
+    });
+    const unknown = encodeQueryBatch(batch(null));
+    const known = encodeQueryBatch(batch(5));
+    // The two differ only in the ancount varint (0 = unknown, 6 = five answers): drop it.
+    const at = unknown.findIndex((b, i) => b !== known[i]);
+    expect([unknown[at], known[at]]).toEqual([0, 6]);
+    const v2 = Buffer.concat([unknown.subarray(0, at), unknown.subarray(at + 1)]);
+    v2[0] = 0x02;
+    expect(decodeQueryBatch(v2)).toEqual(batch(null));
+    expect(decodeQueryBatch(known).events[0]!.ancount).toBe(5);
   });
 
   it('is smaller than JSON', () => {

@@ -20,7 +20,7 @@ import {
  *   ~3× smaller than JSON. All integers little-endian; `varint` is unsigned LEB128; `str` is
  *   varint byte length + UTF-8.
  *
- *     u8      0x02
+ *     u8      0x03 (0x02: the same without ancount; still read)
  *     str     source
  *     str     zone                      (the batch zone = the Kafka key)
  *     varint  resolver count R, then R × str   (distinct resolver addresses, first-seen order)
@@ -34,12 +34,15 @@ import {
  *       u16   qtype, u16 qclass, u16 id
  *       u16   ednsSize                  (if flag 8)
  *       u16   rcode                     (if flag 16)
+ *       varint ancount + 1, 0 = unknown    (if flag 16; not in 0x02)
  *       str   zone                      (if flag 32)
  *       str   qname, or the labels left of ".zone" (flag 64), or nothing (flag 128)
  */
 export type QueryBatchEncoding = 'binary' | 'json';
 
-const BINARY = 0x02;
+const BINARY = 0x03;
+/** The encoding before responses carried their answer count; decoded as ancount unknown. */
+const BINARY_V2 = 0x02;
 const JSON_FIRST = 0x7b;
 const TRANSPORTS = transportSchema.options;
 const TRANSPORT_INDEX = new Map<Transport, number>(TRANSPORTS.map((t, i) => [t, i]));
@@ -61,7 +64,7 @@ export function encodeQueryBatch(
 }
 
 export function decodeQueryBatch(raw: Buffer): QueryBatch {
-  if (raw.length > 0 && raw[0] === BINARY) return decodeBinary(raw);
+  if (raw.length > 0 && (raw[0] === BINARY || raw[0] === BINARY_V2)) return decodeBinary(raw);
   if (raw.length > 0 && raw[0] === JSON_FIRST) {
     let json: unknown;
     try {
@@ -259,6 +262,14 @@ export class QueryBatchBuilder {
     if (rcode !== null) {
       buf[at++] = rcode & 0xff;
       buf[at++] = rcode >>> 8;
+      const ancount = e.ancount;
+      const a = ancount === null || ancount === undefined ? 0 : ancount + 1;
+      if (a < 0x80) buf[at++] = a;
+      else {
+        w.at = at;
+        w.varint(a);
+        at = w.at;
+      }
     }
     w.at = at;
     if (flags & F_ZONE) w.str(zone);
@@ -295,6 +306,7 @@ function truncated(): never {
 }
 
 function decodeBinary(buf: Buffer): QueryBatch {
+  const withAncount = buf[0] === BINARY;
   let at = 1;
   const end = buf.length;
   const varint = (): number => {
@@ -346,6 +358,12 @@ function decodeBinary(buf: Buffer): QueryBatch {
     const ednsSize = flags & F_EDNS ? u16() : null;
     const rcode = flags & F_RCODE ? u16() : null;
     if (rcode !== null && rcode > 4095) truncated();
+    let ancount: number | null = null;
+    if (rcode !== null && withAncount) {
+      const a = varint();
+      if (a > 65536) truncated();
+      ancount = a === 0 ? null : a - 1;
+    }
     const eventZone = flags & F_ZONE ? str() : zone;
     const qname = flags & F_APEX ? eventZone : flags & F_RELATIVE ? `${str()}.${eventZone}` : str();
     events[i] = {
@@ -363,6 +381,7 @@ function decodeBinary(buf: Buffer): QueryBatch {
       id,
       zone: eventZone,
       rcode,
+      ancount,
     };
   }
   return { v: 1, source, zone, events };

@@ -30,6 +30,11 @@ export const queryEventSchema = z.object({
   zone: z.string(),
   /** Response code when a response was observed (dnstap AUTH_RESPONSE, pcap answer), else null. */
   rcode: z.number().int().min(0).max(4095).nullable(),
+  /**
+   * Answer records in that response (NOERROR with none is NODATA), else null. Optional:
+   * producers that never see responses may leave it out.
+   */
+  ancount: z.number().int().min(0).max(65535).nullable().optional(),
 });
 export type QueryEvent = z.infer<typeof queryEventSchema>;
 

@@ -131,6 +131,7 @@ function baseEvent(
     id: rng.int(0, 65535),
     zone,
     rcode: null,
+    ancount: null,
   };
 }
 
@@ -173,7 +174,10 @@ export function* simulateLabelled(spec: ScenarioSpec): Generator<LabelledEvent> 
     );
     e.do = rng.next() < 0.5;
     e.ednsSize = rng.next() < 0.8 ? 1232 : 4096;
-    if (withResponses) e.rcode = isNew ? 3 : 0;
+    if (withResponses) {
+      e.rcode = isNew ? 3 : 0;
+      e.ancount = isNew || hasNoData(host, e.qtype) ? 0 : 1;
+    }
     return e;
   };
 
@@ -215,6 +219,14 @@ export function* simulate(spec: ScenarioSpec): Generator<QueryEvent> {
   for (const e of simulateLabelled(spec)) yield e.event;
 }
 
+/**
+ * Whether an existing host has no record of this type (NODATA): every host has A; about a
+ * third lack each other type. A hash, not a draw, so it is the same on every ask.
+ */
+function hasNoData(host: string, qtype: number): boolean {
+  return qtype !== 1 && hashString(`${host}/${qtype}`) % 3 === 0;
+}
+
 /** Microsecond-resolution event time, like a pcap or dnstap timestamp. */
 function drawTs(rng: Rng, from: number, to: number): number {
   return Math.round((from + rng.next() * (to - from)) * 1000) / 1000;
@@ -240,6 +252,7 @@ function streamEmitter(
         e.rd = true;
         e.ednsSize = null;
         e.rcode = nx;
+        e.ancount = nx === null ? null : 0;
         return e;
       };
     }
@@ -260,6 +273,7 @@ function streamEmitter(
         );
         e.rd = true;
         e.rcode = nx;
+        e.ancount = nx === null ? null : 0;
         return e;
       };
     }
@@ -275,6 +289,7 @@ function streamEmitter(
           1,
         );
         e.rcode = nx;
+        e.ancount = nx === null ? null : 0;
         return e;
       };
     }
@@ -297,6 +312,7 @@ function streamEmitter(
           rng.next() < 0.7 ? 1 : 28,
         );
         e.rcode = nx;
+        e.ancount = nx === null ? null : 0;
         return e;
       };
     }
@@ -313,6 +329,7 @@ function streamEmitter(
           rng.next() < 0.6 ? 1 : 28,
         );
         e.rcode = nx;
+        e.ancount = nx === null ? null : 0;
         return e;
       };
     }
@@ -323,6 +340,7 @@ function streamEmitter(
         const name = `ns${rng.int(1, 99)}-${rng.chars(ALNUM, rng.int(6, 10))}.${zone}`;
         const e = baseEvent(rng, t, rng.pick(rs), name, zone, rng.next() < 0.5 ? 1 : 28);
         e.rcode = nx;
+        e.ancount = nx === null ? null : 0;
         return e;
       };
     }
@@ -343,6 +361,7 @@ function streamEmitter(
           rng.next() < 0.7 ? 1 : 28,
         );
         e.rcode = ok;
+        e.ancount = ok === null ? null : 1;
         return e;
       };
     }
@@ -361,6 +380,7 @@ function streamEmitter(
           rng.next() < 0.6 ? 1 : 28,
         );
         e.rcode = ok;
+        e.ancount = ok === null ? null : 1;
         return e;
       };
     }
@@ -378,6 +398,7 @@ function streamEmitter(
           1,
         );
         e.rcode = nx;
+        e.ancount = nx === null ? null : 0;
         return e;
       };
     }

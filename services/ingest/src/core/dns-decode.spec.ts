@@ -277,6 +277,7 @@ describe('decodeDns', () => {
         rd: true,
         cd: true,
         rcode: 0,
+        ancount: 0,
         qname: 'abc.example.com',
         qtype: 28,
         qclass: 1,
@@ -312,7 +313,7 @@ describe('decodeDns', () => {
     });
     expect(decodeDnsResponse(response)).toMatchObject({
       ok: true,
-      msg: { id: 9, rcode: 3, qname: 'nx.example.com', rd: true, isResponse: true },
+      msg: { id: 9, rcode: 3, ancount: 1, qname: 'nx.example.com', rd: true, isResponse: true },
     });
   });
 });

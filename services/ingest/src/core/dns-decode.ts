@@ -8,6 +8,8 @@ export interface DnsSummary {
   cd: boolean;
   /** Header RCODE (4 bits). */
   rcode: number;
+  /** Header ANCOUNT: a NOERROR response with none is NODATA. */
+  ancount: number;
   /** First question, lower-cased, no trailing dot; '.' for the root. */
   qname: string;
   qtype: number;
@@ -102,6 +104,7 @@ export function decodeDnsReference(buf: Buffer): DnsDecodeResult {
     numericClass(q.class as string),
     opt ? opt.udpPayloadSize : null,
     opt ? opt.flag_do : false,
+    packet.answers?.length ?? 0,
   );
 }
 
@@ -114,6 +117,7 @@ function summary(
   qclass: number,
   ednsSize: number | null,
   dnssecOk: boolean,
+  ancount: number,
 ): { ok: true; msg: DnsSummary } {
   return {
     ok: true,
@@ -123,6 +127,7 @@ function summary(
       rd: (flags & 0x100) !== 0,
       cd: (flags & 0x10) !== 0,
       rcode: flags & 0xf,
+      ancount,
       qname,
       qtype,
       qclass,
@@ -269,7 +274,8 @@ export function decodeDnsFast(
       }
     }
     if (qdcount === 0) return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
-    return summary(u16(buf, start), flags, qname, qtype, qclass, ednsSize, dnssecOk);
+    // ANCOUNT is 0 here: messages with answers take the reference path.
+    return summary(u16(buf, start), flags, qname, qtype, qclass, ednsSize, dnssecOk, 0);
   } catch (err) {
     if (err instanceof Malformed) return { ok: false, reason: err.reason, detail: err.detail };
     throw err;
@@ -289,7 +295,7 @@ export function decodeDns(buf: Buffer, start = 0, end = buf.length): DnsDecodeRe
 export { FALLBACK as DNS_FALLBACK };
 
 /**
- * Responses: only the header (id, flags, RCODE) and the first question matter — the answer
+ * Responses: only the header (id, flags, RCODE, ANCOUNT) and the first question matter — the answer
  * records are the server's, not the resolver's, so they are not decoded (nor judged).
  */
 export function decodeDnsResponse(buf: Buffer, start = 0, end = buf.length): DnsDecodeResult {
@@ -309,6 +315,7 @@ export function decodeDnsResponse(buf: Buffer, start = 0, end = buf.length): Dns
       u16(buf, offset + 2),
       null,
       false,
+      u16(buf, start + 6),
     );
   } catch (err) {
     if (err instanceof Malformed) return { ok: false, reason: err.reason, detail: err.detail };

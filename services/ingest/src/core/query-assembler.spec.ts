@@ -26,6 +26,28 @@ function setup(pairWindowMs = 1000, maxPending = 100) {
 }
 
 describe('QueryAssembler', () => {
+  it('carries the answer count of the response (NODATA: NOERROR with none)', () => {
+    const { out, msg } = setup();
+    const answered = dnsPacket.encode({
+      type: 'response',
+      id: 5,
+      questions: [{ type: 'A', name: 'a.example.com' }],
+      answers: [{ type: 'A', name: 'a.example.com', data: '192.0.2.7' }],
+    });
+    msg(0, q(4));
+    msg(1, q(5));
+    msg(2, r(4, 0));
+    msg(3, answered);
+    msg(4, q(6, 'b.example.com'));
+    expect(out.map((e) => [e.id, e.rcode, e.ancount])).toEqual([
+      [4, 0, 0],
+      [5, 0, 1],
+    ]);
+    // A query whose response never came has neither.
+    msg(2000, q(7));
+    expect(out.map((e) => [e.id, e.rcode, e.ancount]).slice(2)).toEqual([[6, null, null]]);
+  });
+
   it('pairs a response with its query by resolver, port, id and question', () => {
     const { out, msg } = setup();
     msg(0, q(1));

@@ -126,6 +126,7 @@ export class QueryAssembler {
     const query = this.take(pairKey(msg.id, resolverPort), resolver, resolverPort, msg);
     if (query) {
       query.rcode = msg.rcode;
+      query.ancount = msg.ancount;
       this.sink.record(query);
     } else {
       this.sink.record(this.toEvent(ts, resolver, resolverPort, transport, msg, msg.rcode));
@@ -248,6 +249,7 @@ class QueryRecord implements QueryEvent {
   do: boolean;
   ednsSize: number | null;
   id: number;
+  ancount: number | null;
 
   constructor(
     public ts: number,
@@ -266,6 +268,7 @@ class QueryRecord implements QueryEvent {
     this.do = msg.do;
     this.ednsSize = msg.ednsSize;
     this.id = msg.id;
+    this.ancount = rcode === null ? null : msg.ancount;
   }
 }
 
