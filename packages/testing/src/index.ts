@@ -74,3 +74,8 @@ export async function waitFor<T>(
 export * from './bench';
 export * from './ports';
 export * from './nsd-config';
+export * from './dnstap-sink';
+export * from './bind-config';
+export * from './knot-config';
+export * from './unbound-config';
+export * from './dnsdist-config';
