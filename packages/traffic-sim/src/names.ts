@@ -163,6 +163,83 @@ export const DICTIONARY_WORDS = [
   'happy',
 ] as const;
 
+/**
+ * Words of the public subdomain-enumeration lists (the kind scraped or brute-forced name lists
+ * are built from): some exist in most zones (www, mail), most do not.
+ */
+export const SCRAPED_WORDS = [
+  'webmail',
+  'remote',
+  'owa',
+  'test',
+  'beta',
+  'old',
+  'new',
+  'backup',
+  'intranet',
+  'extranet',
+  'sip',
+  'lync',
+  'exchange',
+  'pop',
+  'pop3',
+  'sftp',
+  'cpanel',
+  'whm',
+  'webdisk',
+  'autoconfig',
+  'gateway',
+  'proxy',
+  'firewall',
+  'router',
+  'server',
+  'host',
+  'db',
+  'sql',
+  'mysql',
+  'ldap',
+  'jenkins',
+  'jira',
+  'confluence',
+  'crm',
+  'erp',
+  'hr',
+  'intra',
+  'demo',
+  'stage',
+  'uat',
+  'qa',
+  'prod',
+  'preprod',
+  'sandbox',
+  'mobile',
+  'ssl',
+  'download',
+  'upload',
+  'share',
+  'monitor',
+  'nagios',
+  'zabbix',
+  'grafana',
+  'kibana',
+  'vault',
+  'consul',
+  'k8s',
+  'docker',
+  'registry',
+  's3',
+  'archive',
+  'legacy',
+  'owncloud',
+  'webdav',
+  'mdm',
+  'sso',
+  'idp',
+  'radius',
+  'citrix',
+  'rdp',
+] as const;
+
 const TLDS = ['com', 'net', 'org', 'de', 'co.uk', 'io', 'fr', 'nl', 'com.br', 'jp'] as const;
 const ZONE_STEMS = [
   'acme',
@@ -226,4 +303,44 @@ export function resolverPool(rng: Rng, count: number, ipv6Share = 0.1): string[]
     }
   }
   return [...pool];
+}
+
+/**
+ * `size` distinct dictionary-word names (two or three words, sometimes a number): the small,
+ * fixed vocabulary of a word-list flood, whose names therefore repeat.
+ */
+export function wordlistNames(rng: Rng, size: number): string[] {
+  if (size > 100_000) throw new RangeError(`wordlist vocabulary ${size} is above 100000`);
+  const names = new Set<string>();
+  while (names.size < size) {
+    const w1 = rng.pick(DICTIONARY_WORDS);
+    const w2 = rng.pick(DICTIONARY_WORDS);
+    const r = rng.next();
+    if (r < 0.4) names.add(`${w1}${w2}`);
+    else if (r < 0.7) names.add(`${w1}-${w2}`);
+    else if (r < 0.9) names.add(`${w1}${w2}${rng.int(1, 99)}`);
+    else names.add(`${w1}-${w2}-${rng.pick(DICTIONARY_WORDS)}`);
+  }
+  return [...names];
+}
+
+/**
+ * `size` distinct scraped-looking host names, the order a replayed list is walked in: host and
+ * enumeration words, numbered, hyphenated with a region or environment, or one level deeper.
+ * Common ones (www, mail, api …) exist in real zones; the rest are NXDOMAIN.
+ */
+export function scrapedNames(rng: Rng, size: number): string[] {
+  if (size > 20_000) throw new RangeError(`replay list of ${size} names is above 20000`);
+  const words: readonly string[] = [...HOST_WORDS, ...SCRAPED_WORDS];
+  const names = new Set<string>();
+  while (names.size < size) {
+    const word = rng.pick(words);
+    const r = rng.next();
+    if (r < 0.2) names.add(word);
+    else if (r < 0.45) names.add(`${word}${rng.int(1, 30)}`);
+    else if (r < 0.65) names.add(`${word}-${rng.pick(REGIONS)}`);
+    else if (r < 0.85) names.add(`${word}-${rng.pick(words)}`);
+    else names.add(`${word}.${rng.pick(words)}`);
+  }
+  return [...names];
 }

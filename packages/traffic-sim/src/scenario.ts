@@ -9,6 +9,8 @@ import {
   RANDOMLABEL_ALPHABET,
   hostVocabulary,
   resolverPool,
+  scrapedNames,
+  wordlistNames,
   zoneName,
 } from './names';
 import { Rng, Zipf, hashString } from './rng';
@@ -20,8 +22,23 @@ export const ATTACK_KINDS = [
   'dictionary',
   'lowslow',
   'nxns',
+  'nested',
+  'wordlist',
+  'replay',
 ] as const;
 export type AttackKind = (typeof ATTACK_KINDS)[number];
+/** Kinds whose streams (without ramp, pulses or shared resolvers) draw as they always have. */
+const LEGACY_KINDS = [
+  'mirai',
+  'randomlabel',
+  'hex',
+  'dictionary',
+  'lowslow',
+  'nxns',
+  'cdn',
+  'flashcrowd',
+  'rum',
+] as const;
 /** Benign look-alikes: repeating hash hostnames, flash crowds on existing names, RUM beacons. */
 export const BENIGN_KINDS = ['cdn', 'flashcrowd', 'rum'] as const;
 export type BenignKind = (typeof BENIGN_KINDS)[number];
@@ -44,6 +61,28 @@ export interface StreamSpec {
   resolvers?: number;
   /** rum: the beacon subtree label under the zone (default 'rum'). */
   subtree?: string;
+  /**
+   * The rate rises linearly from 0 at startMs to `qps` at startMs + rampMs, then holds (a ramp
+   * longer than the stream ends below `qps`). Any kind.
+   */
+  rampMs?: number;
+  /**
+   * Pulses: on for onMs, off for offMs, repeating from startMs until the stream's end; `qps` is
+   * the rate while on. Give both or neither. Any kind.
+   */
+  onMs?: number;
+  offMs?: number;
+  /**
+   * Carried by the resolvers of the zones' legitimate users: each query's resolver is drawn as
+   * the benign mix draws it (35 % public resolvers, else the ISP pool by popularity) instead of
+   * from the stream's own pool. With `resolvers`, only that many of the most popular ISP
+   * resolvers (public ones always). Any kind (Mirai's own public defaults are replaced too).
+   */
+  sharedResolvers?: boolean;
+  /** wordlist: distinct names (default 2000); replay: length of the replayed list (default 1000). */
+  vocabulary?: number;
+  /** nested: how many of the zone's existing host names the random labels go under (default 3). */
+  parents?: number;
 }
 
 export interface ScenarioSpec {
@@ -98,6 +137,10 @@ interface ZoneModel {
 
 /** Builds events of one component; `t` is the event time already drawn. */
 type Emit = (rng: Rng, t: number) => QueryEvent;
+type ResolverDraw = (rng: Rng) => string;
+
+/** Same exponent the benign mix spreads its queries over zones with. */
+const ZONE_ZIPF_S = 0.9;
 
 /** A value drawn from a `[value, weight]` table whose weights add up to 1. */
 export function weightedPick(rng: Rng, table: readonly [number, number][]): number {
@@ -151,15 +194,17 @@ export function* simulateLabelled(spec: ScenarioSpec): Generator<LabelledEvent> 
     return { zone, vocab, zipf: new Zipf(vocab.length, 1.1) };
   });
   const byZone = new Map(models.map((m) => [m.zone, m]));
-  const zoneZipf = new Zipf(Math.max(1, zones.length), 0.9);
+  const zoneZipf = new Zipf(Math.max(1, zones.length), ZONE_ZIPF_S);
   const ispPool = resolverPool(root.fork('isp'), 300);
   const ispZipf = new Zipf(ispPool.length, 0.8);
   const newShare = spec.benignNewNameShare ?? 0.005;
   const withResponses = spec.withResponses ?? false;
+  const benignResolvers: ResolverDraw = (rng) =>
+    rng.next() < 0.35 ? rng.pick(PUBLIC_RESOLVERS) : ispPool[ispZipf.sample(rng)]!;
 
   const benign: Emit = (rng, t) => {
     const model = models[zoneZipf.sample(rng)]!;
-    const resolver = rng.next() < 0.35 ? rng.pick(PUBLIC_RESOLVERS) : ispPool[ispZipf.sample(rng)]!;
+    const resolver = benignResolvers(rng);
     const isNew = rng.next() < newShare;
     const host = isNew
       ? `${rng.pick(model.vocab)}-${rng.chars('abcdefghijklmnopqrstuvwxyz', 3)}${rng.int(0, 999)}`
@@ -181,11 +226,35 @@ export function* simulateLabelled(spec: ScenarioSpec): Generator<LabelledEvent> 
     return e;
   };
 
-  const components = (spec.streams ?? []).map((s, i) => ({
-    spec: s,
-    rng: root.fork(`stream:${i}:${s.kind}:${s.zone}`),
-    emit: streamEmitter(s, root.fork(`pool:${i}`), byZone, withResponses),
-  }));
+  const components = (spec.streams ?? []).map((s, i) => {
+    checkStream(s);
+    let emit = streamEmitter(s, root.fork(`pool:${i}`), byZone, withResponses);
+    if (s.sharedResolvers) {
+      const draw =
+        s.resolvers === undefined
+          ? benignResolvers
+          : topResolvers(ispPool.slice(0, Math.max(1, s.resolvers)));
+      const inner = emit;
+      emit = (rng, t) => {
+        const e = inner(rng, t);
+        e.resolver = draw(rng);
+        return e;
+      };
+    }
+    return {
+      spec: s,
+      rng: root.fork(`stream:${i}:${s.kind}:${s.zone}`),
+      emit,
+      // Streams of the original kinds without the newer options draw exactly as they always
+      // have (other tests' and benchmarks' traffic depends on it); every other stream draws its
+      // times first and emits in time order, so per-resolver sequences (replay) keep their order.
+      legacy:
+        (LEGACY_KINDS as readonly string[]).includes(s.kind) &&
+        s.rampMs === undefined &&
+        s.onMs === undefined &&
+        !s.sharedResolvers,
+    };
+  });
   const benignRng = root.fork('benign');
   const end = spec.startTime + spec.durationMs;
 
@@ -205,6 +274,14 @@ export function* simulateLabelled(spec: ScenarioSpec): Generator<LabelledEvent> 
       const from = Math.max(slice, spec.startTime + c.spec.startMs);
       const to = Math.min(sliceEnd, spec.startTime + c.spec.startMs + c.spec.durationMs);
       if (to <= from) continue;
+      if (!c.legacy) {
+        for (const span of shapedSpans(c.spec, spec.startTime + c.spec.startMs, from, to)) {
+          const n = c.rng.poisson((c.spec.qps * span.weightMs) / 1000);
+          const times = Array.from({ length: n }, () => span.drawTs(c.rng)).sort((a, b) => a - b);
+          for (const t of times) out.push({ event: c.emit(c.rng, t), origin: c.spec.kind });
+        }
+        continue;
+      }
       const n = c.rng.poisson((c.spec.qps * (to - from)) / 1000);
       for (let i = 0; i < n; i++) {
         out.push({ event: c.emit(c.rng, drawTs(c.rng, from, to)), origin: c.spec.kind });
@@ -220,6 +297,41 @@ export function* simulate(spec: ScenarioSpec): Generator<QueryEvent> {
 }
 
 /**
+ * The mean benign queries per second a zone receives in this scenario (its Zipf share of
+ * benignQps, before any diurnal swing); 0 for a zone outside the benign mix. Attack rates are
+ * usually set as multiples of it ("40× the zone's volume").
+ */
+export function benignZoneQps(spec: ScenarioSpec, zone: string): number {
+  const zones = zonesOf(spec);
+  const rank = zones.indexOf(zone);
+  if (rank < 0) return 0;
+  let total = 0;
+  for (let i = 1; i <= zones.length; i++) total += 1 / Math.pow(i, ZONE_ZIPF_S);
+  return spec.benignQps / Math.pow(rank + 1, ZONE_ZIPF_S) / total;
+}
+
+/**
+ * The mean rate of a stream at an offset from the scenario start (ramp and pulses applied):
+ * ground truth for tests and benchmarks.
+ */
+export function streamQpsAt(s: StreamSpec, offsetMs: number): number {
+  const u = offsetMs - s.startMs;
+  if (u < 0 || u >= s.durationMs) return 0;
+  if (s.onMs !== undefined && s.offMs !== undefined && u % (s.onMs + s.offMs) >= s.onMs) return 0;
+  return s.rampMs !== undefined && s.rampMs > 0 && u < s.rampMs ? (s.qps * u) / s.rampMs : s.qps;
+}
+
+/** The spans of one stream where it is active (offsets from the scenario start), in order. */
+export function activeSpans(s: StreamSpec): { startMs: number; endMs: number }[] {
+  const end = s.startMs + s.durationMs;
+  if (s.onMs === undefined || s.offMs === undefined) return [{ startMs: s.startMs, endMs: end }];
+  const out: { startMs: number; endMs: number }[] = [];
+  for (let a = s.startMs; a < end; a += s.onMs + s.offMs)
+    out.push({ startMs: a, endMs: Math.min(end, a + s.onMs) });
+  return out;
+}
+
+/**
  * Whether an existing host has no record of this type (NODATA): every host has A; about a
  * third lack each other type. A hash, not a draw, so it is the same on every ask.
  */
@@ -232,6 +344,63 @@ function drawTs(rng: Rng, from: number, to: number): number {
   return Math.round((from + rng.next() * (to - from)) * 1000) / 1000;
 }
 
+function checkStream(s: StreamSpec): void {
+  if ((s.onMs === undefined) !== (s.offMs === undefined))
+    throw new RangeError(`stream ${s.kind} on ${s.zone}: give both onMs and offMs, or neither`);
+  if (s.onMs !== undefined && (s.onMs <= 0 || s.offMs! < 0))
+    throw new RangeError(`stream ${s.kind} on ${s.zone}: onMs must be > 0 and offMs >= 0`);
+  if (s.rampMs !== undefined && s.rampMs < 0)
+    throw new RangeError(`stream ${s.kind} on ${s.zone}: rampMs must be >= 0`);
+}
+
+/** A popularity-weighted draw over a resolver list plus the public resolvers, as benign does. */
+function topResolvers(pool: readonly string[]): ResolverDraw {
+  const zipf = new Zipf(pool.length, 0.8);
+  return (rng) => (rng.next() < 0.35 ? rng.pick(PUBLIC_RESOLVERS) : pool[zipf.sample(rng)]!);
+}
+
+interface Span {
+  /** Expected queries of the span ÷ qps, in ms (its length, scaled down on the ramp). */
+  weightMs: number;
+  drawTs: (rng: Rng) => number;
+}
+
+/**
+ * The parts of [from, to) where a ramped and/or pulsed stream starting at `origin` (epoch ms)
+ * is on, split where the ramp ends, each with its share of the rate. On the ramp the density
+ * rises linearly, so times are drawn by its inverse CDF.
+ */
+function shapedSpans(s: StreamSpec, origin: number, from: number, to: number): Span[] {
+  const on: [number, number][] = [];
+  if (s.onMs !== undefined && s.offMs !== undefined) {
+    const period = s.onMs + s.offMs;
+    for (let k = Math.floor((from - origin) / period); origin + k * period < to; k++) {
+      const a = Math.max(from, origin + k * period);
+      const b = Math.min(to, origin + k * period + s.onMs);
+      if (b > a) on.push([a, b]);
+    }
+  } else {
+    on.push([from, to]);
+  }
+  const ramp = s.rampMs ?? 0;
+  const rampEnd = origin + ramp;
+  const out: Span[] = [];
+  for (const [a, b] of on) {
+    if (ramp > 0 && a < rampEnd) {
+      const u = a - origin;
+      const v = Math.min(b, rampEnd) - origin;
+      out.push({
+        weightMs: (v * v - u * u) / (2 * ramp),
+        drawTs: (rng) =>
+          Math.round((origin + Math.sqrt(u * u + rng.next() * (v * v - u * u))) * 1000) / 1000,
+      });
+    }
+    const c = Math.max(a, ramp > 0 ? rampEnd : a);
+    if (b > c) out.push({ weightMs: b - c, drawTs: (rng) => drawTs(rng, c, b) });
+  }
+  return out;
+}
+
 function streamEmitter(
   s: StreamSpec,
   poolRng: Rng,
@@ -242,6 +411,14 @@ function streamEmitter(
   const nx = withResponses ? 3 : null;
   const ok = withResponses ? 0 : null;
   const pool = (count: number) => resolverPool(poolRng, count, 0.15);
+  /** What the authoritative answers for `host`: NOERROR (or NODATA) if the zone has it. */
+  const respond = (e: QueryEvent, host: string, known: ReadonlySet<string>) => {
+    if (!withResponses) return;
+    const exists = known.has(host);
+    e.rcode = exists ? 0 : 3;
+    e.ancount = exists && !hasNoData(host, e.qtype) ? 1 : 0;
+  };
+  const known = new Set(byZone.get(zone)?.vocab ?? []);
   switch (s.kind) {
     case 'mirai': {
       const bots = pool(s.resolvers ?? 200);
@@ -341,6 +518,63 @@ function streamEmitter(
         const e = baseEvent(rng, t, rng.pick(rs), name, zone, rng.next() < 0.5 ? 1 : 28);
         e.rcode = nx;
         e.ancount = nx === null ? null : 0;
+        return e;
+      };
+    }
+    case 'nested': {
+      // Random labels under existing names (<rand>.www.zone): the parent is a name the zone
+      // answers for, so a per-suffix view of the zone's own names sees the flood beneath it.
+      const candidates = byZone.get(zone)?.vocab.slice(0, 20) ?? ['www', 'cdn', 'mail', 'api'];
+      const parents: string[] = [];
+      const left = [...candidates];
+      while (parents.length < Math.min(s.parents ?? 3, candidates.length))
+        parents.push(left.splice(poolRng.int(0, left.length - 1), 1)[0]!);
+      const rs = pool(s.resolvers ?? 200);
+      return (rng, t) => {
+        const host = `${rng.chars(ALNUM, rng.int(6, 14))}.${rng.pick(parents)}`;
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${host}.${zone}`,
+          zone,
+          rng.next() < 0.6 ? 1 : 28,
+        );
+        respond(e, host, known);
+        return e;
+      };
+    }
+    case 'wordlist': {
+      // A small dictionary drawn uniformly: names repeat across resolvers, yet each resolver
+      // rarely asks the same one twice, so every query still misses its cache.
+      const words = wordlistNames(poolRng, s.vocabulary ?? 2000);
+      const rs = pool(s.resolvers ?? 1500);
+      return (rng, t) => {
+        const host = rng.pick(words);
+        const e = baseEvent(
+          rng,
+          t,
+          rng.pick(rs),
+          `${host}.${zone}`,
+          zone,
+          rng.next() < 0.7 ? 1 : 28,
+        );
+        respond(e, host, known);
+        return e;
+      };
+    }
+    case 'replay': {
+      // A fixed list of scraped-looking names; each resolver walks it in order from its own
+      // offset, so each (resolver, name) pair comes once per pass.
+      const list = scrapedNames(poolRng, s.vocabulary ?? 1000);
+      const rs = pool(s.resolvers ?? 1000);
+      const cursor = rs.map(() => poolRng.int(0, list.length - 1));
+      return (rng, t) => {
+        const r = rng.int(0, rs.length - 1);
+        const host = list[cursor[r]! % list.length]!;
+        cursor[r] = cursor[r]! + 1;
+        const e = baseEvent(rng, t, rs[r]!, `${host}.${zone}`, zone, rng.next() < 0.8 ? 1 : 28);
+        respond(e, host, known);
         return e;
       };
     }

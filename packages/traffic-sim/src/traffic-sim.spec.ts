@@ -5,7 +5,17 @@ import * as dnsPacket from 'dns-packet';
 import { ipPacket, udpSegment } from './capture-writer';
 import { MIRAI_ALPHABET } from './names';
 import { writePcapFile } from './pcap';
-import { simulate, simulateLabelled, type ScenarioSpec } from './scenario';
+import {
+  activeSpans,
+  benignZoneQps,
+  simulate,
+  simulateLabelled,
+  streamQpsAt,
+  zonesOf,
+  type LabelledEvent,
+  type ScenarioSpec,
+  type StreamSpec,
+} from './scenario';
 import { encodeQuery } from './wire';
 
 const spec: ScenarioSpec = {
@@ -48,6 +58,315 @@ describe('simulate', () => {
       expect(rest.join('.')).toBe('victim.example');
       expect(e).toMatchObject({ qtype: 1, rd: true, ednsSize: null, zone: 'victim.example' });
     }
+  });
+});
+
+describe('adversarial stream shapes', () => {
+  const T = 1_700_000_000_000;
+  const base = (stream: StreamSpec, over: Partial<ScenarioSpec> = {}): ScenarioSpec => ({
+    seed: 11,
+    startTime: T,
+    durationMs: stream.startMs + stream.durationMs + 2_000,
+    zones: 4,
+    benignQps: 200,
+    withResponses: true,
+    streams: [stream],
+    ...over,
+  });
+  const attack = (spec: ScenarioSpec) =>
+    [...simulateLabelled(spec)].filter((e) => e.origin !== 'benign').map((e) => e.event);
+  /** Attack queries per `bucketMs` bucket, from the stream's start. */
+  const buckets = (spec: ScenarioSpec, bucketMs: number): number[] => {
+    const s = spec.streams![0]!;
+    const out = new Array<number>(Math.ceil(s.durationMs / bucketMs)).fill(0);
+    for (const e of attack(spec)) out[Math.floor((e.ts - T - s.startMs) / bucketMs)]!++;
+    return out;
+  };
+
+  it('ramps the rate linearly from 0 to qps over rampMs, then holds it', () => {
+    const stream: StreamSpec = {
+      kind: 'randomlabel',
+      zone: 'acme.com',
+      startMs: 5_000,
+      durationMs: 60_000,
+      qps: 2_000,
+      rampMs: 40_000,
+    };
+    const spec = base(stream, { benignQps: 0 });
+    const events = attack(spec);
+    const counts = buckets(spec, 5_000);
+    // Expected per 5 s bucket: qps × mean ramp factor over it (2.5 k, 7.5 k … then 10 k flat).
+    counts.forEach((n, i) => {
+      const mid = stream.startMs + i * 5_000 + 2_500;
+      const expected = streamQpsAt(stream, mid) * 5;
+      expect(Math.abs(n - expected)).toBeLessThan(5 * Math.sqrt(expected) + 5);
+    });
+    // Within the first second the density still rises (inverse-CDF draws, not uniform).
+    const first = events.filter((e) => e.ts < T + stream.startMs + 4_000);
+    const early = first.filter((e) => e.ts < T + stream.startMs + 2_000).length;
+    expect(early / first.length).toBeGreaterThan(0.15);
+    expect(early / first.length).toBeLessThan(0.35);
+    expect(events.every((e) => e.ts >= T + 5_000)).toBe(true);
+  });
+
+  it('pulses on and off, at qps while on and nothing while off', () => {
+    const stream: StreamSpec = {
+      kind: 'mirai',
+      zone: 'acme.com',
+      startMs: 3_000,
+      durationMs: 95_000,
+      qps: 500,
+      onMs: 10_000,
+      offMs: 20_000,
+    };
+    const spec = base(stream);
+    expect(activeSpans(stream)).toEqual([
+      { startMs: 3_000, endMs: 13_000 },
+      { startMs: 33_000, endMs: 43_000 },
+      { startMs: 63_000, endMs: 73_000 },
+      { startMs: 93_000, endMs: 98_000 },
+    ]);
+    const events = attack(spec);
+    expect(events.filter((e) => (e.ts - T - stream.startMs) % 30_000 >= 10_000)).toEqual([]);
+    const perPulse = [0, 0, 0, 0];
+    for (const e of events) perPulse[Math.floor((e.ts - T - 3_000) / 30_000)]!++;
+    for (const [i, n] of perPulse.entries()) {
+      const expected = i === 3 ? 2_500 : 5_000;
+      expect(Math.abs(n - expected)).toBeLessThan(5 * Math.sqrt(expected));
+    }
+  });
+
+  it('combines a ramp with pulses (the envelope runs on while the stream is off)', () => {
+    const stream: StreamSpec = {
+      kind: 'hex',
+      zone: 'acme.com',
+      startMs: 0,
+      durationMs: 40_000,
+      qps: 1_000,
+      rampMs: 40_000,
+      onMs: 5_000,
+      offMs: 5_000,
+    };
+    const counts = buckets(base(stream, { benignQps: 0 }), 5_000);
+    counts.forEach((n, i) => {
+      if (i % 2 === 1) expect(n).toBe(0);
+      // Mean factor over [5i, 5i+5) s of a 40 s ramp: (2i+1)/16.
+      else expect(Math.abs(n - (5_000 * (2 * i + 1)) / 16)).toBeLessThan(200);
+    });
+  });
+
+  it('puts nested labels under a few existing host names of the zone', () => {
+    const stream: StreamSpec = {
+      kind: 'nested',
+      zone: 'acme.com',
+      startMs: 10_000,
+      durationMs: 5_000,
+      qps: 1_000,
+      parents: 4,
+    };
+    const spec = base(stream, { durationMs: 15_000 });
+    const all = [...simulateLabelled(spec)];
+    const benignHosts = new Set(
+      all
+        .filter((e) => e.origin === 'benign' && e.event.zone === 'acme.com' && e.event.rcode === 0)
+        .map((e) => e.event.qname.slice(0, -'.acme.com'.length)),
+    );
+    const parents = new Set<string>();
+    for (const { event: e } of all.filter((x) => x.origin === 'nested')) {
+      const m = /^([a-z0-9]{6,14})\.(.+)\.acme\.com$/.exec(e.qname);
+      expect(m).not.toBeNull();
+      parents.add(m![2]!);
+      expect(e).toMatchObject({ zone: 'acme.com', rcode: 3, ancount: 0 });
+    }
+    expect(parents.size).toBe(4);
+    for (const p of parents) expect(benignHosts).toContain(p);
+    // A zone outside the benign mix (a flood on a silent zone) still gets plausible parents.
+    const silent = attack(base({ ...stream, zone: 'silent.example' }, { withResponses: false }));
+    expect(zonesOf(base(stream))).not.toContain('silent.example');
+    expect(silent.length).toBeGreaterThan(4_000);
+    expect(new Set(silent.map((e) => e.qname.split('.')[1]))).toEqual(
+      new Set(['www', 'cdn', 'mail', 'api']),
+    );
+    expect(silent.every((e) => e.rcode === null && e.ancount === null)).toBe(true);
+  });
+
+  it('carries a shared-resolver flood on the benign mix resolvers, public ones included', () => {
+    const stream: StreamSpec = {
+      kind: 'mirai',
+      zone: 'acme.com',
+      startMs: 0,
+      durationMs: 30_000,
+      qps: 300,
+    };
+    const share = (spec: ScenarioSpec) => {
+      const all = [...simulateLabelled(spec)];
+      const benign = new Set(all.filter((e) => e.origin === 'benign').map((e) => e.event.resolver));
+      const flood = all.filter((e) => e.origin !== 'benign').map((e) => e.event.resolver);
+      const publicShare =
+        flood.filter((r) => /^(8\.8\.|1\.[01]\.|9\.9\.|208\.67|2001:4860|2606:4700)/.test(r))
+          .length / flood.length;
+      return {
+        shared: flood.filter((r) => benign.has(r)).length / flood.length,
+        publicShare,
+      };
+    };
+    const own = share(base(stream, { benignQps: 1_000 }));
+    const shared = share(base({ ...stream, sharedResolvers: true }, { benignQps: 1_000 }));
+    // Mirai's own pool only meets the mix at 8.8.8.8 (one of its defaults).
+    expect(own.shared).toBeLessThan(0.1);
+    expect(shared.shared).toBeGreaterThan(0.97);
+    expect(shared.publicShare).toBeGreaterThan(0.3);
+    expect(shared.publicShare).toBeLessThan(0.4);
+    // With a resolver count: only that many ISP resolvers (the most popular), plus public ones.
+    const few = attack(base({ ...stream, sharedResolvers: true, resolvers: 20 }));
+    expect(new Set(few.map((e) => e.resolver)).size).toBeLessThanOrEqual(20 + 8);
+  });
+
+  it.each([
+    [1_000, 3_000, 1_500],
+    [5_000, 3_000, 1_500],
+    [200, 500, 100],
+  ])(
+    'wordlist of %i names at %i qps from %i resolvers: names repeat, drawn uniformly per resolver',
+    (vocabulary, qps, resolvers) => {
+      const stream: StreamSpec = {
+        kind: 'wordlist',
+        zone: 'acme.com',
+        startMs: 0,
+        durationMs: 10_000,
+        qps,
+        resolvers,
+        vocabulary,
+      };
+      const events = attack(base(stream));
+      expect(Math.abs(events.length - qps * 10)).toBeLessThan(5 * Math.sqrt(qps * 10));
+      const names = new Set(events.map((e) => e.qname));
+      expect(names.size).toBeLessThanOrEqual(vocabulary);
+      // Uniform over the list: nearly every name comes up, each ~qps·10/vocabulary times.
+      expect(names.size).toBeGreaterThan(0.95 * Math.min(vocabulary, events.length));
+      expect(new Set(events.map((e) => e.resolver)).size).toBeLessThanOrEqual(resolvers);
+      const shape = /^[a-z]+(-?[a-z]+)+\d*\.acme\.com$/;
+      expect(events.filter((e) => !shape.test(e.qname))).toEqual([]);
+      expect(events.filter((e) => e.rcode !== 3 || e.ancount !== 0)).toEqual([]);
+      // Each resolver draws uniformly from the list: its distinct names (its cache misses) are
+      // what k uniform draws from `vocabulary` give, k = its query count.
+      const perResolver = new Map<string, string[]>();
+      for (const e of events) {
+        const list = perResolver.get(e.resolver);
+        if (list) list.push(e.qname);
+        else perResolver.set(e.resolver, [e.qname]);
+      }
+      let distinct = 0;
+      let expected = 0;
+      for (const list of perResolver.values()) {
+        distinct += new Set(list).size;
+        expected += vocabulary * (1 - Math.pow(1 - 1 / vocabulary, list.length));
+      }
+      expect(Math.abs(distinct - expected) / events.length).toBeLessThan(0.01);
+    },
+  );
+
+  it('replays a fixed scraped list: each resolver walks it in order, existing names answer', () => {
+    const stream: StreamSpec = {
+      kind: 'replay',
+      zone: 'acme.com',
+      startMs: 20_000,
+      durationMs: 20_000,
+      qps: 1_000,
+      resolvers: 400,
+      vocabulary: 300,
+    };
+    const spec = base(stream, { durationMs: 40_000 });
+    const all = [...simulateLabelled(spec)];
+    const replay = all.filter((e) => e.origin === 'replay').map((e) => e.event);
+    const names = new Set(replay.map((e) => e.qname));
+    expect(names.size).toBeGreaterThan(280);
+    expect(names.size).toBeLessThanOrEqual(300);
+    // Each resolver asks ~50 names of a 300-name list: no repeats within one pass.
+    const byResolver = new Map<string, string[]>();
+    for (const e of replay) {
+      const list = byResolver.get(e.resolver);
+      if (list) list.push(e.qname);
+      else byResolver.set(e.resolver, [e.qname]);
+    }
+    for (const list of byResolver.values()) expect(new Set(list).size).toBe(list.length);
+    // Consecutive names of one resolver follow the list's order: the successor of a name is
+    // the same whichever resolver asked it.
+    const next = new Map<string, string>();
+    let checked = 0;
+    for (const list of byResolver.values())
+      for (let i = 1; i < list.length; i++) {
+        const seen = next.get(list[i - 1]!);
+        if (seen !== undefined) {
+          expect(list[i]).toBe(seen);
+          checked++;
+        }
+        next.set(list[i - 1]!, list[i]!);
+      }
+    expect(checked).toBeGreaterThan(1_000);
+    // Names the zone has (asked by its users, answered NOERROR) answer NOERROR; the rest NXDOMAIN.
+    const existing = new Set(
+      all.filter((e) => e.origin === 'benign' && e.event.rcode === 0).map((e) => e.event.qname),
+    );
+    const ok = replay.filter((e) => e.rcode === 0);
+    expect(ok.length).toBeGreaterThan(0);
+    expect(ok.length / replay.length).toBeLessThan(0.2);
+    // (Users ask only part of the zone's vocabulary in 40 s: not every NOERROR name shows up.)
+    expect(ok.filter((e) => existing.has(e.qname)).length).toBeGreaterThan(ok.length / 2);
+    expect(replay.filter((e) => e.rcode === 3 && existing.has(e.qname))).toEqual([]);
+  });
+
+  it.each<StreamSpec['kind']>(['nested', 'wordlist', 'replay'])(
+    '%s is reproducible by seed (shapes and sharing included) and differs across seeds',
+    (kind) => {
+      const spec = base(
+        {
+          kind,
+          zone: 'acme.com',
+          startMs: 1_000,
+          durationMs: 6_000,
+          qps: 400,
+          rampMs: 3_000,
+          onMs: 2_000,
+          offMs: 1_000,
+          sharedResolvers: true,
+        },
+        { durationMs: 8_000 },
+      );
+      const names = (x: LabelledEvent[]) => x.map((e) => e.event.qname);
+      const a = [...simulateLabelled(spec)];
+      expect([...simulateLabelled(spec)]).toEqual(a);
+      expect(names([...simulateLabelled({ ...spec, seed: 12 })])).not.toEqual(names(a));
+    },
+  );
+
+  it('rejects half a pulse specification', () => {
+    const spec = base({
+      kind: 'mirai',
+      zone: 'a.b',
+      startMs: 0,
+      durationMs: 1_000,
+      qps: 1,
+      onMs: 5,
+    });
+    expect(() => [...simulate(spec)]).toThrow(/onMs and offMs/);
+  });
+
+  it('states each zone\'s benign rate (the unit for "N× the zone\'s volume")', () => {
+    const spec = base(
+      { kind: 'mirai', zone: 'x.example', startMs: 0, durationMs: 0, qps: 0 },
+      {
+        durationMs: 60_000,
+        benignQps: 500,
+      },
+    );
+    const counts = new Map<string, number>();
+    for (const e of simulate(spec)) counts.set(e.zone, (counts.get(e.zone) ?? 0) + 1);
+    for (const zone of zonesOf(spec)) {
+      const expected = benignZoneQps(spec, zone) * 60;
+      expect(Math.abs(counts.get(zone)! - expected)).toBeLessThan(5 * Math.sqrt(expected));
+    }
+    expect(benignZoneQps(spec, 'x.example')).toBe(0);
   });
 });
 
