@@ -229,6 +229,10 @@ export class CaptureReader {
           this.readPacketBlock(block, this.u16(block, 8), 12);
           break;
         case 3: {
+          if (length < 16) {
+            this.shortBlock(block);
+            break;
+          }
           const iface = this.interfaces[0];
           const orig = this.u32(block, 8);
           const cap = Math.min(orig, length - 16);
@@ -270,7 +274,22 @@ export class CaptureReader {
     this.interfaces.push({ linkType, unitsPerSecond });
   }
 
+  /** A packet block too short for its own fixed fields: counted, and the reader moves on. */
+  private shortBlock(block: Buffer): void {
+    this.sink.error(
+      'capture-bad-block',
+      `packet block of type ${this.u32(block, 0)} is ${block.length} bytes, shorter than its fixed fields`,
+      block.subarray(0, 64),
+      false,
+    );
+  }
+
   private readPacketBlock(block: Buffer, ifaceId: number, tsAt: number): void {
+    // Timestamp (8), captured and original length (8), then data and the 4-byte trailer.
+    if (block.length < tsAt + 20) {
+      this.shortBlock(block);
+      return;
+    }
     const iface = this.interfaces[ifaceId];
     if (!iface) {
       this.sink.error(
