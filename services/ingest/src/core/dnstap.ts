@@ -134,6 +134,13 @@ export function decodeDnstap(frame: Uint8Array): DnstapResult {
       detail: `message lacks ${missing.join(', ')}`,
     };
   }
+  // query_port is a uint32 on the wire: anything above 65535 is a corrupt or hostile frame.
+  if (m.queryPort !== undefined && m.queryPort > 0xffff)
+    return {
+      ok: false,
+      reason: 'dnstap-decode',
+      detail: `query_port ${m.queryPort} is not a port`,
+    };
   return {
     ok: true,
     event: {
