@@ -16,6 +16,8 @@ export const zoneStatsSchema = z.object({
   neverSeenRate: z.number().min(0).max(1),
   randomShare: z.number().min(0).max(1),
   nxdomainShare: z.number().min(0).max(1).nullable(),
+  /** Share of observed responses that answered nothing: NXDOMAIN, NODATA, SERVFAIL, REFUSED. */
+  failureShare: z.number().min(0).max(1).nullable().optional(),
   topResolvers: z.array(resolverCount),
   /** Queries under allowlisted zones/subtrees (measured, never alerted). */
   allowlistedQueries: z.number().int().nonnegative().optional(),
@@ -88,8 +90,24 @@ export const alertSchema = z.object({
   sensitivity: z.number().positive().optional(),
   /** Mean randomness score (0..1) of the attack names. */
   meanRandomScore: z.number().min(0).max(1).optional(),
+  /**
+   * The evidence that raised and carried the alert: `never-seen` names above the baseline,
+   * responses that answered nothing (`failures`), a volume `surge` on names the zone had not
+   * established (floods whose names repeat), or floors on a zone without a baseline (`cold-zone`).
+   */
+  signals: z.array(z.enum(['never-seen', 'failures', 'surge', 'cold-zone'])).optional(),
+  /**
+   * Of the responses observed (null without any): the share that answered nothing and the zone's
+   * usual share, and the NODATA, SERVFAIL and REFUSED shares.
+   */
+  failureShare: z.number().min(0).max(1).nullable().optional(),
+  baselineFailureShare: z.number().min(0).max(1).nullable().optional(),
+  nodataShare: z.number().min(0).max(1).nullable().optional(),
+  servfailShare: z.number().min(0).max(1).nullable().optional(),
+  refusedShare: z.number().min(0).max(1).nullable().optional(),
 });
 export type Alert = z.infer<typeof alertSchema>;
+export type AlertSignal = NonNullable<Alert['signals']>[number];
 
 /** sluice.offenders.v1 — per (resolver, zone, window), keyed by zone. */
 export const offenderSchema = z.object({

@@ -85,6 +85,15 @@ export const detectorConfigSchema = z
     /** Zones without a baseline alert only above these absolute floors. */
     DETECTOR_COLD_MIN_RANDOM_QPS: env.positiveNumber().default(defaultSettings.coldMinRandomQps),
     DETECTOR_COLD_TICKS: env.positiveInt().default(defaultSettings.coldTicks),
+    /** Responses are evidence once this share of a zone's queries carry one (0..1). */
+    DETECTOR_MIN_RESPONSE_SHARE: z.coerce
+      .number()
+      .min(0)
+      .max(1)
+      .default(defaultSettings.minResponseShare),
+    /** The surge test (floods whose names repeat): distinct new names and volume multiple. */
+    DETECTOR_SURGE_MIN_NAMES: env.positiveInt().default(defaultSettings.surgeMinNames),
+    DETECTOR_SURGE_MIN_RATIO: env.positiveNumber().default(defaultSettings.surgeMinRatio),
     /** Zones or subtrees measured but never alerted (real-user-measurement beacons). */
     DETECTOR_ALLOWLIST: zoneList().default([]),
     DETECTOR_SENSITIVITY: sensitivityMap().default({}),
@@ -117,6 +126,9 @@ export function settingsFrom(c: DetectorConfig): DetectorSettings {
     minExcessQps: c.DETECTOR_MIN_EXCESS_QPS,
     coldMinRandomQps: c.DETECTOR_COLD_MIN_RANDOM_QPS,
     coldTicks: c.DETECTOR_COLD_TICKS,
+    minResponseShare: c.DETECTOR_MIN_RESPONSE_SHARE,
+    surgeMinNames: c.DETECTOR_SURGE_MIN_NAMES,
+    surgeMinRatio: c.DETECTOR_SURGE_MIN_RATIO,
     allowlist: c.DETECTOR_ALLOWLIST,
     sensitivity: c.DETECTOR_SENSITIVITY,
   };

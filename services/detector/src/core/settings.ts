@@ -27,6 +27,8 @@ export interface DetectorSettings {
    */
   coldMinRandomQps: number;
   coldMinRandomShare: number;
+  /** …or as many responses that answered nothing, at least this share of the responses. */
+  coldMinFailShare: number;
   coldTicks: number;
   baselineAlpha: number;
   warmupAlpha: number;
@@ -40,6 +42,22 @@ export interface DetectorSettings {
   minRatio: number;
   /** Above this share of recently new names being asked again, a burst is churn, not an attack. */
   maxRepeatShare: number;
+  /**
+   * Responses count as evidence once at least this share of the zone's scored queries have one
+   * (a capture of one direction, or pairing off, leaves the decision to the queries).
+   */
+  minResponseShare: number;
+  /**
+   * The surge test, for floods whose names repeat (small dictionaries, replayed lists): volume
+   * at least surgeMinRatio × the baseline, at least surgeFreshShare of the excess for names
+   * the zone had not established surgeEstablishTicks before, and at least surgeMinNames
+   * distinct such names in the horizon (÷ sensitivity) — a deployment of new hosts brings
+   * hundreds, a dictionary thousands.
+   */
+  surgeMinRatio: number;
+  surgeFreshShare: number;
+  surgeMinNames: number;
+  surgeEstablishTicks: number;
   /** Consecutive quiet ticks that end an attack (hysteresis). */
   endQuietTicks: number;
   /** At most one `updated` per this much event time. */
@@ -84,6 +102,7 @@ export const defaultSettings: DetectorSettings = {
   warmupTicks: 30,
   coldMinRandomQps: 200,
   coldMinRandomShare: 0.6,
+  coldMinFailShare: 0.8,
   coldTicks: 3,
   baselineAlpha: 0.02,
   warmupAlpha: 0.2,
@@ -92,6 +111,11 @@ export const defaultSettings: DetectorSettings = {
   minExcessQps: 3,
   minRatio: 2,
   maxRepeatShare: 0.3,
+  minResponseShare: 0.2,
+  surgeMinRatio: 3,
+  surgeFreshShare: 0.5,
+  surgeMinNames: 500,
+  surgeEstablishTicks: 60,
   endQuietTicks: 10,
   updateEveryMs: 5000,
   randomThreshold: 0.6,

@@ -1,5 +1,6 @@
 import {
   type Alert,
+  type AlertSignal,
   type Evidence,
   type KnownNames,
   type Offender,
@@ -28,7 +29,17 @@ class Tick {
   allow = 0;
   nsEntropy = 0;
   nsScore = 0;
+  /** Responses to scored (not allowlisted) queries, and those that answered nothing. */
+  rcs = 0;
+  fails = 0;
+  nodata = 0;
+  servfail = 0;
+  refused = 0;
+  /** Scored queries for names the zone had not established before this surge. */
+  fresh = 0;
   hll: HyperLogLog | null = null;
+  /** Distinct fresh names (only kept while there are any). */
+  freshHll: HyperLogLog | null = null;
   readonly fp = new FingerprintAcc();
   readonly samples: string[] = [];
   readonly evidence: Evidence[] = [];
@@ -47,6 +58,11 @@ function sumTicks(ticks: readonly Tick[], hllPrecision: number) {
     scoreSum: 0,
     nsEntropy: 0,
     nsScore: 0,
+    rcs: 0,
+    fails: 0,
+    nodata: 0,
+    servfail: 0,
+    refused: 0,
     hll: new HyperLogLog(hllPrecision),
   };
   for (const t of ticks) {
@@ -59,6 +75,11 @@ function sumTicks(ticks: readonly Tick[], hllPrecision: number) {
     sum.scoreSum += t.scoreSum;
     sum.nsEntropy += t.nsEntropy;
     sum.nsScore += t.nsScore;
+    sum.rcs += t.rcs;
+    sum.fails += t.fails;
+    sum.nodata += t.nodata;
+    sum.servfail += t.servfail;
+    sum.refused += t.refused;
     if (t.hll) sum.hll.merge(t.hll);
   }
   return sum;
@@ -90,6 +111,8 @@ interface ActiveAlert {
   evidence: Evidence[];
   /** Vocabulary version last published for this alert (absent in older checkpoints). */
   namesVersion?: number;
+  /** Evidence that raised the alert and any that held since (absent in older checkpoints). */
+  signals: Signal[];
 }
 
 interface Evaluation {
@@ -101,7 +124,15 @@ interface Evaluation {
   hot: boolean;
   cold: boolean;
   candidate: boolean;
+  /** Responses that answered nothing (NXDOMAIN, NODATA, SERVFAIL, REFUSED) above the baseline. */
+  failHot: boolean;
+  failCold: boolean;
+  failZ: number;
+  /** Volume above the baseline, carried by many names the zone had not established. */
+  surgeHot: boolean;
 }
+
+type Signal = AlertSignal;
 
 const scratch: Hash2 = { h1: 0, h2: 0 };
 const REPEAT_SAMPLE_PER_TICK = 200;
@@ -119,6 +150,12 @@ export class ZoneDetector {
   nextTick: number | null = null;
   private readonly pending = new Map<number, QueryEvent[]>();
   private readonly seen: SeenFilter;
+  /**
+   * Names first seen during the active alert. Kept apart from `seen` so the flood never fills
+   * the zone's filter (its false positives would let flood names pass as known) and dropped
+   * when the alert ends; it only lets the vocabulary confirm names that repeat during the attack.
+   */
+  private alertSeen: SeenFilter | null = null;
   private readonly model = new NgramModel();
   private vocabulary: ZoneVocabulary;
   private readonly ring: Tick[] = [];
@@ -126,6 +163,13 @@ export class ZoneDetector {
   private meanN = 0;
   private meanNs = 0;
   private varResid = 0;
+  private varN = 0;
+  /** Baseline of responses per tick, and of those that answered nothing. */
+  private meanRc = 0;
+  private meanFail = 0;
+  private varFail = 0;
+  /** Baseline of distinct not-yet-established names per tick. */
+  private meanFreshD = 0;
   private candidateSince: number | null = null;
   /** Consecutive ticks above the cold-zone floors (only counted while in warm-up). */
   private coldRun = 0;
@@ -242,6 +286,9 @@ export class ZoneDetector {
     let trained = 0;
     let sampledNew = 0;
     const alerting = this.active !== null;
+    // A name is established once the vocabulary has known it for surgeEstablishTicks: long
+    // enough that names a surge brings do not qualify while it is being judged.
+    const establishedBefore = start - s.surgeEstablishTicks * s.tickMs;
     for (const e of events) {
       t.n++;
       const q = e.qname;
@@ -250,9 +297,10 @@ export class ZoneDetector {
       if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
       t.hll.add(scratch.h1);
       this.statsTop.add(e.resolver);
-      if (e.rcode !== null) {
+      const rcode = e.rcode;
+      if (rcode !== null) {
         t.rc++;
-        if (e.rcode === 3) t.nx++;
+        if (rcode === 3) t.nx++;
       }
       const allow = this.isAllowlisted(q);
       if (allow) {
@@ -260,20 +308,44 @@ export class ZoneDetector {
         this.countOffender(e, false);
         continue;
       }
+      if (rcode !== null) {
+        t.rcs++;
+        if (rcode === 3) t.fails++;
+        else if (rcode === 0) {
+          if (e.ancount === 0) {
+            t.fails++;
+            t.nodata++;
+          }
+        } else if (rcode === 2) {
+          t.fails++;
+          t.servfail++;
+        } else if (rcode === 5) {
+          t.fails++;
+          t.refused++;
+        }
+      }
+      if (!this.vocabulary.established(scratch.h1, establishedBefore)) {
+        t.fresh++;
+        if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision);
+        t.freshHll.add(scratch.h1);
+      }
       const f = scoreSubname(sub, this.model);
       const random = f.score >= s.randomThreshold;
       t.scoreSum += f.score;
       if (random) t.random++;
       const seen = this.seen.has(scratch.h1, scratch.h2);
+      const seenDuringAlert =
+        !seen && this.alertSeen !== null && this.alertSeen.has(scratch.h1, scratch.h2);
       // During an alert only names seen before count: the guard must never learn the flood.
-      if (!alerting) this.vocabulary.observe(scratch.h1, q, e.rcode, start, true);
-      else if (seen) this.vocabulary.observeDuringAlert(scratch.h1, q, e.rcode, start);
+      if (!alerting) this.vocabulary.observe(scratch.h1, q, rcode, start, true);
+      else if (seen || seenDuringAlert)
+        this.vocabulary.observeDuringAlert(scratch.h1, q, rcode, start);
       if (seen) {
         const r = this.recentNew.get(scratch.h1);
         if (r !== undefined) r.repeated = true;
-        // Names the zone keeps being asked for are its vocabulary: learn from those only, so
-        // attack names (never repeated) never teach the model.
-        if (trained < s.trainPerTick) {
+        // Names the zone keeps being asked for are its vocabulary: learn from those only, and
+        // never during an alert, when the filter's false positives are flood names.
+        if (!alerting && trained < s.trainPerTick) {
           this.model.train(sub);
           trained++;
           if (this.model.total > 2_000_000) this.model.decay();
@@ -287,9 +359,11 @@ export class ZoneDetector {
           this.recentNew.set(scratch.h1, { tick: start, repeated: false });
           sampledNew++;
         }
-        // During an attack, random never-seen names are not remembered: they would only push
-        // the zone's real vocabulary out of the bounded filter.
-        if (!(alerting && random)) this.seen.add(scratch.h1, scratch.h2);
+        // During an attack no new name enters the zone's filter: the flood would push the real
+        // vocabulary out and raise its false positives. Non-random ones go to the alert's own
+        // filter (random ones cannot be a name the zone has).
+        if (!alerting) this.seen.add(scratch.h1, scratch.h2);
+        else if (!random && !seenDuringAlert) this.alertSeen?.add(scratch.h1, scratch.h2);
         t.fp.add(
           sub,
           f.firstLabelLength,
@@ -338,20 +412,67 @@ export class ZoneDetector {
 
   private assess(h: number): Evaluation {
     const s = this.s;
-    const ticks = this.ring.slice(-h);
+    const from = Math.max(0, this.ring.length - h);
     let n = 0;
     let ns = 0;
-    for (const t of ticks) {
+    let rcs = 0;
+    let fails = 0;
+    let fresh = 0;
+    for (let i = from; i < this.ring.length; i++) {
+      const t = this.ring[i]!;
       n += t.n - t.allow;
       ns += t.ns;
+      rcs += t.rcs;
+      fails += t.fails;
+      fresh += t.fresh;
     }
-    const span = ticks.length;
+    const span = this.ring.length - from;
     const expected = this.share * n;
     const excess = ns - expected;
     const sd = Math.sqrt(span * this.varResid + expected + (0.25 * expected) ** 2 + 1);
     const z = excess / sd;
     const k = this.sensitivity;
     const minExcess = (s.minExcessQps * span * s.tickMs) / 1000;
+
+    // Responses: the share that answered nothing, against the zone's own share.
+    const failShare = this.meanRc > 0 ? Math.min(1, this.meanFail / this.meanRc) : 0;
+    const failExpected = failShare * rcs;
+    const failExcess = fails - failExpected;
+    const failZ =
+      failExcess / Math.sqrt(span * this.varFail + failExpected + (0.25 * failExpected) ** 2 + 1);
+    // …and above the zone's usual count of them: a flash crowd that taught the baseline a low
+    // share must not make the zone's ordinary mix look like a flood once it passes.
+    const failHot =
+      rcs >= s.minResponseShare * n &&
+      fails - this.meanFail * span >= minExcess / k &&
+      fails >= s.minRatio * this.meanFail * span &&
+      failZ >= s.zStart / k &&
+      failExcess >= minExcess / k &&
+      fails >= s.minRatio * failExpected;
+
+    // Query-only, for floods whose names repeat: volume far above the baseline, most of it for
+    // names the zone had not established, and many distinct ones (a new deployment brings a
+    // few hundred names; a dictionary or a replayed list thousands). Distinct names are only
+    // counted when the volume already qualifies: merging sketches is not free.
+    const nExpected = this.meanN * span;
+    const nExcess = n - nExpected;
+    const nZ = nExcess / Math.sqrt(span * this.varN + nExpected + (0.25 * nExpected) ** 2 + 1);
+    let surgeHot = false;
+    if (
+      this.ticksClosed > s.warmupTicks &&
+      n >= s.surgeMinRatio * nExpected &&
+      nZ >= s.zStart / k &&
+      nExcess >= minExcess / k &&
+      fresh >= s.surgeFreshShare * nExcess
+    ) {
+      const distinct = new HyperLogLog(s.hllPrecision);
+      for (let i = from; i < this.ring.length; i++) {
+        const f = this.ring[i]!.freshHll;
+        if (f) distinct.merge(f);
+      }
+      const d = distinct.count();
+      surgeHot = d >= s.surgeMinNames / k && d >= s.minRatio * span * this.meanFreshD;
+    }
     return {
       n,
       ns,
@@ -361,6 +482,10 @@ export class ZoneDetector {
       hot: z >= s.zStart / k && excess >= minExcess / k && ns >= s.minRatio * expected,
       cold: z < s.zEnd || excess < minExcess / 2,
       candidate: z >= s.zEnd && excess > 0,
+      failHot,
+      failCold: rcs < s.minResponseShare * n || failZ < s.zEnd || failExcess < minExcess / 2,
+      failZ,
+      surgeHot,
     };
   }
 
@@ -392,19 +517,26 @@ export class ZoneDetector {
     if (short.candidate || long.candidate) this.candidateSince ??= t.start;
     else if (this.active === null) this.candidateSince = null;
 
+    if (short.failHot || long.failHot || short.surgeHot || long.surgeHot)
+      this.candidateSince ??= t.start;
     if (this.active === null) {
-      if (
-        !this.allowlistedZone &&
-        ((warm && (short.hot || long.hot)) || coldHot) &&
-        repeats <= s.maxRepeatShare
-      ) {
+      const signals: Signal[] = [];
+      // New names that are asked again are churn (a deployment), not a flood — unless the
+      // responses say they do not exist, or the surge test (which expects repeats) holds.
+      if (warm && (short.hot || long.hot) && repeats <= s.maxRepeatShare)
+        signals.push('never-seen');
+      if (warm && (short.failHot || long.failHot)) signals.push('failures');
+      if (short.surgeHot || long.surgeHot) signals.push('surge');
+      if (coldHot && repeats <= s.maxRepeatShare) signals.push('cold-zone');
+      if (!this.allowlistedZone && signals.length > 0) {
         if (coldHot) this.candidateSince ??= t.start - (s.coldTicks - 1) * s.tickMs;
-        this.start(t, short, long, tickEnd, out);
+        this.start(t, short, long, tickEnd, signals, out);
       } else {
         // Learn the baseline only from ordinary ticks; candidates move it slowly so a
         // genuine level shift is eventually accepted rather than frozen out.
         const alpha = warm ? s.baselineAlpha : s.warmupAlpha;
-        this.learn(t, short.candidate || long.candidate ? alpha / 4 : alpha);
+        const unusual = short.candidate || long.candidate || this.candidateSince !== null;
+        this.learn(t, unusual ? alpha / 4 : alpha);
       }
       return;
     }
@@ -414,7 +546,15 @@ export class ZoneDetector {
     // attack onset, so a flood that stops ends about endQuietTicks later, not long+end ticks.
     // A flood above the absolute floor is never quiet, even if a baseline learned during
     // warm-up (partly from the flood itself) makes the relative test look calm.
-    if (short.cold && !mid.hot && !this.floorHot(t, 0.5)) {
+    if (
+      short.cold &&
+      short.failCold &&
+      !short.surgeHot &&
+      !mid.hot &&
+      !mid.failHot &&
+      !mid.surgeHot &&
+      !this.floorHot(t, 0.5)
+    ) {
       if (a.quietTicks === 0) a.firstQuietTick = t.start;
       a.quietTicks++;
     } else {
@@ -424,9 +564,12 @@ export class ZoneDetector {
       out.alerts.push(this.alert('ended', tickEnd, short, long, a.firstQuietTick));
       this.lastAlertEnd = tickEnd;
       this.active = null;
+      this.alertSeen = null;
       this.candidateSince = null;
       return;
     }
+    for (const sig of this.signalsNow(short, long, mid))
+      if (!a.signals.includes(sig)) a.signals.push(sig);
     if (tickEnd - a.lastUpdateAt >= s.updateEveryMs) {
       a.lastUpdateAt = tickEnd;
       // Names that became known during the attack: the guard answers them from now on.
@@ -435,19 +578,43 @@ export class ZoneDetector {
     }
   }
 
-  /** This tick's random never-seen names reach the cold-zone floor (× factor, ÷ sensitivity). */
+  /** Evidence that holds now, during an alert (for the alert's `signals`). */
+  private signalsNow(short: Evaluation, long: Evaluation, mid: Evaluation): Signal[] {
+    const out: Signal[] = [];
+    if (short.hot || mid.hot || long.hot) out.push('never-seen');
+    if (short.failHot || mid.failHot || long.failHot) out.push('failures');
+    if (short.surgeHot || mid.surgeHot || long.surgeHot) out.push('surge');
+    return out;
+  }
+
+  /**
+   * This tick reaches the cold-zone floor (× factor, ÷ sensitivity): enough random never-seen
+   * names, or enough responses that answered nothing, making up most of their kind.
+   */
   private floorHot(t: Tick, factor = 1): boolean {
     const s = this.s;
     const min = (factor * s.coldMinRandomQps * s.tickMs) / 1000 / this.sensitivity;
-    return t.nsRandom >= min && t.nsRandom >= s.coldMinRandomShare * t.ns;
+    return (
+      (t.nsRandom >= min && t.nsRandom >= s.coldMinRandomShare * t.ns) ||
+      (t.fails >= min && t.fails >= s.coldMinFailShare * t.rcs)
+    );
   }
 
   private learn(t: Tick, alpha: number): void {
     const n = t.n - t.allow;
-    this.meanN += alpha * (n - this.meanN);
+    const nResid = n - this.meanN;
+    this.meanN += alpha * nResid;
+    this.varN += alpha * (nResid * nResid - this.varN);
     this.meanNs += alpha * (t.ns - this.meanNs);
     const resid = t.ns - this.share * n;
     this.varResid += alpha * (resid * resid - this.varResid);
+    this.meanRc += alpha * (t.rcs - this.meanRc);
+    this.meanFail += alpha * (t.fails - this.meanFail);
+    const failShare = this.meanRc > 0 ? Math.min(1, this.meanFail / this.meanRc) : 0;
+    const failResid = t.fails - failShare * t.rcs;
+    this.varFail += alpha * (failResid * failResid - this.varFail);
+    const freshD = t.freshHll ? t.freshHll.count() : 0;
+    this.meanFreshD += alpha * (freshD - this.meanFreshD);
   }
 
   private start(
@@ -455,6 +622,7 @@ export class ZoneDetector {
     short: Evaluation,
     long: Evaluation,
     tickEnd: number,
+    signals: Signal[],
     out: ZoneOutput,
   ): void {
     const onset = Math.max(
@@ -485,7 +653,12 @@ export class ZoneDetector {
       top,
       samples,
       evidence,
+      signals,
     };
+    this.alertSeen = new SeenFilter({
+      capacity: this.s.seenCapacity,
+      falsePositiveRate: this.s.seenFalsePositiveRate,
+    });
     this.offAlertId = this.active.alertId;
     this.statsHadAlert = this.active.alertId;
     this.vocabulary.forgetSince(onset);
@@ -526,7 +699,21 @@ export class ZoneDetector {
         for (const x of last.samples) if (a.samples.length < s.sampleNames) a.samples.push(x);
       }
     }
-    const { n, ns, random, rc, nx, nsEntropy, nsScore, hll } = sumTicks(ticks, s.hllPrecision);
+    const {
+      n,
+      ns,
+      random,
+      rc,
+      nx,
+      nsEntropy,
+      nsScore,
+      hll,
+      rcs,
+      fails,
+      nodata,
+      servfail,
+      refused,
+    } = sumTicks(ticks, s.hllPrecision);
     const secs = (ticks.length * s.tickMs) / 1000 || 1;
     const best = short.z >= long.z ? short : long;
     const bestSecs =
@@ -560,6 +747,13 @@ export class ZoneDetector {
       zScore: round(best.z, 2),
       sensitivity: this.sensitivity,
       meanRandomScore: round(ns > 0 ? Math.min(1, nsScore / ns) : 0),
+      signals: [...a.signals],
+      failureShare: rcs > 0 ? round(fails / rcs) : null,
+      baselineFailureShare:
+        this.meanRc > 0 ? round(Math.min(1, this.meanFail / this.meanRc)) : null,
+      nodataShare: rcs > 0 ? round(nodata / rcs) : null,
+      servfailShare: rcs > 0 ? round(servfail / rcs) : null,
+      refusedShare: rcs > 0 ? round(refused / rcs) : null,
     };
   }
 
@@ -570,7 +764,7 @@ export class ZoneDetector {
     if (this.active) this.statsHadAlert = this.active.alertId;
     const tickIndex = Math.floor(t.start / s.tickMs);
     if ((tickIndex + 1) % s.statsEveryTicks !== 0) return;
-    const { n, ns, random, rc, nx, allow, scoreSum, hll } = sumTicks(
+    const { n, ns, random, rc, nx, allow, scoreSum, hll, rcs, fails } = sumTicks(
       this.statsTicks,
       s.hllPrecision,
     );
@@ -591,6 +785,7 @@ export class ZoneDetector {
         neverSeenRate: round(scored > 0 ? ns / scored : 0),
         randomShare: round(scored > 0 ? random / scored : 0),
         nxdomainShare: rc > 0 ? round(nx / rc) : null,
+        failureShare: rcs > 0 ? round(fails / rcs) : null,
         topResolvers: this.statsTop.top(10).map((h) => ({ resolver: h.key, count: h.count })),
         allowlistedQueries: allow,
         meanRandomScore: round(scored > 0 ? Math.min(1, scoreSum / scored) : 0),
@@ -658,6 +853,12 @@ export class ZoneDetector {
       meanN: this.meanN,
       meanNs: this.meanNs,
       varResid: this.varResid,
+      varN: this.varN,
+      meanRc: this.meanRc,
+      meanFail: this.meanFail,
+      varFail: this.varFail,
+      meanFreshD: this.meanFreshD,
+      alertSeen: this.alertSeen ? this.alertSeen.toJSON() : null,
       candidateSince: this.candidateSince,
       coldRun: this.coldRun,
       active: this.active
@@ -696,6 +897,11 @@ export class ZoneDetector {
     z.meanN = j.meanN;
     z.meanNs = j.meanNs;
     z.varResid = j.varResid;
+    z.varN = j.varN ?? 0;
+    z.meanRc = j.meanRc ?? 0;
+    z.meanFail = j.meanFail ?? 0;
+    z.varFail = j.varFail ?? 0;
+    z.meanFreshD = j.meanFreshD ?? 0;
     z.candidateSince = j.candidateSince;
     z.coldRun = j.coldRun ?? 0;
     z.active = j.active
@@ -703,8 +909,14 @@ export class ZoneDetector {
           ...j.active,
           fp: FingerprintAcc.fromJSON(j.active.fp),
           top: SpaceSaving.fromJSON(s.topK, j.active.top),
+          signals: j.active.signals ?? ['never-seen'],
         }
       : null;
+    if (z.active)
+      z.alertSeen = SeenFilter.fromJSON(
+        { capacity: s.seenCapacity, falsePositiveRate: s.seenFalsePositiveRate },
+        j.alertSeen ?? new SeenFilter({ capacity: s.seenCapacity }).toJSON(),
+      );
     z.lastAlertEnd = j.lastAlertEnd;
     z.statsStart = j.statsStart;
     z.statsTicks = j.statsTicks.map(tickFromJson);
@@ -736,6 +948,8 @@ interface TickJson {
   start: number;
   counts: number[];
   hll: ReturnType<HyperLogLog['toJSON']> | null;
+  /** Absent in checkpoints written before the surge test. */
+  freshHll?: ReturnType<HyperLogLog['toJSON']> | null;
   fp: FingerprintJson;
   samples: string[];
   evidence: Evidence[];
@@ -755,7 +969,14 @@ function tickToJson(t: Tick): TickJson {
       t.allow,
       t.nsEntropy,
       t.nsScore,
+      t.rcs,
+      t.fails,
+      t.nodata,
+      t.servfail,
+      t.refused,
+      t.fresh,
     ],
+    freshHll: t.freshHll ? t.freshHll.toJSON() : null,
     hll: t.hll ? t.hll.toJSON() : null,
     fp: t.fp.toJSON(),
     samples: t.samples,
@@ -777,6 +998,13 @@ function tickFromJson(j: TickJson): Tick {
   t.allow = at(7);
   t.nsEntropy = at(8);
   t.nsScore = at(9);
+  t.rcs = at(10);
+  t.fails = at(11);
+  t.nodata = at(12);
+  t.servfail = at(13);
+  t.refused = at(14);
+  t.fresh = at(15);
+  t.freshHll = j.freshHll ? HyperLogLog.fromJSON(j.freshHll) : null;
   t.hll = j.hll ? HyperLogLog.fromJSON(j.hll) : null;
   t.fp.merge(FingerprintAcc.fromJSON(j.fp));
   t.samples.push(...j.samples);
@@ -796,10 +1024,23 @@ export interface ZoneSnapshot {
   meanN: number;
   meanNs: number;
   varResid: number;
+  /** Absent in checkpoints written before response and surge evidence: relearned. */
+  varN?: number;
+  meanRc?: number;
+  meanFail?: number;
+  varFail?: number;
+  meanFreshD?: number;
+  alertSeen?: SeenFilterJson | null;
   candidateSince: number | null;
   /** Absent in checkpoints written before the cold-zone floors. */
   coldRun?: number;
-  active: (Omit<ActiveAlert, 'fp' | 'top'> & { fp: FingerprintJson; top: HeavyHitter[] }) | null;
+  active:
+    | (Omit<ActiveAlert, 'fp' | 'top' | 'signals'> & {
+        fp: FingerprintJson;
+        top: HeavyHitter[];
+        signals?: Signal[];
+      })
+    | null;
   lastAlertEnd: number | null;
   statsStart: number | null;
   statsTicks: TickJson[];

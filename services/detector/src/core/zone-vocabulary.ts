@@ -58,6 +58,20 @@ export class ZoneVocabulary {
   }
 
   /**
+   * Whether the name was established before `before` (event time): known (asked twice or
+   * answered NOERROR, never NXDOMAIN) and in the table since then. Names a surge brings are not.
+   */
+  established(hash: number, before: number): boolean {
+    const e = this.names.get(hash >>> 1);
+    return (
+      e !== undefined &&
+      e.since < before &&
+      (e.flags & (NXDOMAIN | DURING_ALERT)) === 0 &&
+      (e.hits >= 2 || (e.flags & ANSWERED) !== 0)
+    );
+  }
+
+  /**
    * One query (and its rcode, when a response was seen); `hash` is any 32-bit hash of the name.
    * `learning` is false during an alert.
    */
