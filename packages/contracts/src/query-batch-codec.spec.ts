@@ -129,3 +129,49 @@ describe('query batch codec', () => {
     );
   });
 });
+
+describe('binary batches outside the contract (fuzz findings)', () => {
+  const event: QueryEvent = {
+    ts: 1_700_000_000_000.5,
+    resolver: '192.0.2.1',
+    resolverPort: 5353,
+    transport: 'udp',
+    qname: 'www.example.com',
+    qtype: 1,
+    qclass: 1,
+    rd: true,
+    cd: false,
+    do: false,
+    ednsSize: null,
+    id: 7,
+    zone: 'example.com',
+    rcode: null,
+    ancount: null,
+  };
+  const batch = (e: Partial<QueryEvent>): QueryBatch => ({
+    v: 1,
+    source: 's',
+    zone: 'example.com',
+    events: [{ ...event, ...e }],
+  });
+
+  it('rejects a ts of Infinity, which JSON batches could never carry', () => {
+    // Minimised by the query-batch fuzz target from a dns-mix.pcap replay: ts bytes → +Infinity.
+    const found = Buffer.from(
+      '03146669787475726520646e732d6d69782e706361700b6578616d706c652e6f7267010b323030313a' +
+        '6462383a3a3101000000000000f07f00e91400401c000100222203777777',
+      'hex',
+    );
+    expect(() => decodeQueryBatch(found)).toThrow(SluiceError);
+    expect(() => decodeQueryBatch(encodeQueryBatch(batch({ ts: Infinity })))).toThrow(
+      /truncated or corrupt/,
+    );
+  });
+
+  it('rejects an empty resolver address', () => {
+    expect(() => decodeQueryBatch(encodeQueryBatch(batch({ resolver: '' })))).toThrow(
+      /truncated or corrupt/,
+    );
+    expect(decodeQueryBatch(encodeQueryBatch(batch({})))).toEqual(batch({}));
+  });
+});

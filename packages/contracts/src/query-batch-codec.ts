@@ -338,7 +338,12 @@ function decodeBinary(buf: Buffer): QueryBatch {
   const resolverCount = varint();
   if (resolverCount > end) truncated();
   const resolvers: string[] = [];
-  for (let i = 0; i < resolverCount; i++) resolvers.push(str());
+  for (let i = 0; i < resolverCount; i++) {
+    // The contract's checks the format itself cannot express: no empty resolver, a finite ts.
+    const resolver = str();
+    if (resolver.length === 0) truncated();
+    resolvers.push(resolver);
+  }
   const n = varint();
   if (n * 16 > end) truncated();
   const events: QueryEvent[] = new Array<QueryEvent>(n);
@@ -351,7 +356,8 @@ function decodeBinary(buf: Buffer): QueryBatch {
     if (at + 2 > end) truncated();
     const transport = TRANSPORTS[buf[at++]!];
     const flags = buf[at++]!;
-    if (resolver === undefined || transport === undefined || !(ts >= 0)) truncated();
+    if (resolver === undefined || transport === undefined || !(ts >= 0 && ts < Infinity))
+      truncated();
     const qtype = u16();
     const qclass = u16();
     const id = u16();
