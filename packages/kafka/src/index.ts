@@ -4,3 +4,4 @@ export * from './batching-producer';
 export * from './batch-consumer';
 export { type Kafka, type KafkaMessage, CompressionTypes } from 'kafkajs';
 export * from './kafka-batch-sender';
+export * from './consumer-lag';

@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { HealthController } from './health.controller';
 import { Readiness } from './readiness';
+import { registerReadinessMetrics } from './shared-metrics';
 
 export interface ServiceKitOptions {
   serviceName: string;
@@ -17,6 +18,8 @@ export class ServiceKitModule {
     const registry = new Registry();
     registry.setDefaultLabels({ service: options.serviceName });
     collectDefaultMetrics({ register: registry });
+    const readiness = new Readiness();
+    registerReadinessMetrics(registry, readiness);
     return {
       module: ServiceKitModule,
       imports: [
@@ -30,7 +33,10 @@ export class ServiceKitModule {
         }),
       ],
       controllers: [HealthController],
-      providers: [Readiness, { provide: Registry, useValue: registry }],
+      providers: [
+        { provide: Readiness, useValue: readiness },
+        { provide: Registry, useValue: registry },
+      ],
       exports: [Readiness, Registry],
     };
   }

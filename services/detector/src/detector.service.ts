@@ -5,9 +5,15 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
-import { createKafka } from '@sluice/kafka';
+import { ConsumerLagMonitor, createKafka } from '@sluice/kafka';
 import { createRedis, type Redis } from '@sluice/redis';
-import { InjectPinoLogger, PinoLogger, Readiness, Registry } from '@sluice/service-kit';
+import {
+  InjectPinoLogger,
+  PinoLogger,
+  Readiness,
+  Registry,
+  registerConsumerLag,
+} from '@sluice/service-kit';
 import { CheckpointRepository } from './checkpoint.repository';
 import { settingsFrom, type DetectorConfig } from './config/detector.config';
 import { DetectorPipeline } from './detector-pipeline.service';
@@ -19,6 +25,7 @@ export const DETECTOR_CONFIG = Symbol('DETECTOR_CONFIG');
 export class DetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
   private pipeline: DetectorPipeline | null = null;
   private redis: Redis | null = null;
+  private lag: ConsumerLagMonitor | null = null;
 
   constructor(
     @Inject(DETECTOR_CONFIG) private readonly config: DetectorConfig,
@@ -64,6 +71,13 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     });
     this.readiness.register('kafka-consumer', () => this.pipeline?.isRunning ?? false);
     await this.pipeline.start();
+    this.lag = new ConsumerLagMonitor(
+      kafka,
+      [{ groupId: c.DETECTOR_GROUP_ID, topics: [c.DETECTOR_QUERIES_TOPIC] }],
+      { onError: (e) => this.log.debug({ err: String(e) }, 'consumer lag not read') },
+    );
+    this.lag.start();
+    registerConsumerLag(this.registry, this.lag);
     this.log.info(
       { topic: c.DETECTOR_QUERIES_TOPIC, group: c.DETECTOR_GROUP_ID },
       'detector consuming',
@@ -71,6 +85,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.lag?.stop();
     await this.pipeline?.stop();
     await this.redis?.quit();
   }

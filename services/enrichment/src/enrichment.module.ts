@@ -12,6 +12,7 @@ import {
   PinoLogger,
   Readiness,
   Registry,
+  registerConsumerLag,
   ServiceKitModule,
 } from '@sluice/service-kit';
 import { type EnrichmentConfig } from './config/enrichment.config';
@@ -104,6 +105,7 @@ function createRuntime(
       this.set(stats().cacheHits);
     },
   });
+  registerConsumerLag(registry, { snapshot: () => runtime.consumerLag() });
   logger.info(runtime.data.enricher.sourceNames, 'enrichment data loaded');
   return runtime;
 }

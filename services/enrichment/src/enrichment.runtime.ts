@@ -1,5 +1,12 @@
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
-import { BatchingProducer, createKafka, type Kafka, type KafkaLogSink } from '@sluice/kafka';
+import {
+  BatchingProducer,
+  ConsumerLagMonitor,
+  createKafka,
+  type Kafka,
+  type KafkaLogSink,
+  type PartitionLag,
+} from '@sluice/kafka';
 import { createRedis, type Redis } from '@sluice/redis';
 import { type EnrichmentConfig } from './config/enrichment.config';
 import { EnrichmentData, type ReloadEvent } from './data/enrichment-data';
@@ -34,6 +41,7 @@ export class EnrichmentRuntime {
   private producer: BatchingProducer | null = null;
   private offenders: OffendersConsumer | null = null;
   private alerts: AlertsConsumer | null = null;
+  private lag: ConsumerLagMonitor | null = null;
 
   /** Give `data` when it was loaded earlier (the Nest module loads it before Nest starts). */
   constructor(
@@ -50,6 +58,11 @@ export class EnrichmentRuntime {
       evidencePerResolver: config.REPORT_EVIDENCE_PER_RESOLVER,
     });
     this.reports = new ReportService(this.repository);
+  }
+
+  /** Committed-offset lag of both consumer groups (sluice_kafka_consumer_lag). */
+  consumerLag(): readonly PartitionLag[] {
+    return this.lag?.snapshot() ?? [];
   }
 
   get consuming(): boolean {
@@ -91,10 +104,16 @@ export class EnrichmentRuntime {
       (reason) => this.hooks.bad(reason),
     );
     await Promise.all([this.offenders.start(), this.alerts.start()]);
+    this.lag = new ConsumerLagMonitor(this.kafka, [
+      { groupId: c.ENRICH_CONSUMER_GROUP, topics: [c.ENRICH_OFFENDERS_TOPIC] },
+      { groupId: `${c.ENRICH_CONSUMER_GROUP}-alerts`, topics: [c.ENRICH_ALERTS_TOPIC] },
+    ]);
+    this.lag.start();
   }
 
   async stop(): Promise<void> {
     this.data.close();
+    await this.lag?.stop().catch(() => undefined);
     await Promise.allSettled([this.offenders?.stop(), this.alerts?.stop()]);
     await this.producer?.disconnect().catch(() => undefined);
     this.redis.disconnect();

@@ -6,12 +6,12 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { deadLetterSchema, encodeMessage, type BlocklistEntry } from '@sluice/contracts';
-import { BatchingProducer, createKafka, provisionTopics } from '@sluice/kafka';
+import { BatchingProducer, ConsumerLagMonitor, createKafka, provisionTopics } from '@sluice/kafka';
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
 import { TopicSpecs } from '@sluice/contracts';
 import { createRedis, type Redis } from '@sluice/redis';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { Readiness } from '@sluice/service-kit';
+import { Readiness, registerConsumerLag } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
 import { DnsdistCdbWriter, guardCdbPath } from './dnsdist/dnsdist-cdb.writer';
 import { GuardConsumer } from './kafka/guard.consumer';
@@ -47,6 +47,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   private readonly bad: Counter;
   private readonly rpzServed: Counter;
   private readonly entriesGauge: Gauge;
+  private lag: ConsumerLagMonitor | null = null;
 
   constructor(
     @Inject(REPUTATION_CONFIG) private readonly config: ReputationConfig,
@@ -71,6 +72,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       help: 'Live blocklist entries',
       registers: [registry],
     });
+    registerConsumerLag(registry, { snapshot: () => this.lag?.snapshot() ?? [] });
     const stats = () => this.pipeline?.stats;
     new Gauge({
       name: 'sluice_reputation_pipeline',
@@ -244,6 +246,18 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       onBad,
     );
     await this.consumer.start();
+    this.lag = new ConsumerLagMonitor(kafka, [
+      { groupId: c.REPUTATION_GROUP_ID, topics: [c.REPUTATION_INPUT_TOPIC] },
+      ...(c.GUARD_ENABLED
+        ? [
+            {
+              groupId: `${c.REPUTATION_GROUP_ID}-guard`,
+              topics: [c.REPUTATION_ALERTS_TOPIC, c.REPUTATION_KNOWN_NAMES_TOPIC],
+            },
+          ]
+        : []),
+    ]);
+    this.lag.start();
     this.sweepTimer = setInterval(() => {
       void this.pipeline
         .sweep()
@@ -286,6 +300,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.zoneNamesTimer) clearInterval(this.zoneNamesTimer);
+    await this.lag?.stop().catch(() => undefined);
     await this.consumer?.stop();
     await this.guardConsumer?.stop();
     await this.pipeline?.settle();
