@@ -391,6 +391,25 @@ describe('TSIG', () => {
       reason: 'badtime',
     });
   });
+
+  it('answers a TSIG record that runs past the message with FORMERR (it threw a RangeError)', () => {
+    // The rpz-xfr-server fuzz target's counterexample: a signed SOA query with 9 bytes of its
+    // TSIG record repeated, so the MAC length points past the end. The server logged an ERROR
+    // (and dropped the TCP connection) for each such query from a hostile client.
+    const found = Buffer.from(
+      '5a5a000000010000000000010372707a06736c7569636500000600010b736c756963652d66757a7a0000fa652d' +
+        '66757a7a0000fa00ff00000000003d0b686d61632d7368613235360000006b0ccfa0012c0020bba70ae528ad' +
+        'c4dd40a3b95a764923cac80a18e86532cf1380300197100873c55a5a00000000',
+      'hex',
+    );
+    expect(verifyMessage(found, [key])).toEqual({ ok: false, reason: 'malformed' });
+    const zones = new RpzZoneSet('rpz.sluice', 100);
+    for (const requireTsig of [true, false]) {
+      const r = answerRequest(found, zones, { keys: [key], requireTsig }, 'udp');
+      expect(r.outcome).toBe('formerr');
+      expect(dnsPacket.decode(r.messages[0]!)).toMatchObject({ id: 0x5a5a, rcode: 'FORMERR' });
+    }
+  });
 });
 
 describe('RPZ zone server', () => {

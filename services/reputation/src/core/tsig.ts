@@ -180,7 +180,12 @@ export function signMessage(
 
 export type TsigVerdict =
   | { ok: true; key: TsigKey; mac: Buffer }
-  | { ok: false; reason: 'unsigned' | 'badkey' | 'badsig' | 'badtime'; keyName?: string };
+  | {
+      ok: false;
+      /** malformed: a TSIG record that runs past the message (RFC 8945 §5.2: FORMERR). */
+      reason: 'unsigned' | 'malformed' | 'badkey' | 'badsig' | 'badtime';
+      keyName?: string;
+    };
 
 /** Verifies a signed request (first message, full variables). */
 export function verifyMessage(
@@ -189,7 +194,13 @@ export function verifyMessage(
   now = Date.now(),
   priorMac?: Buffer,
 ): TsigVerdict {
-  const t = findTsig(msg);
+  let t: TsigRecord | null;
+  try {
+    t = findTsig(msg);
+  } catch {
+    // Lengths inside the record point past the end: a hostile or broken client, not our error.
+    return { ok: false, reason: 'malformed' };
+  }
   if (t === null) return { ok: false, reason: 'unsigned' };
   const key = keys.find((k) => k.name.toLowerCase().replace(/\.$/, '') === t.keyName);
   if (!key || t.algorithm !== 'hmac-sha256')

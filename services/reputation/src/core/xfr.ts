@@ -78,6 +78,8 @@ export function answerRequest(
     if (v.ok) {
       key = v.key;
       priorMac = v.mac;
+    } else if (v.reason === 'malformed') {
+      return { messages: [dnsPacket.encode(base(1 /* FORMERR */))], outcome: 'formerr' };
     } else if (v.reason !== 'unsigned' || o.requireTsig) {
       return { messages: [dnsPacket.encode(base(9 /* NOTAUTH */))], outcome: 'notauth' };
     }
