@@ -1,4 +1,5 @@
 import * as dnsPacket from 'dns-packet';
+import { decodeDnsPacket } from './dns-wire';
 import { type RpzRecord } from './rpz';
 import { type RpzZoneSet, serialGt } from './rpz-zones';
 import { signMessage, verifyMessage, type TsigKey } from './tsig';
@@ -58,7 +59,7 @@ export function answerRequest(
 ): { messages: Buffer[]; outcome: XfrOutcome } {
   let req: dnsPacket.Packet;
   try {
-    req = dnsPacket.decode(raw);
+    req = decodeDnsPacket(raw);
   } catch {
     return { messages: [], outcome: 'formerr' };
   }

@@ -1,7 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import * as dnsPacket from 'dns-packet';
 import { type BlocklistEntry } from '@sluice/contracts';
+import { decodeDnsPacket } from '../core/dns-wire';
 import { RpzZoneSet } from '../core/rpz-zones';
 import { type TsigKey } from '../core/tsig';
 import { answerRequest, buildNotify, type XfrOutcome } from '../core/xfr';
@@ -101,7 +101,7 @@ export class RpzXfrServer implements BlocklistSink {
 
   private onNotifyAck(msg: Buffer): void {
     try {
-      const p = dnsPacket.decode(msg);
+      const p = decodeDnsPacket(msg);
       if ((((p.flags ?? 0) >> 11) & 0xf) === 4) {
         this.acked.add(p.id ?? 0);
         this.notifiesAcked++;
