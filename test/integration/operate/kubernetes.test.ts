@@ -410,7 +410,7 @@ describe('infra/k8s (kustomize)', () => {
           for (const c of [...(owner.pod.spec.initContainers ?? []), ...owner.pod.spec.containers])
             if (programOf(c)) expect(c.image).toMatch(/^registry\.example\.net\/sluice:/);
         if (k.dir.endsWith('enforce'))
-          expect(docs.find((d) => d.metadata.name === 'sluice-reputation').data.BLOCK_SHADOW).toBe(
+          expect(docs.find((d) => d.metadata.name === 'sluice-reputation')!.data.BLOCK_SHADOW).toBe(
             'false',
           );
       }
