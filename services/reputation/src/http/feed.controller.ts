@@ -1,7 +1,7 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ReputationRuntime } from '../reputation.runtime';
-import { type FeedResponse, type FeedService } from './feed.service';
+import { queryParams, type FeedResponse, type FeedService } from './feed.service';
 
 /** Thin HTTP shell over FeedService; every route needs an API key (X-Api-Key, as CrowdSec). */
 @Controller('v1')
@@ -16,21 +16,25 @@ export class FeedController {
   @Get('decisions/stream')
   async stream(
     @Headers('x-api-key') key: string | undefined,
-    @Query() q: Record<string, string | undefined>,
+    @Query() query: Record<string, unknown>,
     @Res() res: Response,
   ): Promise<void> {
     const client = this.feed.authenticate(key);
-    send(res, typeof client === 'string' ? await this.feed.stream(client, q) : client);
+    const q = queryParams(query);
+    if (typeof client !== 'string') send(res, client);
+    else send(res, 'error' in q ? q.error : await this.feed.stream(client, q.params));
   }
 
   @Get('blocklist')
   async snapshot(
     @Headers('x-api-key') key: string | undefined,
-    @Query() q: Record<string, string | undefined>,
+    @Query() query: Record<string, unknown>,
     @Res() res: Response,
   ): Promise<void> {
     const client = this.feed.authenticate(key);
-    send(res, typeof client === 'string' ? await this.feed.snapshot(q) : client);
+    const q = queryParams(query);
+    if (typeof client !== 'string') send(res, client);
+    else send(res, 'error' in q ? q.error : await this.feed.snapshot(q.params));
   }
 
   @Get('reputation/:kind/:id')

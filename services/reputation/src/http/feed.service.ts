@@ -32,6 +32,33 @@ const json = (status: number, body: unknown, headers?: Record<string, string>): 
 const scopeNames: Record<string, string> = { ip: 'Ip', range: 'Range', as: 'AS', ipzone: 'IpZone' };
 
 /**
+ * The query string as the feed reads it: one string per name. Express turns `?a=1&a=2` into an
+ * array and `?a[b]=1` into an object; the feed called string methods on them (HTTP 500 and an
+ * ERROR line per hostile request, found by the http-feed fuzz target). Those get a 400.
+ */
+export function queryParams(
+  q: Record<string, unknown>,
+): { params: Record<string, string> } | { error: FeedResponse } {
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(q)) {
+    if (typeof value !== 'string')
+      return {
+        error: json(400, {
+          message: `query parameter ${JSON.stringify(name)} must be given once, as a plain value`,
+        }),
+      };
+    params[name] = value;
+  }
+  return { params };
+}
+
+/** A blocklist cursor: a Redis stream id (milliseconds-sequence), as X-Sluice-Cursor gives it. */
+function isCursor(s: string): boolean {
+  const m = /^(\d{1,20})-(\d{1,20})$/.exec(s);
+  return m !== null && BigInt(m[1]!) < 2n ** 64n && BigInt(m[2]!) < 2n ** 64n - 1n;
+}
+
+/**
  * The HTTP feed, transport-free: CrowdSec's bouncer stream (`startup=true` → everything as `new`;
  * then `{new, deleted}` since the cursor — sent by the client, or remembered per API key like
  * CrowdSec's LAPI does), full snapshots in four formats, and score explanations.
@@ -72,6 +99,10 @@ export class FeedService {
       });
     const filter = scopeFilter(q.scopes);
     if (filter instanceof Error) return json(400, { message: filter.message });
+    if (q.cursor !== undefined && !isCursor(q.cursor))
+      return json(400, {
+        message: 'cursor must be the X-Sluice-Cursor of an earlier answer; or ask for startup=true',
+      });
     const now = this.now();
     let cursor = q.cursor ?? null;
     const startup = q.startup === 'true' || q.startup === '1';
