@@ -8,11 +8,15 @@ export interface Hash2 {
   h2: number;
 }
 
+// A module-scope binding: under jest's vm sandbox `Math.imul` in this loop is a global lookup
+// per call (hash2 ran ~100× slower in the unit tests); the same function either way.
+const { imul } = Math;
+
 function fmix32(h: number): number {
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }
@@ -22,8 +26,8 @@ export function hash2(text: string, out: Hash2 = { h1: 0, h2: 0 }): Hash2 {
   let b = 0x9747b28c ^ text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
+    a = imul(a ^ c, 0x01000193);
+    b = imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
   out.h1 = fmix32(a);

@@ -1,3 +1,6 @@
+// Module-scope binding: under jest's vm sandbox `Math.clz32` per add is a global lookup.
+const { clz32 } = Math;
+
 /**
  * HyperLogLog unique counter (Flajolet et al. 2007) over a 32-bit hash, with a sparse start:
  * a low-volume tick keeps its exact hash set (a few bytes) and switches to 2^p one-byte
@@ -28,7 +31,7 @@ export class HyperLogLog {
     const regs = this.registers!;
     const index = hash >>> (32 - this.p);
     const rest = (hash << this.p) >>> 0;
-    const rank = rest === 0 ? 32 - this.p + 1 : Math.clz32(rest) + 1;
+    const rank = rest === 0 ? 32 - this.p + 1 : clz32(rest) + 1;
     if (rank > regs[index]!) regs[index] = rank;
   }
 

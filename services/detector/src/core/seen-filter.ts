@@ -31,7 +31,7 @@ class Bloom {
   has(h1: number, h2: number): boolean {
     const m = this.mBits;
     for (let i = 0; i < this.k; i++) {
-      const bit = ((h1 + Math.imul(i, h2)) >>> 0) % m;
+      const bit = ((h1 + imul(i, h2)) >>> 0) % m;
       if ((this.bits[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
     }
     return true;
@@ -40,12 +40,15 @@ class Bloom {
   add(h1: number, h2: number): void {
     const m = this.mBits;
     for (let i = 0; i < this.k; i++) {
-      const bit = ((h1 + Math.imul(i, h2)) >>> 0) % m;
+      const bit = ((h1 + imul(i, h2)) >>> 0) % m;
       this.bits[bit >>> 5]! |= 1 << (bit & 31);
     }
     this.count++;
   }
 }
+
+// Module-scope binding: under jest's vm sandbox `Math.imul` per probe is a global lookup.
+const { imul } = Math;
 
 export class SeenFilter {
   private current: Bloom;
