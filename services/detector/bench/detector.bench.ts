@@ -15,6 +15,13 @@ import {
 } from '@sluice/traffic-sim';
 import { DetectorCore } from '../src/core/detector-core';
 import { DetectorPipeline } from '../src/detector-pipeline.service';
+import {
+  ADVERSARIAL_CASES,
+  BENIGN_CASES,
+  buildScenario,
+  judge,
+  runAlerts,
+} from '../test/adversarial-scenarios';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -298,64 +305,73 @@ function ttd(): string {
       diurnal: true,
     },
   ];
-  const rows = cases.map((c) => {
-    log(`ttd: ${c.label} ×${c.qpsFactor}`);
-    const qps = c.qps ?? Math.round(c.qpsFactor * victimQps);
-    const spec: ScenarioSpec = {
-      ...base,
-      ...(c.diurnal ? { durationMs: 600_000, diurnal: { amplitude: 0.6, periodMs: 240_000 } } : {}),
-      streams: c.kind
-        ? [
-            {
-              kind: c.kind,
-              zone: VICTIM,
-              startMs: onset,
-              durationMs: 40_000,
-              qps,
-              ...(c.resolvers ? { resolvers: c.resolvers } : {}),
-            },
-          ]
-        : [],
-    };
-    const core = new DetectorCore({ allowlist: c.allowlist ?? [] });
-    const alerts: Alert[] = [];
-    let batch: QueryEvent[] = [];
-    for (const e of simulate(spec)) {
-      batch.push(e);
-      if (batch.length >= 1000) {
-        alerts.push(...core.process(0, batch).alerts);
-        batch = [];
+  const filter = process.env.DETECTOR_BENCH_TTD_FILTER ?? '';
+  const rows = cases
+    .filter((c) => c.label.includes(filter))
+    .map((c) => {
+      log(`ttd: ${c.label} ×${c.qpsFactor}`);
+      const qps = c.qps ?? Math.round(c.qpsFactor * victimQps);
+      const spec: ScenarioSpec = {
+        ...base,
+        ...(c.diurnal
+          ? { durationMs: 600_000, diurnal: { amplitude: 0.6, periodMs: 240_000 } }
+          : {}),
+        streams: c.kind
+          ? [
+              {
+                kind: c.kind,
+                zone: VICTIM,
+                startMs: onset,
+                durationMs: 40_000,
+                qps,
+                ...(c.resolvers ? { resolvers: c.resolvers } : {}),
+              },
+            ]
+          : [],
+      };
+      const core = new DetectorCore({ allowlist: c.allowlist ?? [] });
+      const alerts: Alert[] = [];
+      let batch: QueryEvent[] = [];
+      for (const e of simulate(spec)) {
+        batch.push(e);
+        if (batch.length >= 1000) {
+          alerts.push(...core.process(0, batch).alerts);
+          batch = [];
+        }
       }
-    }
-    alerts.push(...core.process(0, batch).alerts, ...core.drain(0, 60_000).alerts);
-    const started = alerts.filter((a) => a.phase === 'started');
-    const hit = started.find((a) => a.zone === VICTIM);
-    const others = started.filter((a) => a !== hit).length;
-    const end = alerts.find((a) => a.phase === 'ended' && a.zone === VICTIM);
-    const isAttack = c.kind !== null && !c.label.startsWith('benign');
-    const target = c.kind === 'lowslow' ? 15 : 2;
-    const delay = hit ? (hit.at - (T0 + onset)) / 1000 : null;
-    const update = alerts.find((a) => a.phase === 'updated' && a.zone === VICTIM);
-    return [
-      c.label,
-      c.kind ? `${qps} qps (${(qps / victimQps).toFixed(1)}× ${victimQps.toFixed(0)})` : '—',
-      isAttack
-        ? delay === null
-          ? 'MISSED'
-          : `${delay.toFixed(1)} s`
-        : hit
-          ? 'FALSE ALERT'
-          : 'no alert (correct)',
-      isAttack ? (delay !== null && delay <= target ? `≤ ${target} s ✓` : `≤ ${target} s ✗`) : '—',
-      end ? `${((end.at - (T0 + onset + 40_000)) / 1000).toFixed(0)} s` : '—',
-      update
-        ? `${update.fingerprint.generator} / ${update.severity}`
-        : hit
-          ? `${hit.fingerprint.generator} / ${hit.severity}`
+      alerts.push(...core.process(0, batch).alerts, ...core.drain(0, 60_000).alerts);
+      const started = alerts.filter((a) => a.phase === 'started');
+      const hit = started.find((a) => a.zone === VICTIM);
+      const others = started.filter((a) => a !== hit).length;
+      const end = alerts.find((a) => a.phase === 'ended' && a.zone === VICTIM);
+      const isAttack = c.kind !== null && !c.label.startsWith('benign');
+      const target = c.kind === 'lowslow' ? 15 : 2;
+      const delay = hit ? (hit.at - (T0 + onset)) / 1000 : null;
+      const update = alerts.find((a) => a.phase === 'updated' && a.zone === VICTIM);
+      return [
+        c.label,
+        c.kind ? `${qps} qps (${(qps / victimQps).toFixed(1)}× ${victimQps.toFixed(0)})` : '—',
+        isAttack
+          ? delay === null
+            ? 'MISSED'
+            : `${delay.toFixed(1)} s`
+          : hit
+            ? 'FALSE ALERT'
+            : 'no alert (correct)',
+        isAttack
+          ? delay !== null && delay <= target
+            ? `≤ ${target} s ✓`
+            : `≤ ${target} s ✗`
           : '—',
-      others,
-    ];
-  });
+        end ? `${((end.at - (T0 + onset + 40_000)) / 1000).toFixed(0)} s` : '—',
+        update
+          ? `${update.fingerprint.generator} / ${update.severity}`
+          : hit
+            ? `${hit.fingerprint.generator} / ${hit.severity}`
+            : '—',
+        others,
+      ];
+    });
   return [
     `### Time to detect (event time; victim ${VICTIM} at ${victimQps.toFixed(0)} qps of a ${benignQps} qps mix over 10 zones; onset at 90 s after a 30 s warm-up)`,
     '',
@@ -373,6 +389,74 @@ function ttd(): string {
     ),
     '',
     'Event time only: these figures are identical at any replay speed or batch size (the unit and integration tests assert that determinism). The onset is on a tick boundary, so the first tick after it closes 1 s later; live, add the allowed lateness (2 s by default) and batch latency for wall-clock time.',
+  ].join('\n');
+}
+
+/**
+ * Issue 11's adversarial shapes (the scenarios of src/core/adversarial.spec.ts marked `bench`)
+ * on this benchmark's mix, with and without responses, held to the issue's targets.
+ * DETECTOR_BENCH_TTD_FILTER=<text> keeps only the rows whose name contains it.
+ */
+function adversarialTtd(): string {
+  const filter = process.env.DETECTOR_BENCH_TTD_FILTER ?? '';
+  const mix = { startTime: T0, onsetMs: 90_000, zones: 10, benignQps: 2000 };
+  const cases = [...ADVERSARIAL_CASES, ...BENIGN_CASES].filter(
+    (c) => c.bench && c.name.includes(filter),
+  );
+  const rows: (string | number)[][] = [];
+  for (const c of cases)
+    for (const withResponses of [true, false]) {
+      log(`ttd: ${c.name}${withResponses ? ' (responses)' : ''}`);
+      const built = buildScenario(c, { ...mix, withResponses });
+      const alerts = runAlerts(new DetectorCore({ allowlist: c.allowlist ?? [] }), built.spec);
+      const v = judge(built, alerts, c);
+      const mine = alerts.filter((a) => a.zone === built.victim);
+      const last = mine.filter((a) => a.phase === 'updated').at(-1) ?? mine[0];
+      const rate = built.zoneQps
+        ? `${built.attackQps} qps (${(built.attackQps / built.zoneQps).toFixed(1)}× ${built.zoneQps.toFixed(0)})`
+        : `${built.attackQps} qps (zone silent before)`;
+      const detected = !built.isAttack
+        ? v.falseAlerts
+          ? 'FALSE ALERT'
+          : 'no alert (correct)'
+        : v.ttdMs === null
+          ? 'MISSED'
+          : `${(v.ttdMs / 1000).toFixed(1)} s`;
+      rows.push([
+        c.name,
+        withResponses ? 'yes' : 'no',
+        rate,
+        detected,
+        built.isAttack ? `≤ ${(v.targetMs / 1000).toFixed(0)} s` : '—',
+        built.isAttack ? v.starts : '—',
+        v.endedAfterMs === null ? '—' : `${(v.endedAfterMs / 1000).toFixed(0)} s`,
+        last ? `${last.fingerprint.generator} / ${last.severity}` : '—',
+        v.drift
+          ? `score ${v.drift.first.meanRandomScore ?? '?'} → ${v.drift.last.meanRandomScore ?? '?'}, bits/char ${v.drift.first.bitsPerChar ?? '?'} → ${v.drift.last.bitsPerChar ?? '?'}`
+          : '—',
+        v.violations.length ? `✗ ${v.violations.join('; ')}` : '✓',
+      ]);
+    }
+  return [
+    `### Time to detect — adversarial shapes (issue 11; victim ${VICTIM} in a 2000 qps mix over 10 zones, onset at 90 s)`,
+    '',
+    markdownTable(
+      [
+        'scenario',
+        'responses',
+        'attack rate (× the zone’s volume)',
+        'detected after onset',
+        'target',
+        'alerts on the victim',
+        '"ended" after attack stops',
+        'fingerprint / severity',
+        'drift (first → last update)',
+        'targets',
+      ],
+      rows,
+    ),
+    '',
+    'Targets: ≤ 2 s at ≥ 3× the zone’s volume, ≤ 15 s below (low-and-slow), a ramp before its rate reaches 3×; one alert per attack that stays open through it (pulses included) and ends ≤ 30 s after it (+ the pulse gap); no alert elsewhere; on long floods the generator, mean score, bits/char and fingerprint shares within 5 % of the first alert. The same scenarios, on smaller mixes, are the unit tests in src/core/adversarial.spec.ts.',
   ].join('\n');
 }
 
@@ -475,10 +559,13 @@ function flood(): string {
 async function main(): Promise<void> {
   const sections = [`## Detector`, '', machineLine(), '', 'Command: `pnpm bench detector`', ''];
   // The flood runs first, in a fresh heap, so its RSS is not inflated by the other sections' data.
-  const floodSection = process.env.DETECTOR_BENCH_SKIP_FLOOD !== '1' ? flood() : null;
+  // DETECTOR_BENCH_ONLY_TTD=1: just the time-to-detect tables (no broker, no flood).
+  const onlyTtd = process.env.DETECTOR_BENCH_ONLY_TTD === '1';
+  const floodSection = process.env.DETECTOR_BENCH_SKIP_FLOOD !== '1' && !onlyTtd ? flood() : null;
   if (process.env.DETECTOR_BENCH_ONLY_FLOOD !== '1') {
-    sections.push(await throughput(), '');
+    if (!onlyTtd) sections.push(await throughput(), '');
     sections.push(ttd(), '');
+    sections.push(adversarialTtd(), '');
   }
   if (floodSection) sections.push(floodSection, '');
   process.stdout.write(`${sections.join('\n')}\n`);
