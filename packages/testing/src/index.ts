@@ -79,3 +79,4 @@ export * from './bind-config';
 export * from './knot-config';
 export * from './unbound-config';
 export * from './dnsdist-config';
+export * from './fuzz';
