@@ -50,7 +50,8 @@ function run(
     }
   }
   add(core.process(0, buf));
-  add(core.drain(0, 30_000));
+  // Long enough past the last event for an attack's end (endQuietTicks) on a zone gone silent.
+  add(core.drain(0, 60_000));
   return out;
 }
 
@@ -181,7 +182,8 @@ describe('DetectorCore scenarios', () => {
   it('does not alert during warm-up below the cold-zone floors', () => {
     const spec = scenario('mirai', 1500);
     spec.streams = [
-      { kind: 'mirai', zone: 'acme.com', startMs: 5_000, durationMs: 10_000, qps: 120 },
+      // Below the low-and-slow floor (coldSlowQps, 20 q/s over the long horizon) too.
+      { kind: 'mirai', zone: 'acme.com', startMs: 5_000, durationMs: 10_000, qps: 12 },
     ];
     expect(run(simulate(spec)).alerts).toEqual([]);
   });

@@ -29,6 +29,9 @@ export interface DetectorSettings {
   coldMinRandomShare: number;
   /** …or as many responses that answered nothing, at least this share of the responses. */
   coldMinFailShare: number;
+  /** The same floors for low-and-slow: this rate averaged over the long horizon (≥ coldSlowTicks). */
+  coldSlowQps: number;
+  coldSlowTicks: number;
   coldTicks: number;
   baselineAlpha: number;
   warmupAlpha: number;
@@ -58,8 +61,12 @@ export interface DetectorSettings {
   surgeFreshShare: number;
   surgeMinNames: number;
   surgeEstablishTicks: number;
-  /** Consecutive quiet ticks that end an attack (hysteresis). */
+  /**
+   * Consecutive quiet ticks that end an attack (hysteresis). A flood that paused and came back
+   * (pulses) needs twice its longest pause, up to maxEndQuietTicks.
+   */
   endQuietTicks: number;
+  maxEndQuietTicks: number;
   /** At most one `updated` per this much event time. */
   updateEveryMs: number;
   /** Label score at or above which a query counts as random. */
@@ -103,7 +110,9 @@ export const defaultSettings: DetectorSettings = {
   coldMinRandomQps: 200,
   coldMinRandomShare: 0.6,
   coldMinFailShare: 0.8,
-  coldTicks: 3,
+  coldSlowQps: 20,
+  coldSlowTicks: 5,
+  coldTicks: 2,
   baselineAlpha: 0.02,
   warmupAlpha: 0.2,
   zStart: 6,
@@ -116,7 +125,8 @@ export const defaultSettings: DetectorSettings = {
   surgeFreshShare: 0.5,
   surgeMinNames: 500,
   surgeEstablishTicks: 60,
-  endQuietTicks: 10,
+  endQuietTicks: 25,
+  maxEndQuietTicks: 300,
   updateEveryMs: 5000,
   randomThreshold: 0.6,
   statsEveryTicks: 5,

@@ -113,6 +113,8 @@ interface ActiveAlert {
   namesVersion?: number;
   /** Evidence that raised the alert and any that held since (absent in older checkpoints). */
   signals: Signal[];
+  /** Longest pause (quiet ticks) after which the flood came back. */
+  longestGap?: number;
 }
 
 interface Evaluation {
@@ -135,6 +137,8 @@ interface Evaluation {
 type Signal = AlertSignal;
 
 const scratch: Hash2 = { h1: 0, h2: 0 };
+const FLOOR_RANDOM = 1;
+const FLOOR_FAILURES = 2;
 const REPEAT_SAMPLE_PER_TICK = 200;
 
 /**
@@ -509,10 +513,15 @@ export class ZoneDetector {
     this.lastRepeatShare = repeats;
     const warm = this.ticksClosed > s.warmupTicks;
     const tickEnd = t.start + s.tickMs;
+    // No baseline yet: only overwhelming evidence counts — absolute floors for several ticks
+    // running, or a lower floor held over the long horizon (low-and-slow). Random names that
+    // are asked again are churn here too; responses that answered nothing are not.
     const floor = this.floorHot(t);
-    // No baseline yet: only overwhelming evidence (absolute floors, several ticks running) counts.
-    this.coldRun = !warm && floor ? this.coldRun + 1 : 0;
-    const coldHot = this.coldRun >= s.coldTicks;
+    const floorCounts =
+      (floor & FLOOR_FAILURES) !== 0 || (floor !== 0 && repeats <= s.maxRepeatShare);
+    this.coldRun = !warm && floorCounts ? this.coldRun + 1 : 0;
+    const coldHot =
+      !warm && (this.coldRun >= s.coldTicks || this.slowFloorHot(repeats <= s.maxRepeatShare));
 
     if (short.candidate || long.candidate) this.candidateSince ??= t.start;
     else if (this.active === null) this.candidateSince = null;
@@ -527,7 +536,7 @@ export class ZoneDetector {
         signals.push('never-seen');
       if (warm && (short.failHot || long.failHot)) signals.push('failures');
       if (short.surgeHot || long.surgeHot) signals.push('surge');
-      if (coldHot && repeats <= s.maxRepeatShare) signals.push('cold-zone');
+      if (coldHot) signals.push('cold-zone');
       if (!this.allowlistedZone && signals.length > 0) {
         if (coldHot) this.candidateSince ??= t.start - (s.coldTicks - 1) * s.tickMs;
         this.start(t, short, long, tickEnd, signals, out);
@@ -553,14 +562,24 @@ export class ZoneDetector {
       !mid.hot &&
       !mid.failHot &&
       !mid.surgeHot &&
-      !this.floorHot(t, 0.5)
+      this.floorHot(t, 0.5) === 0 &&
+      // An alert raised without a baseline has none to measure against: the floors carry it.
+      !(a.signals.includes('cold-zone') && this.slowFloorHot(true))
     ) {
       if (a.quietTicks === 0) a.firstQuietTick = t.start;
       a.quietTicks++;
     } else {
+      // A flood that pauses and comes back (pulses): the next pause must last twice the
+      // longest one seen before the attack counts as over.
+      if (a.quietTicks >= s.shortHorizonTicks)
+        a.longestGap = Math.max(a.longestGap ?? 0, a.quietTicks);
       a.quietTicks = 0;
     }
-    if (a.quietTicks >= s.endQuietTicks) {
+    const quietNeeded = Math.min(
+      s.maxEndQuietTicks,
+      Math.max(s.endQuietTicks, 2 * (a.longestGap ?? 0)),
+    );
+    if (a.quietTicks >= quietNeeded) {
       out.alerts.push(this.alert('ended', tickEnd, short, long, a.firstQuietTick));
       this.lastAlertEnd = tickEnd;
       this.active = null;
@@ -591,12 +610,40 @@ export class ZoneDetector {
    * This tick reaches the cold-zone floor (× factor, ÷ sensitivity): enough random never-seen
    * names, or enough responses that answered nothing, making up most of their kind.
    */
-  private floorHot(t: Tick, factor = 1): boolean {
+  private floorHot(t: Tick, factor = 1): number {
     const s = this.s;
     const min = (factor * s.coldMinRandomQps * s.tickMs) / 1000 / this.sensitivity;
+    let hot = 0;
+    if (t.nsRandom >= min && t.nsRandom >= s.coldMinRandomShare * t.ns) hot |= FLOOR_RANDOM;
+    if (t.fails >= min && t.fails >= s.coldMinFailShare * t.rcs) hot |= FLOOR_FAILURES;
+    return hot;
+  }
+
+  /**
+   * The low-and-slow floor for a zone without a baseline: over the long horizon (at least
+   * coldSlowTicks of it), random never-seen names or responses that answered nothing average
+   * coldSlowQps (÷ sensitivity) and make up most of their kind.
+   */
+  private slowFloorHot(randomCounts: boolean): boolean {
+    const s = this.s;
+    const from = Math.max(0, this.ring.length - s.longHorizonTicks);
+    const span = this.ring.length - from;
+    if (span < s.coldSlowTicks) return false;
+    let nsRandom = 0;
+    let ns = 0;
+    let fails = 0;
+    let rcs = 0;
+    for (let i = from; i < this.ring.length; i++) {
+      const t = this.ring[i]!;
+      nsRandom += t.nsRandom;
+      ns += t.ns;
+      fails += t.fails;
+      rcs += t.rcs;
+    }
+    const min = (s.coldSlowQps * span * s.tickMs) / 1000 / this.sensitivity;
     return (
-      (t.nsRandom >= min && t.nsRandom >= s.coldMinRandomShare * t.ns) ||
-      (t.fails >= min && t.fails >= s.coldMinFailShare * t.rcs)
+      (randomCounts && nsRandom >= min && nsRandom >= s.coldMinRandomShare * ns) ||
+      (fails >= min && fails >= s.coldMinFailShare * rcs)
     );
   }
 
