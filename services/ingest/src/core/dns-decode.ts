@@ -82,29 +82,33 @@ function numericClass(name: string): number {
   return name.startsWith('UNKNOWN_') ? Number(name.slice(8)) : tables.classes.toClass(name);
 }
 
+/** Up to this many announced entries, dns-packet's up-front arrays cost nothing worth guarding. */
+const CHEAP_COUNTS = 64;
+const INFLATED = new Malformed(
+  'dns-truncated',
+  'the header counts more questions and records than the message holds',
+);
+
 /**
- * dns-packet.decode with the header counts capped to what the message could hold. dns-packet
- * allocates an array per count before reading a record: a 12-byte datagram announcing 65,535 of
- * each cost ~2.5 ms and 2 MB (found by the fuzz target). A question takes at least 5 bytes and a
- * record 11, so a count above (bytes left ÷ that) + 1 fails inside the capped entries anyway:
- * the result, error included, is the same — only the cost changes.
+ * A header announcing many more questions and records than the message can hold (a question
+ * takes at least 5 bytes, a record 11): both decoders report it as dns-truncated up front.
+ * dns-packet allocates an array per count before reading anything — ~2.5 ms and 2 MB for a
+ * 44-byte datagram announcing 65,535 of each (found by the fuzz target) — and fails anyway.
+ * (Capping the counts instead changed dns-packet's answer: a name may point into the header.)
  */
-export function decodeDnsPacket(buf: Buffer): dnsPacket.DecodedPacket {
-  if (buf.length < 12) return dnsPacket.decode(buf);
-  const room = buf.length - 12;
-  let capped: Buffer | null = null;
-  for (let i = 0; i < 4; i++) {
-    const cap = Math.floor(room / (i === 0 ? 5 : 11)) + 1;
-    if (u16(buf, 4 + 2 * i) > cap) (capped ??= Buffer.from(buf)).writeUInt16BE(cap, 4 + 2 * i);
-  }
-  return dnsPacket.decode(capped ?? buf);
+function inflatedCounts(buf: Buffer, start: number, end: number): boolean {
+  const qd = u16(buf, start + 4);
+  const rr = u16(buf, start + 6) + u16(buf, start + 8) + u16(buf, start + 10);
+  return qd + rr > CHEAP_COUNTS && qd * 5 + rr * 11 > end - start - 12;
 }
 
 /** The reference decoder: dns-packet, reduced to a DnsSummary. */
 export function decodeDnsReference(buf: Buffer): DnsDecodeResult {
+  if (buf.length >= 12 && inflatedCounts(buf, 0, buf.length))
+    return { ok: false, reason: INFLATED.reason, detail: INFLATED.detail };
   let packet: dnsPacket.DecodedPacket;
   try {
-    packet = decodeDnsPacket(buf);
+    packet = dnsPacket.decode(buf);
   } catch (err) {
     return reasonOf(err);
   }
@@ -251,6 +255,7 @@ export function decodeDnsFast(
 ): DnsDecodeResult | typeof FALLBACK {
   try {
     if (end - start < 12) throw SHORT_HEADER;
+    if (inflatedCounts(buf, start, end)) throw INFLATED;
     const flags = u16(buf, start + 2);
     const qdcount = u16(buf, start + 4);
     if (u16(buf, start + 6) !== 0 || u16(buf, start + 8) !== 0) return FALLBACK;
@@ -346,9 +351,10 @@ export function decodeDnsResponse(buf: Buffer, start = 0, end = buf.length): Dns
  * the original client there; the mirror copy itself comes from dnsdist's own address.
  */
 export function clientSubnetAddress(buf: Buffer): string | null {
-  if (buf.length < 12 || buf.readUInt16BE(10) === 0) return null;
+  if (buf.length < 12 || buf.readUInt16BE(10) === 0 || inflatedCounts(buf, 0, buf.length))
+    return null;
   try {
-    const packet = decodeDnsPacket(buf);
+    const packet = dnsPacket.decode(buf);
     for (const rr of packet.additionals ?? []) {
       if (rr.type !== 'OPT') continue;
       for (const option of (rr as { options?: { code: number; ip?: string }[] }).options ?? []) {
