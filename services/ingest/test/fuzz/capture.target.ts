@@ -59,10 +59,12 @@ const zones = new ZoneMapper(['example.com', 'victim.test']);
 
 function replay(bytes: Buffer, chunks: number[]) {
   const out = new Outcomes('capture');
+  // Replay's own pairing (query held 500 ms for its response), with a small bound so the
+  // oldest-first eviction runs too.
   const ingest = new CaptureIngest('fuzz.pcap', {
     zones,
     sink: out,
-    assembler: { pairWindowMs: 0, maxPending: 1 },
+    assembler: { pairWindowMs: 500, maxPending: 4 },
   });
   for (const c of chunked(bytes, chunks)) ingest.push(c);
   ingest.end();
