@@ -425,6 +425,46 @@ describe('TSIG', () => {
   });
 });
 
+describe('RPZ zone server against a hostile client (rpz-xfr-server fuzz findings)', () => {
+  it('answers a question it cannot echo faithfully with FORMERR, never a malformed answer', () => {
+    // An IXFR whose second label length became 60: the name swallowed bytes that are not UTF-8,
+    // dns-packet decoded them as U+FFFD and the NOTAUTH answer echoed a longer, broken label.
+    const found = Buffer.from(
+      '5a5a000000010000000100000676696374696d3c746573740372707a06736c756963650000fb000106766963' +
+        '74696d04746573740372707a06736c7569636500000600010000000000160000fffffff00000000000000000' +
+        '0000000000000000',
+      'hex',
+    );
+    const zones = new RpzZoneSet('rpz.sluice', 100);
+    for (const requireTsig of [true, false]) {
+      const r = answerRequest(found, zones, { keys: [key], requireTsig }, 'udp');
+      expect(r.outcome).toBe('formerr');
+      for (const m of r.messages)
+        expect(dnsPacket.decode(m)).toMatchObject({ id: 0x5a5a, rcode: 'FORMERR' });
+    }
+  });
+
+  it('does not keep a zone per made-up name a client asks about', () => {
+    const zones = new RpzZoneSet('rpz.sluice', 100);
+    const stored = () => (zones as unknown as { zones: Map<string, unknown> }).zones.size;
+    for (let i = 0; i < 1_000; i++) {
+      const q = dnsPacket.encode({
+        type: 'query',
+        id: i,
+        questions: [{ type: 'SOA', name: `made-up-${i}.rpz.sluice` }],
+      });
+      expect(answerRequest(q, zones, { keys: [], requireTsig: false }, 'udp').outcome).toBe('soa');
+    }
+    expect(stored()).toBe(0);
+    // Unknown zones are still served empty, at the first serial, and transfer from there.
+    expect(zones.head('victim.test.rpz.sluice')).toEqual({
+      name: 'victim.test.rpz.sluice',
+      serial: 100,
+    });
+    expect(zones.diffsSince('victim.test.rpz.sluice', 100)).toEqual([]);
+  });
+});
+
 describe('RPZ zone server', () => {
   const zones = new RpzZoneSet('rpz.sluice', 100);
   const opts = { keys: [key], requireTsig: true };

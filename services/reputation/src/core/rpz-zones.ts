@@ -34,6 +34,8 @@ export function serialGt(a: number, b: number): boolean {
 export class RpzZoneSet {
   private readonly zones = new Map<string, ZoneState>();
   private serial: number;
+  /** The serial of a zone that never had content (it is not stored: see peek()). */
+  private readonly emptySerial: number;
 
   constructor(
     readonly origin: string,
@@ -42,6 +44,7 @@ export class RpzZoneSet {
   ) {
     this.origin = origin.toLowerCase().replace(/\.$/, '');
     this.serial = initialSerial >>> 0;
+    this.emptySerial = this.serial;
   }
 
   get currentSerial(): number {
@@ -57,7 +60,7 @@ export class RpzZoneSet {
   get(name: string): PolicyZoneView | null {
     const head = this.head(name);
     if (head === null) return null;
-    const z = this.state(head.name);
+    const z = this.peek(head.name);
     return {
       ...head,
       records: [...z.records].map(([rname, target]) => ({ name: rname, target })),
@@ -68,12 +71,12 @@ export class RpzZoneSet {
   head(name: string): { name: string; serial: number } | null {
     const n = name.toLowerCase().replace(/\.$/, '');
     if (!this.serves(n)) return null;
-    return { name: n, serial: this.state(n).serial };
+    return { name: n, serial: this.peek(n).serial };
   }
 
   /** Diffs from `serial` to the current version, or null when history does not reach back. */
   diffsSince(name: string, serial: number): ZoneDiff[] | null {
-    const z = this.state(name.toLowerCase().replace(/\.$/, ''));
+    const z = this.peek(name.toLowerCase().replace(/\.$/, ''));
     if (serial === z.serial) return [];
     const i = z.history.findIndex((d) => d.from === serial);
     return i < 0 ? null : z.history.slice(i);
@@ -103,9 +106,20 @@ export class RpzZoneSet {
     return changed;
   }
 
+  /**
+   * A zone as read by a query: an unknown zone under the origin reads as empty at the set's first
+   * serial, and is not stored — storing it let any client add a zone per SOA query for a made-up
+   * name (found by the rpz-xfr-server fuzz target), each one kept and walked by every update().
+   */
+  private peek(name: string): ZoneState {
+    return this.zones.get(name) ?? { serial: this.emptySerial, records: new Map(), history: [] };
+  }
+
   private state(name: string): ZoneState {
     let z = this.zones.get(name);
-    if (!z) this.zones.set(name, (z = { serial: this.serial, records: new Map(), history: [] }));
+    // Before its first content a zone was served empty at emptySerial: its history starts there.
+    if (!z)
+      this.zones.set(name, (z = { serial: this.emptySerial, records: new Map(), history: [] }));
     return z;
   }
 }

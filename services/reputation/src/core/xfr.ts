@@ -47,6 +47,20 @@ function cname(r: RpzRecord): dnsPacket.Answer {
 }
 
 /**
+ * Whether dns-packet writes the question back exactly as the client sent it: every answer echoes
+ * it. A label with bytes that are not UTF-8 (or a dot inside), or a type dns-packet cannot name,
+ * came back altered — a malformed answer (found by the rpz-xfr-server fuzz target).
+ */
+function echoable(raw: Buffer, q: dnsPacket.Question): boolean {
+  try {
+    const wire = dnsPacket.encode({ type: 'query', id: 0, questions: [q] });
+    return raw.length >= wire.length && raw.subarray(12, wire.length).equals(wire.subarray(12));
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Answers one request to the policy-zone server: SOA queries, AXFR (TCP), IXFR (RFC 1995; falls
  * back to the AXFR form when the history does not reach the client's serial). Returns the wire
  * messages to send (several for a large AXFR), each TSIG-signed when the request was.
@@ -65,6 +79,18 @@ export function answerRequest(
   }
   const now = o.now?.() ?? Date.now();
   const q = req.questions?.[0];
+  if (q && !echoable(raw, q))
+    return {
+      messages: [
+        dnsPacket.encode({
+          type: 'response',
+          id: req.id ?? 0,
+          flags: 1 /* FORMERR */,
+          questions: [],
+        }),
+      ],
+      outcome: 'formerr',
+    };
   const base = (rcode: number, answers: dnsPacket.Answer[] = [], aa = true): dnsPacket.Packet => ({
     type: 'response',
     id: req.id ?? 0,
