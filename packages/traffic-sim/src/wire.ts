@@ -41,13 +41,23 @@ export function encodeQuery(e: QueryEvent): Buffer {
   return withQtype(wire, e);
 }
 
-/** The authoritative answer header for an event with an rcode (no records: enough for rcode analysis). */
+/**
+ * The authoritative answer for an event with an rcode: the header, the question and `ancount`
+ * A records (their data is not what matters: NOERROR with none is NODATA).
+ */
 export function encodeResponse(e: QueryEvent): Buffer {
+  const answers = Array.from({ length: e.ancount ?? 0 }, () => ({
+    type: 'A' as const,
+    name: e.qname,
+    ttl: 300,
+    data: '192.0.2.1',
+  }));
   const wire = dnsPacket.encode({
     type: 'response',
     id: e.id,
     flags: dnsPacket.AUTHORITATIVE_ANSWER | ((e.rcode ?? 0) & 0xf),
     questions: [{ type: 'A', class: 'IN', name: e.qname }],
+    answers,
   });
   return withQtype(wire, e);
 }

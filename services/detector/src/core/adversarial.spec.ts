@@ -51,7 +51,21 @@ const SHAPES: [Shape, string][] = [
 
 describe('adversarial shapes (issue 11)', () => {
   describe.each(SHAPES)('%s: %s', (shape) => {
-    it.each(rows(ADVERSARIAL_CASES.filter((c) => c.shape === shape)))(
+    const cases = rows(ADVERSARIAL_CASES.filter((c) => c.shape === shape));
+    const limited = (r: Row) => !r[3] && r[2].queriesOnlyLimit !== undefined;
+    // Documented limits of query-only detection (see each case's queriesOnlyLimit): expected
+    // misses, so the test fails the day the detector catches them.
+    const known = cases.filter(limited);
+    if (known.length > 0)
+      it.failing.each(known)(
+        '%s, %s — known limit of query-only detection',
+        (_name, _mode, c, withResponses) => {
+          const { verdict } = verdictOf(c, withResponses);
+          expect(verdict.violations).toEqual([]);
+        },
+        TIMEOUT_MS,
+      );
+    it.each(cases.filter((r) => !limited(r)))(
       '%s, %s',
       (_name, _mode, c, withResponses) => {
         const { verdict } = verdictOf(c, withResponses);

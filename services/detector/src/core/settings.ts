@@ -125,7 +125,7 @@ export const defaultSettings: DetectorSettings = {
   surgeFreshShare: 0.5,
   surgeMinNames: 500,
   surgeEstablishTicks: 60,
-  endQuietTicks: 25,
+  endQuietTicks: 20,
   maxEndQuietTicks: 300,
   updateEveryMs: 5000,
   randomThreshold: 0.6,

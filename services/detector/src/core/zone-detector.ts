@@ -615,7 +615,10 @@ export class ZoneDetector {
     const min = (factor * s.coldMinRandomQps * s.tickMs) / 1000 / this.sensitivity;
     let hot = 0;
     if (t.nsRandom >= min && t.nsRandom >= s.coldMinRandomShare * t.ns) hot |= FLOOR_RANDOM;
-    if (t.fails >= min && t.fails >= s.coldMinFailShare * t.rcs) hot |= FLOOR_FAILURES;
+    // NXDOMAIN only: a zone the server does not serve (REFUSED) or a v4-only zone asked for
+    // AAAA (NODATA) can fail most queries without anyone attacking it.
+    const nx = nxOf(t);
+    if (nx >= min && nx >= s.coldMinFailShare * t.rcs) hot |= FLOOR_FAILURES;
     return hot;
   }
 
@@ -631,19 +634,21 @@ export class ZoneDetector {
     if (span < s.coldSlowTicks) return false;
     let nsRandom = 0;
     let ns = 0;
-    let fails = 0;
+    let nx = 0;
     let rcs = 0;
     for (let i = from; i < this.ring.length; i++) {
       const t = this.ring[i]!;
       nsRandom += t.nsRandom;
       ns += t.ns;
-      fails += t.fails;
+      nx += nxOf(t);
       rcs += t.rcs;
     }
     const min = (s.coldSlowQps * span * s.tickMs) / 1000 / this.sensitivity;
+    // Names that come back are churn here too (a deleted host still asked for), not a flood.
     return (
-      (randomCounts && nsRandom >= min && nsRandom >= s.coldMinRandomShare * ns) ||
-      (fails >= min && fails >= s.coldMinFailShare * rcs)
+      randomCounts &&
+      ((nsRandom >= min && nsRandom >= s.coldMinRandomShare * ns) ||
+        (nx >= min && nx >= s.coldMinFailShare * rcs))
     );
   }
 
@@ -981,6 +986,11 @@ export class ZoneDetector {
     z.vocabulary.version = j.vocabularyVersion ?? 0;
     return z;
   }
+}
+
+/** NXDOMAIN answers to scored queries in a tick. */
+function nxOf(t: Tick): number {
+  return t.fails - t.nodata - t.servfail - t.refused;
 }
 
 function severity(excessQps: number, baselineQps: number): Alert['severity'] {

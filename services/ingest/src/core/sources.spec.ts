@@ -93,6 +93,7 @@ describe('CaptureIngest', () => {
           id: 5,
           zone: 'example.com',
           rcode: null,
+          ancount: null,
         },
         {
           ts: 1_700_000_000_200,
@@ -109,6 +110,7 @@ describe('CaptureIngest', () => {
           id: 6,
           zone: 'example.com',
           rcode: null,
+          ancount: null,
         },
       ]);
     }
@@ -124,6 +126,7 @@ describe('CaptureIngest', () => {
       qname: 'x.example.com',
       ts: 1000,
       rcode: 3,
+      ancount: 0,
       resolver: '203.0.113.9',
     });
   });
@@ -226,6 +229,7 @@ describe('FstrmFileIngest', () => {
         id: 33,
         zone: 'example.com',
         rcode: 0,
+        ancount: 0,
       },
     ]);
   });
