@@ -228,7 +228,8 @@ options {
   dnssec-validation no;
   notify no;
   minimal-responses yes;
-  dnstap { auth; };
+  // RD=1 queries are answered as CLIENT_RESPONSE when recursion is on: log both.
+  dnstap { auth; client; };
   dnstap-output unix "${o.dnstapSocket}";
   dnstap-identity "bind";
   response-policy {

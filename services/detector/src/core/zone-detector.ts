@@ -774,12 +774,21 @@ export class ZoneDetector {
         : (Math.min(this.ring.length, s.longHorizonTicks) * s.tickMs) / 1000 || 1;
     const baselineQps = (this.meanN * 1000) / s.tickMs;
     const excessQps = best.excess / bestSecs;
+    // Severity from the strongest evidence: never-seen names, failed answers or raw volume
+    // above the baseline (a zone without one, or a flood whose names repeat, has no
+    // never-seen excess to speak of).
+    const failShare = this.meanRc > 0 ? Math.min(1, this.meanFail / this.meanRc) : 0;
+    const floodQps = Math.max(
+      excessQps,
+      (fails - failShare * rcs) / secs,
+      n / secs - baselineQps,
+    );
     return {
       v: 1,
       alertId: a.alertId,
       zone: this.zone,
       phase,
-      severity: severity(excessQps, baselineQps),
+      severity: severity(floodQps, baselineQps),
       onset: a.onset,
       at,
       endedAt,

@@ -148,6 +148,7 @@ describe('NSD → dnstap → ingest → Kafka', () => {
       ednsSize: 1400,
       zone: 'victim.example',
       rcode: 0,
+      ancount: 1,
     });
     // Event time is NSD's query_time, not the ingest's clock (but of course close to it).
     expect(Math.abs(now - www.ts)).toBeLessThan(60_000);
@@ -158,10 +159,13 @@ describe('NSD → dnstap → ingest → Kafka', () => {
       ednsSize: null,
       zone: 'victim.example',
       rcode: 3,
+      ancount: 0,
     });
     expect(find('www.victim.example', 16)).toMatchObject({
       transport: 'tcp',
+      // NODATA: the name exists, it has no TXT record.
       rcode: 0,
+      ancount: 0,
       zone: 'victim.example',
     });
     // Not a served zone: registrable-domain fallback, and NSD refuses it.
@@ -169,6 +173,7 @@ describe('NSD → dnstap → ingest → Kafka', () => {
       resolverPort: sport + 2,
       zone: 'other-zone.test',
       rcode: 5,
+      ancount: 0,
     });
     expect(reader.items.every((b) => b.source === 'dnstap-unix:nsd-e2e')).toBe(true);
     expect(open.publisher.malformedCount).toBe(0);
