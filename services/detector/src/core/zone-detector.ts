@@ -778,11 +778,7 @@ export class ZoneDetector {
     // above the baseline (a zone without one, or a flood whose names repeat, has no
     // never-seen excess to speak of).
     const failShare = this.meanRc > 0 ? Math.min(1, this.meanFail / this.meanRc) : 0;
-    const floodQps = Math.max(
-      excessQps,
-      (fails - failShare * rcs) / secs,
-      n / secs - baselineQps,
-    );
+    const floodQps = Math.max(excessQps, (fails - failShare * rcs) / secs, n / secs - baselineQps);
     return {
       v: 1,
       alertId: a.alertId,
