@@ -12,6 +12,8 @@ import { Readiness } from './readiness';
 export async function bootstrapService<C extends { HTTP_PORT: number; HTTP_HOST: string }>(
   loadConfig: () => C,
   createModule: (config: C) => Type | DynamicModule,
+  /** Runs after the app is built, before it listens (e.g. connectMicroservice + startAllMicroservices). */
+  beforeListen?: (app: INestApplication, config: C) => Promise<void>,
 ): Promise<INestApplication> {
   let config: C;
   try {
@@ -27,6 +29,7 @@ export async function bootstrapService<C extends { HTTP_PORT: number; HTTP_HOST:
     const readiness = app.get(Readiness);
     for (const signal of ['SIGTERM', 'SIGINT'] as const)
       process.once(signal, () => readiness.markShuttingDown());
+    if (beforeListen) await beforeListen(app, config);
     await app.listen(config.HTTP_PORT, config.HTTP_HOST);
     return app;
   } catch (error) {
