@@ -55,13 +55,13 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
-for service in ingest detector enrichment reputation; do
+for service in ingest detector enrichment reputation console; do
   node "services/$service/dist/main.js" >".local/logs/$service.log" 2>&1 &
   pids+=($!)
 done
 
 # Wait until every service says it is ready.
-for port in 8081 8082 8083 8084; do
+for port in 8081 8082 8083 8084 8085; do
   for _ in $(seq 1 60); do
     curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     sleep 1
@@ -76,6 +76,7 @@ cat <<INFO
   enrichment  http://127.0.0.1:8083/metrics   (reports: pnpm sluice report --help)
   reputation  http://127.0.0.1:8084/metrics   feed: curl -H 'X-Api-Key: $FEED_API_KEYS' 'http://127.0.0.1:8084/v1/decisions/stream?startup=true'
               RPZ (AXFR/IXFR, TSIG) on 127.0.0.1:5353
+  console     http://127.0.0.1:8085/            live attacks, report, mitigation, pipeline health
   Kafka       $KAFKA_BROKERS   Redis $REDIS_URL   logs .local/logs/
   Ctrl-C stops the services (Kafka and Redis keep running: infra/kafka/kafka.sh stop).
 INFO

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
 import { parse } from 'yaml';
 import { kafkaEnvShape } from '@sluice/config';
+import { consoleConfigSchema } from '../../../services/console/src/config/console.config';
 import {
   configSchemas,
   envNames,
@@ -70,7 +71,7 @@ describe('docker-compose.yml', () => {
 
   it('runs Kafka, Redis, the topics job, the four services from the repository image, Prometheus and Grafana', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['kafka', 'redis', 'topics', ...services, 'prometheus', 'grafana'].sort(),
+      ['kafka', 'redis', 'topics', ...services, 'console', 'prometheus', 'grafana'].sort(),
     );
     expect(existsSync(join(repoRoot, 'Dockerfile'))).toBe(true);
     for (const name of ['topics', ...services]) {
@@ -119,6 +120,21 @@ describe('docker-compose.yml', () => {
           );
       }
     }
+    // The console reads only Kafka settings and its own.
+    const consoleEnv = Object.fromEntries(
+      Object.entries((compose.services.console.environment ?? {}) as Obj).map(([k, v]) => [
+        k,
+        interpolate(v) ?? '',
+      ]),
+    );
+    for (const key of Object.keys(consoleEnv))
+      if (!(key in consoleConfigSchema.shape)) problems.push(`console: ${key} is read by nothing`);
+    const parsed = consoleConfigSchema.safeParse(consoleEnv);
+    if (!parsed.success)
+      problems.push(
+        `console: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    expect(compose.services.console.command).toEqual(['node', 'services/console/dist/main.js']);
     expect(problems).toEqual([]);
   });
 
