@@ -68,10 +68,9 @@ export class DetectorCore {
         p.zones.set(e.zone, (z = new ZoneDetector(e.zone, this.settings)));
         this.counters.zones++;
       }
-      if (e.ts > z.maxTs) z.maxTs = e.ts;
+      // The zone's own clock moves in buffer(): an event newer than it is never late.
       if (e.ts < this.zoneWatermark(z, p)) {
         late++;
-        z.lateEvents++;
         continue;
       }
       z.buffer(e);

@@ -1,0 +1,253 @@
+import { type QueryEvent } from '@sluice/contracts';
+import { hash2, type Hash2 } from './hash';
+import { HyperLogLog } from './hyperloglog';
+import { NgramModel, scoreSubname } from './label-score';
+import { SeenFilter, type SeenFilterJson } from './seen-filter';
+import { type DetectorSettings } from './settings';
+import { type SpaceSaving } from './space-saving';
+import { type Tick } from './tick';
+import { ZoneVocabulary, type VocabularyJson } from './zone-vocabulary';
+import { type ZoneWindows } from './zone-windows';
+
+const scratch: Hash2 = { h1: 0, h2: 0 };
+const REPEAT_SAMPLE_PER_TICK = 200;
+
+export interface NamesJson {
+  seen: SeenFilterJson;
+  model: { counts: number[]; total: number };
+  recentNew: [number, { tick: number; repeated: boolean }][];
+  /** Absent in checkpoints written before the zone guard: the zone relearns its names. */
+  vocabulary?: VocabularyJson;
+  vocabularyVersion?: number;
+  /** Absent in checkpoints written before the per-alert filter. */
+  alertSeen?: SeenFilterJson | null;
+}
+
+/**
+ * What the zone knows about names, and the per-query pass that fills a tick: the seen filter,
+ * the zone's n-gram model, its vocabulary (the guard's allow list) and a sample of recently new
+ * names. Learning follows one rule — never from a flood: during an alert the model does not
+ * train, no name enters the zone's filter (non-random new ones go to the alert's own filter,
+ * dropped at its end) and the vocabulary only counts names seen before.
+ */
+export class NameScoring {
+  private seen: SeenFilter;
+  private alertSeen: SeenFilter | null = null;
+  private readonly model = new NgramModel();
+  vocabulary: ZoneVocabulary;
+  /**
+   * A sample of recently never-seen names (hash → tick, repeated?). Attack names never come
+   * back; a new CDN deployment or a renamed host is asked again within seconds. A burst of
+   * new names that repeat is therefore not an attack, however many there are.
+   */
+  private recentNew = new Map<number, { tick: number; repeated: boolean }>();
+  private readonly subtrees: string[];
+  readonly allowlistedZone: boolean;
+
+  constructor(
+    private readonly zone: string,
+    private readonly s: DetectorSettings,
+  ) {
+    this.seen = new SeenFilter({
+      capacity: s.seenCapacity,
+      falsePositiveRate: s.seenFalsePositiveRate,
+    });
+    this.vocabulary = new ZoneVocabulary({
+      capacity: s.knownNamesCapacity,
+      agingTicks: s.knownNamesAgingTicks,
+    });
+    this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
+    this.subtrees = s.allowlist.filter((a) => a.endsWith(`.${zone}`));
+  }
+
+  private isAllowlisted(qname: string): boolean {
+    if (this.allowlistedZone) return true;
+    for (const sub of this.subtrees) if (qname === sub || qname.endsWith(`.${sub}`)) return true;
+    return false;
+  }
+
+  /**
+   * Every event of the tick starting at `t.start`, in arrival order: counts into `t`, resolvers
+   * into the windows, never-seen senders into the alert's top resolvers (`alertTop`, null when
+   * no alert is active). One loop: this is the detector's per-query cost.
+   */
+  scoreTick(
+    t: Tick,
+    events: readonly QueryEvent[],
+    windows: ZoneWindows,
+    alertTop: SpaceSaving | null,
+  ): void {
+    const s = this.s;
+    const start = t.start;
+    const zoneSuffix = this.zone.length + 1;
+    let trained = 0;
+    let sampledNew = 0;
+    const alerting = alertTop !== null;
+    // A name is established once the vocabulary has known it for surgeEstablishTicks: long
+    // enough that names a surge brings do not qualify while it is being judged.
+    const establishedBefore = start - s.surgeEstablishTicks * s.tickMs;
+    for (const e of events) {
+      t.n++;
+      const q = e.qname;
+      const sub = q.length > this.zone.length ? q.slice(0, q.length - zoneSuffix) : '';
+      hash2(sub, scratch);
+      if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
+      t.hll.add(scratch.h1);
+      windows.seenResolver(e.resolver);
+      const rcode = e.rcode;
+      if (rcode !== null) {
+        t.rc++;
+        if (rcode === 3) t.nx++;
+      }
+      if (this.isAllowlisted(q)) {
+        t.allow++;
+        windows.countOffender(e, false);
+        continue;
+      }
+      if (rcode !== null) {
+        t.rcs++;
+        if (rcode === 3) t.fails++;
+        else if (rcode === 0) {
+          if (e.ancount === 0) {
+            t.fails++;
+            t.nodata++;
+          }
+        } else if (rcode === 2) {
+          t.fails++;
+          t.servfail++;
+        } else if (rcode === 5) {
+          t.fails++;
+          t.refused++;
+        }
+      }
+      if (!this.vocabulary.established(scratch.h1, establishedBefore)) {
+        t.fresh++;
+        if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision);
+        t.freshHll.add(scratch.h1);
+      }
+      const f = scoreSubname(sub, this.model);
+      const random = f.score >= s.randomThreshold;
+      t.scoreSum += f.score;
+      if (random) t.random++;
+      const seen = this.seen.has(scratch.h1, scratch.h2);
+      const seenDuringAlert =
+        !seen && this.alertSeen !== null && this.alertSeen.has(scratch.h1, scratch.h2);
+      // During an alert only names seen before count: the guard must never learn the flood.
+      if (!alerting) this.vocabulary.observe(scratch.h1, q, rcode, start, true);
+      else if (seen || seenDuringAlert)
+        this.vocabulary.observeDuringAlert(scratch.h1, q, rcode, start);
+      if (seen) {
+        const r = this.recentNew.get(scratch.h1);
+        if (r !== undefined) r.repeated = true;
+        // Names the zone keeps being asked for are its vocabulary: learn from those only, and
+        // never during an alert, when the filter's false positives are flood names.
+        if (!alerting && trained < s.trainPerTick) {
+          this.model.train(sub);
+          trained++;
+          if (this.model.total > 2_000_000) this.model.decay();
+        }
+      } else {
+        t.ns++;
+        t.nsEntropy += f.entropy;
+        t.nsScore += f.score;
+        if (random) t.nsRandom++;
+        if (sampledNew < REPEAT_SAMPLE_PER_TICK && !this.recentNew.has(scratch.h1)) {
+          this.recentNew.set(scratch.h1, { tick: start, repeated: false });
+          sampledNew++;
+        }
+        // During an attack no new name enters the zone's filter: the flood would push the real
+        // vocabulary out and raise its false positives. Non-random ones go to the alert's own
+        // filter (random ones cannot be a name the zone has).
+        if (!alerting) this.seen.add(scratch.h1, scratch.h2);
+        else if (!random && !seenDuringAlert) this.alertSeen?.add(scratch.h1, scratch.h2);
+        t.fp.add(
+          sub,
+          f.firstLabelLength,
+          f.labels,
+          e.qtype,
+          e.rd,
+          e.ednsSize !== null,
+          f.bitsPerChar,
+          random,
+        );
+        if (t.samples.length < s.sampleNames) t.samples.push(q);
+        if (t.evidence.length < s.sampleNames)
+          t.evidence.push({ ts: e.ts, resolver: e.resolver, qname: q });
+        alertTop?.add(e.resolver);
+      }
+      windows.countOffender(e, !seen);
+    }
+    const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
+    for (const [h, r] of this.recentNew) if (r.tick < keepFrom) this.recentNew.delete(h);
+    this.vocabulary.tick();
+  }
+
+  /** Share of recently sampled never-seen names that were asked for again. */
+  repeatShare(): number {
+    let total = 0;
+    let repeated = 0;
+    for (const r of this.recentNew.values()) {
+      total++;
+      if (r.repeated) repeated++;
+    }
+    return total > 0 ? repeated / total : 0;
+  }
+
+  /** An alert started at `onset`: names since then are the flood's as much as anyone's. */
+  alertStarted(onset: number): void {
+    this.alertSeen = new SeenFilter({
+      capacity: this.s.seenCapacity,
+      falsePositiveRate: this.s.seenFalsePositiveRate,
+    });
+    this.vocabulary.forgetSince(onset);
+  }
+
+  alertEnded(): void {
+    this.alertSeen = null;
+  }
+
+  get bytes(): number {
+    return (
+      this.seen.bytes +
+      (this.alertSeen?.bytes ?? 0) +
+      this.model.counts.byteLength +
+      this.vocabulary.bytes
+    );
+  }
+
+  toJSON(): Required<NamesJson> {
+    return {
+      seen: this.seen.toJSON(),
+      model: this.model.toJSON(),
+      recentNew: [...this.recentNew],
+      vocabulary: this.vocabulary.toJSON(),
+      vocabularyVersion: this.vocabulary.version,
+      alertSeen: this.alertSeen ? this.alertSeen.toJSON() : null,
+    };
+  }
+
+  static fromJSON(
+    zone: string,
+    s: DetectorSettings,
+    j: NamesJson,
+    alertActive: boolean,
+  ): NameScoring {
+    const n = new NameScoring(zone, s);
+    const filter = { capacity: s.seenCapacity, falsePositiveRate: s.seenFalsePositiveRate };
+    n.seen = SeenFilter.fromJSON(filter, j.seen);
+    const model = NgramModel.fromJSON(j.model);
+    n.model.counts.set(model.counts);
+    n.model.rows.set(model.rows);
+    n.model.total = model.total;
+    n.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
+    n.vocabulary = ZoneVocabulary.fromJSON(
+      { capacity: s.knownNamesCapacity, agingTicks: s.knownNamesAgingTicks },
+      j.vocabulary,
+    );
+    n.vocabulary.version = j.vocabularyVersion ?? 0;
+    // An alert restored from a checkpoint older than the per-alert filter starts an empty one.
+    if (alertActive)
+      n.alertSeen = j.alertSeen ? SeenFilter.fromJSON(filter, j.alertSeen) : new SeenFilter(filter);
+    return n;
+  }
+}

@@ -1,0 +1,114 @@
+import { type QueryEvent } from '@sluice/contracts';
+import { type ActiveAlertJson } from './alert-message';
+import { type NamesJson } from './name-scoring';
+import { type SeenFilterJson } from './seen-filter';
+import { type HeavyHitter } from './space-saving';
+import { type TickJson } from './tick';
+import { type BaselineJson } from './zone-baseline';
+import { type VocabularyJson } from './zone-vocabulary';
+import { type OffenderCount, type WindowsJson } from './zone-windows';
+
+/**
+ * The checkpoint of one zone (stored gzip'd in Redis inside a partition snapshot): one block per
+ * stage, each written and read by the stage that owns it. Older formats are upgraded here and
+ * nowhere else; `zone-checkpoint.spec.ts` loads a checkpoint written by the 2026-11-29 detector.
+ */
+export interface ZoneSnapshotV2 {
+  v: 2;
+  zone: string;
+  /** Tick buffer: newest event time, next tick to close, events waiting for the watermark. */
+  maxTs: number | null;
+  nextTick: number | null;
+  pending: [number, QueryEvent[]][];
+  /** Closed ticks the anomaly tests look back over. */
+  ring: TickJson[];
+  ticksClosed: number;
+  /** Attack lifecycle. */
+  candidateSince: number | null;
+  coldRun: number;
+  active: ActiveAlertJson | null;
+  baseline: BaselineJson;
+  names: NamesJson;
+  windows: WindowsJson;
+}
+
+/** Version 1: one flat object (absent fields were added later and read as their defaults). */
+export interface ZoneSnapshotV1 {
+  v?: undefined;
+  zone: string;
+  maxTs: number | null;
+  nextTick: number | null;
+  pending: [number, QueryEvent[]][];
+  seen: SeenFilterJson;
+  model: { counts: number[]; total: number };
+  ring: TickJson[];
+  ticksClosed: number;
+  meanN: number;
+  meanNs: number;
+  varResid: number;
+  varN?: number;
+  meanRc?: number;
+  meanFail?: number;
+  varFail?: number;
+  meanFreshD?: number;
+  alertSeen?: SeenFilterJson | null;
+  candidateSince: number | null;
+  coldRun?: number;
+  active: ActiveAlertJson | null;
+  statsStart: number | null;
+  statsTicks: TickJson[];
+  statsTop: HeavyHitter[];
+  statsHadAlert: string | null;
+  offStart: number | null;
+  offenders: [string, OffenderCount][];
+  offAlertId: string | null;
+  recentNew: [number, { tick: number; repeated: boolean }][];
+  vocabulary?: VocabularyJson;
+  vocabularyVersion?: number;
+}
+
+export type ZoneSnapshot = ZoneSnapshotV2 | ZoneSnapshotV1;
+
+/** Any stored zone checkpoint in the current shape. */
+export function upgradeZoneSnapshot(j: ZoneSnapshot): ZoneSnapshotV2 {
+  if (j.v === 2) return j;
+  return {
+    v: 2,
+    zone: j.zone,
+    maxTs: j.maxTs,
+    nextTick: j.nextTick,
+    pending: j.pending,
+    ring: j.ring,
+    ticksClosed: j.ticksClosed,
+    candidateSince: j.candidateSince,
+    coldRun: j.coldRun ?? 0,
+    active: j.active,
+    baseline: {
+      meanN: j.meanN,
+      meanNs: j.meanNs,
+      varResid: j.varResid,
+      varN: j.varN,
+      meanRc: j.meanRc,
+      meanFail: j.meanFail,
+      varFail: j.varFail,
+      meanFreshD: j.meanFreshD,
+    },
+    names: {
+      seen: j.seen,
+      model: j.model,
+      recentNew: j.recentNew,
+      vocabulary: j.vocabulary,
+      vocabularyVersion: j.vocabularyVersion,
+      alertSeen: j.alertSeen,
+    },
+    windows: {
+      statsStart: j.statsStart,
+      statsTicks: j.statsTicks,
+      statsTop: j.statsTop,
+      statsHadAlert: j.statsHadAlert,
+      offStart: j.offStart,
+      offenders: j.offenders,
+      offAlertId: j.offAlertId,
+    },
+  };
+}
