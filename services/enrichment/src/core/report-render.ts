@@ -234,7 +234,10 @@ export function header(report: AttackReport): string {
 }
 
 function csvCell(v: string | number | null): string {
-  const s = v === null ? '' : String(v);
+  let s = v === null ? '' : String(v);
+  // Query names are attacker-chosen: a text cell a spreadsheet would read as a formula
+  // (=, +, -, @, tab, CR first) is prefixed with ' so it stays text (OWASP CSV injection).
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 const csv = (head: string[], rows: Array<Array<string | number | null>>) =>

@@ -139,6 +139,32 @@ describe('buildReport', () => {
     );
   });
 
+  it('keeps attacker-chosen names from becoming spreadsheet formulas in CSV', () => {
+    const samples = [
+      { ts: 1, resolver: '192.0.2.1', qname: '=HYPERLINK("http://x","y").victim.example' },
+      { ts: 2, resolver: '192.0.2.1', qname: '@sum(1).victim.example' },
+    ];
+    const row = {
+      asn: 64500,
+      org: '+ISP',
+      country: 'ZZ',
+      resolver: '192.0.2.1',
+      firstSeen: 1,
+      lastSeen: 2,
+      attackQueries: 2,
+      totalQueries: 2,
+      samples,
+    };
+    const evil = {
+      ...report,
+      evidence: [{ asn: 64500, org: '+ISP', attackQueries: 2, resolvers: [row] }],
+    } as typeof report;
+    const csv = renderCsv(evil, 'evidence');
+    expect(csv).toContain(`"'=HYPERLINK(""http://x"",""y"").victim.example"`);
+    expect(csv).toContain(`'@sum(1).victim.example`);
+    expect(csv).not.toMatch(/(^|,)[=@+]/m);
+  });
+
   it('renders CSV with quoting, tables, text and SVG', () => {
     const csv = renderCsv(report, 'asns').split('\n');
     expect(csv[0]).toBe(
