@@ -8,6 +8,7 @@ import { kafkaEnvShape } from '@sluice/config';
 import {
   configSchemas,
   envNames,
+  httpPorts,
   repoRoot,
   run,
   runtimeEnv,
@@ -305,7 +306,7 @@ describe('infra/k8s (kustomize)', () => {
         ).toMatch(/: \S+ \S+ \S+$/);
         if (!program || program === 'cli') continue;
         seen.add(program);
-        const port = c.ports.find((p: Obj) => p.containerPort === defaultHttpPort(program));
+        const port = c.ports.find((p: Obj) => p.containerPort === httpPorts[program]);
         expect(`${label} http port: ${!!port}`).toMatch(/true$/);
         expect(c.livenessProbe?.httpGet?.path).toBe('/healthz');
         expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
@@ -346,6 +347,45 @@ describe('infra/k8s (kustomize)', () => {
         c.ports.map((p: Obj) => p.name),
       );
       for (const p of s.spec.ports) expect(names).toContain(p.targetPort);
+    }
+  });
+
+  it("the console reaches every stage's /readyz and /metrics through a Service on the stage's HTTP port", () => {
+    const base = kustomizations.find((k) => k.dir.endsWith('base'))!;
+    const docs = manifestsOf(base).map((d) => d.doc);
+    const consolePod = podSpecs(docs.map((doc) => ({ file: '', doc }))).find(
+      (p) => p.name === 'console',
+    )!;
+    const container = consolePod.pod.spec.containers.find((c: Obj) => programOf(c) === 'console');
+    const env: Record<string, string> = {};
+    for (const ref of container.envFrom)
+      Object.assign(env, envSources(base).get(ref.configMapRef?.name ?? ref.secretRef?.name));
+    // Parsed by the console's own setting, as at boot.
+    const stages = (
+      configSchemas.console.shape.CONSOLE_STAGES as {
+        parse(v: unknown): { name: string; url: string }[];
+      }
+    ).parse(env.CONSOLE_STAGES);
+    expect(stages.map((s) => s.name).sort()).toEqual(
+      services.filter((s) => s !== 'console').sort(),
+    );
+    for (const { name, url } of stages) {
+      const { hostname, port } = new URL(url);
+      const service = docs.find((d) => d.kind === 'Service' && d.metadata.name === hostname);
+      expect(`${name}: Service ${hostname} ${!!service}`).toMatch(/true$/);
+      const servicePort = service.spec.ports.find((p: Obj) => String(p.port) === port);
+      expect(`${name}: port ${port} on Service ${hostname}: ${!!servicePort}`).toMatch(/true$/);
+      const pod = podSpecs(docs.map((doc) => ({ file: '', doc }))).find((p) =>
+        Object.entries(service.spec.selector as Record<string, string>).every(
+          ([k, v]) => p.pod.metadata.labels[k] === v,
+        ),
+      )!;
+      const target = pod.pod.spec.containers
+        .flatMap((c: Obj) => c.ports)
+        .find((p: Obj) => p.name === servicePort.targetPort);
+      expect(`${name}: ${target?.containerPort}`).toBe(
+        `${name}: ${httpPorts[name as ServiceName]}`,
+      );
     }
   });
 
@@ -418,10 +458,6 @@ describe('infra/k8s (kustomize)', () => {
     60_000,
   );
 });
-
-function defaultHttpPort(service: ServiceName): number {
-  return { ingest: 8081, detector: 8082, enrichment: 8083, reputation: 8084 }[service];
-}
 
 function mebibytes(quantity: string): number {
   const m = /^(\d+)(Mi|Gi)$/.exec(quantity);

@@ -8,6 +8,7 @@ import type * as LezerPromql from '@prometheus-io/lezer-promql' with {
 import ts from 'typescript';
 import { collectDefaultMetrics, Registry } from '@sluice/service-kit';
 import { repoRoot } from '@sluice/testing';
+import { consoleConfigSchema } from '../../../services/console/src/config/console.config';
 import { detectorConfigSchema } from '../../../services/detector/src/config/detector.config';
 import { enrichmentConfigSchema } from '../../../services/enrichment/src/config/enrichment.config';
 import { ingestConfigSchema } from '../../../services/ingest/src/config/ingest.config';
@@ -20,7 +21,8 @@ const { parser: promqlParser } = require('@prometheus-io/lezer-promql') as typeo
 export { repoRoot };
 export const run = promisify(execFile);
 
-export const services = ['ingest', 'detector', 'enrichment', 'reputation'] as const;
+/** The pipeline's four stages and the operator's console: every program with its own config and metrics. */
+export const services = ['ingest', 'detector', 'enrichment', 'reputation', 'console'] as const;
 export type ServiceName = (typeof services)[number];
 
 /** The part of a zod object schema these tests use. */
@@ -38,7 +40,16 @@ export const configSchemas: Record<ServiceName, EnvSchema> = {
   detector: detectorConfigSchema,
   enrichment: enrichmentConfigSchema,
   reputation: reputationConfigSchema,
+  console: consoleConfigSchema,
 };
+
+/** Each service's HTTP_PORT default, read from its schema: /healthz, /readyz, /metrics (and the console's page). */
+export const httpPorts = Object.fromEntries(
+  services.map((s) => [
+    s,
+    (configSchemas[s].shape.HTTP_PORT as { parse(v: unknown): number }).parse(undefined),
+  ]),
+) as Record<ServiceName, number>;
 
 export function envNames(service: ServiceName): Set<string> {
   return new Set(Object.keys(configSchemas[service].shape));

@@ -45,7 +45,7 @@ describe('infra/prometheus', () => {
     expect(rulesCheck.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 
-  it('scrapes each of the four services on its HTTP_PORT default', () => {
+  it('scrapes each service and the console on its HTTP_PORT default', () => {
     const config = parse(readFileSync(join(dir, 'prometheus.yml'), 'utf8')) as {
       scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
     };
@@ -57,6 +57,7 @@ describe('infra/prometheus', () => {
       'sluice-detector': ['detector:8082'],
       'sluice-enrichment': ['enrichment:8083'],
       'sluice-reputation': ['reputation:8084'],
+      'sluice-console': ['console:8085'],
     });
   });
 
