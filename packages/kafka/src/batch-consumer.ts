@@ -1,4 +1,5 @@
 import { type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
+import { waitForGroupCoordinator } from './group-coordinator';
 
 export interface BatchContext {
   topic: string;
@@ -34,7 +35,7 @@ export class BatchConsumer {
   private running = false;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly options: BatchConsumerOptions,
   ) {
     this.consumer = kafka.consumer({
@@ -54,6 +55,9 @@ export class BatchConsumer {
         resolve();
       });
     });
+    // On a broker that has just started, joining before the coordinator is ready crashes the
+    // consumer once (and logs ERROR): wait for it quietly instead.
+    await waitForGroupCoordinator(this.kafka, this.options.groupId);
     await this.consumer.connect();
     await this.consumer.subscribe({
       topics: this.options.topics,

@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import { type KafkaConfig } from '@sluice/config';
+import { kafkaLogLevel } from './errors';
 
 export interface KafkaLogSink {
+  debug?(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
-/** Build the kafkajs client from validated config; kafkajs' own chatter goes to our logger at warn+. */
+/**
+ * Build the kafkajs client from validated config; kafkajs' own chatter goes to our logger at
+ * warn+, except transient broker states it retries by itself (see errors.ts), which go to debug.
+ */
 export function createKafka(config: KafkaConfig, log?: KafkaLogSink): Kafka {
   const options: KafkaJsConfig = {
     clientId: config.clientId,
@@ -24,8 +29,16 @@ export function createKafka(config: KafkaConfig, log?: KafkaLogSink): Kafka {
     options.logCreator = () => (entry) => {
       const { message, ...rest } = entry.log;
       const fields = { namespace: entry.namespace, ...rest };
-      if (entry.level === logLevel.ERROR) log.error(fields, `kafka: ${message}`);
-      else if (entry.level === logLevel.WARN) log.warn(fields, `kafka: ${message}`);
+      if (entry.level !== logLevel.ERROR && entry.level !== logLevel.WARN) return;
+      const level = kafkaLogLevel(
+        entry.level === logLevel.ERROR ? 'error' : 'warn',
+        entry.namespace,
+        message,
+        rest as { error?: unknown },
+      );
+      if (level === 'error') log.error(fields, `kafka: ${message}`);
+      else if (level === 'warn') log.warn(fields, `kafka: ${message}`);
+      else log.debug?.(fields, `kafka: ${message}`);
     };
   }
   return new Kafka(options);

@@ -11,7 +11,13 @@ import {
   zoneStatsSchema,
   type QueryEvent,
 } from '@sluice/contracts';
-import { BatchingProducer, provisionTopics, type Kafka, type OutgoingMessage } from '@sluice/kafka';
+import {
+  BatchingProducer,
+  provisionTopics,
+  waitForGroupCoordinator,
+  type Kafka,
+  type OutgoingMessage,
+} from '@sluice/kafka';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type Consumer, type EachBatchPayload } from 'kafkajs';
 import { type CheckpointRepository } from './checkpoint.repository';
@@ -153,6 +159,9 @@ export class DetectorPipeline {
         resolve();
       });
     });
+    // A broker that has just started has no ready group coordinator yet: joining then crashes
+    // the consumer once (GROUP_LOAD_IN_PROGRESS is not retried by kafkajs' join). Wait.
+    await waitForGroupCoordinator(this.kafka, this.options.groupId);
     await consumer.connect();
     await consumer.subscribe({
       topics: [this.options.topics.queries],

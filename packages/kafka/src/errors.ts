@@ -1,0 +1,69 @@
+/**
+ * What Sluice knows about Kafka's errors, in one place.
+ *
+ * Transient broker states: a broker that has just started (no __consumer_offsets yet, or still
+ * loading it), a leader election, a coordinator moving. Clients retry them and they pass by
+ * themselves; kafkajs nevertheless logs each error response at ERROR. An ERROR line must mean
+ * something an operator has to act on, so these are logged at debug (a retry that finally
+ * gives up still surfaces: as a crash, a failed send, readiness false).
+ *
+ * Keyed by kafkajs' error message (its log entries carry only the message); kafkajs-errors.spec.ts
+ * checks the texts against kafkajs' own table so an upgrade cannot silently change them.
+ */
+export const TRANSIENT_BROKER_ERRORS: ReadonlyMap<string, string> = new Map([
+  ['GROUP_COORDINATOR_NOT_AVAILABLE', 'The group coordinator is not available'],
+  [
+    'GROUP_LOAD_IN_PROGRESS',
+    "The coordinator is loading and hence can't process requests for this group",
+  ],
+  ['NOT_COORDINATOR_FOR_GROUP', 'This is not the correct coordinator for this group'],
+  [
+    'LEADER_NOT_AVAILABLE',
+    'There is no leader for this topic-partition as we are in the middle of a leadership election',
+  ],
+  ['NOT_LEADER_FOR_PARTITION', 'This server is not the leader for that topic-partition'],
+]);
+
+const transientMessages = new Set(TRANSIENT_BROKER_ERRORS.values());
+
+/** True for an error (or kafkajs error message) that is a transient broker state. */
+export function isTransientBrokerError(error: unknown): boolean {
+  if (typeof error === 'string') return transientMessages.has(error);
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && depth < 10; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && TRANSIENT_BROKER_ERRORS.has(type)) return true;
+    if (transientMessages.has(e.message)) return true;
+    e = e.cause;
+  }
+  return false;
+}
+
+export type KafkaLogLevel = 'debug' | 'warn' | 'error';
+
+/**
+ * The level a kafkajs log entry deserves (given the level kafkajs chose, ERROR or WARN):
+ * - a response carrying a transient broker error ("Response GroupCoordinator … The group
+ *   coordinator is not available"): debug — the client retries it;
+ * - a consumer crash on a transient error, and kafkajs restarting the consumer after a
+ *   retriable crash: warn — it recovers by itself; if it does not, the service's own
+ *   crash handling says so at ERROR.
+ */
+export function kafkaLogLevel(
+  level: 'warn' | 'error',
+  namespace: string,
+  message: string,
+  fields: { error?: unknown },
+): KafkaLogLevel {
+  if (namespace === 'Connection' && message.startsWith('Response ')) {
+    return isTransientBrokerError(fields.error) ? 'debug' : level;
+  }
+  if (namespace === 'Consumer' && level === 'error') {
+    if (message.startsWith('Restarting the consumer in ')) return 'warn';
+    if (message.startsWith('Crash: ')) {
+      const text = message.slice(message.indexOf(': ', 'Crash: '.length) + 2);
+      if (transientMessages.has(text)) return 'warn';
+    }
+  }
+  return level;
+}

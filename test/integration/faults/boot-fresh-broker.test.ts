@@ -1,0 +1,109 @@
+import { encodeQueryBatch } from '@sluice/contracts';
+import { CheckpointRepository, DetectorPipeline, type DetectorTopics } from '@sluice/detector';
+import { type Kafka } from '@sluice/kafka';
+import { createRedis, type Redis } from '@sluice/redis';
+import { createTestTopics, testRedisConfig, uniqueName, waitFor } from '@sluice/testing';
+import { CapturedLog, PrivateKafka } from './fault-infra';
+
+/**
+ * Issue 14, faults: boot against a broker that has just started. The group coordinator is not
+ * there yet (a fresh cluster creates __consumer_offsets on the first FindCoordinator; a
+ * restarted one loads it): the detector must wait for it quietly — no ERROR line (an ERROR
+ * always means an operator must act), no consumer crash counted — and then consume.
+ */
+const PORT = Number(process.env.SLUICE_FAULTS_BOOT_KAFKA_PORT ?? 19_192);
+
+describe('faults: detector boot against a broker that has just started', () => {
+  const broker = new PrivateKafka(PORT);
+  let redis: Redis;
+  const pipelines: DetectorPipeline[] = [];
+
+  beforeAll(async () => {
+    redis = createRedis(testRedisConfig());
+    await redis.connect();
+  });
+
+  afterAll(async () => {
+    for (const p of pipelines) await p.kill().catch(() => undefined);
+    redis.disconnect();
+    await broker.destroy();
+  });
+
+  let kafka: Kafka;
+  let topics: DetectorTopics;
+
+  async function bootDetector(log: CapturedLog): Promise<DetectorPipeline> {
+    kafka = broker.kafka('faults-boot', log);
+    const [queries, alerts, offenders, zoneStats, deadLetter, knownNames] = await createTestTopics(
+      kafka,
+      ['boot-queries', 'boot-alerts', 'boot-offenders', 'boot-stats', 'boot-dlq', 'boot-names'],
+    );
+    const groupId = uniqueName('boot-detector');
+    topics = { queries, alerts, offenders, zoneStats, deadLetter, knownNames };
+    const pipeline = new DetectorPipeline(kafka, {
+      groupId,
+      topics,
+      settings: {},
+      fromBeginning: true,
+      checkpoints: new CheckpointRepository(redis, groupId),
+      checkpointIntervalMs: 1000,
+      log,
+    });
+    pipelines.push(pipeline);
+    await pipeline.start();
+    return pipeline;
+  }
+
+  it.each([
+    ['a brand-new cluster (no __consumer_offsets yet)', true],
+    ['a cluster restarted after a SIGKILL (coordinator loading its log)', false],
+  ])('%s: no ERROR, no crash, consuming', async (_name, fresh) => {
+    if (fresh) await broker.start({ fresh: true });
+    else {
+      if (broker.pid === null) await broker.start();
+      await broker.kill();
+      await broker.start();
+    }
+    const log = new CapturedLog();
+    const pipeline = await bootDetector(log);
+    expect(log.errors).toEqual([]);
+    expect(pipeline.crashes).toBe(0);
+    expect(pipeline.isRunning).toBe(true);
+    // And it consumes.
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const zone = 'example.com';
+    const event = {
+      ts: Date.now(),
+      resolver: '192.0.2.1',
+      resolverPort: 5353,
+      transport: 'udp' as const,
+      qname: `www.${zone}`,
+      qtype: 1,
+      qclass: 1,
+      rd: false,
+      cd: false,
+      do: false,
+      ednsSize: null,
+      id: 1,
+      zone,
+      rcode: null,
+    };
+    await producer.send({
+      topic: topics.queries,
+      acks: -1,
+      messages: [
+        { key: zone, value: encodeQueryBatch({ v: 1, source: 'boot', zone, events: [event] }) },
+      ],
+    });
+    await producer.disconnect();
+    await waitFor(
+      () => (pipeline.core.counters.events >= 1 ? true : undefined),
+      20_000,
+      'an event consumed',
+    );
+    expect(log.errors).toEqual([]);
+    expect(pipeline.crashes).toBe(0);
+    await pipeline.stop();
+  });
+});
