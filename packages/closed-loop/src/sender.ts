@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
+import { inZone, normaliseName } from '@sluice/dns';
 import { encodeQuery, type PlannedQuery, type QueryClassCode, type Resolver } from './traffic';
 
 /** What became of one query, as the sending resolver saw it. */
@@ -72,7 +73,7 @@ export function createSender(o: SendOptions): Sender {
   const nextId = new Uint16Array(o.resolvers.length);
   const pending = new Map<number, number>();
   const log = new QueryLog();
-  const policyOrigin = o.policyOrigin?.toLowerCase().replace(/\.$/, '');
+  const policyOrigin = o.policyOrigin && normaliseName(o.policyOrigin);
   let startedAt = 0;
 
   const onMessage = (ri: number) => (msg: Buffer) => {
@@ -97,8 +98,8 @@ export function createSender(o: SendOptions): Sender {
       try {
         const p = dnsPacket.decode(msg);
         const soa = (p.authorities ?? []).find((a) => a.type === 'SOA');
-        const owner = soa?.name.toLowerCase().replace(/\.$/, '') ?? '';
-        if (owner === policyOrigin || owner.endsWith(`.${policyOrigin}`)) out = Outcome.policy;
+        const owner = soa ? normaliseName(soa.name) : '';
+        if (inZone(owner, policyOrigin)) out = Outcome.policy;
       } catch {
         out = Outcome.other;
       }

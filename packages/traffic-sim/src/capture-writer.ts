@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { parseIpBytes } from '@sluice/dns';
 
 /**
  * Builds capture files: classic pcap (µs) or pcapng, with Ethernet (optionally 802.1Q-tagged),
@@ -22,21 +22,9 @@ export interface FrameOptions {
 const LINKTYPES: Record<Framing, number> = { ethernet: 1, sll: 113, sll2: 276, raw: 101 };
 
 export function ipBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
-  // A dotted IPv4 tail (::ffff:192.0.2.1) becomes two groups; then expand "::".
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    ip = `${ip.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = ip.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups =
-    tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
+  const bytes = parseIpBytes(ip);
+  if (bytes === null) throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 function checksum(buf: Buffer): number {

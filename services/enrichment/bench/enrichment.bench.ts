@@ -10,7 +10,7 @@ import { createKafka, provisionTopics } from '@sluice/kafka';
 import { createRedis } from '@sluice/redis';
 import { formatRate, machineLine, markdownTable, PeakRss } from '@sluice/testing';
 import { Enricher } from '../src/core/enricher';
-import { formatIpv4, formatIpv6 } from '../src/core/ip';
+import { formatIpv4, formatIpv6 } from '@sluice/dns';
 import {
   countrySourceOf,
   loadPackagedAsnTable,

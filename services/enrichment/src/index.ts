@@ -1,5 +1,4 @@
 export * from './config/enrichment.config';
-export * from './core/ip';
 export * from './core/enricher';
 export * from './core/public-resolvers';
 export * from './core/sources';

@@ -1,4 +1,4 @@
-import { parseCidr } from '../src/core/ip';
+import { parseCidr } from '@sluice/dns';
 
 /**
  * A minimal MaxMind DB writer for tests (spec: MaxMind-DB-spec.md, format 2.0): an IPv6 tree

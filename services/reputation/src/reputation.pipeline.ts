@@ -5,8 +5,8 @@ import {
   type KnownNames,
 } from '@sluice/contracts';
 import { type BlockPolicy, needsWrite, type Evaluation } from './core/policy';
-import { maskBytes, parseIp, formatIp } from './core/ip';
-import { entryId, normalizeZone, scopeZone } from './core/scope';
+import { formatNetwork, maskBytes, normaliseName, parseIpBytes } from '@sluice/dns';
+import { entryId, scopeZone } from './core/scope';
 import { type SubjectKind } from './core/scoring';
 import { decideGuard, guardChanged, type GuardSettings } from './core/zone-guard';
 import { type BlocklistRepository } from './redis/blocklist.repository';
@@ -121,12 +121,8 @@ export class ReputationPipeline {
   }
 
   prefixOf(r: EnrichedOffender): string | null {
-    let ip: Uint8Array;
-    try {
-      ip = parseIp(r.resolver);
-    } catch {
-      return r.enrichment.prefix;
-    }
+    const ip = parseIpBytes(r.resolver);
+    if (ip === null) return r.enrichment.prefix;
     const v4 = ip.length === 4;
     const max = v4 ? this.settings.maxPrefixV4 : this.settings.maxPrefixV6;
     if (r.enrichment.prefix !== null) {
@@ -134,11 +130,12 @@ export class ReputationPipeline {
       // the configured maximum, so a block never covers a network nobody announced as one.
       const len = Number(r.enrichment.prefix.split('/')[1]);
       if (Number.isFinite(len) && len >= max) return r.enrichment.prefix;
-      return `${formatIp(maskBytes(ip, max))}/${max}`;
+      return formatNetwork({ bytes: maskBytes(ip, max), prefixLength: max });
     }
     // Per-subnet counting even without enrichment: the resolver's /24 (IPv4) or /48 (IPv6).
     const len = v4 ? this.settings.prefixFallbackV4 : this.settings.prefixFallbackV6;
-    return `${formatIp(maskBytes(ip, Math.max(len, max)))}/${Math.max(len, max)}`;
+    const prefixLength = Math.max(len, max);
+    return formatNetwork({ bytes: maskBytes(ip, prefixLength), prefixLength });
   }
 
   /**
@@ -165,7 +162,7 @@ export class ReputationPipeline {
   }
 
   private async ingestWindow(records: readonly EnrichedOffender[]): Promise<void> {
-    for (const r of records) this.advanceClock(normalizeZone(r.zone), r.windowEnd);
+    for (const r of records) this.advanceClock(normaliseName(r.zone), r.windowEnd);
     const results = await this.reputation.fold(
       records,
       (r) => this.prefixOf(r),
@@ -222,7 +219,7 @@ export class ReputationPipeline {
       { attack: number; leaked: number; secs: number; alertId: string | null }
     >();
     records.forEach((r, i) => {
-      const zone = normalizeZone(r.zone);
+      const zone = normaliseName(r.zone);
       const prefix = results[i]?.prefix ?? null;
       const covered = [
         `rz:${r.resolver}|${zone}`,
@@ -257,7 +254,7 @@ export class ReputationPipeline {
 
   /** sluice.alerts.v1: the guard follows the alert (started → on, ended → hold, then off). */
   async onAlert(alert: Alert): Promise<void> {
-    const zone = normalizeZone(alert.zone);
+    const zone = normaliseName(alert.zone);
     this.advanceClock(zone, alert.at);
     if (this.policy.isZoneAllowed(zone)) return;
     await this.guards.setAlert(zone, alert);
@@ -266,7 +263,7 @@ export class ReputationPipeline {
 
   /** sluice.known-names.v1: the names the guard answers. */
   async onKnownNames(names: KnownNames): Promise<void> {
-    const zone = normalizeZone(names.zone);
+    const zone = normaliseName(names.zone);
     await this.guards.setNames(zone, names);
     await this.decideGuard(zone);
   }

@@ -9,6 +9,7 @@ import {
   type Env,
 } from '@sluice/config';
 import { Topics } from '@sluice/contracts';
+import { normaliseName } from '@sluice/dns';
 import { defaultSettings, type DetectorSettings } from '../core/settings';
 
 const zoneList = () =>
@@ -18,7 +19,7 @@ const zoneList = () =>
       (l) => l.every((v) => /^[a-z0-9_.-]+$/i.test(v) && !v.startsWith('.')),
       'must be DNS names like rum.example.com,beacons.example.net',
     )
-    .transform((l) => l.map((v) => v.toLowerCase().replace(/\.$/, '')));
+    .transform((l) => l.map(normaliseName));
 /** "zone=factor,…": 2 = twice as sensitive, 0.5 = half. */
 const sensitivityMap = () =>
   env

@@ -1,5 +1,5 @@
 import { AsnRangeTable } from './asn-range-table';
-import { parseIp } from './ip';
+import { parseIp } from '@sluice/dns';
 
 const V4 = [
   '16777216,16777471,13335,"Cloudflare, Inc."',
@@ -21,6 +21,21 @@ describe('AsnRangeTable', () => {
     expect(look('1.0.0.1')).toEqual({ asn: 13335, org: 'Cloudflare, Inc.', prefix: '1.0.0.0/24' });
     expect(look('2.26.200.1')?.org).toBe('LLC "SPUTNIK"');
     expect(look('1.0.5.9')).toEqual({ asn: 38803, org: 'Gtelecom Pty Ltd', prefix: '1.0.4.0/22' });
+  });
+
+  it('lists its rows in order, IPv4 then IPv6, AS0 as no ASN', () => {
+    const rows = [...table.ranges()];
+    expect(rows).toHaveLength(7);
+    expect(rows[0]).toEqual({
+      family: 4,
+      first: 16777216n,
+      last: 16777471n,
+      asn: 13335,
+      org: 'Cloudflare, Inc.',
+    });
+    expect(rows[5]).toMatchObject({ family: 4, asn: null, org: null });
+    expect(rows[6]).toMatchObject({ family: 6, asn: 6939, org: 'Hurricane Electric LLC' });
+    expect(rows[6]!.first).toBe(42540488161975842760550356425300246528n);
   });
 
   it('returns null in gaps and outside the table', () => {

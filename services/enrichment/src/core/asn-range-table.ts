@@ -1,7 +1,16 @@
-import { coveringCidrV4, coveringCidrV6, type ParsedIp } from './ip';
+import { coveringCidrV4, coveringCidrV6, type ParsedIp } from '@sluice/dns';
 import { type AsnRecord, type AsnSource } from './sources';
 
 const MASK64 = (1n << 64n) - 1n;
+
+/** One row of the table: an inclusive address range and who routes it (null: AS0, not routed). */
+export interface AsnRange {
+  family: 4 | 6;
+  first: bigint;
+  last: bigint;
+  asn: number | null;
+  org: string | null;
+}
 const MAX128 = (1n << 128n) - 1n;
 
 /**
@@ -93,6 +102,27 @@ export class AsnRangeTable implements AsnSource {
 
   get rows(): { v4: number; v6: number } {
     return { v4: this.v4Start.length, v6: this.v6StartHi.length };
+  }
+
+  /**
+   * Every row, IPv4 then IPv6, in address order: the allocated networks this data knows (what a
+   * simulator draws realistic resolver addresses from, for instance).
+   */
+  *ranges(): Generator<AsnRange> {
+    for (let i = 0; i < this.v4Start.length; i++) {
+      const { asn, org } = this.record(this.v4Asn[i]!, this.v4Org[i]!, '');
+      yield { family: 4, first: BigInt(this.v4Start[i]!), last: BigInt(this.v4End[i]!), asn, org };
+    }
+    for (let i = 0; i < this.v6StartHi.length; i++) {
+      const { asn, org } = this.record(this.v6Asn[i]!, this.v6Org[i]!, '');
+      yield {
+        family: 6,
+        first: (this.v6StartHi[i]! << 64n) | this.v6StartLo[i]!,
+        last: (this.v6EndHi[i]! << 64n) | this.v6EndLo[i]!,
+        asn,
+        org,
+      };
+    }
   }
 
   lookup(ip: ParsedIp): AsnRecord | null {

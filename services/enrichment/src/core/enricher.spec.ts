@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SluiceError } from '@sluice/contracts';
 import { Enricher } from './enricher';
-import { parseIp } from './ip';
+import { parseIp } from '@sluice/dns';
 import { PUBLIC_RESOLVERS, PublicResolverTable } from './public-resolvers';
 import {
   asnSourceOf,

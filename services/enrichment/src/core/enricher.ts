@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { type EnrichmentBlock } from '@sluice/contracts';
-import { formatIp, parseIp } from './ip';
+import { formatIp, parseIp } from '@sluice/dns';
 import { PublicResolverTable } from './public-resolvers';
 import { type AsnSource, type CountrySource } from './sources';
 import { specialPurpose } from './special-ranges';

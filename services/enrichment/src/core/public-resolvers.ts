@@ -1,4 +1,4 @@
-import { formatIp, parseIp } from './ip';
+import { formatIp, parseIp } from '@sluice/dns';
 
 export interface PublicResolverOperator {
   /** Name shown in reports and carried in the enrichment block's resolverOperator. */

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { Reader } from 'mmdb-lib';
 import { ErrorCodes, SluiceError } from '@sluice/contracts';
 import { AsnRangeTable } from './asn-range-table';
-import { cidrOf, formatIp, type ParsedIp } from './ip';
+import { cidrOf, formatIp, type ParsedIp } from '@sluice/dns';
 
 export interface AsnRecord {
   asn: number | null;

@@ -1,4 +1,4 @@
-import { parseCidr, type ParsedIp } from './ip';
+import { parseCidr, type ParsedIp } from '@sluice/dns';
 
 /**
  * Addresses that never route on the public Internet (IANA special-purpose registries,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
 import { type Transport } from '@sluice/contracts';
-import { formatIp } from './ip';
+import { formatIpBytes } from '@sluice/dns';
 
 /** services/ingest/proto/dnstap.proto — same relative path from src/core and dist/core. */
 export const DNSTAP_PROTO_PATH = join(__dirname, '..', '..', 'proto', 'dnstap.proto');
@@ -121,7 +121,7 @@ export function decodeDnstap(frame: Uint8Array): DnstapResult {
   const wire = isQuery ? m.queryMessage : m.responseMessage;
   const ts =
     timeMs(m.queryTimeSec, m.queryTimeNsec) ?? timeMs(m.responseTimeSec, m.responseTimeNsec);
-  const address = m.queryAddress ? formatIp(m.queryAddress) : null;
+  const address = m.queryAddress ? formatIpBytes(m.queryAddress) : null;
   if (!wire || wire.length === 0 || ts === undefined || address === null) {
     const missing = [
       !wire || wire.length === 0 ? (isQuery ? 'query_message' : 'response_message') : null,

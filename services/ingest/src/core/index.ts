@@ -1,7 +1,6 @@
 export * from './dns-decode';
 export * from './dnstap';
 export * from './frame-streams';
-export * from './ip';
 export * from './packet-decoder';
 export * from './pcap-reader';
 export * from './query-assembler';

@@ -1,4 +1,4 @@
-import { formatIp, formatIpv4Cached } from './ip';
+import { formatIpBytes, formatIpv4Cached } from '@sluice/dns';
 
 /** Link-layer types (LINKTYPE_* from tcpdump.org/linktypes.html). */
 export const LinkType = {
@@ -188,8 +188,8 @@ export class PacketDecoder {
       break;
     }
     if (next !== 6 && next !== 17) return IGNORED;
-    const src = formatIp(data, at + 8, 16)!;
-    const dst = formatIp(data, at + 24, 16)!;
+    const src = formatIpBytes(data, at + 8, 16)!;
+    const dst = formatIpBytes(data, at + 24, 16)!;
     return this.transport(ts, next, src, dst, data, offset, end);
   }
 

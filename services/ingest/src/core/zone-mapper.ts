@@ -1,4 +1,5 @@
 import { getDomain } from 'tldts';
+import { normaliseZone } from '@sluice/dns';
 
 const CACHE_SLOTS = 16_384;
 
@@ -72,10 +73,4 @@ function registrable(qname: string): string {
       validateHostname: false,
     }) ?? qname
   );
-}
-
-export function normaliseZone(zone: string): string {
-  const z = zone.trim().toLowerCase();
-  if (z === '.') return '.';
-  return z.endsWith('.') ? z.slice(0, -1) : z;
 }

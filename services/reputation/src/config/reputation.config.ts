@@ -10,7 +10,7 @@ import {
 } from '@sluice/config';
 import { blockActionSchema, Topics } from '@sluice/contracts';
 import { subjectKinds, type SubjectKind } from '../core/scoring';
-import { parseNetwork } from '../core/ip';
+import { normaliseName, parseNetwork } from '@sluice/dns';
 
 const networkList = () =>
   env.list().refine(
@@ -101,7 +101,7 @@ const zoneFiles = () =>
     .transform((l) =>
       l.map((v) => {
         const i = v.indexOf('=');
-        return { zone: v.slice(0, i).toLowerCase().replace(/\.$/, ''), path: v.slice(i + 1) };
+        return { zone: normaliseName(v.slice(0, i)), path: v.slice(i + 1) };
       }),
     );
 
@@ -118,7 +118,7 @@ const zoneTransfers = () =>
         const [hostPort, key] = rest.split('@') as [string, string | undefined];
         const i = hostPort.lastIndexOf(':');
         return {
-          zone: zone.toLowerCase().replace(/\.$/, ''),
+          zone: normaliseName(zone),
           host: hostPort.slice(0, i).replace(/^\[|\]$/g, ''),
           port: Number(hostPort.slice(i + 1)),
           keyName: key ?? null,

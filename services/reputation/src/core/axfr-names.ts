@@ -1,5 +1,5 @@
 import * as dnsPacket from 'dns-packet';
-import { normalizeZone } from './scope';
+import { normaliseName } from '@sluice/dns';
 
 /**
  * Reads an AXFR answer (RFC 5936): the messages' answer records, from the first SOA to the
@@ -30,7 +30,7 @@ export class AxfrNameCollector {
     for (const a of packet.answers ?? []) {
       if (a.type === 'SOA') this.soas++;
       if (a.type === 'TSIG') continue;
-      if (this.names.size <= this.cap) this.names.add(normalizeZone(a.name));
+      if (this.names.size <= this.cap) this.names.add(normaliseName(a.name));
       if (this.soas === 2) return [...this.names];
     }
     if (this.soas === 0)
@@ -45,6 +45,6 @@ export function axfrQuery(zone: string, id: number): Buffer {
     type: 'query',
     id,
     flags: 0,
-    questions: [{ type: 'AXFR', name: normalizeZone(zone), class: 'IN' }],
+    questions: [{ type: 'AXFR', name: normaliseName(zone), class: 'IN' }],
   });
 }

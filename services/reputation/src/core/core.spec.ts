@@ -1,7 +1,6 @@
 import * as dnsPacket from 'dns-packet';
 import { type BlocklistEntry } from '@sluice/contracts';
 import { decayFactor, decayTo, fold, type Decayed } from './decay';
-import { formatIp, networkContains, parseIp, parseNetwork, rpzClientIpLabels } from './ip';
 import { scoreOf, subjectKinds, type ScoringConfig, type SubjectState } from './scoring';
 import { BlockPolicy, overCap, type PolicyConfig, type SubjectContext } from './policy';
 import { readCdb, writeCdb } from './cdb';
@@ -217,20 +216,6 @@ describe('BlockPolicy', () => {
     const e = (id: string, score: number) => ({ id, score, expiresAt: 1 }) as BlocklistEntry;
     expect(overCap([e('a', 90), e('b', 55), e('c', 70), e('d', 60)], 2)).toEqual(['b', 'd']);
     expect(overCap([e('a', 90)], 2)).toEqual([]);
-  });
-});
-
-describe('ip', () => {
-  it('parses, masks and formats IPv4 and IPv6', () => {
-    expect(formatIp(parseIp('2001:db8::1'))).toBe('2001:db8::1');
-    expect(networkContains(parseNetwork('10.0.0.0/8'), parseNetwork('10.2.3.4'))).toBe(true);
-    expect(networkContains(parseNetwork('10.0.0.0/8'), parseNetwork('11.2.3.4'))).toBe(false);
-  });
-
-  it('writes RPZ client-IP trigger labels as BIND expects', () => {
-    expect(rpzClientIpLabels(parseNetwork('127.0.0.2'))).toBe('32.2.0.0.127');
-    expect(rpzClientIpLabels(parseNetwork('198.51.100.0/24'))).toBe('24.0.100.51.198');
-    expect(rpzClientIpLabels(parseNetwork('2001:db8::1'))).toBe('128.1.zz.db8.2001');
   });
 });
 

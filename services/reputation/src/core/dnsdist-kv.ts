@@ -1,6 +1,6 @@
 import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
-import { maskBytes, parseNetwork } from './ip';
-import { normalizeZone, scopeAddresses, scopeZone } from './scope';
+import { maskBytes, normaliseName, parseNetwork } from '@sluice/dns';
+import { scopeAddresses, scopeZone } from './scope';
 import { writeCdb } from './cdb';
 import { nameToWire } from './tsig';
 
@@ -57,7 +57,7 @@ export function dnsdistGuardKv(entries: Iterable<BlocklistEntry>): Array<[Buffer
     if (e.shadow || e.scope.kind !== 'zone' || !e.guard) continue;
     put(wireName(e.scope.zone), `${e.guard.appliesTo}:${e.action}`);
     for (const sub of e.guard.allowedSubtrees ?? []) put(wireName(sub), 'pass');
-    for (const n of e.guard.knownNames) put(Buffer.from(normalizeZone(n), 'latin1'), '1');
+    for (const n of e.guard.knownNames) put(Buffer.from(normaliseName(n), 'latin1'), '1');
   }
   return [...out.values()];
 }

@@ -1,6 +1,13 @@
 import { type BlockAction, type BlocklistEntry, type BlockScope } from '@sluice/contracts';
-import { networkContains, networksOverlap, parseNetwork, type Network } from './ip';
-import { entryId, normalizeZone } from './scope';
+import {
+  inZone,
+  networkContains,
+  networksOverlap,
+  normaliseName,
+  parseNetwork,
+  type Network,
+} from '@sluice/dns';
+import { entryId } from './scope';
 import {
   scoreOf,
   type Score,
@@ -59,13 +66,13 @@ export class BlockPolicy {
   constructor(readonly cfg: PolicyConfig) {
     this.allowNetworks = cfg.allowNetworks.map(parseNetwork);
     this.allowAsns = new Set(cfg.allowAsns);
-    this.allowZones = cfg.allowZones.map(normalizeZone);
+    this.allowZones = cfg.allowZones.map(normaliseName);
   }
 
   /** Allowlisted zones (and their subdomains) are never scored: their traffic is wanted as is. */
   isZoneAllowed(zone: string): boolean {
-    const z = normalizeZone(zone);
-    return this.allowZones.some((a) => z === a || z.endsWith(`.${a}`));
+    const z = normaliseName(zone);
+    return this.allowZones.some((a) => inZone(z, a));
   }
 
   /** Public resolvers and allowlisted networks can only ever lose their traffic to the attacked zone. */
@@ -82,7 +89,7 @@ export class BlockPolicy {
   }
 
   scopeOf(kind: SubjectKind, ctx: SubjectContext): BlockScope | null {
-    const zone = normalizeZone(ctx.zone);
+    const zone = normaliseName(ctx.zone);
     switch (kind) {
       case 'resolver-zone':
         return { kind, resolver: ctx.resolver, zone };
@@ -159,7 +166,7 @@ export class BlockPolicy {
     const alert = c.alertId !== null ? `; alert ${c.alertId}` : '';
     switch (ev.kind) {
       case 'resolver-zone':
-        return `${c.resolver} → ${normalizeZone(c.zone)}: ${pct}${alert}${net ? `; ${net}` : ''}`;
+        return `${c.resolver} → ${normaliseName(c.zone)}: ${pct}${alert}${net ? `; ${net}` : ''}`;
       case 'resolver':
         return `${c.resolver}: ${pct} across ${ev.state.members} attacked zones${alert}`;
       case 'prefix':
@@ -167,9 +174,9 @@ export class BlockPolicy {
       case 'asn':
         return `AS${c.asn ?? '?'}${c.asOrg ? ` ${c.asOrg}` : ''}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
       case 'prefix-zone':
-        return `${c.prefix ?? '?'} → ${normalizeZone(c.zone)}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
+        return `${c.prefix ?? '?'} → ${normaliseName(c.zone)}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
       case 'asn-zone':
-        return `AS${c.asn ?? '?'}${c.asOrg ? ` ${c.asOrg}` : ''} → ${normalizeZone(c.zone)}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
+        return `AS${c.asn ?? '?'}${c.asOrg ? ` ${c.asOrg}` : ''} → ${normaliseName(c.zone)}: ${ev.state.members} offending resolvers, ${pct}${alert}`;
     }
   }
 }
@@ -183,7 +190,7 @@ export function overCap(entries: readonly BlocklistEntry[], max: number): string
     .map((e) => e.id);
 }
 
-export { entryId, normalizeZone };
+export { entryId };
 
 function safeNetwork(text: string): Network | null {
   try {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
-import { formatNetwork, parseNetwork } from './ip';
+import { formatNetwork, parseNetwork } from '@sluice/dns';
 import { dnsdistAction } from './dnsdist-kv';
 import { scopeAddresses, scopeValue, scopeZone } from './scope';
 import { rpzRecords, type RpzRecord } from './rpz';

@@ -1,4 +1,5 @@
 import { type BlocklistEntry } from '@sluice/contracts';
+import { inZone, normaliseName } from '@sluice/dns';
 import { rpzRecordsByZone, type RpzRecord } from './rpz';
 
 export interface ZoneDiff {
@@ -42,7 +43,7 @@ export class RpzZoneSet {
     initialSerial: number,
     private readonly historyLimit = 50,
   ) {
-    this.origin = origin.toLowerCase().replace(/\.$/, '');
+    this.origin = normaliseName(origin);
     this.serial = initialSerial >>> 0;
     this.emptySerial = this.serial;
   }
@@ -53,8 +54,7 @@ export class RpzZoneSet {
 
   /** True for the origin and any name below it that could be a per-zone policy zone. */
   serves(name: string): boolean {
-    const n = name.toLowerCase().replace(/\.$/, '');
-    return n === this.origin || n.endsWith(`.${this.origin}`);
+    return inZone(normaliseName(name), this.origin);
   }
 
   get(name: string): PolicyZoneView | null {
@@ -69,14 +69,14 @@ export class RpzZoneSet {
 
   /** Name and serial only: what a SOA query or an up-to-date IXFR needs, without copying records. */
   head(name: string): { name: string; serial: number } | null {
-    const n = name.toLowerCase().replace(/\.$/, '');
+    const n = normaliseName(name);
     if (!this.serves(n)) return null;
     return { name: n, serial: this.peek(n).serial };
   }
 
   /** Diffs from `serial` to the current version, or null when history does not reach back. */
   diffsSince(name: string, serial: number): ZoneDiff[] | null {
-    const z = this.peek(name.toLowerCase().replace(/\.$/, ''));
+    const z = this.peek(normaliseName(name));
     if (serial === z.serial) return [];
     const i = z.history.findIndex((d) => d.from === serial);
     return i < 0 ? null : z.history.slice(i);

@@ -1,6 +1,6 @@
 import { type BlockAction, type BlocklistEntry } from '@sluice/contracts';
-import { parseNetwork, rpzClientIpLabels } from './ip';
-import { inZone, normalizeZone, scopeAddresses } from './scope';
+import { inZone, normaliseName, parseNetwork, rpzClientIpLabels } from '@sluice/dns';
+import { scopeAddresses } from './scope';
 
 /** One policy record: owner name (absolute, no trailing dot) and CNAME target. */
 export interface RpzRecord {
@@ -35,7 +35,7 @@ export function policyZoneOf(entry: BlocklistEntry, origin: string): string | nu
   const s = entry.scope;
   switch (s.kind) {
     case 'zone':
-      return `${normalizeZone(s.zone)}.${origin}`;
+      return `${normaliseName(s.zone)}.${origin}`;
     case 'resolver-zone':
     case 'prefix-zone':
     case 'asn-zone':
@@ -43,7 +43,7 @@ export function policyZoneOf(entry: BlocklistEntry, origin: string): string | nu
       // records (which apply to every client) carry them.
       if (entry.action === 'guard') return null;
       if (s.kind === 'asn-zone' && !entry.networks?.length) return null;
-      return `${normalizeZone(s.zone)}.${origin}`;
+      return `${normaliseName(s.zone)}.${origin}`;
     case 'resolver':
     case 'prefix':
       return origin;
@@ -60,17 +60,17 @@ export function policyZoneOf(entry: BlocklistEntry, origin: string): string | nu
  */
 export function rpzGuardRecords(entry: BlocklistEntry, zoneName: string): RpzRecord[] {
   if (entry.scope.kind !== 'zone' || !entry.guard || entry.action === 'guard') return [];
-  const zone = normalizeZone(entry.scope.zone);
+  const zone = normaliseName(entry.scope.zone);
   const target = rpzTarget(entry.action);
   const passthru = 'rpz-passthru.';
   const at = (n: string) => `${n}.${zoneName}`;
-  const subtrees = (entry.guard.allowedSubtrees ?? []).map(normalizeZone);
+  const subtrees = (entry.guard.allowedSubtrees ?? []).map(normaliseName);
   const out: RpzRecord[] = [];
   for (const sub of subtrees)
     out.push({ name: at(sub), target: passthru }, { name: at(`*.${sub}`), target: passthru });
   out.push({ name: at(zone), target: passthru }, { name: at(`*.${zone}`), target });
   for (const raw of entry.guard.knownNames) {
-    const n = normalizeZone(raw);
+    const n = normaliseName(raw);
     if (n === zone || !inZone(n, zone) || subtrees.some((s) => inZone(n, s))) continue;
     out.push({ name: at(n), target: passthru }, { name: at(`*.${n}`), target });
   }

@@ -1,8 +1,5 @@
 import { type BlocklistEntry, type BlockScope } from '@sluice/contracts';
-
-export function normalizeZone(zone: string): string {
-  return zone.toLowerCase().replace(/\.$/, '');
-}
+import { normaliseName } from '@sluice/dns';
 
 /** The one zone an entry is limited to, or null for outright (every-zone) entries. */
 export function scopeZone(scope: BlockScope): string | null {
@@ -11,7 +8,7 @@ export function scopeZone(scope: BlockScope): string | null {
     case 'prefix-zone':
     case 'asn-zone':
     case 'zone':
-      return normalizeZone(scope.zone);
+      return normaliseName(scope.zone);
     case 'resolver':
     case 'prefix':
     case 'asn':
@@ -74,9 +71,4 @@ export function scopeValue(scope: BlockScope): string {
     case 'zone':
       return scope.zone;
   }
-}
-
-/** Is `name` the zone or below it? (both normalized) */
-export function inZone(name: string, zone: string): boolean {
-  return name === zone || name.endsWith(`.${zone}`);
 }

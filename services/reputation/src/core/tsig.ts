@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { normaliseName } from '@sluice/dns';
 
 /** RFC 8945 TSIG with HMAC-SHA256 (what `tsig-keygen` makes by default). */
 export interface TsigKey {
@@ -12,9 +13,7 @@ export const TSIG_TYPE = 250;
 const FUDGE = 300;
 
 export function nameToWire(name: string): Buffer {
-  const labels = name
-    .toLowerCase()
-    .replace(/\.$/, '')
+  const labels = normaliseName(name)
     .split('.')
     .filter((l) => l.length > 0);
   const parts: Buffer[] = [];
@@ -202,7 +201,7 @@ export function verifyMessage(
     return { ok: false, reason: 'malformed' };
   }
   if (t === null) return { ok: false, reason: 'unsigned' };
-  const key = keys.find((k) => k.name.toLowerCase().replace(/\.$/, '') === t.keyName);
+  const key = keys.find((k) => normaliseName(k.name) === t.keyName);
   if (!key || t.algorithm !== 'hmac-sha256')
     return { ok: false, reason: 'badkey', keyName: t.keyName };
   const stripped = Buffer.from(msg.subarray(0, t.offset));

@@ -1,4 +1,5 @@
 import * as dnsPacket from 'dns-packet';
+import { normaliseName } from '@sluice/dns';
 import { decodeDnsPacket } from './dns-wire';
 import { type RpzRecord } from './rpz';
 import { type RpzZoneSet, serialGt } from './rpz-zones';
@@ -129,7 +130,7 @@ export function answerRequest(
   const opcode = ((req.flags ?? 0) >> 11) & 0xf;
   if (opcode !== 0 || !q) return { messages: sign([base(4 /* NOTIMP */)]), outcome: 'other' };
   const zone = zones.head(q.name);
-  if (!zone || zone.name !== q.name.toLowerCase().replace(/\.$/, '')) {
+  if (!zone || zone.name !== normaliseName(q.name)) {
     return { messages: sign([base(5 /* REFUSED */, [], false)]), outcome: 'refused' };
   }
   const qtype = q.type as string;

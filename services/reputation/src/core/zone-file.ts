@@ -1,4 +1,4 @@
-import { normalizeZone } from './scope';
+import { normaliseName } from '@sluice/dns';
 
 /**
  * Owner names of a DNS master file (RFC 1035 §5; e.g. `dig axfr` output or the zone's source),
@@ -7,7 +7,7 @@ import { normalizeZone } from './scope';
  * Not a full parser: record data is not interpreted, only owners are collected.
  */
 export function zoneFileNames(text: string, origin: string): string[] {
-  let current = normalizeZone(origin);
+  let current = normaliseName(origin);
   let previous: string | null = null;
   let depth = 0;
   const names = new Set<string>();
@@ -35,8 +35,8 @@ export function zoneFileNames(text: string, origin: string): string[] {
 }
 
 function absolute(name: string, origin: string): string {
-  if (name.endsWith('.')) return normalizeZone(name);
-  return normalizeZone(origin === '' ? name : `${name}.${origin}`);
+  if (name.endsWith('.')) return normaliseName(name);
+  return normaliseName(origin === '' ? name : `${name}.${origin}`);
 }
 
 function stripComment(line: string): string {

@@ -5,7 +5,8 @@ import {
   type KnownNames,
   type ZoneGuard,
 } from '@sluice/contracts';
-import { entryId, inZone, normalizeZone } from './scope';
+import { inZone, normaliseName } from '@sluice/dns';
+import { entryId } from './scope';
 
 export interface GuardSettings {
   enabled: boolean;
@@ -59,7 +60,7 @@ export function decideGuard(
 ): BlocklistEntry | null {
   if (!cfg.enabled) return null;
   const { alert } = input;
-  const zone = normalizeZone(alert.zone);
+  const zone = normaliseName(alert.zone);
   const sameAlert = existing?.guard?.alertId === alert.alertId;
   const names = input.names?.alertId === alert.alertId ? input.names : null;
   if (names === null && input.zoneData === null && !sameAlert) return null;
@@ -82,7 +83,7 @@ export function decideGuard(
   if (names !== null || input.zoneData !== null) {
     const merged = new Set<string>([zone]);
     const add = (raw: string) => {
-      const n = normalizeZone(raw);
+      const n = normaliseName(raw);
       if (!inZone(n, zone)) return;
       // A wildcard answers every name below it: that subtree cannot be guarded by name.
       if (n.startsWith('*.')) {
@@ -107,7 +108,7 @@ export function decideGuard(
   const expiresAt = ended
     ? now + cfg.holdMs
     : Math.max(sameAlert ? existing.expiresAt : 0, now + Math.max(cfg.holdMs, cfg.staleMs));
-  for (const a of cfg.allowZones.map(normalizeZone)) if (inZone(a, zone)) wildcards.add(a);
+  for (const a of cfg.allowZones.map(normaliseName)) if (inZone(a, zone)) wildcards.add(a);
   const allowedSubtrees = [...wildcards].sort();
   const guard: ZoneGuard = {
     alertId: alert.alertId,

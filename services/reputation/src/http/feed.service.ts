@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type BlocklistEntry } from '@sluice/contracts';
+import { normaliseName } from '@sluice/dns';
 import {
   feedFormats,
   renderDnsdistLua,
@@ -169,7 +170,7 @@ export class FeedService {
         };
       case 'rpz': {
         const origin = this.rpz?.origin ?? 'rpz.sluice';
-        const zoneName = (q.zone ?? origin).toLowerCase().replace(/\.$/, '');
+        const zoneName = normaliseName(q.zone ?? origin);
         const serial = this.rpz?.serialOf(zoneName) ?? Math.floor(now / 1000);
         return {
           status: 200,

@@ -1,5 +1,6 @@
 import { type Redis } from 'ioredis';
 import { type EnrichedOffender } from '@sluice/contracts';
+import { normaliseName } from '@sluice/dns';
 import { type SubjectKind, type SubjectState } from '../core/scoring';
 
 /**
@@ -158,7 +159,7 @@ export function subjectId(
 ): string | null {
   switch (kind) {
     case 'resolver-zone':
-      return `${r.resolver}|${r.zone.toLowerCase().replace(/\.$/, '')}`;
+      return `${r.resolver}|${normaliseName(r.zone)}`;
     case 'resolver':
       return r.resolver;
     case 'prefix':
@@ -166,11 +167,9 @@ export function subjectId(
     case 'asn':
       return r.enrichment.asn === null ? null : String(r.enrichment.asn);
     case 'prefix-zone':
-      return prefix === null ? null : `${prefix}|${r.zone.toLowerCase().replace(/\.$/, '')}`;
+      return prefix === null ? null : `${prefix}|${normaliseName(r.zone)}`;
     case 'asn-zone':
-      return r.enrichment.asn === null
-        ? null
-        : `${r.enrichment.asn}|${r.zone.toLowerCase().replace(/\.$/, '')}`;
+      return r.enrichment.asn === null ? null : `${r.enrichment.asn}|${normaliseName(r.zone)}`;
   }
 }
 
@@ -221,7 +220,7 @@ export class ReputationRepository {
     const recs = records.map((r) => {
       const prefix = prefixOf(r);
       prefixes.push(prefix);
-      const zone = r.zone.toLowerCase().replace(/\.$/, '');
+      const zone = normaliseName(r.zone);
       const ratio = r.totalQueries > 0 ? r.attackQueries / r.totalQueries : 0;
       const subjects: Array<[number, number, number, string, number]> = [];
       const mine: Array<[SubjectKind, number]> = [];

@@ -1,0 +1,82 @@
+import {
+  formatIp,
+  formatIpBytes,
+  formatIpv4Cached,
+  formatIpv6,
+  parseIp,
+  parseIpBytes,
+  parseIpv6,
+} from './address';
+
+describe('formatIpBytes', () => {
+  it.each([
+    '192.0.2.1',
+    '2001:db8::1',
+    '::1',
+    '::',
+    'fe80::1:0:0:2',
+    '2001:db8:0:1:1:1:1:1',
+    '::ffff:192.0.2.7',
+  ])('round-trips %s', (ip) => {
+    expect(formatIpBytes(parseIpBytes(ip)!)).toBe(ip);
+  });
+
+  it('compresses the longest zero run, the first of equal runs, never a single zero (RFC 5952)', () => {
+    expect(formatIpBytes(parseIpBytes('1:0:0:1:0:0:0:1')!)).toBe('1:0:0:1::1');
+    expect(formatIpBytes(parseIpBytes('1:0:0:1:0:0:1:1')!)).toBe('1::1:0:0:1:1');
+    expect(formatIpBytes(parseIpBytes('1:0:1:1:1:1:1:1')!)).toBe('1:0:1:1:1:1:1:1');
+  });
+
+  it('reads an address inside a larger buffer', () => {
+    const packet = Buffer.from([9, 9, 192, 0, 2, 1, 9]);
+    expect(formatIpBytes(packet, 2, 4)).toBe('192.0.2.1');
+    expect(formatIpv4Cached(packet, 2)).toBe('192.0.2.1');
+    expect(formatIpv4Cached(packet, 2)).toBe('192.0.2.1');
+  });
+
+  it('rejects other lengths', () => {
+    expect(formatIpBytes(Buffer.alloc(5))).toBeNull();
+  });
+});
+
+describe('parseIp / formatIp', () => {
+  it('parses and formats IPv4', () => {
+    expect(parseIp('8.8.8.8')).toEqual({ family: 4, value: 0x08080808 });
+    expect(formatIp(parseIp('255.255.255.255')!)).toBe('255.255.255.255');
+    expect(parseIp('256.1.1.1')).toBeNull();
+  });
+
+  it('parses IPv6 in every spelling and formats canonically (RFC 5952)', () => {
+    expect(formatIp(parseIp('2001:4860:4860:0:0:0:0:8888')!)).toBe('2001:4860:4860::8888');
+    expect(formatIp(parseIp('2001:DB8:0:0:1:0:0:1')!)).toBe('2001:db8::1:0:0:1');
+    expect(formatIp(parseIp('::')!)).toBe('::');
+    expect(formatIp(parseIp('fe80::1%eth0')!)).toBe('fe80::1');
+    expect(parseIpv6('64:ff9b::192.0.2.33')).toBe((0x64ff9bn << 96n) | 0xc0000221n);
+    expect(parseIp('2001:db8::g')).toBeNull();
+    expect(parseIp('not an ip')).toBeNull();
+  });
+
+  it('treats IPv4-mapped IPv6 as the IPv4 address it carries', () => {
+    expect(parseIp('::ffff:8.8.4.4')).toEqual({ family: 4, value: 0x08080404 });
+  });
+
+  it('writes a 128-bit value as formatIpBytes writes its bytes', () => {
+    expect(formatIpv6(0x20010db8n << 96n)).toBe('2001:db8::');
+    expect(formatIpv6((1n << 128n) - 1n)).toBe('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+  });
+});
+
+describe('parseIpBytes', () => {
+  it('keeps the family of the text: 4 bytes for IPv4, 16 for IPv6 (IPv4-mapped too)', () => {
+    expect([...parseIpBytes('192.0.2.1')!]).toEqual([192, 0, 2, 1]);
+    expect(parseIpBytes('::ffff:192.0.2.1')).toHaveLength(16);
+    expect([...parseIpBytes('2001:db8::1')!]).toEqual([
+      0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    ]);
+  });
+
+  it('rejects what is not an address', () => {
+    for (const t of ['', '1.2.3', '256.1.1.1', '1::2::3', '192.0.2.1/24'])
+      expect(parseIpBytes(t)).toBeNull();
+  });
+});

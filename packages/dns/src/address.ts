@@ -1,0 +1,170 @@
+// isIPv4/isIPv6 are pure string checks (the core lint rule allows exactly these from node:net).
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * One address in two forms. Bytes (4 or 16) are what the wire and masks use; ParsedIp keeps IPv4
+ * a plain number and IPv6 one 128-bit bigint, for range tables that compare and binary-search.
+ */
+export type ParsedIp = { family: 4; value: number } | { family: 6; value: bigint };
+
+const MASK64 = (1n << 64n) - 1n;
+
+export function parseIpv4(text: string): number | null {
+  if (!isIPv4(text)) return null;
+  const parts = text.split('.');
+  return (
+    ((Number(parts[0]) << 24) >>> 0) +
+    (Number(parts[1]) << 16) +
+    (Number(parts[2]) << 8) +
+    Number(parts[3])
+  );
+}
+
+/** An IPv6 address (zone id ignored, dotted IPv4 tail allowed) as one 128-bit value. */
+export function parseIpv6(input: string): bigint | null {
+  if (!parseIpv6Into(input, scratch)) return null;
+  return (scratchView.getBigUint64(0) << 64n) | scratchView.getBigUint64(8);
+}
+
+const scratch = new Uint8Array(16);
+const scratchView = new DataView(scratch.buffer);
+
+/** Writes the 16 bytes of an IPv6 address into `out`; false (out undefined) when it is not one. */
+function parseIpv6Into(input: string, out: Uint8Array): boolean {
+  // Zone ids (fe80::1%eth0) name an interface, not part of the address.
+  const text = input.includes('%') ? input.slice(0, input.indexOf('%')) : input;
+  if (!isIPv6(text)) return false;
+  let head = text;
+  let tailV4 = -1;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    const v4 = parseIpv4(text.slice(lastColon + 1));
+    if (v4 === null) return false;
+    tailV4 = v4;
+    head = text.slice(0, lastColon + 1) + '0:0';
+  }
+  const [left = '', right] = head.split('::');
+  const leftGroups = left === '' ? [] : left.split(':');
+  const rightGroups = right === undefined || right === '' ? [] : right.split(':');
+  // isIPv6 has checked the shape: at most 8 groups of at most 4 hex digits, :: at most once.
+  out.fill(0);
+  const put = (i: number, word: number) => {
+    out[i * 2] = word >>> 8;
+    out[i * 2 + 1] = word & 0xff;
+  };
+  for (let i = 0; i < leftGroups.length; i++) put(i, parseInt(leftGroups[i]!, 16));
+  const base = 8 - rightGroups.length;
+  for (let i = 0; i < rightGroups.length; i++) put(base + i, parseInt(rightGroups[i]!, 16));
+  if (tailV4 >= 0) {
+    put(6, tailV4 >>> 16);
+    put(7, tailV4 & 0xffff);
+  }
+  return true;
+}
+
+/**
+ * Parse either family. IPv4-mapped IPv6 (::ffff:a.b.c.d) is returned as IPv4: dual-stack
+ * sockets report IPv4 resolvers that way, and they must get IPv4 answers.
+ */
+export function parseIp(text: string): ParsedIp | null {
+  const v4 = parseIpv4(text);
+  if (v4 !== null) return { family: 4, value: v4 };
+  const v6 = parseIpv6(text);
+  if (v6 === null) return null;
+  if (v6 >> 32n === 0xffffn) return { family: 4, value: Number(v6 & 0xffffffffn) };
+  return { family: 6, value: v6 };
+}
+
+/** 4 bytes for IPv4 text, 16 for IPv6 (IPv4-mapped included: the text's family is kept). */
+export function parseIpBytes(text: string): Uint8Array | null {
+  const v4 = parseIpv4(text);
+  if (v4 !== null) return Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255);
+  const out = new Uint8Array(16);
+  return parseIpv6Into(text, out) ? out : null;
+}
+
+/**
+ * Text form of a 4- or 16-byte address (IPv6 per RFC 5952: lower case, longest zero run as ::,
+ * IPv4-mapped with its dotted tail). Null for any other length. This is ingest's per-packet path.
+ */
+export function formatIpBytes(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): string | null {
+  if (length === 4) {
+    return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+  }
+  if (length !== 16) return null;
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push((bytes[offset + i]! << 8) | bytes[offset + i + 1]!);
+  // IPv4-mapped (::ffff:a.b.c.d) keeps its dotted tail, as every tool prints it.
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
+    return `::ffff:${bytes[offset + 12]}.${bytes[offset + 13]}.${bytes[offset + 14]}.${bytes[offset + 15]}`;
+  }
+  const run = longestZeroRun(words);
+  const hex = words.map((w) => w.toString(16));
+  if (run < 0) return hex.join(':');
+  const start = run >> 4;
+  return `${hex.slice(0, start).join(':')}::${hex.slice(start + (run & 15)).join(':')}`;
+}
+
+/**
+ * Where `::` goes (RFC 5952 4.2.2–4.2.3): the longest run of two or more zero words, the first of
+ * equal runs; encoded as start << 4 | length (no allocation on the hot path), -1 for none.
+ */
+export function longestZeroRun(words: ArrayLike<number>): number {
+  let bestStart = -1;
+  let bestLength = 1; // a single zero word is not compressed
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  return bestStart < 0 ? -1 : (bestStart << 4) | bestLength;
+}
+
+const v4Cache = new Map<number, string>();
+
+/** IPv4 text with a bounded cache: a flood comes from a limited set of resolvers. */
+export function formatIpv4Cached(bytes: Uint8Array, offset: number): string {
+  const key =
+    ((bytes[offset]! << 24) |
+      (bytes[offset + 1]! << 16) |
+      (bytes[offset + 2]! << 8) |
+      bytes[offset + 3]!) >>>
+    0;
+  let text = v4Cache.get(key);
+  if (text === undefined) {
+    text = `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+    if (v4Cache.size >= 65_536) v4Cache.clear();
+    v4Cache.set(key, text);
+  }
+  return text;
+}
+
+export function formatIpv4(value: number): string {
+  return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
+}
+
+const v6Scratch = new Uint8Array(16);
+const v6View = new DataView(v6Scratch.buffer);
+
+/** RFC 5952 text of a 128-bit value, as formatIpBytes writes it. */
+export function formatIpv6(value: bigint): string {
+  v6View.setBigUint64(0, (value >> 64n) & MASK64);
+  v6View.setBigUint64(8, value & MASK64);
+  return formatIpBytes(v6Scratch, 0, 16)!;
+}
+
+export function formatIp(ip: ParsedIp): string {
+  return ip.family === 4 ? formatIpv4(ip.value) : formatIpv6(ip.value);
+}

@@ -1,0 +1,3 @@
+export * from './address';
+export * from './network';
+export * from './name';
