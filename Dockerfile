@@ -11,4 +11,4 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
 USER node
-CMD ["node", "packages/cli/dist/main.js", "--help"]
+CMD ["node", "apps/cli/dist/main.js", "--help"]

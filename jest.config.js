@@ -28,7 +28,7 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.spec.ts'],
+      testMatch: ['<rootDir>/{apps,packages,services}/*/src/**/*.spec.ts'],
     },
     {
       ...shared,

@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-sluice() { node packages/cli/dist/main.js "$@"; }
+sluice() { node apps/cli/dist/main.js "$@"; }
 zone=${DEMO_ZONE:-acme.com} # one of the simulated benign zones, so the detector knows its baseline
 mkdir -p .local
 

@@ -30,7 +30,7 @@ else
 fi
 export REDIS_URL=${REDIS_URL:-$(bash infra/redis/redis.sh ensure | tail -n 1)}
 export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
-node packages/cli/dist/main.js topics create
+node apps/cli/dist/main.js topics create
 
 mkdir -p .local/logs
 # Embedded defaults for a local run; every one can be overridden from the environment.

@@ -84,7 +84,7 @@ describe('docker-compose.yml', () => {
     }
     expect(compose.services.topics.command).toEqual([
       'node',
-      'packages/cli/dist/main.js',
+      'apps/cli/dist/main.js',
       'topics',
       'create',
     ]);

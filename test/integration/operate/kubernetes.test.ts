@@ -121,7 +121,7 @@ function programOf(container: Obj): ServiceName | 'cli' | null {
   const cmd = (container.command ?? []).join(' ');
   const svc = /services\/([a-z]+)\/dist\/main\.js/.exec(cmd)?.[1];
   if (svc && (services as readonly string[]).includes(svc)) return svc as ServiceName;
-  if (cmd.includes('packages/cli/dist/main.js')) return 'cli';
+  if (cmd.includes('apps/cli/dist/main.js')) return 'cli';
   return null;
 }
 

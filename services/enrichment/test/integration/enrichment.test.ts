@@ -260,7 +260,7 @@ describe('enrichment service against the real broker and Redis', () => {
     expect((await fetch(`${base}/report`)).status).toBe(400);
 
     // `sluice report --api` asks this running service instead of Redis
-    const cli = join(repoRoot, 'packages/cli/dist/main.js');
+    const cli = join(repoRoot, 'apps/cli/dist/main.js');
     const { stdout } = await promisify(execFile)('node', [
       cli,
       'report',

@@ -19,7 +19,7 @@ const T0 = Date.UTC(2026, 10, 24, 8, 0, 0);
 
 /** `sluice report` (the built CLI, as an operator runs it) over aggregates in real Redis. */
 describe('sluice report', () => {
-  const cli = join(repoRoot, 'packages/cli/dist/main.js');
+  const cli = join(repoRoot, 'apps/cli/dist/main.js');
   const config = testRedisConfig();
   let redis: Redis;
   const alertId = uniqueName('cli-alert');
