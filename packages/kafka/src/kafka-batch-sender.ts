@@ -13,6 +13,25 @@ export interface BatchSenderOptions {
   maxInFlight?: number;
   onLost?: (messages: number, error: unknown) => void;
   onSent?: (messages: number) => void;
+  /**
+   * How long a request that keeps failing on retriable errors (broker down or restarting,
+   * leader election) is retried before its messages are counted lost (default 120 s). The
+   * messages stay queued meanwhile, so the queue's bound pushes back on the producer.
+   */
+  retryForMs?: number;
+  /** Called once per outage when a request failed retriably and is being retried. */
+  onRetrying?: (messages: number, error: unknown) => void;
+}
+
+/** kafkajs gave up on an error that may pass: out of retries, or a retriable root cause. */
+function retriable(error: unknown): boolean {
+  if (error instanceof Error && error.name === 'KafkaJSNumberOfRetriesExceeded') return true;
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && depth < 10; depth++) {
+    if ((e as { retriable?: unknown }).retriable === true) return true;
+    e = e.cause;
+  }
+  return false;
 }
 
 /**
@@ -30,6 +49,11 @@ export class KafkaBatchSender {
   private idleWaiters: (() => void)[] = [];
   sent = 0;
   lost = 0;
+  /** Requests re-sent after kafkajs gave up on a retriable error. */
+  resent = 0;
+  /** Since when requests keep failing retriably (null: the last one succeeded). */
+  private failingSince: number | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly producer: Producer,
@@ -68,6 +92,7 @@ export class KafkaBatchSender {
   }
 
   private pump(): void {
+    if (this.retryTimer !== null) return;
     if (this.queue.length === 0) {
       if (this.inFlightRequests === 0) for (const w of this.idleWaiters.splice(0)) w();
       return;
@@ -85,14 +110,35 @@ export class KafkaBatchSender {
     this.queuedBytes -= bytes;
     this.inFlightRequests++;
     this.inFlightMessages += n;
+    let backoff = 0;
     void this.producer
       .send({ topic: this.options.topic, messages, acks: -1 })
       .then(
         () => {
+          this.failingSince = null;
           this.sent += n;
           this.options.onSent?.(n);
         },
         (error: unknown) => {
+          const now = Date.now();
+          if (this.failingSince === null && retriable(error)) {
+            this.failingSince = now;
+            this.options.onRetrying?.(n, error);
+          }
+          if (
+            this.failingSince !== null &&
+            retriable(error) &&
+            now - this.failingSince < (this.options.retryForMs ?? 120_000)
+          ) {
+            // A broker restart outlasts kafkajs' own retries (~6 s): keep the messages, at the
+            // head of the queue so each key's order holds, and try again shortly.
+            this.resent++;
+            this.queue.unshift(...messages);
+            this.queuedBytes += bytes;
+            backoff = 1000;
+            return;
+          }
+          this.failingSince = null;
           this.lost += n;
           this.options.onLost?.(n, error);
         },
@@ -101,7 +147,12 @@ export class KafkaBatchSender {
         this.inFlightRequests--;
         this.inFlightMessages -= n;
         if (!this.congested) for (const w of this.waiters.splice(0)) w();
-        this.pump();
+        if (backoff > 0 && this.retryTimer === null) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = null;
+            this.pump();
+          }, backoff);
+        } else this.pump();
       });
   }
 }
