@@ -9,14 +9,10 @@ import { type EnrichedOffender } from '@sluice/contracts';
 import { createKafka, provisionTopics } from '@sluice/kafka';
 import { createRedis } from '@sluice/redis';
 import { formatRate, machineLine, markdownTable, PeakRss } from '@sluice/testing';
-import { Enricher } from '../src/core/enricher';
 import { formatIpv4, formatIpv6 } from '@sluice/dns';
-import {
-  countrySourceOf,
-  loadPackagedAsnTable,
-  MmdbFile,
-  packagedDataPaths,
-} from '../src/core/sources';
+import { Enricher } from '../src/core/enricher';
+import { countrySourceOf, MmdbFile } from '../src/data/mmdb-file';
+import { loadPackagedAsnTable, packagedDataPaths } from '../src/data/packaged-data';
 import { loadEnrichmentConfig } from '../src/config/enrichment.config';
 import { EnrichmentRuntime } from '../src/enrichment.runtime';
 import { ReportRepository } from '../src/report/report.repository';

@@ -6,6 +6,8 @@ export * from './core/asn-range-table';
 export * from './core/report';
 export * from './core/report-render';
 export * from './data/enrichment-data';
+export * from './data/mmdb-file';
+export * from './data/packaged-data';
 export * from './report/report.repository';
 export * from './report/report.service';
 export * from './enrichment.runtime';

@@ -1,17 +1,9 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SluiceError } from '@sluice/contracts';
-import { Enricher } from './enricher';
 import { parseIp } from '@sluice/dns';
+import { asnSourceOf, countrySourceOf, MmdbFile } from '../data/mmdb-file';
+import { loadPackagedAsnTable, packagedDataPaths } from '../data/packaged-data';
+import { Enricher } from './enricher';
 import { PUBLIC_RESOLVERS, PublicResolverTable } from './public-resolvers';
-import {
-  asnSourceOf,
-  countrySourceOf,
-  loadPackagedAsnTable,
-  MmdbFile,
-  packagedDataPaths,
-} from './sources';
 
 const fixtures = join(__dirname, '../../test/fixtures/mmdb');
 
@@ -127,54 +119,6 @@ describe('Enricher over the packaged offline data (real lookups)', () => {
 });
 
 describe('operator MMDB files', () => {
-  it('reads GeoLite2-ASN and GeoLite2-Country shapes, with the MMDB network as prefix', () => {
-    const asn = MmdbFile.open(join(fixtures, 'GeoLite2-ASN-Test.mmdb'));
-    const country = MmdbFile.open(join(fixtures, 'GeoLite2-Country-Test.mmdb'));
-    const e = new Enricher({ asn: asnSourceOf(asn), country: countrySourceOf(country) });
-    expect(e.enrich('89.160.20.112')).toMatchObject({
-      asn: 29518,
-      asOrg: 'Bredband2 AB',
-      prefix: '89.160.0.0/17',
-      country: 'SE',
-      resolverKind: 'isp',
-    });
-    expect(e.enrich('2600:6000::1')).toMatchObject({ asn: 237, prefix: '2600:6000::/20' });
-    expect(e.enrich('2001:218::1')).toMatchObject({
-      country: 'JP',
-      asn: null,
-      resolverKind: 'unknown',
-    });
-  });
-
-  describe('bad files fail naming the file', () => {
-    let dir: string;
-    beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'sluice-mmdb-'))));
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-    it('missing', () => {
-      const path = join(dir, 'nope.mmdb');
-      expect(() => MmdbFile.open(path)).toThrow(SluiceError);
-      expect(() => MmdbFile.open(path)).toThrow(
-        new RegExp(`MMDB file ${path} cannot be read \\(ENOENT\\)`),
-      );
-    });
-
-    it('not an MMDB at all', () => {
-      const path = join(dir, 'garbage.mmdb');
-      writeFileSync(path, 'this is not a database');
-      expect(() => MmdbFile.open(path)).toThrow(
-        new RegExp(`MMDB file ${path} is not a valid MaxMind database`),
-      );
-    });
-
-    it('truncated', () => {
-      const path = join(dir, 'truncated.mmdb');
-      copyFileSync(join(fixtures, 'GeoLite2-ASN-Test.mmdb'), path);
-      writeFileSync(path, readFileSync(path).subarray(0, 4000));
-      expect(() => MmdbFile.open(path)).toThrow(/is not a valid MaxMind database/);
-    });
-  });
-
   it('replaceSources drops cached answers from the old data', () => {
     const fixtureAsn = asnSourceOf(MmdbFile.open(join(fixtures, 'GeoLite2-ASN-Test.mmdb')));
     const country = countrySourceOf(MmdbFile.open(join(fixtures, 'GeoLite2-Country-Test.mmdb')));

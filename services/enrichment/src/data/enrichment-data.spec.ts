@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packagedDataPaths } from '../core/sources';
+import { packagedDataPaths } from './packaged-data';
 import { EnrichmentData, type ReloadEvent } from './enrichment-data';
 
 const fixtures = join(__dirname, '../../test/fixtures/mmdb');

@@ -1,12 +1,7 @@
 import { type Stats, unwatchFile, watchFile } from 'node:fs';
 import { Enricher, type EnricherSources } from '../core/enricher';
-import {
-  asnSourceOf,
-  countrySourceOf,
-  loadPackagedAsnTable,
-  MmdbFile,
-  packagedDataPaths,
-} from '../core/sources';
+import { asnSourceOf, countrySourceOf, MmdbFile } from './mmdb-file';
+import { loadPackagedAsnTable, packagedDataPaths } from './packaged-data';
 
 export interface DataOptions {
   asnMmdb: string | null;

@@ -6,12 +6,8 @@ import { type EnrichedOffender } from '@sluice/contracts';
 import { createRedis, type Redis } from '@sluice/redis';
 import { repoRoot, testRedisConfig, uniqueName } from '@sluice/testing';
 import { Enricher } from '../../src/core/enricher';
-import {
-  countrySourceOf,
-  loadPackagedAsnTable,
-  MmdbFile,
-  packagedDataPaths,
-} from '../../src/core/sources';
+import { countrySourceOf, MmdbFile } from '../../src/data/mmdb-file';
+import { loadPackagedAsnTable, packagedDataPaths } from '../../src/data/packaged-data';
 import { ReportRepository } from '../../src/report/report.repository';
 
 const run = promisify(execFile);
