@@ -1,4 +1,15 @@
+import { join } from 'node:path';
+import * as protobuf from 'protobufjs';
 import { decodeDnstap, DnstapMessageType, encodeDnstap } from './dnstap';
+import { DNSTAP_SCHEMA } from './dnstap.schema';
+
+describe('DNSTAP_SCHEMA', () => {
+  it('is proto/dnstap.proto (on failure, paste the JSON below into dnstap.schema.ts)', () => {
+    const proto = protobuf.loadSync(join(__dirname, '../../proto/dnstap.proto')).toJSON();
+    if (JSON.stringify(proto) !== JSON.stringify(DNSTAP_SCHEMA)) console.log(JSON.stringify(proto));
+    expect(DNSTAP_SCHEMA).toEqual(proto);
+  });
+});
 
 describe('decodeDnstap', () => {
   const base = {

@@ -1,14 +1,10 @@
-import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
 import { type Transport } from '@sluice/contracts';
 import { formatIpBytes } from '@sluice/dns';
-
-/** services/ingest/proto/dnstap.proto — same relative path from src/core and dist/core. */
-export const DNSTAP_PROTO_PATH = join(__dirname, '..', '..', 'proto', 'dnstap.proto');
+import { DNSTAP_SCHEMA } from './dnstap.schema';
 
 // Compiled once at module load: protobufjs generates a specialised decoder per type.
-const root = protobuf.loadSync(DNSTAP_PROTO_PATH);
-const DnstapType = root.lookupType('dnstap.Dnstap');
+const DnstapType = protobuf.Root.fromJSON(DNSTAP_SCHEMA).lookupType('dnstap.Dnstap');
 
 export const DnstapMessageType = {
   AUTH_QUERY: 1,
