@@ -1,23 +1,48 @@
-// Flat, type-checked config. The pure cores must not import Nest, Kafka or Redis:
-// that is what keeps them unit-testable and the services thin.
+// Flat, type-checked config. The pure cores must not import Nest, Kafka or Redis, nor read
+// files or open sockets: that is what keeps them unit-testable and the services thin.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const infraImports = {
-  patterns: [
-    {
-      group: [
-        '@nestjs/*',
-        'kafkajs',
-        'ioredis',
-        '@sluice/kafka',
-        '@sluice/redis',
-        '@sluice/service-kit',
-      ],
-      message: 'Cores stay free of Nest, Kafka and Redis: put this in an adapter.',
-    },
+const ioMessage =
+  'Cores do no file or socket I/O: read, listen and send in an adapter and pass the data in.';
+
+const infraPatterns = [
+  {
+    group: [
+      '@nestjs/*',
+      'kafkajs',
+      'ioredis',
+      '@sluice/kafka',
+      '@sluice/redis',
+      '@sluice/service-kit',
+    ],
+    message: 'Cores stay free of Nest, Kafka and Redis: put this in an adapter.',
+  },
+];
+
+const coreImports = {
+  paths: [
+    ...['node:fs', 'fs', 'node:fs/promises', 'fs/promises', 'node:dgram', 'dgram'].map((name) => ({
+      name,
+      message: ioMessage,
+    })),
+    // isIP/isIPv4/isIPv6 are pure string checks.
+    ...['node:net', 'net'].map((name) => ({
+      name,
+      allowImportNames: ['isIP', 'isIPv4', 'isIPv6'],
+      message: ioMessage,
+    })),
   ],
+  patterns: infraPatterns,
 };
+
+const coreFiles = [
+  'packages/*/src/core/**/*.ts',
+  'services/*/src/core/**/*.ts',
+  'packages/contracts/src/**/*.ts',
+  'packages/config/src/**/*.ts',
+  'packages/dns/src/**/*.ts',
+];
 
 export default tseslint.config(
   {
@@ -46,13 +71,13 @@ export default tseslint.config(
     },
   },
   {
-    files: [
-      'packages/*/src/core/**/*.ts',
-      'services/*/src/core/**/*.ts',
-      'packages/contracts/src/**/*.ts',
-      'packages/config/src/**/*.ts',
-    ],
-    rules: { 'no-restricted-imports': ['error', infraImports] },
+    files: coreFiles,
+    rules: { 'no-restricted-imports': ['error', coreImports] },
+  },
+  {
+    // A core's specs may read their fixtures; Nest, Kafka and Redis stay out of them too.
+    files: coreFiles.map((glob) => glob.replace(/\.ts$/, '.spec.ts')),
+    rules: { 'no-restricted-imports': ['error', { patterns: infraPatterns }] },
   },
   {
     files: ['**/*.spec.ts', '**/test/**/*.ts', '**/bench/**/*.ts'],
