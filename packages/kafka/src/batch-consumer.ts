@@ -96,15 +96,6 @@ export class BatchConsumer {
     return this.running;
   }
 
-  /** Pause/resume fetching, e.g. while a downstream is slow. */
-  pause(): void {
-    this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
-  }
-
-  resume(): void {
-    this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
-  }
-
   /** Graceful: lets the in-flight batch finish and commit, then leaves the group. */
   async stop(): Promise<void> {
     if (!this.running) return;

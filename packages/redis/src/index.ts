@@ -10,7 +10,8 @@ export { Redis };
 export function createRedis(config: RedisConfig): Redis {
   return new Redis(config.url, {
     keyPrefix: config.keyPrefix,
-    // Fail commands fast while disconnected instead of queueing without bound.
+    // While disconnected, commands wait in the offline queue; each one fails after three
+    // reconnection attempts rather than waiting for Redis forever.
     maxRetriesPerRequest: 3,
     enableOfflineQueue: true,
     lazyConnect: true,

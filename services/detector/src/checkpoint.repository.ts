@@ -56,8 +56,4 @@ export class CheckpointRepository {
       snapshot: JSON.parse(gunzipSync(state).toString('utf8')) as PartitionSnapshot,
     };
   }
-
-  async clear(topic: string, partition: number): Promise<void> {
-    await this.redis.del(this.key(topic, partition));
-  }
 }
