@@ -24,6 +24,10 @@ import {
 } from '../test/adversarial-scenarios';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
+const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+/** The highest severity any of an attack's messages gave (the last ones follow it down). */
+const peakSeverity = (alerts: readonly Alert[]) =>
+  SEVERITIES[Math.max(0, ...alerts.map((a) => SEVERITIES.indexOf(a.severity)))];
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const VICTIM = zoneName(0);
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
@@ -388,7 +392,7 @@ function ttd(): string {
       rows,
     ),
     '',
-    'Event time only: these figures are identical at any replay speed or batch size (the unit and integration tests assert that determinism). The onset is on a tick boundary, so the first tick after it closes 1 s later; live, add the allowed lateness (2 s by default) and batch latency for wall-clock time.',
+    'Event time only: these figures are identical at any replay speed or batch size (the unit and integration tests assert that determinism). The onset is on a tick boundary, so the first tick after it closes 1 s later; live, add the allowed lateness (1 s by default) and batch latency for wall-clock time.',
   ].join('\n');
 }
 
@@ -430,7 +434,7 @@ function adversarialTtd(): string {
         built.isAttack ? `≤ ${(v.targetMs / 1000).toFixed(0)} s` : '—',
         built.isAttack ? v.starts : '—',
         v.endedAfterMs === null ? '—' : `${(v.endedAfterMs / 1000).toFixed(0)} s`,
-        last ? `${last.fingerprint.generator} / ${last.severity}` : '—',
+        last ? `${last.fingerprint.generator} / ${peakSeverity(mine)}` : '—',
         v.drift
           ? `score ${v.drift.first.meanRandomScore ?? '?'} → ${v.drift.last.meanRandomScore ?? '?'}, bits/char ${v.drift.first.bitsPerChar ?? '?'} → ${v.drift.last.bitsPerChar ?? '?'}`
           : '—',
@@ -552,7 +556,7 @@ function flood(): string {
       ],
     ),
     '',
-    'Bounded by design: the seen filter rotates at DETECTOR_SEEN_CAPACITY names per generation, one HyperLogLog (2 KiB) per open tick, space-saving top-k (64), offender maps capped per window. Pending events are held only for the allowed lateness (2 s): at 100k qps that buffer (~300k QueryEvent objects) and the generator’s 1 s slices dominate the RSS, not the sketches.',
+    'Bounded by design: the seen filter rotates at DETECTOR_SEEN_CAPACITY names per generation, one HyperLogLog (2 KiB) per open tick, space-saving top-k (64), offender maps capped per window. Pending events are held only for the allowed lateness (1 s): at 100k qps that buffer (~300k QueryEvent objects) and the generator’s 1 s slices dominate the RSS, not the sketches.',
   ].join('\n');
 }
 
