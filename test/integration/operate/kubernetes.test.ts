@@ -373,6 +373,7 @@ describe('infra/k8s (kustomize)', () => {
       const { hostname, port } = new URL(url);
       const service = docs.find((d) => d.kind === 'Service' && d.metadata.name === hostname);
       expect(`${name}: Service ${hostname} ${!!service}`).toMatch(/true$/);
+      if (!service) continue;
       const servicePort = service.spec.ports.find((p: Obj) => String(p.port) === port);
       expect(`${name}: port ${port} on Service ${hostname}: ${!!servicePort}`).toMatch(/true$/);
       const pod = podSpecs(docs.map((doc) => ({ file: '', doc }))).find((p) =>
