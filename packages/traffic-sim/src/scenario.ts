@@ -13,6 +13,7 @@ import {
   wordlistNames,
   zoneName,
 } from './names';
+import { type ResolverSpace } from './resolver-space';
 import { Rng, Zipf, hashString } from './rng';
 
 export const ATTACK_KINDS = [
@@ -101,6 +102,14 @@ export interface ScenarioSpec {
   /** Attach an rcode as if responses were observed (NXDOMAIN for names that do not exist). */
   withResponses?: boolean;
   streams?: readonly StreamSpec[];
+  /**
+   * Draw the simulated resolvers (the benign ISP pool and every stream's own pool) from these
+   * allocated networks, weighted like a resolver population, so that each maps to a country and
+   * an ASN (demos, reports). Without it they come from a synthetic space, partly unallocated,
+   * that every existing seed's traffic is built on. Public and Mirai-default resolvers are
+   * their real addresses either way.
+   */
+  resolverSpace?: ResolverSpace;
 }
 
 /** A generated query plus the ground truth the generator knows (for tests and benchmarks). */
@@ -199,7 +208,8 @@ export function* simulateLabelled(spec: ScenarioSpec): Generator<LabelledEvent> 
   });
   const byZone = new Map(models.map((m) => [m.zone, m]));
   const zoneZipf = new Zipf(Math.max(1, zones.length), ZONE_ZIPF_S);
-  const ispPool = resolverPool(root.fork('isp'), 300);
+  const space = spec.resolverSpace;
+  const ispPool = space ? space.pool(root.fork('isp'), 300) : resolverPool(root.fork('isp'), 300);
   const ispZipf = new Zipf(ispPool.length, 0.8);
   const newShare = spec.benignNewNameShare ?? 0.005;
   const withResponses = spec.withResponses ?? false;
@@ -232,7 +242,7 @@ export function* simulateLabelled(spec: ScenarioSpec): Generator<LabelledEvent> 
 
   const components = (spec.streams ?? []).map((s, i) => {
     checkStream(s);
-    let emit = streamEmitter(s, root.fork(`pool:${i}`), byZone, withResponses);
+    let emit = streamEmitter(s, root.fork(`pool:${i}`), byZone, withResponses, space);
     if (s.sharedResolvers) {
       const draw =
         s.resolvers === undefined
@@ -409,11 +419,13 @@ function streamEmitter(
   poolRng: Rng,
   byZone: ReadonlyMap<string, ZoneModel>,
   withResponses: boolean,
+  space: ResolverSpace | undefined,
 ): Emit {
   const zone = s.zone;
   const nx = withResponses ? 3 : null;
   const ok = withResponses ? 0 : null;
-  const pool = (count: number) => resolverPool(poolRng, count, 0.15);
+  const pool = (count: number) =>
+    space ? space.pool(poolRng, count, 0.15) : resolverPool(poolRng, count, 0.15);
   /** What the authoritative answers for `host`: NOERROR (or NODATA) if the zone has it. */
   const respond = (e: QueryEvent, host: string, known: ReadonlySet<string>) => {
     if (!withResponses) return;

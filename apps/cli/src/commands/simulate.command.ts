@@ -13,6 +13,7 @@ import {
   type StreamKind,
   type StreamSpec,
 } from '@sluice/traffic-sim';
+import { packagedResolverSpace } from '../sim/packaged-resolver-space';
 
 const KINDS: readonly string[] = [...ATTACK_KINDS, ...BENIGN_KINDS];
 
@@ -60,6 +61,7 @@ interface SimulateOptions {
   jsonl?: string;
   send?: string;
   speed: string;
+  resolverSpace: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -105,6 +107,11 @@ export function register(program: Command): void {
       'send each query as a UDP datagram (e.g. to a nameserver or the ingest mirror)',
     )
     .option('--speed <x>', 'live sending speed vs event time (0 = as fast as possible)', '1')
+    .option(
+      '--resolver-space <space>',
+      "resolvers from 'synthetic' space (what every seed has always produced; partly unallocated) or 'allocated' access networks of the packaged IP data, weighted like a Mirai flood's (each has a country and an ASN)",
+      'synthetic',
+    )
     .action(async (o: SimulateOptions) => {
       const durationMs = num(o.duration, '--duration') * 1000;
       const startTime = /^\d+$/.test(o.start) ? Number(o.start) : Date.parse(o.start);
@@ -122,6 +129,8 @@ export function register(program: Command): void {
           periodMs: num(period, '--diurnal period') * 1000,
         };
       }
+      if (o.resolverSpace !== 'synthetic' && o.resolverSpace !== 'allocated')
+        bad(`--resolver-space must be synthetic or allocated, got "${o.resolverSpace}"`);
       const spec: ScenarioSpec = {
         seed: /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed,
         startTime,
@@ -135,6 +144,7 @@ export function register(program: Command): void {
       };
       if (!o.pcap && !o.jsonl && !o.send)
         bad('say where the traffic goes: --pcap FILE, --jsonl FILE|- or --send HOST:PORT');
+      if (o.resolverSpace === 'allocated') spec.resolverSpace = packagedResolverSpace();
 
       const counts = new Map<string, number>();
       const events = function* (): Generator<QueryEvent> {
