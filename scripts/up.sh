@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run the whole Sluice pipeline on its embedded defaults: install dependencies, build,
 # start local Kafka and Redis (or use those that answer), create the topics, start the four
-# services, and keep them in the foreground until Ctrl-C. Logs go to .local/logs/<service>.log.
+# services and the console, and keep them in the foreground until Ctrl-C. Logs go to .local/logs/<service>.log.
 #
 #   bash scripts/up.sh            # pipeline only
-#   bash scripts/up.sh --demo     # and replay a simulated Mirai flood into it once it is up
+#   bash scripts/up.sh --demo     # and replay a simulated Mirai flood into it once it is up, print
+#                                 # its report and open the console on the attack
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
