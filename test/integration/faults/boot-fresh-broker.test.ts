@@ -4,6 +4,7 @@ import { type Kafka } from '@sluice/kafka';
 import { createRedis, type Redis } from '@sluice/redis';
 import { createTestTopics, testRedisConfig, uniqueName, waitFor } from '@sluice/testing';
 import { CapturedLog, PrivateKafka } from './fault-infra';
+import { recordResult } from './fault-pipeline';
 
 /**
  * Issue 14, faults: boot against a broker that has just started. The group coordinator is not
@@ -102,6 +103,10 @@ describe('faults: detector boot against a broker that has just started', () => {
       20_000,
       'an event consumed',
     );
+    recordResult(fresh ? 'kafka-boot-fresh-cluster' : 'kafka-boot-after-sigkill', {
+      errorLines: log.errors.length,
+      crashes: pipeline.crashes,
+    });
     expect(log.errors).toEqual([]);
     expect(pipeline.crashes).toBe(0);
     await pipeline.stop();
