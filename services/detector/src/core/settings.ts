@@ -62,6 +62,11 @@ export interface DetectorSettings {
   surgeMinNames: number;
   surgeEstablishTicks: number;
   /**
+   * The same for a zone without a baseline: surgeMinNames distinct names in one tick making up
+   * at least this share of its queries, for coldTicks running (a flat spread of many names).
+   */
+  coldSurgeFlatShare: number;
+  /**
    * Consecutive quiet ticks that end an attack (hysteresis). A flood that paused and came back
    * (pulses) needs twice its longest pause, up to maxEndQuietTicks.
    */
@@ -125,6 +130,7 @@ export const defaultSettings: DetectorSettings = {
   surgeFreshShare: 0.5,
   surgeMinNames: 500,
   surgeEstablishTicks: 60,
+  coldSurgeFlatShare: 0.5,
   endQuietTicks: 20,
   maxEndQuietTicks: 300,
   updateEveryMs: 5000,

@@ -1,5 +1,5 @@
 import { type Alert, type QueryEvent } from '@sluice/contracts';
-import { Rng, simulate } from '@sluice/traffic-sim';
+import { Rng, Zipf, simulate } from '@sluice/traffic-sim';
 import { withDefaults } from './settings';
 import { ZoneDetector, type ZoneOutput } from './zone-detector';
 
@@ -81,5 +81,35 @@ describe('ZoneDetector', () => {
         Math.abs(a.fingerprint.meanBitsPerChar! / first.fingerprint.meanBitsPerChar! - 1),
       ).toBeLessThan(0.03);
     }
+  });
+
+  it('stays quiet on a big zone going live without a baseline (many names, asked Zipf-like)', () => {
+    // The cold surge floor looks for thousands of names spread flat; a real zone, however many
+    // names it has, is asked for its popular ones over and over.
+    const rng = new Rng(5);
+    const vocabulary = Array.from(
+      { length: 20_000 },
+      (_, i) => `host${i}-${rng.chars('abcdefghij', 4)}`,
+    );
+    const zipf = new Zipf(vocabulary.length, 1.1);
+    const events: QueryEvent[] = [];
+    for (let i = 0; i < 3000 * 60; i++)
+      events.push({
+        ts: T0 + i / 3,
+        resolver: `198.51.100.${rng.int(1, 254)}`,
+        resolverPort: 53000,
+        transport: 'udp',
+        qname: `${vocabulary[zipf.sample(rng)]}.${ZONE}`,
+        qtype: 1,
+        qclass: 1,
+        rd: false,
+        cd: false,
+        do: false,
+        ednsSize: 1232,
+        id: 1,
+        zone: ZONE,
+        rcode: null,
+      });
+    expect(run(events)).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { SpaceSaving } from './space-saving';
 import { Tick, tickFromJson, tickToJson } from './tick';
 import { ZoneBaseline } from './zone-baseline';
 import { upgradeZoneSnapshot, type ZoneSnapshot, type ZoneSnapshotV2 } from './zone-checkpoint';
-import { assess, floorHot, FLOOR_FAILURES, slowFloorHot, type Evaluation } from './zone-evidence';
+import { assess, floorHot, FLOOR_RANDOM, slowFloorHot, type Evaluation } from './zone-evidence';
 import { type ZoneOutput } from './zone-output';
 import { ZoneWindows } from './zone-windows';
 
@@ -139,9 +139,9 @@ export class ZoneDetector {
     // No baseline yet: only overwhelming evidence counts — absolute floors for several ticks
     // running, or a lower floor held over the long horizon (low-and-slow). Random names that
     // are asked again are churn here too; NXDOMAIN answers are not.
-    const floor = floorHot(t, s, k);
+    const floor = floorHot(t, s, k, 1, !warm);
     const floorCounts =
-      (floor & FLOOR_FAILURES) !== 0 || (floor !== 0 && repeats <= s.maxRepeatShare);
+      (floor & ~FLOOR_RANDOM) !== 0 || (floor !== 0 && repeats <= s.maxRepeatShare);
     this.coldRun = !warm && floorCounts ? this.coldRun + 1 : 0;
     const coldHot =
       !warm &&
@@ -186,7 +186,7 @@ export class ZoneDetector {
       !mid.hot &&
       !mid.failHot &&
       !mid.surgeHot &&
-      floorHot(t, s, k, 0.5) === 0 &&
+      floorHot(t, s, k, 0.5, a.signals.includes('cold-zone')) === 0 &&
       // An alert raised without a baseline has none to measure against: the floors carry it.
       !(a.signals.includes('cold-zone') && slowFloorHot(this.ring, s, k, true))
     ) {

@@ -23,6 +23,7 @@ export interface Evaluation {
 
 export const FLOOR_RANDOM = 1;
 export const FLOOR_FAILURES = 2;
+export const FLOOR_SURGE = 4;
 
 /**
  * The anomaly tests over the last `h` ticks of `ring` against the zone's baseline: never-seen
@@ -124,7 +125,13 @@ export function assess(
  * This tick reaches the cold-zone floor (× factor, ÷ sensitivity): enough random never-seen
  * names, or enough NXDOMAIN answers, making up most of their kind. A bit set of FLOOR_*.
  */
-export function floorHot(t: Tick, s: DetectorSettings, k: number, factor = 1): number {
+export function floorHot(
+  t: Tick,
+  s: DetectorSettings,
+  k: number,
+  factor = 1,
+  withSurge = false,
+): number {
   const min = (factor * s.coldMinRandomQps * s.tickMs) / 1000 / k;
   let hot = 0;
   if (t.nsRandom >= min && t.nsRandom >= s.coldMinRandomShare * t.ns) hot |= FLOOR_RANDOM;
@@ -132,6 +139,15 @@ export function floorHot(t: Tick, s: DetectorSettings, k: number, factor = 1): n
   // AAAA (NODATA) can fail most queries without anyone attacking it.
   const nx = nxOf(t);
   if (nx >= min && nx >= s.coldMinFailShare * t.rcs) hot |= FLOOR_FAILURES;
+  // Query-only, no baseline: thousands of distinct names, spread flat (most queries of the
+  // tick for a name not asked before in it). A zone going live is asked for a few names
+  // (www, mail, the apex) over and over; a dictionary flood is not.
+  if (withSurge && t.freshHll !== null) {
+    const scored = t.n - t.allow;
+    const distinct = t.freshHll.count();
+    if (distinct >= (factor * s.surgeMinNames) / k && distinct >= s.coldSurgeFlatShare * scored)
+      hot |= FLOOR_SURGE;
+  }
   return hot;
 }
 
