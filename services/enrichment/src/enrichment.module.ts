@@ -32,7 +32,7 @@ export class EnrichmentLifecycle implements OnModuleInit, OnApplicationShutdown 
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.readiness.register('redis', () => this.runtime.redis.status === 'ready');
+    this.readiness.register('redis', () => this.runtime.redisHealthy);
     this.readiness.register('kafka', () => this.runtime.consuming);
     await this.runtime.start();
   }

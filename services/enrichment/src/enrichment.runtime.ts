@@ -7,7 +7,7 @@ import {
   type KafkaLogSink,
   type PartitionLag,
 } from '@sluice/kafka';
-import { createRedis, type Redis } from '@sluice/redis';
+import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
 import { type EnrichmentConfig } from './config/enrichment.config';
 import { EnrichmentData, type ReloadEvent } from './data/enrichment-data';
 import { AlertsConsumer } from './kafka/alerts.consumer';
@@ -35,6 +35,7 @@ export interface RuntimeHooks extends OffenderCounters {
 export class EnrichmentRuntime {
   readonly data: EnrichmentData;
   readonly redis: Redis;
+  private readonly redisHealth: RedisHealth;
   readonly repository: ReportRepository;
   readonly reports: ReportService;
   private kafka: Kafka | null = null;
@@ -52,6 +53,7 @@ export class EnrichmentRuntime {
     // Data first: a missing or corrupt file stops boot before anything connects.
     this.data = data ?? loadEnrichmentData(config);
     this.redis = createRedis(redisConfigFrom(config));
+    this.redisHealth = new RedisHealth(this.redis);
     this.repository = new ReportRepository(this.redis, {
       bucketSeconds: config.REPORT_BUCKET_SECONDS,
       retentionDays: config.REPORT_RETENTION_DAYS,
@@ -65,6 +67,11 @@ export class EnrichmentRuntime {
     return this.lag?.snapshot() ?? [];
   }
 
+  /** Redis connected and answering (a hung Redis keeps its connection `ready`). */
+  get redisHealthy(): boolean {
+    return this.redisHealth.healthy;
+  }
+
   get consuming(): boolean {
     return !!this.offenders?.started && !!this.alerts?.started;
   }
@@ -72,6 +79,7 @@ export class EnrichmentRuntime {
   async start(): Promise<void> {
     const c = this.config;
     await this.redis.connect();
+    this.redisHealth.start();
     await this.repository.saveDataSources(this.data.enricher.attributions);
     if (c.ENRICH_MMDB_WATCH)
       this.data.watch(c.ENRICH_MMDB_WATCH_INTERVAL_MS, (e) => {
@@ -116,6 +124,7 @@ export class EnrichmentRuntime {
     await this.lag?.stop().catch(() => undefined);
     await Promise.allSettled([this.offenders?.stop(), this.alerts?.stop()]);
     await this.producer?.disconnect().catch(() => undefined);
+    this.redisHealth.stop();
     this.redis.disconnect();
   }
 }

@@ -9,7 +9,7 @@ import { deadLetterSchema, encodeMessage, type BlocklistEntry } from '@sluice/co
 import { BatchingProducer, ConsumerLagMonitor, createKafka, provisionTopics } from '@sluice/kafka';
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
 import { TopicSpecs } from '@sluice/contracts';
-import { createRedis, type Redis } from '@sluice/redis';
+import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Readiness, registerConsumerLag } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
@@ -48,6 +48,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   private readonly rpzServed: Counter;
   private readonly entriesGauge: Gauge;
   private lag: ConsumerLagMonitor | null = null;
+  private readonly redisHealth: RedisHealth;
 
   constructor(
     @Inject(REPUTATION_CONFIG) private readonly config: ReputationConfig,
@@ -55,6 +56,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     private readonly readiness: Readiness,
   ) {
     this.redis = createRedis(redisConfigFrom(config));
+    this.redisHealth = new RedisHealth(this.redis);
     this.rpzServed = new Counter({
       name: 'sluice_rpz_requests_total',
       help: 'Requests to the RPZ server, by outcome and transport',
@@ -102,6 +104,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     const onError = (e: unknown, where: string) =>
       this.log.error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
     await this.redis.connect();
+    this.redisHealth.start();
     const kafka = createKafka(kafkaConfigFrom(c, 'sluice-reputation'));
     {
       // Only Sluice's own topics are created here (private test topics are the caller's job).
@@ -264,7 +267,8 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
         .then(async () => this.entriesGauge.set(await built.blocklist.count()))
         .catch((e: unknown) => onError(e, 'sweep'));
     }, c.BLOCK_SWEEP_MS);
-    this.readiness.register('reputation', () => this.redis.status === 'ready');
+    // Redis connected and answering (a hung Redis keeps its connection `ready`).
+    this.readiness.register('reputation', () => this.redisHealth.healthy);
     this.log.log(
       `consuming ${c.REPUTATION_INPUT_TOPIC}; RPZ ${this.rpz ? `on ${c.RPZ_HOST}:${this.rpzPort}` : 'off'}`,
     );
@@ -306,6 +310,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     await this.pipeline?.settle();
     await this.producer?.disconnect();
     await this.rpz?.stop();
+    this.redisHealth.stop();
     this.redis.disconnect();
   }
 }
