@@ -447,55 +447,55 @@ function createMetrics(registry?: Registry) {
   const registers = registry ? [registry] : [];
   return {
     events: new Counter({
-      name: 'detector_events_total',
+      name: 'sluice_detector_events_total',
       help: 'Query events consumed',
       registers,
     }),
     late: new Counter({
-      name: 'detector_late_events_total',
+      name: 'sluice_detector_late_events_total',
       help: 'Events older than their zone watermark (dropped)',
       registers,
     }),
     bad: new Counter({
-      name: 'detector_bad_messages_total',
+      name: 'sluice_detector_bad_messages_total',
       help: 'Undecodable query batches',
       labelNames: ['reason'],
       registers,
     }),
     alerts: new Counter({
-      name: 'detector_alerts_total',
+      name: 'sluice_detector_alerts_total',
       help: 'Alert lifecycle messages published',
       labelNames: ['phase'],
       registers,
     }),
     activeAlerts: new Gauge({
-      name: 'detector_active_alerts',
+      name: 'sluice_detector_active_alerts',
       help: 'Attacks currently active',
       registers,
     }),
     zones: new Gauge({
-      name: 'detector_zones',
+      name: 'sluice_detector_zones',
       help: 'Zones with state on this instance',
       registers,
     }),
     partitions: new Gauge({
-      name: 'detector_partitions',
+      name: 'sluice_detector_partitions',
       help: 'Query partitions assigned',
       registers,
     }),
     checkpointBytes: new Gauge({
-      name: 'detector_checkpoint_bytes',
+      name: 'sluice_detector_checkpoint_bytes',
       help: 'Size of the last checkpoint',
       labelNames: ['partition'],
       registers,
     }),
     crashes: new Counter({
-      name: 'detector_consumer_crashes_total',
+      name: 'sluice_detector_consumer_crashes_total',
       help: 'Kafka consumer crashes (each followed by a restart or rebuild)',
       registers,
     }),
     batchSeconds: new Histogram({
-      name: 'detector_batch_seconds',
+      name: 'sluice_detector_batch_seconds',
       help: 'Time to process one Kafka batch',
       buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
       registers,

@@ -125,9 +125,9 @@ describe('infra/grafana', () => {
     ]);
     const exprs = overview.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
     for (const metric of [
-      'detector_active_alerts',
+      'sluice_detector_active_alerts',
       'sluice_ingest_records_total',
-      'detector_events_total',
+      'sluice_detector_events_total',
       'sluice_enrichment_offenders_total',
       'sluice_kafka_consumer_lag',
       'sluice_ingest_dropped_total',

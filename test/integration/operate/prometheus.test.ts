@@ -72,8 +72,8 @@ describe('infra/prometheus', () => {
   it('covers what operators asked for: an attack, lag, drops and bad input, a stage not ready or down', () => {
     const uses = (alert: string, metric: string) =>
       rules.find((r) => r.alert === alert)?.expr.includes(metric) ?? false;
-    expect(uses('SluiceAttackStarted', 'detector_active_alerts')).toBe(true);
-    expect(uses('SluiceAttackStarted', 'detector_alerts_total')).toBe(true);
+    expect(uses('SluiceAttackStarted', 'sluice_detector_active_alerts')).toBe(true);
+    expect(uses('SluiceAttackStarted', 'sluice_detector_alerts_total')).toBe(true);
     expect(uses('SluiceConsumerLagHigh', 'sluice_kafka_consumer_lag')).toBe(true);
     expect(uses('SluiceIngestDropping', 'sluice_ingest_dropped_total')).toBe(true);
     expect(uses('SluiceMalformedInput', 'sluice_ingest_malformed_total')).toBe(true);
@@ -114,13 +114,13 @@ describe('infra/prometheus', () => {
     }[] = [
       {
         alert: 'SluiceAttackStarted',
-        input: [series('detector_active_alerts', detector, '0 0 1 1 1 1 1 1')],
+        input: [series('sluice_detector_active_alerts', detector, '0 0 1 1 1 1 1 1')],
         at: '5m',
         expect: [{ service: 'detector' }],
       },
       {
         alert: 'SluiceAttackStarted',
-        input: [series('detector_active_alerts', detector, '0x10')],
+        input: [series('sluice_detector_active_alerts', detector, '0x10')],
         at: '8m',
         expect: [],
       },
@@ -167,7 +167,7 @@ describe('infra/prometheus', () => {
       },
       {
         alert: 'SluiceDetectorConsumerCrashed',
-        input: [series('detector_consumer_crashes_total', detector, '0 0 0 1 1 1')],
+        input: [series('sluice_detector_consumer_crashes_total', detector, '0 0 0 1 1 1')],
         at: '5m',
         expect: [detector],
       },
@@ -236,8 +236,8 @@ describe('infra/prometheus', () => {
       {
         alert: 'SluiceLateEvents',
         input: [
-          series('detector_events_total', detector, '0+10000x20'),
-          series('detector_late_events_total', detector, '0+500x20'),
+          series('sluice_detector_events_total', detector, '0+10000x20'),
+          series('sluice_detector_late_events_total', detector, '0+500x20'),
         ],
         at: '16m',
         expect: [{ service: 'detector' }],
