@@ -33,6 +33,8 @@ export class BatchConsumer {
   private readonly consumer: Consumer;
   private stopping = false;
   private running = false;
+  /** Between a crash and the next group join (kafkajs restarts retriable crashes itself). */
+  private crashed = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -44,6 +46,14 @@ export class BatchConsumer {
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+    });
+    // Readiness follows the consumer, not just start()/stop(): a crash makes it false until
+    // kafkajs has restarted and rejoined (a non-retriable crash keeps it false).
+    this.consumer.on(this.consumer.events.CRASH, () => {
+      this.crashed = true;
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.crashed = false;
     });
   }
 
@@ -91,9 +101,9 @@ export class BatchConsumer {
     await joined;
   }
 
-  /** True between a successful start() and stop(): what /readyz should report. */
+  /** True between a successful start() and stop(), except after a crash until it rejoins: what /readyz should report. */
   get isRunning(): boolean {
-    return this.running;
+    return this.running && !this.crashed;
   }
 
   /** Graceful: lets the in-flight batch finish and commit, then leaves the group. */

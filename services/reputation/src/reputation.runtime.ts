@@ -269,6 +269,11 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     }, c.BLOCK_SWEEP_MS);
     // Redis connected and answering (a hung Redis keeps its connection `ready`).
     this.readiness.register('reputation', () => this.redisHealth.healthy);
+    // The consumers too: a crashed consumer used to leave the service ready with nothing read.
+    this.readiness.register(
+      'kafka',
+      () => (this.consumer?.started ?? false) && (this.guardConsumer?.started ?? true),
+    );
     this.log.log(
       `consuming ${c.REPUTATION_INPUT_TOPIC}; RPZ ${this.rpz ? `on ${c.RPZ_HOST}:${this.rpzPort}` : 'off'}`,
     );

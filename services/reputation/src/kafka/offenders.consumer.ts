@@ -35,6 +35,11 @@ export class OffendersConsumer {
     });
   }
 
+  /** Joined and consuming (false after a crash until kafkajs rejoins): for readiness. */
+  get started(): boolean {
+    return this.consumer.isRunning;
+  }
+
   start(): Promise<void> {
     return this.consumer.start();
   }
