@@ -120,7 +120,8 @@ export class NameScoring {
           t.refused++;
         }
       }
-      if (!this.vocabulary.established(scratch.h1, establishedBefore)) {
+      const known = this.vocabulary.lookup(scratch.h1);
+      if (!ZoneVocabulary.established(known, establishedBefore)) {
         t.fresh++;
         if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision);
         t.freshHll.add(scratch.h1);
@@ -133,9 +134,9 @@ export class NameScoring {
       const seenDuringAlert =
         !seen && this.alertSeen !== null && this.alertSeen.has(scratch.h1, scratch.h2);
       // During an alert only names seen before count: the guard must never learn the flood.
-      if (!alerting) this.vocabulary.observe(scratch.h1, q, rcode, start, true);
+      if (!alerting) this.vocabulary.observe(scratch.h1, q, rcode, start, true, known);
       else if (seen || seenDuringAlert)
-        this.vocabulary.observeDuringAlert(scratch.h1, q, rcode, start);
+        this.vocabulary.observeDuringAlert(scratch.h1, q, rcode, start, known);
       if (seen) {
         const r = this.recentNew.get(scratch.h1);
         if (r !== undefined) r.repeated = true;

@@ -29,7 +29,7 @@ const NXDOMAIN = 2;
 /** Entered during an alert (on a seen-filter hit). */
 const DURING_ALERT = 4;
 
-interface NameEntry {
+export interface NameEntry {
   name: string;
   hits: number;
   /** Start of the tick this name entered the table (event time). */
@@ -58,11 +58,18 @@ export class ZoneVocabulary {
   }
 
   /**
+   * The name's entry, if any: the per-query pass looks it up once and hands it to
+   * `established` and `observe` (one Map lookup per query, not two).
+   */
+  lookup(hash: number): NameEntry | undefined {
+    return this.names.get(hash >>> 1);
+  }
+
+  /**
    * Whether the name was established before `before` (event time): known (asked twice or
    * answered NOERROR, never NXDOMAIN) and in the table since then. Names a surge brings are not.
    */
-  established(hash: number, before: number): boolean {
-    const e = this.names.get(hash >>> 1);
+  static established(e: NameEntry | undefined, before: number): boolean {
     return (
       e !== undefined &&
       e.since < before &&
@@ -81,9 +88,8 @@ export class ZoneVocabulary {
     rcode: number | null,
     tick: number,
     learning: boolean,
+    e: NameEntry | undefined = this.lookup(hash),
   ): void {
-    const key = hash >>> 1;
-    const e = this.names.get(key);
     if (e !== undefined) {
       if (!learning) return;
       e.hits++;
@@ -93,20 +99,24 @@ export class ZoneVocabulary {
     }
     if (!learning || this.names.size >= this.s.capacity) return;
     const flags = rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0;
-    this.names.set(key, { name: qname, hits: 1, since: tick, flags });
+    this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags });
   }
 
   /**
    * During an alert: a name the seen filter already knows. Counted (or entered, flagged as new
    * during the alert); a name that reaches two counts becomes known and bumps `version`.
    */
-  observeDuringAlert(hash: number, qname: string, rcode: number | null, tick: number): void {
-    const key = hash >>> 1;
-    const e = this.names.get(key);
+  observeDuringAlert(
+    hash: number,
+    qname: string,
+    rcode: number | null,
+    tick: number,
+    e: NameEntry | undefined = this.lookup(hash),
+  ): void {
     if (e === undefined) {
       if (this.names.size >= this.s.capacity) return;
       const flags = DURING_ALERT | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-      this.names.set(key, { name: qname, hits: 1, since: tick, flags });
+      this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags });
       return;
     }
     if (rcode === 0) e.flags |= ANSWERED;
