@@ -4,6 +4,8 @@ export interface BatchSenderOptions {
   topic: string;
   /** Bound on messages waiting to be sent: above it the sender reports congestion. */
   maxQueued: number;
+  /** Bound on their bytes (in flight included), checked as well when set. */
+  maxQueuedBytes?: number;
   /** Cap per produce request, below the broker's default message.max.bytes (1 MiB). */
   maxRequestBytes?: number;
   /**
@@ -45,6 +47,7 @@ export class KafkaBatchSender {
   private queuedBytes = 0;
   private inFlightRequests = 0;
   private inFlightMessages = 0;
+  private inFlightBytes = 0;
   private waiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   sent = 0;
@@ -69,8 +72,17 @@ export class KafkaBatchSender {
     return this.queuedBytes;
   }
 
+  /** Bytes not yet acknowledged (waiting or in flight). */
+  get bytesPending(): number {
+    return this.queuedBytes + this.inFlightBytes;
+  }
+
   get congested(): boolean {
-    return this.queued >= this.options.maxQueued;
+    return (
+      this.queued >= this.options.maxQueued ||
+      (this.options.maxQueuedBytes !== undefined &&
+        this.bytesPending >= this.options.maxQueuedBytes)
+    );
   }
 
   enqueue(message: Message): void {
@@ -110,6 +122,7 @@ export class KafkaBatchSender {
     this.queuedBytes -= bytes;
     this.inFlightRequests++;
     this.inFlightMessages += n;
+    this.inFlightBytes += bytes;
     let backoff = 0;
     void this.producer
       .send({ topic: this.options.topic, messages, acks: -1 })
@@ -146,6 +159,7 @@ export class KafkaBatchSender {
       .finally(() => {
         this.inFlightRequests--;
         this.inFlightMessages -= n;
+        this.inFlightBytes -= bytes;
         if (!this.congested) for (const w of this.waiters.splice(0)) w();
         if (backoff > 0 && this.retryTimer === null) {
           this.retryTimer = setTimeout(() => {

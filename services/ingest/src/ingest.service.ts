@@ -59,6 +59,7 @@ export class IngestService implements OnModuleInit, OnModuleDestroy {
         batchEvents: c.INGEST_BATCH_EVENTS,
         lingerMs: c.INGEST_LINGER_MS,
         maxBufferedBatches: c.INGEST_MAX_BUFFERED_BATCHES,
+        maxBufferedBytes: c.INGEST_MAX_BUFFERED_BYTES,
         deadLetterSampleRate: c.INGEST_DEADLETTER_SAMPLE_RATE,
       },
       metrics,
@@ -71,6 +72,12 @@ export class IngestService implements OnModuleInit, OnModuleDestroy {
       metrics,
       assembler: { pairWindowMs: c.INGEST_PAIR_WINDOW_MS, maxPending: 100_000 },
       maxFrameBytes: c.INGEST_MAX_FRAME_BYTES,
+      dnstap: {
+        handshakeMs: c.INGEST_DNSTAP_HANDSHAKE_TIMEOUT_MS,
+        frameMs: c.INGEST_DNSTAP_FRAME_TIMEOUT_MS,
+        idleMs: c.INGEST_DNSTAP_IDLE_TIMEOUT_MS,
+        maxConnections: c.INGEST_DNSTAP_MAX_CONNECTIONS,
+      },
       log,
     };
     if (c.INGEST_DNSTAP_SOCKET) {

@@ -42,8 +42,13 @@ export const ingestConfigSchema = z
     INGEST_BATCH_EVENTS: env.positiveInt().default(2000),
     /** Longest a partly filled batch waits before it is sent. */
     INGEST_LINGER_MS: env.positiveInt().default(50),
-    /** Kafka messages (batches) buffered before readers are paused / mirror datagrams dropped. */
+    /**
+     * Bound on the publish queue, in Kafka messages (batches) awaiting acknowledgement. At the
+     * bound live sources (dnstap, UDP mirror) drop and count, a replay waits.
+     */
     INGEST_MAX_BUFFERED_BATCHES: env.positiveInt().default(200),
+    /** The same bound in bytes (encoded batches, in flight included); whichever is reached first. */
+    INGEST_MAX_BUFFERED_BYTES: env.positiveInt().default(32 * 1024 * 1024),
     /** Share of malformed inputs copied to the dead-letter topic (the first of each reason always is). */
     INGEST_DEADLETTER_SAMPLE_RATE: z.coerce
       .number({ message: 'must be a number between 0 and 1' })
@@ -54,6 +59,14 @@ export const ingestConfigSchema = z
     INGEST_PAIR_WINDOW_MS: z.coerce.number().int().min(0, 'must be ≥ 0').default(500),
     /** Largest accepted Frame Streams data frame. */
     INGEST_MAX_FRAME_BYTES: env.positiveInt().default(1024 * 1024),
+    /** A dnstap connection must complete READY → ACCEPT → START within this (and close after STOP). */
+    INGEST_DNSTAP_HANDSHAKE_TIMEOUT_MS: env.positiveInt().default(5000),
+    /** Longest one Frame Streams frame may take to arrive, from its first byte. */
+    INGEST_DNSTAP_FRAME_TIMEOUT_MS: env.positiveInt().default(10_000),
+    /** Close a dnstap connection that sent nothing for this long; 0: never (quiet zones are idle). */
+    INGEST_DNSTAP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0, 'must be ≥ 0').default(0),
+    /** Open dnstap connections per listener; more are refused and counted. */
+    INGEST_DNSTAP_MAX_CONNECTIONS: env.positiveInt().default(64),
     INGEST_QUERIES_TOPIC: z.string().min(1).default(Topics.queries),
     INGEST_DEADLETTER_TOPIC: z.string().min(1).default(Topics.deadLetter),
   })

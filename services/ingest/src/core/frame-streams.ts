@@ -34,6 +34,9 @@ export type FrameStreamErrorReason =
   | 'fstrm-data-before-start'
   | 'fstrm-truncated';
 
+/** A live connection cut from the receiving side because it overstayed a deadline. */
+export type FrameStreamAbortReason = 'fstrm-handshake-timeout' | 'fstrm-frame-timeout';
+
 export interface ControlFrame {
   type: number;
   contentTypes: string[];
@@ -199,7 +202,12 @@ export class FrameDecoder {
 export type SessionOutput =
   | { kind: 'write'; bytes: Buffer }
   | { kind: 'data'; frame: Buffer }
-  | { kind: 'error'; reason: FrameStreamErrorReason; raw: Buffer; detail: string }
+  | {
+      kind: 'error';
+      reason: FrameStreamErrorReason | FrameStreamAbortReason;
+      raw: Buffer;
+      detail: string;
+    }
   /** The stream ended cleanly (STOP) or fatally (after an error): close the connection. */
   | { kind: 'close' };
 
@@ -214,6 +222,7 @@ export class FrameStreamSession {
   private state: SessionState;
   private readonly decoder: FrameDecoder;
   private readonly events: FrameEvent[] = [];
+  private frames = 0;
 
   constructor(
     private readonly options: {
@@ -230,6 +239,30 @@ export class FrameStreamSession {
     return this.state === 'stopped' || this.state === 'failed';
   }
 
+  /** START was seen: data frames are accepted (or the stream already stopped). */
+  get handshakeDone(): boolean {
+    return this.state === 'data' || this.state === 'stopped';
+  }
+
+  /** Bytes of an incomplete frame held. */
+  get bufferedBytes(): number {
+    return this.decoder.buffered;
+  }
+
+  /** Whole frames (data and control) read so far. */
+  get framesSeen(): number {
+    return this.frames;
+  }
+
+  /**
+   * The connection is cut from this side (a deadline passed): `reason` is reported with the
+   * bytes of the incomplete frame, if any, and the session closes.
+   */
+  abort(reason: FrameStreamAbortReason, detail: string, out: SessionOutput[]): void {
+    if (this.finished) return;
+    this.failWith(out, reason, this.decoder.remainder().subarray(0, 64), detail);
+  }
+
   private get contentType(): string {
     return this.options.contentType ?? DNSTAP_CONTENT_TYPE;
   }
@@ -237,6 +270,7 @@ export class FrameStreamSession {
   push(chunk: Buffer, out: SessionOutput[]): void {
     if (this.finished) return;
     this.decoder.push(chunk, this.events);
+    this.frames += this.events.length;
     for (const event of this.events) {
       if (this.finished) break;
       this.handle(event, out);
@@ -340,7 +374,7 @@ export class FrameStreamSession {
 
   private failWith(
     out: SessionOutput[],
-    reason: FrameStreamErrorReason,
+    reason: FrameStreamErrorReason | FrameStreamAbortReason,
     raw: Buffer,
     detail: string,
   ): void {

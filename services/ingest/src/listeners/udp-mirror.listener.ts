@@ -6,8 +6,9 @@ import { type ListenerDeps } from './dnstap.listener';
 
 /**
  * Receives copies of client queries (dnsdist `TeeAction`). A UDP sender cannot be paused, so
- * under Kafka backpressure copies are dropped and counted (sluice_ingest_dropped_total
- * {reason="backpressure"}) rather than buffered without bound. The resolver is the EDNS Client
+ * while the publish queue is at its bound copies are dropped undecoded and counted
+ * (sluice_ingest_dropped_total{source="udp-mirror",reason="queue-full"}) rather than buffered
+ * without bound. The resolver is the EDNS Client
  * Subnet address when dnsdist added one (TeeAction(..., true)), else the datagram's sender.
  */
 export class UdpMirrorListener {
@@ -35,7 +36,10 @@ export class UdpMirrorListener {
     });
     this.socket = socket;
     const inputs = this.deps.metrics.inputs.labels({ source: 'udp-mirror' });
-    const dropped = this.deps.metrics.dropped.labels({ reason: 'backpressure' });
+    const dropped = this.deps.metrics.dropped.labels({
+      source: 'udp-mirror',
+      reason: 'queue-full',
+    });
     socket.on('message', (msg, rinfo) => {
       inputs.inc();
       if (this.deps.publisher.congested) {

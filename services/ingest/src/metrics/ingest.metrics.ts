@@ -6,11 +6,13 @@ export class IngestMetrics {
   readonly records: Counter<'source'>;
   readonly malformed: Counter<'reason'>;
   readonly deadLetters: Counter;
-  readonly dropped: Counter<'reason'>;
+  readonly dropped: Counter<'source' | 'reason'>;
   readonly batches: Counter;
   readonly publishFailures: Counter;
   readonly connections: Gauge<'listener'>;
+  readonly connectionsClosed: Counter<'listener' | 'reason'>;
   readonly bufferedBatches: Gauge;
+  readonly bufferedBytes: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -39,8 +41,8 @@ export class IngestMetrics {
     });
     this.dropped = new Counter({
       name: 'sluice_ingest_dropped_total',
-      help: 'Inputs dropped on purpose (backpressure on the UDP mirror)',
-      labelNames: ['reason'],
+      help: 'Live inputs (dnstap frames, mirrored datagrams) dropped on purpose, by source and reason',
+      labelNames: ['source', 'reason'],
       registers,
     });
     this.batches = new Counter({
@@ -57,6 +59,17 @@ export class IngestMetrics {
       name: 'sluice_ingest_connections',
       help: 'Open dnstap connections',
       labelNames: ['listener'],
+      registers,
+    });
+    this.connectionsClosed = new Counter({
+      name: 'sluice_ingest_connections_closed_total',
+      help: 'dnstap connections closed or refused, by why',
+      labelNames: ['listener', 'reason'],
+      registers,
+    });
+    this.bufferedBytes = new Gauge({
+      name: 'sluice_ingest_buffered_bytes',
+      help: 'Bytes of encoded batches waiting in the producer (in flight included)',
       registers,
     });
     this.bufferedBatches = new Gauge({

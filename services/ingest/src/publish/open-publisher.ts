@@ -36,6 +36,7 @@ export async function openPublisher(
       batchEvents: config.INGEST_BATCH_EVENTS,
       lingerMs: config.INGEST_LINGER_MS,
       maxBufferedBatches: config.INGEST_MAX_BUFFERED_BATCHES,
+      maxBufferedBytes: config.INGEST_MAX_BUFFERED_BYTES,
       deadLetterSampleRate: config.INGEST_DEADLETTER_SAMPLE_RATE,
     },
     metrics,

@@ -12,6 +12,8 @@ export interface PublisherOptions {
   batchEvents: number;
   lingerMs: number;
   maxBufferedBatches: number;
+  /** The queue's bound in bytes (encoded batches awaiting acknowledgement, in flight included). */
+  maxBufferedBytes?: number;
   deadLetterSampleRate: number;
 }
 
@@ -23,10 +25,12 @@ export interface PublisherLog {
  * The Kafka side of every source: records → per-zone batches → sluice.queries.v1 (key = zone);
  * malformed input → counted by reason, sampled to sluice.deadletter.v1.
  *
- * Backpressure: when `congested`, stream readers (dnstap sockets, file replay) pause until
- * `whenUncongested()`; the UDP mirror, which cannot pause a sender, drops and counts
- * (sluice_ingest_dropped_total{reason="backpressure"}). Memory is bounded by
- * maxBufferedBatches × batchEvents records plus the open batches (≤ 40 × batchEvents).
+ * The queue is bounded (maxBufferedBatches, maxBufferedBytes); at the bound it is `congested`
+ * and each source follows its policy: live sources (dnstap sockets, the UDP mirror) drop their
+ * input and count it (sluice_ingest_dropped_total{reason="queue-full"}) — a nameserver's dnstap
+ * sender must never be made to wait on Kafka — and a replay waits for `whenUncongested()` and
+ * loses nothing. Memory is bounded by the queue's bound plus the open batches (≤ 40 × batchEvents
+ * records), since a source only adds to the queue while it is below the bound.
  */
 export class QueryPublisher implements IngestSink {
   private readonly batcher: QueryBatcher;
@@ -39,6 +43,8 @@ export class QueryPublisher implements IngestSink {
   private readonly recordCounters = new Map<string, { inc(n?: number): void }>();
   records = 0;
   malformedCount = 0;
+  /** Highest bufferedBytes seen (the bound's proof in tests and the overload figures). */
+  peakBufferedBytes = 0;
 
   constructor(
     producer: Producer,
@@ -54,9 +60,14 @@ export class QueryPublisher implements IngestSink {
     this.queries = new KafkaBatchSender(producer, {
       topic: options.queriesTopic,
       maxQueued: options.maxBufferedBatches,
-      onSent: (n) => metrics.batches.inc(n),
+      maxQueuedBytes: options.maxBufferedBytes,
+      onSent: (n) => {
+        metrics.batches.inc(n);
+        this.updateGauges();
+      },
       onLost: (n, error) => {
         metrics.publishFailures.inc(n);
+        this.updateGauges();
         this.log?.error(
           { err: error, batches: n },
           'Kafka did not acknowledge query batches; they are lost',
@@ -80,6 +91,11 @@ export class QueryPublisher implements IngestSink {
 
   get lostBatches(): number {
     return this.queries.lost;
+  }
+
+  /** Encoded bytes not yet acknowledged by Kafka. */
+  get bufferedBytes(): number {
+    return this.queries.bytesPending;
   }
 
   whenUncongested(): Promise<void> {
@@ -127,7 +143,14 @@ export class QueryPublisher implements IngestSink {
     }
     counter.inc(batch.events);
     this.queries.enqueue({ key: batch.zone, value: batch.value });
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    const bytes = this.queries.bytesPending;
+    if (bytes > this.peakBufferedBytes) this.peakBufferedBytes = bytes;
     this.metrics.bufferedBatches.set(this.queries.queued);
+    this.metrics.bufferedBytes.set(bytes);
   }
 }
 
