@@ -23,6 +23,12 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.en
   throw new SluiceError(ErrorCodes.config, `Invalid configuration:\n${lines.join('\n')}`);
 }
 
+/**
+ * What an error message may echo of a value: nothing of a secret; a file setting's path is not
+ * one (KAFKA_SASL_PASSWORD_FILE names a file, the password stays in it); a URL's password is.
+ */
 function redact(name: string, value: string): string {
-  return /PASSWORD|SECRET|KEY|TOKEN/i.test(name) ? '***' : value;
+  if (/_FILE$/i.test(name)) return value;
+  if (/PASSWORD|PASSPHRASE|SECRET|KEY|TOKEN/i.test(name)) return '***';
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
 }

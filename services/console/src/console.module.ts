@@ -8,8 +8,8 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { type KafkaOptions } from '@nestjs/microservices';
-import { type SASLOptions } from '@nestjs/microservices/external/kafka.interface';
 import { kafkaConfigFrom } from '@sluice/config';
+import { kafkaConnectionOptions } from '@sluice/kafka';
 import {
   Counter,
   Gauge,
@@ -18,7 +18,6 @@ import {
   Registry,
   ServiceKitModule,
 } from '@sluice/service-kit';
-import { readFileSync } from 'node:fs';
 import { type ConsoleConfig } from './config/console.config';
 import { ConsoleState } from './console.state';
 import { ConsoleController } from './http/console.controller';
@@ -109,20 +108,13 @@ export class ConsoleModule {
   }
 }
 
-/** Nest's Kafka transport options from the validated config (values kept binary: we decode). */
+/**
+ * Nest's Kafka transport options from the validated config (values kept binary: we decode). The
+ * connection (brokers, SASL, TLS) comes from @sluice/kafka like every other service's client.
+ */
 export function consoleKafkaOptions(config: ConsoleConfig): Required<KafkaOptions>['options'] {
-  const k = kafkaConfigFrom(config, 'sluice-console');
   return {
-    client: {
-      clientId: k.clientId,
-      brokers: k.brokers,
-      connectionTimeout: 5_000,
-      retry: { retries: 8, initialRetryTime: 200 },
-      ...(k.sasl ? { sasl: k.sasl as SASLOptions } : {}),
-      ...(k.tls.enabled
-        ? { ssl: k.tls.caFile ? { ca: [readFileSync(k.tls.caFile, 'utf8')] } : true }
-        : {}),
-    },
+    client: kafkaConnectionOptions(kafkaConfigFrom(config, 'sluice-console')),
     consumer: { groupId: config.CONSOLE_CONSUMER_GROUP, allowAutoTopicCreation: false },
     subscribe: { fromBeginning: false },
     parser: { keepBinary: true },
