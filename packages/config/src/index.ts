@@ -1,2 +1,3 @@
+export * from './http';
 export * from './load-config';
 export * from './schemas';

@@ -1,4 +1,6 @@
+export * from './api-keys';
 export * from './bootstrap';
+export * from './http-guard';
 export * from './readiness';
 export * from './service-kit.module';
 export * from './shared-metrics';

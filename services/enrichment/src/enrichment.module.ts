@@ -6,8 +6,10 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { httpLimitsFrom } from '@sluice/config';
 import {
   Counter,
+  exitForSupervisor,
   Gauge,
   PinoLogger,
   Readiness,
@@ -85,6 +87,7 @@ function createRuntime(
             'MMDB reload failed; keeping the previous data',
           );
       },
+      fatal: (e) => exitForSupervisor(logger, 'a Kafka consumer is down', e),
     },
     data,
   );
@@ -118,7 +121,15 @@ export class EnrichmentModule {
     return {
       module: EnrichmentModule,
       imports: [
-        ServiceKitModule.forRoot({ serviceName: 'enrichment', logLevel: config.LOG_LEVEL }),
+        ServiceKitModule.forRoot({
+          serviceName: 'enrichment',
+          logLevel: config.LOG_LEVEL,
+          http: {
+            ...httpLimitsFrom(config),
+            apiKeys: config.REPORT_API_KEYS,
+            apiKeySetting: 'REPORT_API_KEYS',
+          },
+        }),
       ],
       controllers: [ReportController],
       providers: [

@@ -196,7 +196,6 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     this.pipeline = built.pipeline;
     const rpz = this.rpz;
     this.feed = new FeedService(
-      c.FEED_API_KEYS,
       built.blocklist,
       built.reputation,
       built.pipeline.policy,

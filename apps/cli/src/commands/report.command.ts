@@ -58,7 +58,7 @@ export function register(program: Command): void {
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .option(
       '--api <url>',
-      'ask a running enrichment service (e.g. http://127.0.0.1:8083) instead of Redis',
+      'ask a running enrichment service (e.g. http://127.0.0.1:8083) instead of Redis; its API key from SLUICE_API_KEY',
     )
     .action(async (o: ReportOptions) => {
       const started = Date.now();
@@ -135,7 +135,13 @@ async function fetchFromApi(o: ReportOptions): Promise<string> {
   if (o.section && format !== 'json') q.set('section', o.section);
   if (o.asn && format !== 'json') q.set('asn', o.asn);
   q.set('chart', o.chart);
-  const res = await fetch(`${o.api!.replace(/\/$/, '')}/report?${q.toString()}`);
+  // The key comes from the environment, not an option: command lines are visible in `ps`.
+  const key = process.env.SLUICE_API_KEY;
+  if (!key)
+    throw new Error('--api needs the report API key in SLUICE_API_KEY (one of REPORT_API_KEYS)');
+  const res = await fetch(`${o.api!.replace(/\/$/, '')}/report?${q.toString()}`, {
+    headers: { 'X-Api-Key': key },
+  });
   const body = await res.text();
   if (!res.ok) throw new Error(`${res.status} from ${o.api}: ${body}`);
   return format === 'json' ? render(JSON.parse(body) as AttackReport, o) : body;

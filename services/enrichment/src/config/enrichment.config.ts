@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import {
+  apiKeyList,
   checkKafkaEnv,
   commonEnvShape,
   env,
+  httpLimitsEnvShape,
   kafkaEnvShape,
   loadConfig,
   redisEnvShape,
@@ -22,7 +24,10 @@ export const enrichmentConfigSchema = z
     ...commonEnvShape,
     ...kafkaEnvShape,
     ...redisEnvShape,
+    ...httpLimitsEnvShape,
     HTTP_PORT: env.port().default(8083),
+    /** API keys for GET /report (X-Api-Key header), one per client. Empty: the report API answers 503. */
+    REPORT_API_KEYS: apiKeyList().default([]),
     /** MaxMind-format ASN database (GeoLite2-ASN, DB-IP ASN Lite, ipinfo ASN/Lite); replaces the packaged table. */
     ENRICH_ASN_MMDB: optionalPath(),
     /** MaxMind-format country database (GeoLite2-Country/City, ipinfo country/Lite); replaces the packaged one. */

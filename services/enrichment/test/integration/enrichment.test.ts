@@ -20,6 +20,8 @@ import { EnrichmentRuntime } from '../../src/enrichment.runtime';
 const ZONE = 'victim.example';
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
 const WINDOW = 10_000;
+const REPORT_KEY = 'enrichment-test-report-key';
+const AUTH = { headers: { 'X-Api-Key': REPORT_KEY } };
 
 function offender(
   resolver: string,
@@ -99,6 +101,7 @@ describe('enrichment service against the real broker and Redis', () => {
       ENRICH_OUTPUT_TOPIC: enriched,
       ENRICH_DEADLETTER_TOPIC: dead,
       REPORT_BUCKET_SECONDS: '60',
+      REPORT_API_KEYS: REPORT_KEY,
     });
     app = await NestFactory.create(EnrichmentModule.register(config), { logger: false });
     await app.listen(0, '127.0.0.1');
@@ -232,20 +235,21 @@ describe('enrichment service against the real broker and Redis', () => {
     );
 
     // HTTP endpoint: JSON, CSV and SVG
-    const json = (await (await fetch(`${base}/report?alert=${alertId}`)).json()) as {
+    const json = (await (await fetch(`${base}/report?alert=${alertId}`, AUTH)).json()) as {
       totals: { attackQueries: number };
     };
     expect(json.totals.attackQueries).toBe(22_100);
-    const csv = await fetch(`${base}/report?alert=${alertId}&format=csv&section=evidence`);
+    const csv = await fetch(`${base}/report?alert=${alertId}&format=csv&section=evidence`, AUTH);
     expect(csv.headers.get('content-type')).toContain('text/csv');
     expect(await csv.text()).toContain(`81.2.69.160,2026-11-24T12:00:00.017Z,abcdefgh0123.${ZONE}`);
     const svg = await fetch(
       `${base}/report?zone=${ZONE}&from=${new Date(T0).toISOString()}&to=${T0 + 30_000}&format=svg&chart=qps`,
+      AUTH,
     );
     expect(svg.headers.get('content-type')).toContain('image/svg+xml');
     expect(await svg.text()).toMatch(/^<svg/);
     const desk = (await (
-      await fetch(`${base}/report?alert=${alertId}&section=evidence&asn=AS20712`)
+      await fetch(`${base}/report?alert=${alertId}&section=evidence&asn=AS20712`, AUTH)
     ).json()) as {
       evidence: Array<{ asn: number; resolvers: Array<{ resolver: string }> }>;
     };
@@ -255,37 +259,26 @@ describe('enrichment service against the real broker and Redis', () => {
         resolvers: [expect.objectContaining({ resolver: '81.2.69.160' })],
       }),
     ]);
-    expect((await fetch(`${base}/report?alert=${alertId}&asn=google`)).status).toBe(400);
-    expect((await fetch(`${base}/report?alert=nope`)).status).toBe(404);
-    expect((await fetch(`${base}/report`)).status).toBe(400);
+    expect((await fetch(`${base}/report?alert=${alertId}&asn=google`, AUTH)).status).toBe(400);
+    expect((await fetch(`${base}/report?alert=nope`, AUTH)).status).toBe(404);
+    expect((await fetch(`${base}/report`, AUTH)).status).toBe(400);
 
     // `sluice report --api` asks this running service instead of Redis
     const cli = join(repoRoot, 'apps/cli/dist/main.js');
-    const { stdout } = await promisify(execFile)('node', [
-      cli,
-      'report',
-      '--api',
-      base,
-      '--alert',
-      alertId,
-      '-f',
-      'csv',
-      '-s',
-      'asns',
-    ]);
+    const cliEnv = { env: { ...process.env, SLUICE_API_KEY: REPORT_KEY } };
+    const { stdout } = await promisify(execFile)(
+      'node',
+      [cli, 'report', '--api', base, '--alert', alertId, '-f', 'csv', '-s', 'asns'],
+      cliEnv,
+    );
     expect(stdout.split('\n')[1]).toMatch(
       /^3356,"Level 3 Communications, Inc\.",US,1,1,20000,90\.50,Level 3 \(Lumen\),Level 3 \(Lumen\)$/,
     );
-    const table = await promisify(execFile)('node', [
-      cli,
-      'report',
-      '--api',
-      base,
-      '--alert',
-      alertId,
-      '-s',
-      'qps',
-    ]);
+    const table = await promisify(execFile)(
+      'node',
+      [cli, 'report', '--api', base, '--alert', alertId, '-s', 'qps'],
+      cliEnv,
+    );
     expect(table.stdout).toMatch(/│ 4\.2\.2\.2\s+│ 2000\.00\s+│/);
   }, 120_000);
 });

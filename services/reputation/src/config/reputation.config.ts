@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import {
+  apiKeyList,
   checkKafkaEnv,
   commonEnvShape,
   env,
+  httpLimitsEnvShape,
   kafkaEnvShape,
   loadConfig,
   redisEnvShape,
@@ -132,6 +134,7 @@ export const reputationConfigSchema = z
     ...commonEnvShape,
     ...kafkaEnvShape,
     ...redisEnvShape,
+    ...httpLimitsEnvShape,
     HTTP_PORT: env.port().default(8084),
     REPUTATION_GROUP_ID: z.string().default('sluice-reputation'),
     REPUTATION_INPUT_TOPIC: z.string().default('sluice.offenders.enriched.v1'),
@@ -217,8 +220,8 @@ export const reputationConfigSchema = z
     ALLOWLIST_NETWORKS: networkList().default([]),
     ALLOWLIST_ASNS: asnList().default([]),
     ALLOWLIST_ZONES: zoneList().default([]),
-    /** API keys for the HTTP feed (X-Api-Key header). Empty disables the feed. */
-    FEED_API_KEYS: env.list().default([]),
+    /** API keys for the HTTP feed (X-Api-Key header), one per client. Empty disables the feed. */
+    FEED_API_KEYS: apiKeyList().default([]),
     RPZ_ENABLED: env.bool().default(true),
     RPZ_HOST: z.string().default('127.0.0.1'),
     RPZ_PORT: env.port().default(5353),

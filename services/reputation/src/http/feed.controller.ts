@@ -1,9 +1,13 @@
-import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { apiClientOf } from '@sluice/service-kit';
 import { ReputationRuntime } from '../reputation.runtime';
 import { queryParams, type FeedResponse, type FeedService } from './feed.service';
 
-/** Thin HTTP shell over FeedService; every route needs an API key (X-Api-Key, as CrowdSec). */
+/**
+ * Thin HTTP shell over FeedService. Every route needs an API key (X-Api-Key, as CrowdSec):
+ * service-kit's HTTP guard answers 401/403/429/413/414 before a request reaches here.
+ */
 @Controller('v1')
 export class FeedController {
   constructor(private readonly runtime: ReputationRuntime) {}
@@ -15,38 +19,35 @@ export class FeedController {
 
   @Get('decisions/stream')
   async stream(
-    @Headers('x-api-key') key: string | undefined,
+    @Req() req: Request,
     @Query() query: Record<string, unknown>,
     @Res() res: Response,
   ): Promise<void> {
-    const client = this.feed.authenticate(key);
     const q = queryParams(query);
-    if (typeof client !== 'string') send(res, client);
-    else send(res, 'error' in q ? q.error : await this.feed.stream(client, q.params));
+    send(res, 'error' in q ? q.error : await this.feed.stream(client(req), q.params));
   }
 
   @Get('blocklist')
-  async snapshot(
-    @Headers('x-api-key') key: string | undefined,
-    @Query() query: Record<string, unknown>,
-    @Res() res: Response,
-  ): Promise<void> {
-    const client = this.feed.authenticate(key);
+  async snapshot(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
     const q = queryParams(query);
-    if (typeof client !== 'string') send(res, client);
-    else send(res, 'error' in q ? q.error : await this.feed.snapshot(q.params));
+    send(res, 'error' in q ? q.error : await this.feed.snapshot(q.params));
   }
 
   @Get('reputation/:kind/:id')
   async explain(
-    @Headers('x-api-key') key: string | undefined,
     @Param('kind') kind: string,
     @Param('id') id: string,
     @Res() res: Response,
   ): Promise<void> {
-    const client = this.feed.authenticate(key);
-    send(res, typeof client === 'string' ? await this.feed.explain(kind, id) : client);
+    send(res, await this.feed.explain(kind, id));
   }
+}
+
+/** The guard let the request in with a key; no key here would be a wiring bug, not a client's. */
+function client(req: Request): string {
+  const id = apiClientOf(req);
+  if (id === null) throw new Error('feed route reached without an API key check');
+  return id;
 }
 
 function send(res: Response, r: FeedResponse): void {

@@ -15,7 +15,6 @@ const unreachable = new Proxy(
 
 describe('FeedService against hostile query strings (http-feed fuzz findings)', () => {
   const feed = new FeedService(
-    ['k'],
     unreachable as BlocklistRepository,
     unreachable as ReputationRepository,
     {} as BlockPolicy,

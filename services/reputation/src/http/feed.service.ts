@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { type BlocklistEntry } from '@sluice/contracts';
 import { normaliseName } from '@sluice/dns';
 import {
@@ -60,34 +59,19 @@ function isCursor(s: string): boolean {
 }
 
 /**
- * The HTTP feed, transport-free: CrowdSec's bouncer stream (`startup=true` → everything as `new`;
+ * The HTTP feed, transport-free (the API key is checked before a request gets here, by
+ * service-kit's HTTP guard; `client` is the id of that key): CrowdSec's bouncer stream (`startup=true` → everything as `new`;
  * then `{new, deleted}` since the cursor — sent by the client, or remembered per API key like
  * CrowdSec's LAPI does), full snapshots in four formats, and score explanations.
  */
 export class FeedService {
-  private readonly keyHashes: Buffer[];
-
   constructor(
-    apiKeys: readonly string[],
     private readonly blocklist: BlocklistRepository,
     private readonly reputation: ReputationRepository,
     private readonly policy: BlockPolicy,
     private readonly rpz: { origin: string; serialOf: (zone: string) => number } | null,
     private readonly now: () => number,
-  ) {
-    this.keyHashes = apiKeys.map(sha);
-  }
-
-  /** Returns the client id (a hash of its key) or an error response. */
-  authenticate(apiKey: string | undefined): string | FeedResponse {
-    if (this.keyHashes.length === 0)
-      return json(503, { message: 'the feed is disabled: set FEED_API_KEYS' });
-    if (!apiKey) return json(403, { message: 'missing X-Api-Key header' });
-    const h = sha(apiKey);
-    if (!this.keyHashes.some((k) => timingSafeEqual(k, h)))
-      return json(403, { message: 'unknown API key' });
-    return h.toString('hex').slice(0, 16);
-  }
+  ) {}
 
   async stream(
     client: string,
@@ -193,10 +177,6 @@ export class FeedService {
     const score = scoreOf(x.kind, x.state, this.now(), this.policy.cfg);
     return json(200, { ...x, score, threshold: this.policy.cfg.thresholds[x.kind] });
   }
-}
-
-function sha(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }
 
 function scopeFilter(scopes: string | undefined): ((e: BlocklistEntry) => boolean) | Error {

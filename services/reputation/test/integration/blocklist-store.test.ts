@@ -44,7 +44,6 @@ describe('blocklist store, feed and formats', () => {
     store = new BlocklistRepository(redis, { maxEntries: 3, logMaxLen: 1000 });
     const policy = new BlockPolicy(testPolicyConfig({ entryTtlMs: 60_000, maxEntries: 3 }));
     feed = new FeedService(
-      ['k'],
       store,
       new ReputationRepository(redis, {
         halfLifeMs: 60_000,
@@ -83,7 +82,7 @@ describe('blocklist store, feed and formats', () => {
   });
 
   it('streams text deltas and filters by CrowdSec scope names', async () => {
-    const client = feed.authenticate('k') as string;
+    const client = 'test-client';
     const { cursor } = await store.snapshot();
     await store.apply(
       [entry('e', 95, { scope: { kind: 'prefix', prefix: '10.9.0.0/16' }, action: 'drop' })],
@@ -107,7 +106,7 @@ describe('blocklist store, feed and formats', () => {
     const { cursor } = await small.snapshot();
     for (let i = 0; i < 300; i++) await small.apply([entry(`t${i}`, 50 + (i % 40))], []);
     await expect(small.since(cursor)).rejects.toBeInstanceOf(CursorExpiredError);
-    const client = feed.authenticate('k') as string;
+    const client = 'test-client';
     expect((await feed.stream(client, { cursor })).status).toBe(410);
   });
 

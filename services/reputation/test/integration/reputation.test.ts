@@ -76,7 +76,7 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
   }, 60_000);
 
   it('requires an API key', async () => {
-    expect((await svc.get('/v1/decisions/stream?startup=true', null)).status).toBe(403);
+    expect((await svc.get('/v1/decisions/stream?startup=true', null)).status).toBe(401);
     expect((await svc.get('/v1/decisions/stream?startup=true', 'wrong')).status).toBe(403);
   });
 

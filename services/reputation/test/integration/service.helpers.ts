@@ -6,7 +6,7 @@ import { loadReputationConfig, type ReputationConfig } from '../../src/config/re
 import { ReputationModule } from '../../src/reputation.module';
 import { ReputationRuntime } from '../../src/reputation.runtime';
 
-export const API_KEY = 'test-key-1';
+export const API_KEY = 'test-key-1-0123456789';
 
 /**
  * What every service test starts from: its input topic (enriched offenders), its compacted
@@ -36,6 +36,8 @@ export function serviceConfig(over: Record<string, string>): ReputationConfig {
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     FEED_API_KEYS: API_KEY,
+    // Tests drive hundreds of requests from one address; the limit has its own test (http-guard).
+    HTTP_RATE_LIMIT: '0',
     RPZ_PORT: '0',
     REPUTATION_MIN_ATTACK_QUERIES: '100',
     REPUTATION_ROLLUP_MIN_RESOLVERS: '3',
