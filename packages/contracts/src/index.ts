@@ -4,3 +4,4 @@ export * from './query';
 export * from './messages';
 export * from './codec';
 export * from './query-batch-codec';
+export * from './query-batch-columns';

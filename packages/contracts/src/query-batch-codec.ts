@@ -1,11 +1,20 @@
 import { ErrorCodes, SluiceError } from './errors';
+import { queryBatchSchema, type QueryBatch, type QueryEvent, type Transport } from './query';
 import {
-  queryBatchSchema,
-  transportSchema,
-  type QueryBatch,
-  type QueryEvent,
-  type Transport,
-} from './query';
+  BINARY,
+  BINARY_V2,
+  F_APEX,
+  F_CD,
+  F_DO,
+  F_EDNS,
+  F_RCODE,
+  F_RD,
+  F_RELATIVE,
+  F_ZONE,
+  JSON_FIRST,
+  TRANSPORT_INDEX,
+  TRANSPORTS,
+} from './query-batch-format';
 
 /**
  * Wire encoding of sluice.queries.v1 values. Every consumer MUST use these two functions:
@@ -39,22 +48,6 @@ import {
  *       str   qname, or the labels left of ".zone" (flag 64), or nothing (flag 128)
  */
 export type QueryBatchEncoding = 'binary' | 'json';
-
-const BINARY = 0x03;
-/** The encoding before responses carried their answer count; decoded as ancount unknown. */
-const BINARY_V2 = 0x02;
-const JSON_FIRST = 0x7b;
-const TRANSPORTS = transportSchema.options;
-const TRANSPORT_INDEX = new Map<Transport, number>(TRANSPORTS.map((t, i) => [t, i]));
-
-const F_RD = 1;
-const F_CD = 2;
-const F_DO = 4;
-const F_EDNS = 8;
-const F_RCODE = 16;
-const F_ZONE = 32;
-const F_RELATIVE = 64;
-const F_APEX = 128;
 
 export function encodeQueryBatch(
   batch: QueryBatch,

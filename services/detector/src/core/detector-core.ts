@@ -1,4 +1,4 @@
-import { type QueryEvent } from '@sluice/contracts';
+import { type QueryColumns, type QueryEvent } from '@sluice/contracts';
 import { withDefaults, type DetectorSettings } from './settings';
 import { ZoneDetector, type ZoneOutput, type ZoneSnapshot } from './zone-detector';
 
@@ -59,25 +59,46 @@ export class DetectorCore {
     const p = this.partition(partition);
     let late = 0;
     for (const e of events) {
-      // Move the partition clock first, so a zone that returns after more than evictIdleMs of
-      // silence is forgotten (and relearns) rather than resumed with a stale baseline.
-      if (e.ts > p.maxTs) p.maxTs = e.ts;
-      let z = p.zones.get(e.zone);
-      if (z && this.evictable(z, p)) z = undefined;
-      if (!z) {
-        p.zones.set(e.zone, (z = new ZoneDetector(e.zone, this.settings)));
-        this.counters.zones++;
-      }
-      // The zone's own clock moves in buffer(): an event newer than it is never late.
-      if (e.ts < this.zoneWatermark(z, p)) {
-        late++;
-        continue;
-      }
-      z.buffer(e);
+      const z = this.admit(p, e.zone, e.ts);
+      if (z === null) late++;
+      else z.buffer(e);
     }
     this.counters.events += events.length;
     this.counters.late += late;
     return late;
+  }
+
+  /**
+   * `ingest` for a decoded batch's columns (the consumer's path: no QueryEvent per query, names
+   * copied as bytes). Same rules, same outputs.
+   */
+  ingestColumns(partition: number, c: QueryColumns): number {
+    const p = this.partition(partition);
+    let late = 0;
+    const zones = c.rowZones;
+    for (let i = 0; i < c.count; i++) {
+      const z = this.admit(p, zones?.[i] ?? c.zone, c.ts[i]!);
+      if (z === null) late++;
+      else z.bufferColumns(c, i);
+    }
+    this.counters.events += c.count;
+    this.counters.late += late;
+    return late;
+  }
+
+  /** The zone detector that takes an event at `ts`, or null when the event is late. */
+  private admit(p: PartitionState, zone: string, ts: number): ZoneDetector | null {
+    // Move the partition clock first, so a zone that returns after more than evictIdleMs of
+    // silence is forgotten (and relearns) rather than resumed with a stale baseline.
+    if (ts > p.maxTs) p.maxTs = ts;
+    let z = p.zones.get(zone);
+    if (z && this.evictable(z, p)) z = undefined;
+    if (!z) {
+      p.zones.set(zone, (z = new ZoneDetector(zone, this.settings)));
+      this.counters.zones++;
+    }
+    // The zone's own clock moves in buffer(): an event newer than it is never late.
+    return ts < this.zoneWatermark(z, p) ? null : z;
   }
 
   /**

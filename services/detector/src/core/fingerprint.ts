@@ -33,6 +33,23 @@ export class FingerprintAcc {
     bpc: number,
     random: boolean,
   ): void {
+    const b = Buffer.from(sub, 'utf8');
+    this.addBytes(b, 0, b.length, firstLabelLength, labels, qtype, rd, edns, bpc, random);
+  }
+
+  /** `add` for a subname held as the bytes [start, end) of `b` (the detector's hot path). */
+  addBytes(
+    b: Uint8Array,
+    start: number,
+    end: number,
+    firstLabelLength: number,
+    labels: number,
+    qtype: number,
+    rd: boolean,
+    edns: boolean,
+    bpc: number,
+    random: boolean,
+  ): void {
     this.n++;
     if (random) this.random++;
     if (rd) this.rd++;
@@ -41,8 +58,8 @@ export class FingerprintAcc {
     bump(this.firstLabelLengths, firstLabelLength);
     bump(this.labelsPerName, labels);
     bump(this.qtypes, qtype);
-    for (let i = 0; i < sub.length; i++) {
-      const c = sub.charCodeAt(i);
+    for (let i = start; i < end; i++) {
+      const c = b[i]!;
       if (c !== 46) this.chars[c & 127]!++;
     }
   }

@@ -34,3 +34,22 @@ export function hash2(text: string, out: Hash2 = { h1: 0, h2: 0 }): Hash2 {
   out.h2 = fmix32(b ^ 0x68e31da4) | 1;
   return out;
 }
+
+/**
+ * hash2 of the bytes [start, end) of `b`: the same value as hash2 of the string they encode
+ * when it is ASCII (every DNS name on the wire that is not escaped), so filters and
+ * vocabularies filled from strings (tests, checkpoints) and from batch bytes agree.
+ */
+export function hash2Bytes(b: Uint8Array, start: number, end: number, out: Hash2): Hash2 {
+  let a = 0x811c9dc5;
+  let h = 0x9747b28c ^ (end - start);
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    a = imul(a ^ c, 0x01000193);
+    h = imul(h ^ c, 0x5bd1e995);
+    h ^= h >>> 15;
+  }
+  out.h1 = fmix32(a);
+  out.h2 = fmix32(h ^ 0x68e31da4) | 1;
+  return out;
+}

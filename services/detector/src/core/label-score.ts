@@ -11,6 +11,11 @@ const { floor, log2, min } = Math;
 const SYMBOLS = 40;
 const BOUNDARY = 39;
 
+/** A string's UTF-8 bytes (every scorer works on bytes, as names come off the wire). */
+export function utf8(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8');
+}
+
 function symbol(code: number): number {
   if (code >= 97 && code <= 122) return code - 97; // a-z
   if (code >= 48 && code <= 57) return 26 + code - 48; // 0-9
@@ -42,16 +47,22 @@ export class NgramModel {
   total = 0;
 
   train(text: string, weight = 1): void {
+    const b = utf8(text);
+    this.trainBytes(b, 0, b.length, weight);
+  }
+
+  /** Train on the bytes [start, end) of `b` (a name as it came off the wire). */
+  trainBytes(b: Uint8Array, start: number, end: number, weight = 1): void {
     let prev = BOUNDARY;
-    for (let i = 0; i < text.length; i++) {
-      const s = symbol(text.charCodeAt(i));
+    for (let i = start; i < end; i++) {
+      const s = symbol(b[i]!);
       this.counts[prev * SYMBOLS + s]! += weight;
       this.rows[prev]! += weight;
       prev = s;
     }
     this.counts[prev * SYMBOLS + BOUNDARY]! += weight;
     this.rows[prev]! += weight;
-    this.total += weight * (text.length + 1);
+    this.total += weight * (end - start + 1);
   }
 
   /** Halve all counts: recent vocabulary outweighs old, and counts stay bounded. */
@@ -96,22 +107,51 @@ export function bitsPerChar(
   zone: NgramModel | null,
   prior: NgramModel = GENERIC_PRIOR,
 ): number {
+  const b = utf8(text);
+  return bitsPerCharBytes(b, 0, b.length, zone, prior);
+}
+
+/** P(next | prev) under a model, smoothed: the one formula both the table and the loop use. */
+function bigramP(m: NgramModel, prev: number, idx: number): number {
+  return (m.counts[idx]! + SMOOTHING) / (m.rows[prev]! + SMOOTHING * SYMBOLS);
+}
+
+/** The generic prior never changes after it is built: its probabilities are computed once. */
+const PRIOR_P = (() => {
+  const t = new Float64Array(SYMBOLS * SYMBOLS);
+  for (let prev = 0; prev < SYMBOLS; prev++)
+    for (let s = 0; s < SYMBOLS; s++)
+      t[prev * SYMBOLS + s] = bigramP(GENERIC_PRIOR, prev, prev * SYMBOLS + s);
+  return t;
+})();
+/** −log2 of the prior alone, for zones whose own model is still too thin to use. */
+const PRIOR_BITS = PRIOR_P.map((p) => -log2(p));
+
+/** bitsPerChar of the bytes [start, end) of `b`. */
+export function bitsPerCharBytes(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  zone: NgramModel | null,
+  prior: NgramModel = GENERIC_PRIOR,
+): number {
   const useZone = zone !== null && zone.total >= MIN_ZONE_CHARS;
+  const generic = prior === GENERIC_PRIOR;
   let bits = 0;
   let prev = BOUNDARY;
-  const n = text.length;
-  for (let i = 0; i <= n; i++) {
-    const s = i < n ? symbol(text.charCodeAt(i)) : BOUNDARY;
+  for (let i = start; i <= end; i++) {
+    const s = i < end ? symbol(b[i]!) : BOUNDARY;
     const idx = prev * SYMBOLS + s;
-    const pPrior = (prior.counts[idx]! + SMOOTHING) / (prior.rows[prev]! + SMOOTHING * SYMBOLS);
-    const p = useZone
-      ? 0.5 * pPrior +
-        0.5 * ((zone.counts[idx]! + SMOOTHING) / (zone.rows[prev]! + SMOOTHING * SYMBOLS))
-      : pPrior;
-    bits -= log2(p);
+    if (!useZone && generic) {
+      bits += PRIOR_BITS[idx]!;
+    } else {
+      const pPrior = generic ? PRIOR_P[idx]! : bigramP(prior, prev, idx);
+      const p = useZone ? 0.5 * pPrior + 0.5 * bigramP(zone, prev, idx) : pPrior;
+      bits -= log2(p);
+    }
     prev = s;
   }
-  return bits / (n + 1);
+  return bits / (end - start + 1);
 }
 
 export interface LabelFeatures {
@@ -130,20 +170,46 @@ export interface LabelFeatures {
 
 const counts = new Uint16Array(128);
 
-/** Score a subname (the labels left of the zone). Hot path: one pass, no allocation but the result. */
+/** Score a subname (the labels left of the zone). */
 export function scoreSubname(sub: string, zone: NgramModel | null): LabelFeatures {
+  const b = utf8(sub);
+  return { ...scoreSubnameBytes(b, 0, b.length, zone, scratchFeatures) };
+}
+
+const scratchFeatures: LabelFeatures = {
+  length: 0,
+  labels: 0,
+  firstLabelLength: 0,
+  entropy: 0,
+  digitShare: 0,
+  classSwitches: 0,
+  bitsPerChar: 0,
+  score: 0,
+};
+
+/**
+ * Score the subname in bytes [start, end) of `b` into `out` and return it. The detector's hot
+ * path: one pass over the bytes, no allocation (`out` is the caller's, reused per query).
+ */
+export function scoreSubnameBytes(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  zone: NgramModel | null,
+  out: LabelFeatures,
+): LabelFeatures {
   counts.fill(0);
   let length = 0;
-  let labels = sub.length > 0 ? 1 : 0;
+  let labels = end > start ? 1 : 0;
   let firstLabelLength = -1;
   let digits = 0;
   let switches = 0;
   let prevClass = -1;
-  for (let i = 0; i < sub.length; i++) {
-    const c = sub.charCodeAt(i);
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
     if (c === 46) {
       labels++;
-      if (firstLabelLength < 0) firstLabelLength = i;
+      if (firstLabelLength < 0) firstLabelLength = i - start;
       prevClass = -1;
       continue;
     }
@@ -155,7 +221,7 @@ export function scoreSubname(sub: string, zone: NgramModel | null): LabelFeature
     if (prevClass >= 0 && cls >= 0 && cls !== prevClass) switches++;
     prevClass = cls;
   }
-  if (firstLabelLength < 0) firstLabelLength = sub.length;
+  if (firstLabelLength < 0) firstLabelLength = end - start;
   let entropy = 0;
   if (length > 0) {
     for (let i = 0; i < 128; i++) {
@@ -166,19 +232,18 @@ export function scoreSubname(sub: string, zone: NgramModel | null): LabelFeature
       }
     }
   }
-  const bpc = length > 0 ? bitsPerChar(sub, zone) : 0;
+  const bpc = length > 0 ? bitsPerCharBytes(b, start, end, zone) : 0;
   const digitShare = length > 0 ? digits / length : 0;
   const classSwitches = length > 1 ? switches / (length - 1) : 0;
-  return {
-    length,
-    labels,
-    firstLabelLength,
-    entropy,
-    digitShare,
-    classSwitches,
-    bitsPerChar: bpc,
-    score: combine(length, entropy, digitShare, classSwitches, bpc),
-  };
+  out.length = length;
+  out.labels = labels;
+  out.firstLabelLength = firstLabelLength;
+  out.entropy = entropy;
+  out.digitShare = digitShare;
+  out.classSwitches = classSwitches;
+  out.bitsPerChar = bpc;
+  out.score = combine(length, entropy, digitShare, classSwitches, bpc);
+  return out;
 }
 
 const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);

@@ -1,15 +1,25 @@
-import { type QueryEvent } from '@sluice/contracts';
-import { hash2, type Hash2 } from './hash';
+import { hash2Bytes, type Hash2 } from './hash';
 import { HyperLogLog } from './hyperloglog';
-import { NgramModel, scoreSubname } from './label-score';
+import { NgramModel, scoreSubnameBytes, utf8, type LabelFeatures } from './label-score';
 import { SeenFilter, type SeenFilterJson } from './seen-filter';
 import { type DetectorSettings } from './settings';
 import { type SpaceSaving } from './space-saving';
 import { type Tick } from './tick';
+import { ROW_EDNS, ROW_RD, type TickRows } from './tick-rows';
 import { ZoneVocabulary, type VocabularyJson } from './zone-vocabulary';
 import { type ZoneWindows } from './zone-windows';
 
 const scratch: Hash2 = { h1: 0, h2: 0 };
+const f: LabelFeatures = {
+  length: 0,
+  labels: 0,
+  firstLabelLength: 0,
+  entropy: 0,
+  digitShare: 0,
+  classSwitches: 0,
+  bitsPerChar: 0,
+  score: 0,
+};
 const REPEAT_SAMPLE_PER_TICK = 200;
 
 export interface NamesJson {
@@ -42,10 +52,12 @@ export class NameScoring {
    */
   private recentNew = new Map<number, { tick: number; repeated: boolean }>();
   private readonly subtrees: string[];
+  /** The allowlisted subtrees' labels left of the zone, as bytes (subnames are bytes). */
+  private readonly subtreeLabels: Uint8Array[];
   readonly allowlistedZone: boolean;
 
   constructor(
-    private readonly zone: string,
+    zone: string,
     private readonly s: DetectorSettings,
   ) {
     this.seen = new SeenFilter({
@@ -58,11 +70,29 @@ export class NameScoring {
     });
     this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
     this.subtrees = s.allowlist.filter((a) => a.endsWith(`.${zone}`));
+    this.subtreeLabels = this.subtrees.map((a) => utf8(a.slice(0, a.length - zone.length - 1)));
   }
 
-  private isAllowlisted(qname: string): boolean {
+  /** Is row i's name in an allowlisted subtree (or the zone allowlisted)? */
+  private isAllowlisted(rows: TickRows, i: number): boolean {
     if (this.allowlistedZone) return true;
-    for (const sub of this.subtrees) if (qname === sub || qname.endsWith(`.${sub}`)) return true;
+    if (this.subtrees.length === 0) return false;
+    const odd = rows.oddQname(i);
+    if (odd !== undefined) {
+      for (const sub of this.subtrees) if (odd === sub || odd.endsWith(`.${sub}`)) return true;
+      return false;
+    }
+    // sub.zone is in subtree a.zone when sub is a or ends with ".a".
+    const b = rows.arena;
+    const start = rows.subStart[i]!;
+    const end = rows.subEnd[i]!;
+    for (const a of this.subtreeLabels) {
+      const from = end - a.length;
+      if (from < start || (from > start && b[from - 1] !== 0x2e)) continue;
+      let same = true;
+      for (let k = 0; k < a.length && same; k++) same = b[from + k] === a[k];
+      if (same) return true;
+    }
     return false;
   }
 
@@ -71,44 +101,42 @@ export class NameScoring {
    * into the windows, never-seen senders into the alert's top resolvers (`alertTop`, null when
    * no alert is active). One loop: this is the detector's per-query cost.
    */
-  scoreTick(
-    t: Tick,
-    events: readonly QueryEvent[],
-    windows: ZoneWindows,
-    alertTop: SpaceSaving | null,
-  ): void {
+  scoreTick(t: Tick, rows: TickRows, windows: ZoneWindows, alertTop: SpaceSaving | null): void {
     const s = this.s;
     const start = t.start;
-    const zoneSuffix = this.zone.length + 1;
     let trained = 0;
     let sampledNew = 0;
     const alerting = alertTop !== null;
     // A name is established once the vocabulary has known it for surgeEstablishTicks: long
     // enough that names a surge brings do not qualify while it is being judged.
     const establishedBefore = start - s.surgeEstablishTicks * s.tickMs;
-    for (const e of events) {
+    const vocabulary = this.vocabulary;
+    const b = rows.arena;
+    for (let i = 0; i < rows.n; i++) {
       t.n++;
-      const q = e.qname;
-      const sub = q.length > this.zone.length ? q.slice(0, q.length - zoneSuffix) : '';
-      hash2(sub, scratch);
+      const from = rows.subStart[i]!;
+      const to = rows.subEnd[i]!;
+      const resolver = rows.resolver[i]!;
+      hash2Bytes(b, from, to, scratch);
+      const h1 = scratch.h1;
       if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
-      t.hll.add(scratch.h1);
-      windows.seenResolver(e.resolver);
-      const rcode = e.rcode;
-      if (rcode !== null) {
+      t.hll.add(h1);
+      windows.seenResolver(resolver);
+      const rcode = rows.rcode[i]!;
+      if (rcode >= 0) {
         t.rc++;
         if (rcode === 3) t.nx++;
       }
-      if (this.isAllowlisted(q)) {
+      if (this.isAllowlisted(rows, i)) {
         t.allow++;
-        windows.countOffender(e, false);
+        windows.countOffender(resolver, false);
         continue;
       }
-      if (rcode !== null) {
+      if (rcode >= 0) {
         t.rcs++;
         if (rcode === 3) t.fails++;
         else if (rcode === 0) {
-          if (e.ancount === 0) {
+          if (rows.ancount[i] === 0) {
             t.fails++;
             t.nodata++;
           }
@@ -120,30 +148,35 @@ export class NameScoring {
           t.refused++;
         }
       }
-      const known = this.vocabulary.lookup(scratch.h1);
+      const known = vocabulary.lookup(h1);
       if (!ZoneVocabulary.established(known, establishedBefore)) {
         t.fresh++;
         if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision);
-        t.freshHll.add(scratch.h1);
+        t.freshHll.add(h1);
       }
-      const f = scoreSubname(sub, this.model);
+      scoreSubnameBytes(b, from, to, this.model, f);
       const random = f.score >= s.randomThreshold;
       t.scoreSum += f.score;
       if (random) t.random++;
-      const seen = this.seen.has(scratch.h1, scratch.h2);
+      const seen = this.seen.has(h1, scratch.h2);
       const seenDuringAlert =
-        !seen && this.alertSeen !== null && this.alertSeen.has(scratch.h1, scratch.h2);
+        !seen && this.alertSeen !== null && this.alertSeen.has(h1, scratch.h2);
       // During an alert only names seen before count: the guard must never learn the flood.
-      if (!alerting) this.vocabulary.observe(scratch.h1, q, rcode, start, true, known);
-      else if (seen || seenDuringAlert)
-        this.vocabulary.observeDuringAlert(scratch.h1, q, rcode, start, known);
+      // (The name's text is made only for a name the vocabulary takes in.)
+      if (!alerting) {
+        if (known !== undefined) vocabulary.count(known, rcode);
+        else if (!vocabulary.full) vocabulary.admit(h1, rows.qname(i), rcode, start);
+      } else if (seen || seenDuringAlert) {
+        if (known !== undefined) vocabulary.countDuringAlert(known, rcode);
+        else if (!vocabulary.full) vocabulary.admitDuringAlert(h1, rows.qname(i), rcode, start);
+      }
       if (seen) {
-        const r = this.recentNew.get(scratch.h1);
+        const r = this.recentNew.get(h1);
         if (r !== undefined) r.repeated = true;
         // Names the zone keeps being asked for are its vocabulary: learn from those only, and
         // never during an alert, when the filter's false positives are flood names.
         if (!alerting && trained < s.trainPerTick) {
-          this.model.train(sub);
+          this.model.trainBytes(b, from, to);
           trained++;
           if (this.model.total > 2_000_000) this.model.decay();
         }
@@ -152,31 +185,36 @@ export class NameScoring {
         t.nsEntropy += f.entropy;
         t.nsScore += f.score;
         if (random) t.nsRandom++;
-        if (sampledNew < REPEAT_SAMPLE_PER_TICK && !this.recentNew.has(scratch.h1)) {
-          this.recentNew.set(scratch.h1, { tick: start, repeated: false });
+        if (sampledNew < REPEAT_SAMPLE_PER_TICK && !this.recentNew.has(h1)) {
+          this.recentNew.set(h1, { tick: start, repeated: false });
           sampledNew++;
         }
         // During an attack no new name enters the zone's filter: the flood would push the real
         // vocabulary out and raise its false positives. Non-random ones go to the alert's own
         // filter (random ones cannot be a name the zone has).
-        if (!alerting) this.seen.add(scratch.h1, scratch.h2);
-        else if (!random && !seenDuringAlert) this.alertSeen?.add(scratch.h1, scratch.h2);
-        t.fp.add(
-          sub,
+        if (!alerting) this.seen.add(h1, scratch.h2);
+        else if (!random && !seenDuringAlert) this.alertSeen?.add(h1, scratch.h2);
+        const flags = rows.flags[i]!;
+        t.fp.addBytes(
+          b,
+          from,
+          to,
           f.firstLabelLength,
           f.labels,
-          e.qtype,
-          e.rd,
-          e.ednsSize !== null,
+          rows.qtype[i]!,
+          (flags & ROW_RD) !== 0,
+          (flags & ROW_EDNS) !== 0,
           f.bitsPerChar,
           random,
         );
-        if (t.samples.length < s.sampleNames) t.samples.push(q);
+        if (t.samples.length < s.sampleNames) t.samples.push(rows.qname(i));
         if (t.evidence.length < s.sampleNames)
-          t.evidence.push({ ts: e.ts, resolver: e.resolver, qname: q });
-        alertTop?.add(e.resolver);
+          t.evidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
+        alertTop?.add(resolver);
       }
-      windows.countOffender(e, !seen);
+      const wantsEvidence = windows.countOffender(resolver, !seen);
+      if (wantsEvidence !== null)
+        wantsEvidence.evidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
     }
     const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
     for (const [h, r] of this.recentNew) if (r.tick < keepFrom) this.recentNew.delete(h);

@@ -27,8 +27,8 @@ const spec: ScenarioSpec = {
 };
 const CUT = T0 + 75_000;
 
-function stored(): PartitionSnapshot {
-  const file = join(__dirname, '../../test/fixtures/checkpoint-2026-11-29.json.gz');
+function stored(name = 'checkpoint-2026-11-29.json.gz'): PartitionSnapshot {
+  const file = join(__dirname, '../../test/fixtures', name);
   return JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as PartitionSnapshot;
 }
 
@@ -51,13 +51,34 @@ describe('zone checkpoints', () => {
     expect(out.alerts.filter((a) => a.zone === 'other.net')).toEqual([]);
   });
 
-  it('writes version 2 and reads it back to the same state', () => {
-    const core = new DetectorCore({ seenCapacity: 20_000 });
-    core.restore(0, stored());
-    const v2 = core.snapshot(0);
+  it('loads a version 2 checkpoint (2026-11-30, queries waiting as QueryEvents) into the same state', () => {
+    // Written by the 2026-11-30 detector: the v1 fixture restored, then 5 s more of the scenario
+    // (so ~700 queries wait for the watermark). The current detector, given the same input, must
+    // hold exactly what the upgraded version 2 checkpoint holds.
+    const v2 = stored('checkpoint-2026-11-30-v2.json.gz');
     expect(v2.zones.map((z) => z.v)).toEqual([2, 2]);
+    const loaded = new DetectorCore({ seenCapacity: 20_000 });
+    loaded.restore(0, v2);
+    const replayed = new DetectorCore({ seenCapacity: 20_000 });
+    replayed.restore(0, stored());
+    replayed.process(
+      0,
+      [...simulate(spec)].filter((e) => e.ts >= CUT && e.ts < CUT + 5_000),
+    );
+    const snapshot = loaded.snapshot(0);
+    expect(
+      snapshot.zones.map((z) => z.pending.reduce((n, [, rows]) => n + rows.length, 0)),
+    ).toEqual([682, 49]);
+    expect(snapshot).toEqual(replayed.snapshot(0));
+  });
+
+  it('writes version 3 and reads it back to the same state', () => {
+    const core = new DetectorCore({ seenCapacity: 20_000 });
+    core.restore(0, stored('checkpoint-2026-11-30-v2.json.gz'));
+    const v3 = core.snapshot(0);
+    expect(v3.zones.map((z) => z.v)).toEqual([3, 3]);
     const again = new DetectorCore({ seenCapacity: 20_000 });
-    again.restore(0, JSON.parse(JSON.stringify(v2)) as PartitionSnapshot);
-    expect(again.snapshot(0)).toEqual(v2);
+    again.restore(0, JSON.parse(JSON.stringify(v3)) as PartitionSnapshot);
+    expect(again.snapshot(0)).toEqual(v3);
   });
 });

@@ -2,6 +2,7 @@ import { type QueryEvent } from '@sluice/contracts';
 import { type ActiveAlertJson } from './alert-message';
 import { type NamesJson } from './name-scoring';
 import { type SeenFilterJson } from './seen-filter';
+import { ROW_EDNS, ROW_RD, type PendingRow } from './tick-rows';
 import { type HeavyHitter } from './space-saving';
 import { type TickJson } from './tick';
 import { type BaselineJson } from './zone-baseline';
@@ -13,13 +14,13 @@ import { type OffenderCount, type WindowsJson } from './zone-windows';
  * stage, each written and read by the stage that owns it. Older formats are upgraded here and
  * nowhere else; `zone-checkpoint.spec.ts` loads a checkpoint written by the 2026-11-29 detector.
  */
-export interface ZoneSnapshotV2 {
-  v: 2;
+export interface ZoneSnapshotV3 {
+  v: 3;
   zone: string;
-  /** Tick buffer: newest event time, next tick to close, events waiting for the watermark. */
+  /** Tick buffer: newest event time, next tick to close, queries waiting for the watermark. */
   maxTs: number | null;
   nextTick: number | null;
-  pending: [number, QueryEvent[]][];
+  pending: [number, PendingRow[]][];
   /** Closed ticks the anomaly tests look back over. */
   ring: TickJson[];
   ticksClosed: number;
@@ -30,6 +31,12 @@ export interface ZoneSnapshotV2 {
   baseline: BaselineJson;
   names: NamesJson;
   windows: WindowsJson;
+}
+
+/** Version 2: as version 3, with the waiting queries as whole QueryEvents. */
+export interface ZoneSnapshotV2 extends Omit<ZoneSnapshotV3, 'v' | 'pending'> {
+  v: 2;
+  pending: [number, QueryEvent[]][];
 }
 
 /** Version 1: one flat object (absent fields were added later and read as their defaults). */
@@ -67,11 +74,33 @@ export interface ZoneSnapshotV1 {
   vocabularyVersion?: number;
 }
 
-export type ZoneSnapshot = ZoneSnapshotV2 | ZoneSnapshotV1;
+export type ZoneSnapshot = ZoneSnapshotV3 | ZoneSnapshotV2 | ZoneSnapshotV1;
+
+/** What the detector keeps of a buffered QueryEvent (versions 1 and 2 stored them whole). */
+function pendingRow(e: QueryEvent): PendingRow {
+  return [
+    e.ts,
+    e.resolver,
+    e.qname,
+    e.qtype,
+    (e.rd ? ROW_RD : 0) | (e.ednsSize !== null ? ROW_EDNS : 0),
+    e.rcode ?? -1,
+    e.rcode === null ? -1 : (e.ancount ?? -1),
+  ];
+}
 
 /** Any stored zone checkpoint in the current shape. */
-export function upgradeZoneSnapshot(j: ZoneSnapshot): ZoneSnapshotV2 {
-  if (j.v === 2) return j;
+export function upgradeZoneSnapshot(j: ZoneSnapshot): ZoneSnapshotV3 {
+  if (j.v === 3) return j;
+  const v2 = j.v === 2 ? j : upgradeV1(j);
+  return {
+    ...v2,
+    v: 3,
+    pending: v2.pending.map(([tick, events]) => [tick, events.map(pendingRow)]),
+  };
+}
+
+function upgradeV1(j: ZoneSnapshotV1): ZoneSnapshotV2 {
   return {
     v: 2,
     zone: j.zone,

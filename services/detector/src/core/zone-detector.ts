@@ -1,4 +1,10 @@
-import { type Alert, type AlertSignal, type Evidence, type QueryEvent } from '@sluice/contracts';
+import {
+  type Alert,
+  type AlertSignal,
+  type Evidence,
+  type QueryColumns,
+  type QueryEvent,
+} from '@sluice/contracts';
 import { alertMessage, type ActiveAlert } from './alert-message';
 import { FingerprintAcc } from './fingerprint';
 import { NameScoring } from './name-scoring';
@@ -6,7 +12,8 @@ import { type DetectorSettings } from './settings';
 import { SpaceSaving } from './space-saving';
 import { Tick, tickFromJson, tickToJson } from './tick';
 import { ZoneBaseline } from './zone-baseline';
-import { upgradeZoneSnapshot, type ZoneSnapshot, type ZoneSnapshotV2 } from './zone-checkpoint';
+import { NO_ROWS, TickRows } from './tick-rows';
+import { upgradeZoneSnapshot, type ZoneSnapshot, type ZoneSnapshotV3 } from './zone-checkpoint';
 import { assess, floorHot, FLOOR_RANDOM, slowFloorHot, type Evaluation } from './zone-evidence';
 import { type ZoneOutput } from './zone-output';
 import { ZoneWindows } from './zone-windows';
@@ -27,7 +34,9 @@ export class ZoneDetector {
   maxTs = -Infinity;
   /** Start (ms) of the next tick to close; null until the first event. */
   nextTick: number | null = null;
-  private readonly pending = new Map<number, QueryEvent[]>();
+  private readonly pending = new Map<number, TickRows>();
+  /** Closed ticks' rows, kept for reuse: a busy zone allocates its buffers once. */
+  private spare: TickRows[] = [];
   private names: NameScoring;
   private baseline = new ZoneBaseline();
   private windows: ZoneWindows;
@@ -62,13 +71,22 @@ export class ZoneDetector {
 
   /** Accept an event whose lateness the caller has checked against the watermark. */
   buffer(e: QueryEvent): void {
-    if (e.ts > this.maxTs) this.maxTs = e.ts;
-    const tick = Math.floor(e.ts / this.s.tickMs) * this.s.tickMs;
+    this.rowsFor(e.ts).pushEvent(e);
+  }
+
+  /** Row i of decoded batch columns, likewise checked (the consumer's path: no QueryEvent). */
+  bufferColumns(c: QueryColumns, i: number): void {
+    this.rowsFor(c.ts[i]!).pushColumns(c, i);
+  }
+
+  private rowsFor(ts: number): TickRows {
+    if (ts > this.maxTs) this.maxTs = ts;
+    const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
     if (this.nextTick === null)
-      this.nextTick = Math.floor((e.ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;
-    let list = this.pending.get(tick);
-    if (!list) this.pending.set(tick, (list = []));
-    list.push(e);
+      this.nextTick = Math.floor((ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;
+    let rows = this.pending.get(tick);
+    if (!rows) this.pending.set(tick, (rows = this.spare.pop() ?? new TickRows(this.zone)));
+    return rows;
   }
 
   /** Close every tick that ends at or before `watermark`, appending outputs. */
@@ -95,9 +113,13 @@ export class ZoneDetector {
           next = target;
         }
       }
-      const events = this.pending.get(next);
-      if (events) this.pending.delete(next);
-      this.closeTick(next, events ?? [], out);
+      const rows = this.pending.get(next);
+      if (rows) this.pending.delete(next);
+      this.closeTick(next, rows ?? NO_ROWS, out);
+      if (rows && this.spare.length < 2) {
+        rows.clear();
+        this.spare.push(rows);
+      }
       next += tickMs;
       this.nextTick = next;
     }
@@ -110,10 +132,10 @@ export class ZoneDetector {
     return first;
   }
 
-  private closeTick(start: number, events: readonly QueryEvent[], out: ZoneOutput): void {
+  private closeTick(start: number, rows: TickRows, out: ZoneOutput): void {
     const s = this.s;
     const t = new Tick(start);
-    this.names.scoreTick(t, events, this.windows, this.active?.top ?? null);
+    this.names.scoreTick(t, rows, this.windows, this.active?.top ?? null);
     this.ring.push(t);
     if (this.ring.length > Math.max(s.longHorizonTicks, s.shortHorizonTicks)) this.ring.shift();
     this.ticksClosed++;
@@ -304,13 +326,13 @@ export class ZoneDetector {
     return b;
   }
 
-  toJSON(): ZoneSnapshotV2 {
+  toJSON(): ZoneSnapshotV3 {
     return {
-      v: 2,
+      v: 3,
       zone: this.zone,
       maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null,
       nextTick: this.nextTick,
-      pending: [...this.pending],
+      pending: [...this.pending].map(([tick, rows]) => [tick, rows.toJSON()]),
       ring: this.ring.map(tickToJson),
       ticksClosed: this.ticksClosed,
       candidateSince: this.candidateSince,
@@ -329,7 +351,11 @@ export class ZoneDetector {
     const z = new ZoneDetector(j.zone, s);
     z.maxTs = j.maxTs ?? -Infinity;
     z.nextTick = j.nextTick;
-    for (const [k, v] of j.pending) z.pending.set(k, v);
+    for (const [tick, stored] of j.pending) {
+      const rows = new TickRows(j.zone);
+      for (const row of stored) rows.pushJSON(row);
+      z.pending.set(tick, rows);
+    }
     z.ring.push(...j.ring.map(tickFromJson));
     z.ticksClosed = j.ticksClosed;
     z.candidateSince = j.candidateSince;

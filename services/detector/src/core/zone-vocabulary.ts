@@ -78,9 +78,14 @@ export class ZoneVocabulary {
     );
   }
 
+  /** No room for another name. */
+  get full(): boolean {
+    return this.names.size >= this.s.capacity;
+  }
+
   /**
-   * One query (and its rcode, when a response was seen); `hash` is any 32-bit hash of the name.
-   * `learning` is false during an alert.
+   * One query (and its rcode, when a response was seen; −1 or null when not); `hash` is any
+   * 32-bit hash of the name. `learning` is false during an alert.
    */
   observe(
     hash: number,
@@ -90,14 +95,24 @@ export class ZoneVocabulary {
     learning: boolean,
     e: NameEntry | undefined = this.lookup(hash),
   ): void {
-    if (e !== undefined) {
-      if (!learning) return;
-      e.hits++;
-      if (rcode === 0) e.flags |= ANSWERED;
-      else if (rcode === 3) e.flags |= NXDOMAIN;
-      return;
-    }
-    if (!learning || this.names.size >= this.s.capacity) return;
+    if (!learning) return;
+    if (e !== undefined) this.count(e, rcode);
+    else this.admit(hash, qname, rcode, tick);
+  }
+
+  /**
+   * A query for a name in the table, outside an alert. (observe's halves, for a caller that holds
+   * names as bytes and makes the string only for a name the table takes.)
+   */
+  count(e: NameEntry, rcode: number | null): void {
+    e.hits++;
+    if (rcode === 0) e.flags |= ANSWERED;
+    else if (rcode === 3) e.flags |= NXDOMAIN;
+  }
+
+  /** A name not in the table, outside an alert: taken if there is room. */
+  admit(hash: number, qname: string, rcode: number | null, tick: number): void {
+    if (this.names.size >= this.s.capacity) return;
     const flags = rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0;
     this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags });
   }
@@ -113,12 +128,17 @@ export class ZoneVocabulary {
     tick: number,
     e: NameEntry | undefined = this.lookup(hash),
   ): void {
-    if (e === undefined) {
-      if (this.names.size >= this.s.capacity) return;
-      const flags = DURING_ALERT | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-      this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags });
-      return;
-    }
+    if (e === undefined) this.admitDuringAlert(hash, qname, rcode, tick);
+    else this.countDuringAlert(e, rcode);
+  }
+
+  admitDuringAlert(hash: number, qname: string, rcode: number | null, tick: number): void {
+    if (this.names.size >= this.s.capacity) return;
+    const flags = DURING_ALERT | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
+    this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags });
+  }
+
+  countDuringAlert(e: NameEntry, rcode: number | null): void {
     if (rcode === 0) e.flags |= ANSWERED;
     else if (rcode === 3) e.flags |= NXDOMAIN;
     if (++e.hits === 2 && (e.flags & NXDOMAIN) === 0) this.version++;

@@ -1,4 +1,4 @@
-import { type Evidence, type QueryEvent } from '@sluice/contracts';
+import { type Evidence } from '@sluice/contracts';
 import { round } from './fingerprint';
 import { type DetectorSettings } from './settings';
 import { SpaceSaving, type HeavyHitter } from './space-saving';
@@ -52,18 +52,20 @@ export class ZoneWindows {
     this.statsTop.add(resolver);
   }
 
-  countOffender(e: QueryEvent, attackLike: boolean): void {
-    let c = this.offenders.get(e.resolver);
+  /**
+   * One query's resolver in the offender window. Returns the resolver's count when an
+   * attack-like query still wants evidence (the caller adds it: it holds the name), else null.
+   */
+  countOffender(resolver: string, attackLike: boolean): OffenderCount | null {
+    let c = this.offenders.get(resolver);
     if (!c) {
-      if (this.offenders.size >= this.s.maxTrackedResolvers) return;
-      this.offenders.set(e.resolver, (c = { attack: 0, total: 0, evidence: [] }));
+      if (this.offenders.size >= this.s.maxTrackedResolvers) return null;
+      this.offenders.set(resolver, (c = { attack: 0, total: 0, evidence: [] }));
     }
     c.total++;
-    if (attackLike) {
-      c.attack++;
-      if (c.evidence.length < 3)
-        c.evidence.push({ ts: e.ts, resolver: e.resolver, qname: e.qname });
-    }
+    if (!attackLike) return null;
+    c.attack++;
+    return c.evidence.length < 3 ? c : null;
   }
 
   /** Resolvers with attack-like queries in the open offender window (an alert's onset). */

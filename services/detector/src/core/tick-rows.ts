@@ -1,0 +1,180 @@
+import { NameKind, QueryFlag, type QueryColumns, type QueryEvent } from '@sluice/contracts';
+
+/** A buffered query in a checkpoint: ts, resolver, qname, qtype, flags, rcode (−1), ancount (−1). */
+export type PendingRow = [number, string, string, number, number, number, number];
+
+/** `TickRows.flags` bits. */
+export const ROW_RD = 1;
+export const ROW_EDNS = 2;
+
+/**
+ * One tick of one zone's buffered queries, as columns: what the per-query pass reads and
+ * nothing more. Each name is kept as the bytes of its subname (the labels left of the zone)
+ * copied into an arena, so holding a tick costs ~40 bytes per query and no object — at 100k
+ * queries/s and 1 s of allowed lateness a QueryEvent buffer was ~300k live objects and most of
+ * the detector's garbage collection. Rows are reused: a zone recycles its closed ticks.
+ */
+export class TickRows {
+  n = 0;
+  ts = new Float64Array(16);
+  resolver: string[] = [];
+  qtype = new Uint16Array(16);
+  flags = new Uint8Array(16);
+  /** −1: no response. */
+  rcode = new Int16Array(16);
+  /** −1: unknown. */
+  ancount = new Int32Array(16);
+  subStart = new Uint32Array(16);
+  subEnd = new Uint32Array(16);
+  arena = Buffer.allocUnsafe(256);
+  private arenaAt = 0;
+  /** A row's qname where it is not `sub.zone` (or the zone, for an empty sub): rare. */
+  private odd: Map<number, string> | null = null;
+
+  constructor(readonly zone: string) {}
+
+  clear(): void {
+    this.n = 0;
+    this.arenaAt = 0;
+    this.resolver.length = 0;
+    this.odd = null;
+  }
+
+  /** The row's qname when it is not `sub.zone` (nor the zone itself), else undefined. */
+  oddQname(i: number): string | undefined {
+    return this.odd?.get(i);
+  }
+
+  /** The query's name as text (samples, evidence, the vocabulary's new entries). */
+  qname(i: number): string {
+    const odd = this.odd?.get(i);
+    if (odd !== undefined) return odd;
+    const start = this.subStart[i]!;
+    const end = this.subEnd[i]!;
+    return end > start ? `${this.arena.toString('utf8', start, end)}.${this.zone}` : this.zone;
+  }
+
+  /** Row i of decoded batch columns (whose zone is this one). */
+  pushColumns(c: QueryColumns, i: number): void {
+    const row = this.grow();
+    this.ts[row] = c.ts[i]!;
+    this.resolver[row] = c.resolvers[c.resolver[i]!]!;
+    this.qtype[row] = c.qtype[i]!;
+    this.flags[row] =
+      (c.flags[i]! & QueryFlag.rd ? ROW_RD : 0) | (c.ednsSize[i]! >= 0 ? ROW_EDNS : 0);
+    const rcode = c.rcode[i]!;
+    this.rcode[row] = rcode;
+    this.ancount[row] = rcode < 0 ? -1 : c.ancount[i]!;
+    const kind = c.nameKind[i];
+    if (kind === NameKind.relative) {
+      this.copySub(row, c.bytes, c.nameStart[i]!, c.nameEnd[i]!);
+    } else if (kind === NameKind.apex) {
+      this.subStart[row] = this.subEnd[row] = this.arenaAt;
+    } else {
+      // A qname that does not end with ".zone": as rare as it is odd, handled as text.
+      this.pushText(row, c.qname(i));
+    }
+  }
+
+  pushEvent(e: QueryEvent): void {
+    const row = this.grow();
+    this.ts[row] = e.ts;
+    this.resolver[row] = e.resolver;
+    this.qtype[row] = e.qtype;
+    this.flags[row] = (e.rd ? ROW_RD : 0) | (e.ednsSize !== null ? ROW_EDNS : 0);
+    this.rcode[row] = e.rcode ?? -1;
+    this.ancount[row] = e.rcode === null ? -1 : (e.ancount ?? -1);
+    this.pushText(row, e.qname);
+  }
+
+  /** Rows as a checkpoint stores them (waiting for the watermark when the snapshot was taken). */
+  toJSON(): PendingRow[] {
+    const out: PendingRow[] = [];
+    for (let i = 0; i < this.n; i++)
+      out.push([
+        this.ts[i]!,
+        this.resolver[i]!,
+        this.qname(i),
+        this.qtype[i]!,
+        this.flags[i]!,
+        this.rcode[i]!,
+        this.ancount[i]!,
+      ]);
+    return out;
+  }
+
+  pushJSON([ts, resolver, qname, qtype, flags, rcode, ancount]: PendingRow): void {
+    const row = this.grow();
+    this.ts[row] = ts;
+    this.resolver[row] = resolver;
+    this.qtype[row] = qtype;
+    this.flags[row] = flags;
+    this.rcode[row] = rcode;
+    this.ancount[row] = ancount;
+    this.pushText(row, qname);
+  }
+
+  /** The subname is what the detector has always taken: the qname less ".zone" by length. */
+  private pushText(row: number, q: string): void {
+    const zone = this.zone;
+    const sub = q.length > zone.length ? q.slice(0, q.length - zone.length - 1) : '';
+    const plain =
+      sub.length > 0
+        ? q.charCodeAt(sub.length) === 0x2e &&
+          q.endsWith(zone) &&
+          q.length === sub.length + 1 + zone.length
+        : q === zone;
+    if (!plain) (this.odd ??= new Map()).set(row, q);
+    const bytes = Buffer.byteLength(sub, 'utf8');
+    this.reserveArena(bytes);
+    this.subStart[row] = this.arenaAt;
+    this.arenaAt += this.arena.write(sub, this.arenaAt, 'utf8');
+    this.subEnd[row] = this.arenaAt;
+  }
+
+  private copySub(row: number, from: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    this.reserveArena(length);
+    const arena = this.arena;
+    let at = this.arenaAt;
+    this.subStart[row] = at;
+    // Names are short: a loop beats a native copy call at this size.
+    for (let i = start; i < end; i++) arena[at++] = from[i]!;
+    this.subEnd[row] = at;
+    this.arenaAt = at;
+  }
+
+  private reserveArena(bytes: number): void {
+    if (this.arenaAt + bytes <= this.arena.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaAt + bytes));
+    this.arena.copy(next, 0, 0, this.arenaAt);
+    this.arena = next;
+  }
+
+  private grow(): number {
+    const row = this.n++;
+    if (row < this.ts.length) return row;
+    const size = this.ts.length * 2;
+    const widen = <
+      T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int16Array | Int32Array,
+    >(
+      a: T,
+      make: new (n: number) => T,
+    ): T => {
+      const b = new make(size);
+      b.set(a);
+      return b;
+    };
+    this.ts = widen(this.ts, Float64Array);
+    this.qtype = widen(this.qtype, Uint16Array);
+    this.flags = widen(this.flags, Uint8Array);
+    this.rcode = widen(this.rcode, Int16Array);
+    this.ancount = widen(this.ancount, Int32Array);
+    this.subStart = widen(this.subStart, Uint32Array);
+    this.subEnd = widen(this.subEnd, Uint32Array);
+    return row;
+  }
+}
+
+/** Nothing buffered: what a tick with no queries is scored from. */
+export const NO_ROWS: TickRows = new TickRows('');
