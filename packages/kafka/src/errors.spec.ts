@@ -1,4 +1,10 @@
-import { kafkaLogLevel, isTransientBrokerError, TRANSIENT_BROKER_ERRORS } from './errors';
+import {
+  kafkaLogLevel,
+  isTransientBrokerError,
+  membershipErrorOf,
+  MEMBERSHIP_ERRORS,
+  TRANSIENT_BROKER_ERRORS,
+} from './errors';
 
 // kafkajs' own error table (not part of its typed API): the texts its log entries carry.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -57,5 +63,22 @@ describe('Kafka error knowledge', () => {
     expect(kafkaLogLevel('warn', 'Connection', 'Connection error: connect ECONNREFUSED', {})).toBe(
       'warn',
     );
+  });
+
+  it('finds the membership error under kafkajs wrappers, so eachBatch can re-throw it raw', () => {
+    for (const type of MEMBERSHIP_ERRORS)
+      expect(errorCodes.find((e) => e.type === type)).toBeDefined();
+    const raw = Object.assign(new Error('The coordinator is not aware of this member'), {
+      type: 'UNKNOWN_MEMBER_ID',
+    });
+    const wrapped = new Error('KafkaJSNonRetriableError', {
+      cause: new Error('retries', { cause: raw }),
+    });
+    expect(membershipErrorOf(wrapped)).toBe(raw);
+    expect(membershipErrorOf(raw)).toBe(raw);
+    const other = Object.assign(new Error('x'), { type: 'TOPIC_AUTHORIZATION_FAILED' });
+    expect(membershipErrorOf(new Error('w', { cause: other }))).toBeNull();
+    expect(membershipErrorOf(new TypeError('bug'))).toBeNull();
+    expect(membershipErrorOf('text')).toBeNull();
   });
 });

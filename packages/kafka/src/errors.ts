@@ -67,3 +67,30 @@ export function kafkaLogLevel(
   }
   return level;
 }
+
+/**
+ * Errors that mean "this member is out of the group (or the group is rebalancing)". Seen raw
+ * from eachBatch, kafkajs' runner rejoins the group on them.
+ */
+export const MEMBERSHIP_ERRORS: ReadonlySet<string> = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+]);
+
+/**
+ * The membership error at the root of `error`, or null. kafkajs' retrier wraps a non-retriable
+ * protocol error (UNKNOWN_MEMBER_ID after the session expired, say) in KafkaJSNonRetriableError;
+ * thrown from eachBatch, that wrapper crashes the consumer for good (restart: false), whereas
+ * the raw error makes the runner rejoin. So eachBatch re-throws the root instead.
+ */
+export function membershipErrorOf(error: unknown): Error | null {
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && depth < 10; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && MEMBERSHIP_ERRORS.has(type)) return e;
+    e = e.cause;
+  }
+  return null;
+}

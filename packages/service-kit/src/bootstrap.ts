@@ -23,7 +23,10 @@ export async function bootstrapService<C extends { HTTP_PORT: number; HTTP_HOST:
   }
   try {
     // abortOnError: false lets a failing provider reach exitWith() as one line instead of Nest's own abort.
-    const app = await NestFactory.create(createModule(config), { bufferLogs: true, abortOnError: false });
+    const app = await NestFactory.create(createModule(config), {
+      bufferLogs: true,
+      abortOnError: false,
+    });
     app.useLogger(app.get(Logger));
     app.enableShutdownHooks();
     const readiness = app.get(Readiness);
@@ -46,4 +49,22 @@ function exitWith(error: unknown): never {
         : String(error);
   process.stderr.write(`${message}\n`);
   process.exit(1);
+}
+
+/**
+ * Something the service cannot run without is down for good (a Kafka consumer whose rebuilds
+ * failed): exit non-zero so the supervisor restarts the process, rather than stay up doing
+ * nothing. Uncommitted batches come again to the next instance (at-least-once).
+ */
+export function exitForSupervisor(
+  log: { error(obj: object, msg: string): void },
+  what: string,
+  error: unknown,
+): void {
+  log.error(
+    { err: error instanceof Error ? error.message : String(error) },
+    `${what}; exiting so the supervisor restarts the service`,
+  );
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
 }

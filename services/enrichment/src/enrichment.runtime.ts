@@ -2,6 +2,7 @@ import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
 import {
   BatchingProducer,
   ConsumerLagMonitor,
+  type ConsumerSupervision,
   createKafka,
   type Kafka,
   type KafkaLogSink,
@@ -26,6 +27,8 @@ export function loadEnrichmentData(config: EnrichmentConfig): EnrichmentData {
 export interface RuntimeHooks extends OffenderCounters {
   log?: KafkaLogSink & { info(obj: object, msg: string): void };
   reloaded?(event: ReloadEvent): void;
+  /** A consumer is down for good (rebuilds failed): the service exits for its supervisor. */
+  fatal?(error: unknown): void;
 }
 
 /**
@@ -72,8 +75,9 @@ export class EnrichmentRuntime {
     return this.redisHealth.healthy;
   }
 
+  /** Both consumers joined and consuming (false from a crash until they rejoin). */
   get consuming(): boolean {
-    return !!this.offenders?.started && !!this.alerts?.started;
+    return !!this.offenders?.ready && !!this.alerts?.ready;
   }
 
   async start(): Promise<void> {
@@ -92,6 +96,10 @@ export class EnrichmentRuntime {
     this.kafka = createKafka(kafkaConfigFrom(c, 'sluice-enrichment'), this.hooks.log);
     this.producer = new BatchingProducer(this.kafka);
     await this.producer.connect();
+    const supervision: ConsumerSupervision = {
+      log: this.hooks.log,
+      onFatal: (error) => this.hooks.fatal?.(error),
+    };
     this.offenders = new OffendersConsumer(
       this.kafka,
       this.producer,
@@ -104,12 +112,14 @@ export class EnrichmentRuntime {
         deadLetterTopic: c.ENRICH_DEADLETTER_TOPIC,
       },
       this.hooks,
+      supervision,
     );
     this.alerts = new AlertsConsumer(
       this.kafka,
       this.repository,
       { groupId: `${c.ENRICH_CONSUMER_GROUP}-alerts`, topic: c.ENRICH_ALERTS_TOPIC },
       (reason) => this.hooks.bad(reason),
+      supervision,
     );
     await Promise.all([this.offenders.start(), this.alerts.start()]);
     this.lag = new ConsumerLagMonitor(this.kafka, [

@@ -6,12 +6,18 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { deadLetterSchema, encodeMessage, type BlocklistEntry } from '@sluice/contracts';
-import { BatchingProducer, ConsumerLagMonitor, createKafka, provisionTopics } from '@sluice/kafka';
+import {
+  BatchingProducer,
+  ConsumerLagMonitor,
+  createKafka,
+  provisionTopics,
+  type ConsumerSupervision,
+} from '@sluice/kafka';
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
 import { TopicSpecs } from '@sluice/contracts';
 import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { Readiness, registerConsumerLag } from '@sluice/service-kit';
+import { exitForSupervisor, Readiness, registerConsumerLag } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
 import { DnsdistCdbWriter, guardCdbPath } from './dnsdist/dnsdist-cdb.writer';
 import { GuardConsumer } from './kafka/guard.consumer';
@@ -106,6 +112,20 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     await this.redis.connect();
     this.redisHealth.start();
     const kafka = createKafka(kafkaConfigFrom(c, 'sluice-reputation'));
+    const line = (o: object, m: string) => `${m} ${JSON.stringify(o)}`;
+    const supervision: ConsumerSupervision = {
+      log: {
+        info: (o, m) => this.log.log(line(o, m)),
+        warn: (o, m) => this.log.warn(line(o, m)),
+        error: (o, m) => this.log.error(line(o, m)),
+      },
+      onFatal: (e) =>
+        exitForSupervisor(
+          { error: (o, m) => this.log.error(line(o, m)) },
+          'a Kafka consumer is down',
+          e,
+        ),
+    };
     {
       // Only Sluice's own topics are created here (private test topics are the caller's job).
       const specs = [
@@ -238,6 +258,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
         },
         this.pipeline,
         onBad,
+        supervision,
       );
       await this.guardConsumer.start();
     }
@@ -246,6 +267,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       { groupId: c.REPUTATION_GROUP_ID, topic: c.REPUTATION_INPUT_TOPIC },
       this.pipeline,
       onBad,
+      supervision,
     );
     await this.consumer.start();
     this.lag = new ConsumerLagMonitor(kafka, [
@@ -271,7 +293,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     // The consumers too: a crashed consumer used to leave the service ready with nothing read.
     this.readiness.register(
       'kafka',
-      () => (this.consumer?.started ?? false) && (this.guardConsumer?.started ?? true),
+      () => (this.consumer?.ready ?? false) && (this.guardConsumer?.ready ?? true),
     );
     this.log.log(
       `consuming ${c.REPUTATION_INPUT_TOPIC}; RPZ ${this.rpz ? `on ${c.RPZ_HOST}:${this.rpzPort}` : 'off'}`,

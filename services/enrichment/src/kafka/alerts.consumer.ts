@@ -1,5 +1,10 @@
 import { alertSchema, decodeMessage } from '@sluice/contracts';
-import { BatchConsumer, type Kafka, type KafkaMessage } from '@sluice/kafka';
+import {
+  BatchConsumer,
+  type ConsumerSupervision,
+  type Kafka,
+  type KafkaMessage,
+} from '@sluice/kafka';
 import { type ReportRepository } from '../report/report.repository';
 
 /** Keeps a summary of each alert (zone, onset, end, severity, generator) for report headers. */
@@ -11,8 +16,10 @@ export class AlertsConsumer {
     private readonly repository: ReportRepository,
     options: { groupId: string; topic: string; fromBeginning?: boolean },
     private readonly bad: (reason: string) => void,
+    supervision: ConsumerSupervision = {},
   ) {
     this.consumer = new BatchConsumer(kafka, {
+      ...supervision,
       groupId: options.groupId,
       topics: [options.topic],
       fromBeginning: options.fromBeginning ?? true,
@@ -20,8 +27,9 @@ export class AlertsConsumer {
     });
   }
 
-  get started(): boolean {
-    return this.consumer.isRunning;
+  /** Joined and consuming (false from a crash until it rejoins): for readiness. */
+  get ready(): boolean {
+    return this.consumer.isReady;
   }
 
   start(): Promise<void> {

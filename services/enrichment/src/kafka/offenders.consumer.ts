@@ -9,6 +9,7 @@ import {
 import {
   BatchConsumer,
   type BatchingProducer,
+  type ConsumerSupervision,
   type Kafka,
   type KafkaMessage,
   type OutgoingMessage,
@@ -45,8 +46,10 @@ export class OffendersConsumer {
     private readonly repository: ReportRepository,
     private readonly options: OffendersConsumerOptions,
     private readonly counters: OffenderCounters,
+    supervision: ConsumerSupervision = {},
   ) {
     this.consumer = new BatchConsumer(kafka, {
+      ...supervision,
       groupId: options.groupId,
       topics: [options.inputTopic],
       fromBeginning: options.fromBeginning ?? true,
@@ -54,8 +57,9 @@ export class OffendersConsumer {
     });
   }
 
-  get started(): boolean {
-    return this.consumer.isRunning;
+  /** Joined and consuming (false from a crash until it rejoins): for readiness. */
+  get ready(): boolean {
+    return this.consumer.isReady;
   }
 
   start(): Promise<void> {

@@ -5,7 +5,7 @@ import {
   type Alert,
   type KnownNames,
 } from '@sluice/contracts';
-import { BatchConsumer, type Kafka } from '@sluice/kafka';
+import { BatchConsumer, type ConsumerSupervision, type Kafka } from '@sluice/kafka';
 import { type ReputationPipeline } from '../reputation.pipeline';
 
 /**
@@ -20,8 +20,10 @@ export class GuardConsumer {
     opts: { groupId: string; alertsTopic: string; namesTopic: string },
     pipeline: ReputationPipeline,
     onBad: (reason: string, raw: Buffer | null, detail: string) => Promise<void>,
+    supervision: ConsumerSupervision = {},
   ) {
     this.consumer = new BatchConsumer(kafka, {
+      ...supervision,
       groupId: opts.groupId,
       topics: [opts.namesTopic, opts.alertsTopic],
       // Only what is current matters: a guard for an attack that ended long ago is no use, and
@@ -50,9 +52,9 @@ export class GuardConsumer {
     });
   }
 
-  /** Joined and consuming (false after a crash until kafkajs rejoins): for readiness. */
-  get started(): boolean {
-    return this.consumer.isRunning;
+  /** Joined and consuming (false from a crash until it rejoins): for readiness. */
+  get ready(): boolean {
+    return this.consumer.isReady;
   }
 
   start(): Promise<void> {

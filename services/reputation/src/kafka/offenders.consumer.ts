@@ -1,5 +1,5 @@
 import { decodeMessage, enrichedOffenderSchema, type EnrichedOffender } from '@sluice/contracts';
-import { BatchConsumer, type Kafka } from '@sluice/kafka';
+import { BatchConsumer, type ConsumerSupervision, type Kafka } from '@sluice/kafka';
 import { type ReputationPipeline } from '../reputation.pipeline';
 
 /** sluice.offenders.enriched.v1 → pipeline. Offsets commit only after Redis and Kafka writes. */
@@ -11,8 +11,10 @@ export class OffendersConsumer {
     opts: { groupId: string; topic: string; fromBeginning?: boolean },
     pipeline: ReputationPipeline,
     onBad: (reason: string, raw: Buffer | null, detail: string) => Promise<void>,
+    supervision: ConsumerSupervision = {},
   ) {
     this.consumer = new BatchConsumer(kafka, {
+      ...supervision,
       groupId: opts.groupId,
       topics: [opts.topic],
       fromBeginning: opts.fromBeginning ?? true,
@@ -35,9 +37,9 @@ export class OffendersConsumer {
     });
   }
 
-  /** Joined and consuming (false after a crash until kafkajs rejoins): for readiness. */
-  get started(): boolean {
-    return this.consumer.isRunning;
+  /** Joined and consuming (false from a crash until it rejoins): for readiness. */
+  get ready(): boolean {
+    return this.consumer.isReady;
   }
 
   start(): Promise<void> {
