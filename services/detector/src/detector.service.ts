@@ -6,8 +6,9 @@ import {
 } from '@nestjs/common';
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
 import { ConsumerLagMonitor, createKafka } from '@sluice/kafka';
-import { createRedis, type Redis } from '@sluice/redis';
+import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
 import {
+  exitForSupervisor,
   InjectPinoLogger,
   PinoLogger,
   Readiness,
@@ -25,6 +26,7 @@ export const DETECTOR_CONFIG = Symbol('DETECTOR_CONFIG');
 export class DetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
   private pipeline: DetectorPipeline | null = null;
   private redis: Redis | null = null;
+  private redisHealth: RedisHealth | null = null;
   private lag: ConsumerLagMonitor | null = null;
 
   constructor(
@@ -40,6 +42,8 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
     if (c.DETECTOR_CHECKPOINT) {
       this.redis = createRedis(redisConfigFrom(c));
       await this.redis.connect();
+      this.redisHealth = new RedisHealth(this.redis);
+      this.redisHealth.start();
     }
     this.pipeline = new DetectorPipeline(kafka, {
       groupId: c.DETECTOR_GROUP_ID,
@@ -57,19 +61,21 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       checkpoints: this.redis ? new CheckpointRepository(this.redis, c.DETECTOR_GROUP_ID) : null,
       checkpointIntervalMs: c.DETECTOR_CHECKPOINT_INTERVAL_MS,
       registry: this.registry,
-      log: { info: (o, m) => this.log.info(o, m), warn: (o, m) => this.log.warn(o, m) },
+      log: {
+        info: (o, m) => this.log.info(o, m),
+        warn: (o, m) => this.log.warn(o, m),
+        error: (o, m) => this.log.error(o, m),
+      },
       // The consumer could not be rebuilt in-process: exit non-zero so the supervisor restarts
       // us (state resumes from the Redis checkpoints) rather than stay up without consuming.
-      onFatal: (error) => {
-        this.log.error(
-          { err: error instanceof Error ? error.message : String(error) },
-          'kafka consumer is down and could not be rebuilt; exiting',
-        );
-        process.exitCode = 1;
-        setTimeout(() => process.exit(1), 100).unref();
-      },
+      onFatal: (error) => exitForSupervisor(this.log, 'the Kafka consumer is down', error),
     });
     this.readiness.register('kafka-consumer', () => this.pipeline?.isRunning ?? false);
+    // Checkpoints: a batch is committed only after its checkpoint is saved (when one is due).
+    if (this.redisHealth) {
+      const health = this.redisHealth;
+      this.readiness.register('redis', () => health.healthy);
+    }
     await this.pipeline.start();
     this.lag = new ConsumerLagMonitor(
       kafka,
@@ -87,6 +93,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     await this.lag?.stop();
     await this.pipeline?.stop();
+    this.redisHealth?.stop();
     await this.redis?.quit();
   }
 }
