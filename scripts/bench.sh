@@ -15,7 +15,7 @@ export REDIS_URL=${REDIS_URL:-$(bash infra/redis/redis.sh ensure | tail -n 1)}
 export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
 pnpm build >&2
 
-mapfile -t benches < <(ls services/*/bench/*.bench.ts packages/*/bench/*.bench.ts 2>/dev/null | sort)
+mapfile -t benches < <(ls bench/*.bench.ts services/*/bench/*.bench.ts packages/*/bench/*.bench.ts 2>/dev/null | sort)
 for bench in "${benches[@]}"; do
   [[ -n "$filter" && "$bench" != *"$filter"* ]] && continue
   name=$(basename "$bench" .bench.ts)
