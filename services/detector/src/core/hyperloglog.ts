@@ -19,7 +19,8 @@ export class HyperLogLog {
 
   add(hash: number): void {
     if (this.sparse) {
-      this.sparse.add(hash >>> 0);
+      // Signed: a 32-bit integer stays a small integer (no heap number per add); same bits.
+      this.sparse.add(hash | 0);
       // A Set entry costs ~16+ bytes: go dense once that exceeds the register array.
       if (this.sparse.size > this.m >>> 4) this.densify();
       return;
@@ -80,7 +81,7 @@ export class HyperLogLog {
 
   toJSON(): { p: number; sparse?: number[]; dense?: string } {
     return this.sparse
-      ? { p: this.p, sparse: [...this.sparse] }
+      ? { p: this.p, sparse: [...this.sparse].map((h) => h >>> 0) }
       : { p: this.p, dense: Buffer.from(this.registers!).toString('base64') };
   }
 
@@ -90,7 +91,7 @@ export class HyperLogLog {
       h.sparse = null;
       h.registers = new Uint8Array(Buffer.from(json.dense, 'base64'));
     } else {
-      for (const x of json.sparse ?? []) h.sparse!.add(x);
+      for (const x of json.sparse ?? []) h.sparse!.add(x | 0);
     }
     return h;
   }

@@ -207,9 +207,12 @@ export class NameScoring {
           f.bitsPerChar,
           random,
         );
-        if (t.samples.length < s.sampleNames) t.samples.push(rows.qname(i));
-        if (t.evidence.length < s.sampleNames)
-          t.evidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
+        if (t.samples.length < s.sampleNames || t.evidence.length < s.sampleNames) {
+          const qname = rows.qname(i);
+          if (t.samples.length < s.sampleNames) t.samples.push(qname);
+          if (t.evidence.length < s.sampleNames)
+            t.evidence.push({ ts: rows.ts[i]!, resolver, qname });
+        }
         alertTop?.add(resolver);
       }
       const wantsEvidence = windows.countOffender(resolver, !seen);
