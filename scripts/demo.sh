@@ -37,7 +37,7 @@ sleep 5 # let the last offender windows reach enrichment
 sluice report --alert "$alert"
 echo
 echo "blocklist (reputation HTTP feed):"
-curl -fs -H "X-Api-Key: ${FEED_API_KEY:-sluice-demo-key}" "http://127.0.0.1:8084/v1/decisions/stream?startup=true" | head -c 1500 || true
+curl -fs -H "X-Api-Key: ${FEED_API_KEY:-sluice-demo-feed-key}" "http://127.0.0.1:8084/v1/decisions/stream?startup=true" | head -c 1500 || true
 echo
 
 # A graphical browser if there is one (never a terminal one, never an error). The console

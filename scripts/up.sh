@@ -39,8 +39,12 @@ export INGEST_DNSTAP_SOCKET=${INGEST_DNSTAP_SOCKET:-$root/.local/dnstap.sock}
 export INGEST_DNSTAP_TCP=${INGEST_DNSTAP_TCP:-127.0.0.1:6000}
 export INGEST_UDP_MIRROR=${INGEST_UDP_MIRROR:-127.0.0.1:5300}
 if [[ -z "${FEED_API_KEYS:-}" ]]; then
-  export FEED_API_KEYS=sluice-demo-key
-  echo "FEED_API_KEYS not set: the blocklist feed accepts the demo key 'sluice-demo-key' (set your own for real use)" >&2
+  export FEED_API_KEYS=sluice-demo-feed-key
+  echo "FEED_API_KEYS not set: the blocklist feed accepts the demo key 'sluice-demo-feed-key' (set your own for real use)" >&2
+fi
+if [[ -z "${REPORT_API_KEYS:-}" ]]; then
+  export REPORT_API_KEYS=sluice-demo-report-key
+  echo "REPORT_API_KEYS not set: the report API accepts the demo key 'sluice-demo-report-key' (set your own for real use)" >&2
 fi
 if [[ -z "${RPZ_TSIG_KEYS:-}" ]]; then
   RPZ_TSIG_KEYS="sluice-xfr:$(head -c 32 /dev/urandom | base64)"
@@ -74,7 +78,7 @@ say "Sluice is running"
 cat <<INFO
   ingest      http://127.0.0.1:8081/metrics   dnstap unix $INGEST_DNSTAP_SOCKET, dnstap TCP $INGEST_DNSTAP_TCP, UDP mirror $INGEST_UDP_MIRROR
   detector    http://127.0.0.1:8082/metrics
-  enrichment  http://127.0.0.1:8083/metrics   (reports: pnpm sluice report --help)
+  enrichment  http://127.0.0.1:8083/metrics   reports: pnpm sluice report --help (--api needs SLUICE_API_KEY=\${REPORT_API_KEYS%%,*})
   reputation  http://127.0.0.1:8084/metrics   feed: curl -H 'X-Api-Key: $FEED_API_KEYS' 'http://127.0.0.1:8084/v1/decisions/stream?startup=true'
               RPZ (AXFR/IXFR, TSIG) on 127.0.0.1:5353
   console     http://127.0.0.1:8085/            live attacks, report, mitigation, pipeline health

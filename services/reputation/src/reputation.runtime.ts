@@ -162,7 +162,10 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
         // Serials never go backwards across restarts (secondaries would ignore the zone).
         initialSerial: Math.max(stored + 1, Math.floor(Date.now() / 1000)),
         keys: c.RPZ_TSIG_KEYS,
-        requireTsig: c.RPZ_REQUIRE_TSIG && c.RPZ_TSIG_KEYS.length > 0,
+        requireTsig: c.RPZ_REQUIRE_TSIG,
+        allow: c.RPZ_XFR_ALLOW,
+        maxRecordsPerMessage: c.RPZ_XFR_MAX_RECORDS,
+        maxMessageBytes: c.RPZ_XFR_MAX_MESSAGE_BYTES,
         notify: c.RPZ_NOTIFY.map((hp) => {
           const i = hp.lastIndexOf(':');
           return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
@@ -171,6 +174,10 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
         onServed: (outcome, transport) => this.rpzServed.inc({ outcome, transport }),
       });
       this.rpzPort = (await this.rpz.start()).port;
+      if (c.RPZ_REQUIRE_TSIG && c.RPZ_TSIG_KEYS.length === 0)
+        this.log.warn(
+          'RPZ: every zone transfer is refused: RPZ_REQUIRE_TSIG=true and RPZ_TSIG_KEYS is empty (set a key, or RPZ_REQUIRE_TSIG=false to serve unsigned)',
+        );
       const rpz = this.rpz;
       sinks.push(rpz, {
         name: 'rpz-serial',

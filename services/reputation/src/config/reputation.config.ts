@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   apiKeyList,
@@ -11,6 +12,7 @@ import {
   type Env,
 } from '@sluice/config';
 import { blockActionSchema, Topics } from '@sluice/contracts';
+import { ClientAllowlist } from '../core/client-allowlist';
 import { subjectKinds, type SubjectKind } from '../core/scoring';
 import { normaliseName, parseNetwork } from '@sluice/dns';
 
@@ -232,7 +234,21 @@ export const reputationConfigSchema = z
     RPZ_NOTIFY: hostPortList().default([]),
     /** TSIG keys name:base64 (hmac-sha256); the first one signs NOTIFY. */
     RPZ_TSIG_KEYS: tsigKeys().default([]),
+    /** Refuse unsigned requests; with no RPZ_TSIG_KEYS every request is refused. */
     RPZ_REQUIRE_TSIG: env.bool().default(true),
+    /**
+     * Client networks the policy-zone server answers (SOA, AXFR, IXFR); others get REFUSED even
+     * with a valid key. Default loopback, like RPZ_HOST; 0.0.0.0/0,::/0 lets TSIG alone decide.
+     */
+    RPZ_XFR_ALLOW: networkList().default(['127.0.0.0/8', '::1']),
+    /** A transfer is cut into TCP messages of at most this many records … */
+    RPZ_XFR_MAX_RECORDS: env.positiveInt().max(10_000, 'must be ≤ 10000').default(400),
+    /** … and at most this many bytes (TSIG included; TCP framing allows 65535). */
+    RPZ_XFR_MAX_MESSAGE_BYTES: env
+      .positiveInt()
+      .min(1024, 'must be ≥ 1024: a record can take 520 bytes, TSIG 400')
+      .max(65_535, 'must be ≤ 65535 (a DNS message over TCP)')
+      .default(16_384),
     DNSDIST_CDB_PATH: z.string().optional(),
     /** Zone guards for dnsdist (zones + known names); default: beside DNSDIST_CDB_PATH. */
     DNSDIST_GUARD_CDB_PATH: z.string().optional(),
@@ -241,6 +257,22 @@ export const reputationConfigSchema = z
   })
   .superRefine(checkKafkaEnv)
   .superRefine((c, ctx) => {
+    // A secondary that is sent NOTIFY but refused the transfer would never catch up.
+    let allow: ClientAllowlist | null = null;
+    try {
+      allow = new ClientAllowlist(c.RPZ_XFR_ALLOW);
+    } catch {
+      // RPZ_XFR_ALLOW's own check names it; zod runs this refinement regardless.
+    }
+    for (const n of allow ? c.RPZ_NOTIFY : []) {
+      const host = n.slice(0, n.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+      if (isIP(host) && !allow!.allows(host))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['RPZ_NOTIFY'],
+          message: `${n} is outside RPZ_XFR_ALLOW: that secondary would be refused the transfer`,
+        });
+    }
     for (const t of c.GUARD_ZONE_AXFR)
       if (t.keyName !== null && !c.RPZ_TSIG_KEYS.some((k) => k.name === t.keyName))
         ctx.addIssue({

@@ -6,18 +6,38 @@ import { type RpzZoneSet, serialGt } from './rpz-zones';
 import { signMessage, verifyMessage, type TsigKey } from './tsig';
 
 const TTL = 60;
-const RRS_PER_MESSAGE = 400;
 const OPCODE_NOTIFY = 4;
+const TC = 1 << 9;
+/** UDP answers without EDNS (RFC 1035); with EDNS the client's size, at most 1232 (DNS flag day 2020). */
+const UDP_PLAIN = 512;
+const UDP_EDNS_MAX = 1232;
+/** Room kept in each message for the TSIG RR (key name ≤ 255, HMAC-SHA256 MAC, fields). */
+const TSIG_ROOM = 400;
+
+export const XFR_DEFAULT_LIMITS = { maxRecordsPerMessage: 400, maxMessageBytes: 16_384 } as const;
 
 export interface XfrOptions {
   keys: readonly TsigKey[];
-  /** When keys exist, refuse unsigned transfers (SOA queries too). */
+  /** Refuse unsigned requests (SOA queries too); with no keys at all, refuse every request. */
   requireTsig: boolean;
+  /** AXFR/IXFR over TCP are cut into messages of at most this many records and bytes. */
+  maxRecordsPerMessage?: number;
+  /** ≤ 65535 (TCP framing); TSIG included. */
+  maxMessageBytes?: number;
   now?: () => number;
 }
 
 export type XfrOutcome =
-  'soa' | 'axfr' | 'ixfr' | 'ixfr-uptodate' | 'refused' | 'notauth' | 'formerr' | 'other';
+  | 'soa'
+  | 'axfr'
+  | 'ixfr'
+  | 'ixfr-uptodate'
+  | 'refused'
+  | 'notauth'
+  | 'formerr'
+  | 'other'
+  /** From an address outside RPZ_XFR_ALLOW. */
+  | 'denied';
 
 function soa(zone: string, serial: number): dnsPacket.Answer {
   return {
@@ -101,6 +121,9 @@ export function answerRequest(
   });
   let priorMac: Buffer | undefined;
   let key: TsigKey | undefined;
+  // TSIG required and no key to check it with: nothing can be signed right, nothing is served.
+  if (o.keys.length === 0 && o.requireTsig)
+    return { messages: [dnsPacket.encode(base(5 /* REFUSED */, [], false))], outcome: 'refused' };
   if (o.keys.length > 0) {
     const v = verifyMessage(raw, o.keys, now);
     if (v.ok) {
@@ -112,18 +135,26 @@ export function answerRequest(
       return { messages: [dnsPacket.encode(base(9 /* NOTAUTH */))], outcome: 'notauth' };
     }
   }
+  const udpMax = transport === 'udp' ? udpLimit(req) : Infinity;
   const sign = (packets: dnsPacket.Packet[]): Buffer[] => {
     const out: Buffer[] = [];
     let mac = priorMac;
-    packets.forEach((p, i) => {
-      const wire = dnsPacket.encode(p);
-      if (!key) {
-        out.push(wire);
-        return;
-      }
+    const signed = (wire: Buffer, i: number): Buffer => {
+      if (!key) return wire;
       const s = signMessage(wire, key, { priorMac: mac, timersOnly: i > 0, now });
       mac = s.mac;
-      out.push(s.msg);
+      return s.msg;
+    };
+    packets.forEach((p, i) => {
+      const prior = mac;
+      let msg = signed(dnsPacket.encode(p), i);
+      if (msg.length > udpMax) {
+        // Too big for UDP: TC and no records, so the client asks again over TCP (RFC 2181 §9).
+        mac = prior;
+        const cut = { ...p, flags: (p.flags ?? 0) | TC, answers: [], authorities: [] };
+        msg = signed(dnsPacket.encode(cut), i);
+      }
+      out.push(msg);
     });
     return out;
   };
@@ -136,13 +167,33 @@ export function answerRequest(
   const qtype = q.type as string;
   if (qtype === 'SOA')
     return { messages: sign([base(0, [soa(zone.name, zone.serial)])]), outcome: 'soa' };
+  const maxRecords = o.maxRecordsPerMessage ?? XFR_DEFAULT_LIMITS.maxRecordsPerMessage;
+  const maxBytes = Math.min(65_535, o.maxMessageBytes ?? XFR_DEFAULT_LIMITS.maxMessageBytes);
+  /**
+   * A transfer as messages of at most maxRecords records and maxBytes bytes, TSIG room kept
+   * (a 400-record message of long zone-scoped names was over TCP's 65,535 and broke the
+   * transfer). dns-packet does not compress names, so each record's size is exact.
+   */
   const chunks = (rrs: dnsPacket.Answer[]): dnsPacket.Packet[] => {
     const packets: dnsPacket.Packet[] = [];
-    for (let i = 0; i < rrs.length; i += RRS_PER_MESSAGE) {
-      const p = base(0, rrs.slice(i, i + RRS_PER_MESSAGE));
-      if (i > 0) p.questions = [];
-      packets.push(p);
+    const start = (first: boolean): { p: dnsPacket.Packet; size: number } => {
+      const p = base(0, []);
+      if (!first) p.questions = [];
+      return { p, size: dnsPacket.encodingLength(p) + (key ? TSIG_ROOM : 0) };
+    };
+    let cur = start(true);
+    for (const rr of rrs) {
+      const n = answerLength(rr);
+      const answers = cur.p.answers!;
+      if (answers.length > 0 && (answers.length >= maxRecords || cur.size + n > maxBytes)) {
+        packets.push(cur.p);
+        cur = start(false);
+      }
+      // One record always goes in (≤ 520 bytes: a 255-byte owner and target; maxBytes ≥ 1024).
+      cur.p.answers!.push(rr);
+      cur.size += n;
     }
+    packets.push(cur.p);
     return packets;
   };
   const full = (): dnsPacket.Answer[] => [
@@ -178,6 +229,40 @@ export function answerRequest(
     return { messages: sign(chunks(rrs)), outcome: 'ixfr' };
   }
   return { messages: sign([base(4)]), outcome: 'other' };
+}
+
+const answerLength = (rr: dnsPacket.Answer): number =>
+  (
+    dnsPacket as unknown as { answer: { encodingLength(a: dnsPacket.Answer): number } }
+  ).answer.encodingLength(rr);
+
+/** The UDP answer size a request allows: 512, or its EDNS payload size (512–1232). */
+function udpLimit(req: dnsPacket.Packet): number {
+  const opt = req.additionals?.find((a) => a.type === 'OPT') as
+    { udpPayloadSize?: number } | undefined;
+  const size = opt?.udpPayloadSize;
+  return size === undefined ? UDP_PLAIN : Math.max(UDP_PLAIN, Math.min(UDP_EDNS_MAX, size));
+}
+
+/**
+ * REFUSED for a client outside the allowlist: the request's id and question echoed, nothing
+ * else looked at (no TSIG check, no zone lookup). Null when the request cannot be read.
+ */
+export function refuse(raw: Buffer): Buffer | null {
+  let req: dnsPacket.Packet;
+  try {
+    req = decodeDnsPacket(raw);
+  } catch {
+    return null;
+  }
+  if (req.type === 'response') return null;
+  const q = req.questions?.[0];
+  return dnsPacket.encode({
+    type: 'response',
+    id: req.id ?? 0,
+    flags: ((req.flags ?? 0) & 0x7800) /* opcode */ | 5 /* REFUSED */,
+    questions: q && echoable(raw, q) ? [q] : [],
+  });
 }
 
 /** A NOTIFY (RFC 1996) for one zone, signed when a key is given. */

@@ -1,10 +1,11 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { type BlocklistEntry } from '@sluice/contracts';
+import { ClientAllowlist } from '../core/client-allowlist';
 import { decodeDnsPacket } from '../core/dns-wire';
 import { RpzZoneSet } from '../core/rpz-zones';
 import { type TsigKey } from '../core/tsig';
-import { answerRequest, buildNotify, type XfrOutcome } from '../core/xfr';
+import { answerRequest, buildNotify, refuse, type XfrOutcome } from '../core/xfr';
 import { type BlocklistSink } from '../reputation.pipeline';
 
 export interface RpzServerOptions {
@@ -13,8 +14,13 @@ export interface RpzServerOptions {
   origin: string;
   initialSerial: number;
   keys: TsigKey[];
+  /** Refuse unsigned requests; with no keys, refuse every request. */
   requireTsig: boolean;
-  /** host:port of secondaries to NOTIFY after each change. */
+  /** Client networks served (RPZ_XFR_ALLOW); others get REFUSED whatever their key. */
+  allow: readonly string[];
+  maxRecordsPerMessage?: number;
+  maxMessageBytes?: number;
+  /** host:port of secondaries to NOTIFY after each change (and the only ones whose acks count). */
   notify: Array<{ host: string; port: number }>;
   onServed?: (outcome: XfrOutcome, transport: 'udp' | 'tcp') => void;
   onError?: (error: unknown, where: string) => void;
@@ -34,9 +40,11 @@ export class RpzXfrServer implements BlocklistSink {
   notifiesAcked = 0;
   /** Requests answered, by outcome (also exported as a metric). */
   readonly served: Partial<Record<XfrOutcome, number>> = {};
+  private readonly allowlist: ClientAllowlist;
 
   constructor(private readonly o: RpzServerOptions) {
     this.zones = new RpzZoneSet(o.origin, o.initialSerial);
+    this.allowlist = new ClientAllowlist(o.allow);
   }
 
   async start(): Promise<{ port: number }> {
@@ -51,8 +59,14 @@ export class RpzXfrServer implements BlocklistSink {
     const udp = createSocket(this.o.host.includes(':') ? 'udp6' : 'udp4');
     udp.on('message', (msg, rinfo) => {
       // NOTIFY acknowledgements come back to this socket too.
-      if (msg.length >= 3 && (msg[2]! & 0x80) !== 0) return this.onNotifyAck(msg);
+      if (msg.length >= 3 && (msg[2]! & 0x80) !== 0) return this.onNotifyAck(msg, rinfo);
       try {
+        if (!this.allowlist.allows(rinfo.address)) {
+          this.count('denied', 'udp');
+          const r = refuse(msg);
+          if (r) udp.send(r, rinfo.port, rinfo.address);
+          return;
+        }
         const { messages, outcome } = answerRequest(msg, this.zones, this.o, 'udp');
         this.count(outcome, 'udp');
         for (const m of messages) udp.send(m, rinfo.port, rinfo.address);
@@ -80,10 +94,11 @@ export class RpzXfrServer implements BlocklistSink {
     for (const target of this.o.notify) {
       const id = this.notifyId++ & 0xffff;
       const msg = buildNotify(zone, view.serial, id, this.o.keys[0]);
+      this.pending.set(id, target);
       let tries = 0;
       const send = () => {
-        if (!this.udp || tries++ >= 5 || this.acked.has(id)) {
-          this.acked.delete(id);
+        if (!this.udp || tries++ >= 5 || !this.pending.has(id)) {
+          this.pending.delete(id);
           return;
         }
         this.udp.send(msg, target.port, target.host);
@@ -97,15 +112,18 @@ export class RpzXfrServer implements BlocklistSink {
     }
   }
 
-  private readonly acked = new Set<number>();
+  /** NOTIFY id → the secondary it went to: only that secondary's answer stops the retries. */
+  private readonly pending = new Map<number, { host: string; port: number }>();
 
-  private onNotifyAck(msg: Buffer): void {
+  private onNotifyAck(msg: Buffer, from: { address: string; port: number }): void {
     try {
       const p = decodeDnsPacket(msg);
-      if ((((p.flags ?? 0) >> 11) & 0xf) === 4) {
-        this.acked.add(p.id ?? 0);
-        this.notifiesAcked++;
-      }
+      const id = p.id ?? 0;
+      const target = this.pending.get(id);
+      if ((((p.flags ?? 0) >> 11) & 0xf) !== 4 || !target || target.port !== from.port) return;
+      if (isIP(target.host) && !sameAddress(target.host, from.address)) return;
+      this.pending.delete(id);
+      this.notifiesAcked++;
     } catch {
       // a malformed ack only means we retry
     }
@@ -117,6 +135,7 @@ export class RpzXfrServer implements BlocklistSink {
   }
 
   private onTcp(sock: Socket): void {
+    const allowed = this.allowlist.allows(sock.remoteAddress ?? '');
     let buf = Buffer.alloc(0);
     sock.setTimeout(30_000, () => sock.destroy());
     sock.on('error', () => sock.destroy());
@@ -127,14 +146,19 @@ export class RpzXfrServer implements BlocklistSink {
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
+        if (!allowed) {
+          // One REFUSED, then the connection is closed: nothing more is read from it.
+          this.count('denied', 'tcp');
+          const r = refuse(msg);
+          if (r) sock.write(frame(r));
+          sock.end();
+          buf = Buffer.alloc(0);
+          return;
+        }
         try {
           const { messages, outcome } = answerRequest(msg, this.zones, this.o, 'tcp');
           this.count(outcome, 'tcp');
-          for (const m of messages) {
-            const head = Buffer.alloc(2);
-            head.writeUInt16BE(m.length);
-            sock.write(Buffer.concat([head, m]));
-          }
+          for (const m of messages) sock.write(frame(m));
         } catch (e) {
           this.o.onError?.(e, 'tcp');
           sock.destroy();
@@ -154,3 +178,13 @@ export class RpzXfrServer implements BlocklistSink {
     if (tcp) await new Promise<void>((r) => tcp.close(() => r()));
   }
 }
+
+/** RFC 7766 framing: a two-byte length, then the message. */
+function frame(m: Buffer): Buffer {
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(m.length);
+  return Buffer.concat([head, m]);
+}
+
+const sameAddress = (a: string, b: string): boolean =>
+  a.replace(/^::ffff:/i, '').toLowerCase() === b.replace(/^::ffff:/i, '').toLowerCase();

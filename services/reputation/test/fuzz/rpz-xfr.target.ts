@@ -186,6 +186,7 @@ export const rpzXfrFuzzTarget: FuzzTargetFactory = {
       keys: [key],
       requireTsig,
       notify: [],
+      allow: ['127.0.0.0/8'],
       onServed: (o: XfrOutcome) => {
         outcomes.push(o);
         wake?.();

@@ -48,6 +48,7 @@ describe('RPZ server against dig (multi-message TSIG AXFR, IXFR)', () => {
       keys: [{ name: 'sluice-xfr', secret }],
       requireTsig: true,
       notify: [],
+      allow: ['127.0.0.0/8'],
     });
     port = (await server.start()).port;
   });
