@@ -1,8 +1,9 @@
 // Preloaded (`node --require`) into each service by `pnpm bench e2e` when E2E_PROFILE=1 (the
-// E2E_PROF_FILE variable names the output). The first SIGUSR2 starts V8's sampling CPU profiler
+// E2E_PROF_FILE variable names the output). The first SIGWINCH starts V8's sampling CPU profiler
 // in-process, the second stops it and writes the .cpuprofile (then `<file>.done`), so a profile
 // covers exactly the measured run — not the start-up, and not Nest's signal-driven shutdown,
-// which re-raises SIGTERM and would lose a `--cpu-prof` profile.
+// which re-raises SIGTERM and would lose a `--cpu-prof` profile. SIGWINCH because Nest's
+// enableShutdownHooks() shuts down on SIGUSR2 (and on most others), and a daemon has no terminal.
 'use strict';
 const file = process.env.E2E_PROF_FILE;
 if (file) {
@@ -11,7 +12,7 @@ if (file) {
   const session = new inspector.Session();
   session.connect();
   let running = false;
-  process.on('SIGUSR2', () => {
+  process.on('SIGWINCH', () => {
     if (!running) {
       running = true;
       session.post('Profiler.enable', () =>

@@ -59,7 +59,9 @@ async function main(): Promise<void> {
     record(event: QueryEvent, source: string) {
       if (first) {
         first = false;
-        emit({ type: 'start', at: Date.now() });
+        const cpu = process.cpuUsage();
+        // CPU from here on is the replay's; module loading and connecting came before.
+        emit({ type: 'start', at: Date.now(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
       }
       if (event.ts >= due) {
         const list = pending.get(event.zone);

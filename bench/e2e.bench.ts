@@ -457,7 +457,7 @@ async function runOnce(
       },
     });
     await sleep(1500); // let the harness and the services' consumers settle into their groups
-    if (PROFILE) for (const svc of SERVICES) daemons.get(svc)!.proc.kill('SIGUSR2');
+    if (PROFILE) for (const svc of SERVICES) daemons.get(svc)!.proc.kill('SIGWINCH');
 
     // Baselines, then the replay.
     const loadBefore = load();
@@ -496,6 +496,7 @@ async function runOnce(
     let replayErr = '';
     replay.stderr.on('data', (d: Buffer) => (replayErr = (replayErr + d.toString()).slice(-8000)));
     let startAt: number | null = null;
+    let replayCpuAtStart = 0;
     const floodAt = new Map<string, number>();
     let done: Record<string, number> | null = null;
     const replayExit = new Promise<number | null>((r) => replay.once('exit', (code) => r(code)));
@@ -504,8 +505,10 @@ async function runOnce(
         string,
         number
       >;
-      if (m.type === 'start') startAt = m.at;
-      else if (m.type === 'flood') floodAt.set(m.zone, m.at);
+      if (m.type === 'start') {
+        startAt = m.at;
+        replayCpuAtStart = m.cpuSeconds ?? 0;
+      } else if (m.type === 'flood') floodAt.set(m.zone, m.at);
       else if (m.type === 'done') done = m;
     });
 
@@ -612,8 +615,8 @@ async function runOnce(
     const rss: Partial<Record<ProcName, number>> = {};
     for (const name of PROCS) {
       if (name === 'ingest replay') {
-        cpu[name] = d.cpuSeconds!;
-        cpuToCaughtUp[name] = d.cpuSeconds!;
+        cpu[name] = d.cpuSeconds! - replayCpuAtStart;
+        cpuToCaughtUp[name] = cpu[name];
         rss[name] = d.maxRssBytes!;
         continue;
       }
@@ -629,7 +632,7 @@ async function runOnce(
 
     const profiles: RunResult['profiles'] = {};
     if (PROFILE) {
-      for (const svc of SERVICES) daemons.get(svc)!.proc.kill('SIGUSR2');
+      for (const svc of SERVICES) daemons.get(svc)!.proc.kill('SIGWINCH');
       for (const svc of SERVICES) {
         const file = join(profDir, `${svc}.cpuprofile`);
         await until(
@@ -688,6 +691,13 @@ async function runOnce(
     replayProc?.kill('SIGKILL');
     await harness.disconnect().catch(() => undefined);
     await Promise.all([...daemons.values()].map((d) => d.stop()));
+    // The last 64 KiB of each service's log, for a look after the run.
+    mkdirSync(join(WORK, 'logs'), { recursive: true });
+    for (const [svc, d] of daemons)
+      writeFileSync(
+        join(WORK, 'logs', `${label.replace(/[^a-z0-9]+/gi, '-')}-${svc}.log`),
+        d.log(),
+      );
     await admin
       .deleteTopics({ topics: Object.values(topics) })
       .catch((e: unknown) => log(`deleting topics: ${String(e)}`));
@@ -778,7 +788,7 @@ function render(capture: Capture, runs: RunResult[]): string {
   out.push('### CPU seconds and peak RSS per process');
   out.push('');
   out.push(
-    `From the replay's start until every group drained (the replay: its whole life, from process.cpuUsage()); /proc/<pid>/stat utime+stime, VmHWM. The broker and Redis are shared: their figures include anything else on them during the run. "per M" = CPU seconds per million queries; a core does 1 M queries in that many seconds, so with ${'2'} cores the pipeline cannot exceed 2 ÷ (sum per M) million queries/s.`,
+    `From the replay's first query until every group drained (the replay: from its first query to its last acknowledgement, process.cpuUsage() — module loading and connecting excluded); /proc/<pid>/stat utime+stime, VmHWM. The broker and Redis are shared: their figures include anything else on them during the run. "per M" = CPU seconds per million queries; a core does 1 M queries in that many seconds, so with ${'2'} cores the pipeline cannot exceed 2 ÷ (sum per M) million queries/s.`,
   );
   out.push('');
   const head = ['process'];
