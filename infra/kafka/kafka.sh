@@ -18,8 +18,8 @@
 #                               Unset: the mode the port's state dir was formatted in.
 #      KAFKA_SCRAM_USERS        user:password[,user:password] created at format time (default:
 #                               sluice with a random password); <state>/sasl/<user>.password.
-#      KAFKA_TLS_CLIENT_AUTH    none (default) | requested | required: client certificates
-#                               (<state>/tls/client.pem + client.key, signed by the test CA).
+#      KAFKA_MTLS_PORT          also a SASL_SSL listener on this port that requires a client
+#                               certificate signed by the test CA (<state>/tls/client.pem, .key).
 # Everything lives under <repo>/.local/kafka (git-ignored). See README.md.
 set -euo pipefail
 
@@ -50,7 +50,7 @@ LOGFILE="$STATE/kafka.log"
 SECURITY="${KAFKA_SECURITY:-$(cat "$STATE/security" 2>/dev/null || echo plaintext)}"
 TLS_DIR="$STATE/tls"
 SASL_DIR="$STATE/sasl"
-CLIENT_AUTH="${KAFKA_TLS_CLIENT_AUTH:-none}"
+MTLS_PORT="${KAFKA_MTLS_PORT:-}"
 
 # Single source of truth for the version is the POM.
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")"
@@ -66,10 +66,11 @@ case "$SECURITY" in
     ;;
   *) die "KAFKA_SECURITY must be plaintext or sasl_ssl (got '$SECURITY')" ;;
 esac
-case "$CLIENT_AUTH" in
-  none | requested | required) ;;
-  *) die "KAFKA_TLS_CLIENT_AUTH must be none, requested or required (got '$CLIENT_AUTH')" ;;
-esac
+if [[ -n "$MTLS_PORT" ]]; then
+  [[ "$SECURITY" == sasl_ssl ]] || die "KAFKA_MTLS_PORT needs KAFKA_SECURITY=sasl_ssl"
+  [[ "$MTLS_PORT" =~ ^[0-9]+$ && "$MTLS_PORT" != "$PORT" && "$MTLS_PORT" != "$CONTROLLER_PORT" ]] ||
+    die "KAFKA_MTLS_PORT must be a port other than $PORT and $CONTROLLER_PORT (got '$MTLS_PORT')"
+fi
 
 # --- helpers -----------------------------------------------------------------
 
@@ -233,30 +234,46 @@ inter.broker.listener.name=PLAINTEXT
 EOF
     return
   fi
-  local admin plain_users="" name pass
-  admin="$(cat "$SASL_DIR/admin.password")"
-  while IFS='=' read -r name pass; do
-    plain_users+=" user_$name=\"$pass\""
-  done < <(scram_users)
+  local listeners="SASL_SSL://$HOST:$PORT" map="SASL_SSL:SASL_SSL" name
+  if [[ -n "$MTLS_PORT" ]]; then
+    listeners+=",MTLS://$HOST:$MTLS_PORT"
+    map+=",MTLS:SASL_SSL"
+  fi
   cat <<EOF
 # SASL_SSL for clients (and the broker itself); the controller listener stays on loopback.
-listeners=SASL_SSL://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=SASL_SSL://$HOST:$PORT
+listeners=$listeners,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$map,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=SASL_SSL
 sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin";
-listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin"$plain_users;
 ssl.keystore.type=PKCS12
 ssl.keystore.location=$TLS_DIR/server.p12
 ssl.keystore.password=$(cat "$TLS_DIR/store.password")
 ssl.truststore.type=PEM
 ssl.truststore.location=$TLS_DIR/ca.pem
-ssl.client.auth=$CLIENT_AUTH
+ssl.client.auth=none
 ssl.endpoint.identification.algorithm=https
+EOF
+  sasl_listener sasl_ssl
+  if [[ -n "$MTLS_PORT" ]]; then
+    sasl_listener mtls
+    echo "listener.name.mtls.ssl.client.auth=required"
+  fi
+}
+
+# One listener's SASL logins: SCRAM users live in the metadata; PLAIN lists them in its JAAS line.
+sasl_listener() {
+  local listener="$1" admin plain_users="" name pass
+  admin="$(cat "$SASL_DIR/admin.password")"
+  while IFS='=' read -r name pass; do
+    plain_users+=" user_$name=\"$pass\""
+  done < <(scram_users)
+  cat <<EOF
+listener.name.$listener.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin";
+listener.name.$listener.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$listener.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin"$plain_users;
 EOF
 }
 
@@ -396,6 +413,7 @@ cmd_start() {
   fi
   port_open "$PORT" && die "port $PORT is in use by something that is not Kafka"
   port_open "$CONTROLLER_PORT" && die "controller port $CONTROLLER_PORT is already in use"
+  [[ -z "$MTLS_PORT" ]] || ! port_open "$MTLS_PORT" || die "mTLS port $MTLS_PORT is already in use"
   command -v java >/dev/null || die "java not found (need Java 17+: apt-get install openjdk-17-jre-headless)"
 
   resolve_jars
@@ -487,10 +505,8 @@ cmd_client_env() {
   echo "KAFKA_SASL_PASSWORD_FILE=$SASL_DIR/$user.password"
   echo "KAFKA_TLS=true"
   echo "KAFKA_TLS_CA_FILE=$TLS_DIR/ca.pem"
-  if [[ "$CLIENT_AUTH" != none ]]; then
-    echo "KAFKA_TLS_CERT_FILE=$TLS_DIR/client.pem"
-    echo "KAFKA_TLS_KEY_FILE=$TLS_DIR/client.key"
-  fi
+  echo "# mutual TLS (a broker started with KAFKA_MTLS_PORT): KAFKA_BROKERS=$HOST:<KAFKA_MTLS_PORT>"
+  echo "# KAFKA_TLS_CERT_FILE=$TLS_DIR/client.pem KAFKA_TLS_KEY_FILE=$TLS_DIR/client.key"
 }
 
 case "${1:-}" in
