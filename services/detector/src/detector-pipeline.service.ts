@@ -1,6 +1,6 @@
 import {
   alertSchema,
-  decodeQueryBatch,
+  decodeQueryColumns,
   deadLetterSchema,
   encodeMessage,
   ErrorCodes,
@@ -9,7 +9,7 @@ import {
   offenderSchema,
   TopicSpecs,
   zoneStatsSchema,
-  type QueryEvent,
+  QueryColumns,
 } from '@sluice/contracts';
 import {
   BatchConsumer,
@@ -79,6 +79,7 @@ export class DetectorPipeline {
   private readonly consumer: BatchConsumer;
   private readonly producer: BatchingProducer;
   private readonly progress = new Map<number, PartitionProgress>();
+  private readonly columns = new QueryColumns();
   private readonly metrics: DetectorMetrics;
   private deadLetters = { windowStart: 0, sent: 0 };
   /** kill(): leave without the final checkpoints. */
@@ -237,9 +238,10 @@ export class DetectorPipeline {
           this.badInput('tombstone', Buffer.alloc(0), null);
           continue;
         }
-        let decoded: QueryEvent[];
+        let decoded: QueryColumns;
         try {
-          decoded = decodeQueryBatch(m.value).events;
+          // Columns reused batch after batch: no QueryEvent or qname string per query.
+          decoded = decodeQueryColumns(m.value, this.columns);
         } catch (error) {
           this.badInput(
             'undecodable',
@@ -248,8 +250,8 @@ export class DetectorPipeline {
           );
           continue;
         }
-        const late = this.core.ingest(p, decoded);
-        events += decoded.length;
+        const late = this.core.ingestColumns(p, decoded);
+        events += decoded.count;
         if (late > 0) this.metrics.late.inc(late);
       }
       const out = this.core.advance(p);
