@@ -222,4 +222,52 @@ describe('BatchConsumer against the real broker', () => {
     expect(c.crashes).toBe(0);
     expect(c.isReady).toBe(true);
   });
+
+  it('reports partitions handed to a new member as revoked for a rebalance, and the new owner consumes them', async () => {
+    const [topic] = await createTestTopics(kafka, ['bc-rebalance'], { partitions: 2 });
+    const groupId = uniqueName('bc-rebalance-group');
+    const revokedFromA: { partitions: TopicPartition[]; reason: RevokeReason }[] = [];
+    const seenBy = { a: [] as string[], b: [] as string[] };
+    const a = consumer({
+      groupId,
+      topics: [topic],
+      handler: async (messages) => {
+        for (const m of messages) seenBy.a.push(m.value!.toString());
+      },
+      onPartitionsRevoked: (partitions, reason) => {
+        revokedFromA.push({ partitions, reason });
+      },
+    });
+    await a.start();
+    expect(a.assigned).toHaveLength(2);
+    const b = consumer({
+      groupId,
+      topics: [topic],
+      handler: async (messages) => {
+        for (const m of messages) seenBy.b.push(m.value!.toString());
+      },
+    });
+    await b.start();
+    await waitFor(
+      () => (a.assigned.length === 1 && revokedFromA.length > 0 ? true : undefined),
+      60_000,
+      'the first member to give up a partition',
+    );
+    expect(revokedFromA).toEqual([{ partitions: [b.assigned[0]], reason: 'rebalance' }]);
+    expect(b.assigned).toHaveLength(1);
+    expect(a.isReady && b.isReady).toBe(true);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: range(0, 20).map((value, i) => ({ value, partition: i % 2 })),
+    });
+    await waitFor(
+      () => (seenBy.a.length + seenBy.b.length >= 20 ? true : undefined),
+      30_000,
+      'both partitions consumed',
+    );
+    expect([...seenBy.a, ...seenBy.b].sort()).toEqual(range(0, 20).sort());
+    expect(seenBy.a.length).toBe(10);
+    expect(seenBy.b.length).toBe(10);
+  });
 });
