@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -61,6 +62,13 @@ export class SecureKafka {
   /** Fresh storage, certificates and users; resolves once the broker answers over TLS. */
   async start(): Promise<void> {
     await this.script('reset');
+    // A cluster id of our own spares kafka.sh one JVM start (its `random-uuid`): 16 random
+    // bytes, base64url, as Kafka's Uuid prints them (never with a leading '-').
+    let id: string;
+    do id = randomBytes(16).toString('base64url');
+    while (id.startsWith('-'));
+    mkdirSync(this.stateDir, { recursive: true });
+    writeFileSync(join(this.stateDir, 'cluster.id'), `${id}\n`);
     await this.script('start');
   }
 
