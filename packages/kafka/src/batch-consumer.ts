@@ -125,8 +125,12 @@ export class BatchConsumer {
   /** Connects, subscribes, and resolves once the consumer has joined its group. */
   async start(): Promise<void> {
     if (this.started) return;
+    // Started again after stop(): a fresh kafkajs consumer, a fresh count.
+    if (this.stopping) this.consumer = this.create();
     this.started = true;
     this.stopping = false;
+    this.fatal = false;
+    this.failures = 0;
     const joined = new Promise<void>((resolve, reject) => {
       this.firstJoin = { resolve, reject };
     });
