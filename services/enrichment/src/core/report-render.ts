@@ -322,8 +322,15 @@ export function renderCsv(report: AttackReport, section: ReportSection): string 
   }
 }
 
+/** Characters XML 1.0 forbids (a NUL in a query name would make the whole SVG unparseable). */
+/* eslint-disable no-control-regex */
+const XML_INVALID =
+  /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/* eslint-enable no-control-regex */
+
 const esc = (s: string) =>
   s
+    .replace(XML_INVALID, '\ufffd')
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;')
