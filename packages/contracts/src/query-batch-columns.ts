@@ -28,6 +28,10 @@ export const NameKind = {
 /** `QueryColumns.flags` bits (the wire's). */
 export const QueryFlag = { rd: F_RD, cd: F_CD, do: F_DO } as const;
 
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function truncated(): never {
   throw new SluiceError(ErrorCodes.schema, 'binary query batch is truncated or corrupt');
 }
@@ -185,7 +189,10 @@ function readBinary(buf: Buffer, c: QueryColumns): QueryColumns {
   c.reserve(n);
   for (let i = 0; i < n; i++) {
     if (at + 8 > end) truncated();
-    const ts = buf.readDoubleLE(at);
+    // Through a shared view, not readDoubleLE: that returns a fresh heap number per call.
+    if (LITTLE_ENDIAN) for (let k = 0; k < 8; k++) f64Bytes[k] = buf[at + k]!;
+    else for (let k = 0; k < 8; k++) f64Bytes[7 - k] = buf[at + k]!;
+    const ts = f64[0]!;
     at += 8;
     const resolver = varint();
     const resolverPort = u16();

@@ -36,7 +36,8 @@ export class TickRows {
   clear(): void {
     this.n = 0;
     this.arenaAt = 0;
-    this.resolver.length = 0;
+    // resolver keeps its length (and its stale entries, overwritten row by row): truncating a JS
+    // array gives its backing store back, and every tick would grow it again.
     this.odd = null;
   }
 
