@@ -3,7 +3,8 @@
  * grouped by function + file + line, and by where the code lives (this repository's packages and
  * services, kafkajs, other node_modules, Node's internals, GC). Used by `pnpm bench e2e` with
  * E2E_PROFILE=1; also runnable on any profile:
- *   node --require @swc-node/register bench/cpuprofile-top.ts <file.cpuprofile> [top]
+ *   node --require @swc-node/register bench/cpuprofile-top.ts <file.cpuprofile> [top] [function…]
+ * (functions named after `top`: their inclusive time too)
  */
 import { readFileSync } from 'node:fs';
 
@@ -114,10 +115,43 @@ export function summariseProfile(path: string, top = 15): ProfileSummary {
   };
 }
 
+/**
+ * Inclusive time (self + everything it called) of the functions named, ms: where a stage's time
+ * goes, whichever helpers it spends it in. A function on the stack twice counts once.
+ */
+export function inclusiveTimes(path: string, names: readonly string[]): Map<string, number> {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  const parent = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const wanted = new Set(names);
+  const out = new Map<string, number>(names.map((n) => [n, 0]));
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = Math.max(0, profile.timeDeltas[i + 1] ?? 0) / 1000;
+    const seen = new Set<string>();
+    for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
+      const name = byId.get(id)!.callFrame.functionName;
+      if (wanted.has(name) && !seen.has(name)) {
+        seen.add(name);
+        out.set(name, out.get(name)! + dt);
+      }
+    }
+  }
+  return out;
+}
+
 if (require.main === module) {
-  const [file, n] = process.argv.slice(2);
-  if (!file) throw new Error('usage: cpuprofile-top.ts <file.cpuprofile> [top]');
+  const [file, n, ...inclusive] = process.argv.slice(2);
+  if (!file) throw new Error('usage: cpuprofile-top.ts <file.cpuprofile> [top] [function…]');
   const s = summariseProfile(file, Number(n ?? 25));
+  if (inclusive.length)
+    for (const [name, t] of inclusiveTimes(file, inclusive))
+      process.stdout.write(
+        `inclusive ${name}: ${t.toFixed(0)} ms (${((100 * t) / s.busyMs).toFixed(1)} % of busy)\n`,
+      );
   process.stdout.write(
     `busy ${(s.busyMs / 1000).toFixed(2)} s of ${(s.totalMs / 1000).toFixed(2)} s sampled\n`,
   );
