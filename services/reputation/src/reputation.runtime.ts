@@ -237,7 +237,13 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     // Restart: expire what lapsed while down, rebuild RPZ/dnsdist from Redis, then fix the topic.
     await this.pipeline.sweep();
     await this.pipeline.refreshNow();
-    await this.reconcile(kafka, built.blocklist.snapshot.bind(built.blocklist));
+    const snapshot = built.blocklist.snapshot.bind(built.blocklist);
+    await this.reconcile(kafka, snapshot);
+    // Every later `ready` is a reconnect, and a Redis that restarted may have come back without
+    // the list (no persistence) or with an older one (a snapshot): the topic and the whole-list
+    // outputs follow Redis again, as at start-up, instead of keeping phantom entries for ever.
+    this.onRedisReady = () => this.resyncAfterReconnect(kafka, snapshot, onError);
+    this.redis.on('ready', this.onRedisReady);
     const onBad = async (reason: string, raw: Buffer | null, detail: string) => {
       this.bad.inc({ reason });
       if (!this.deadLetterBudget()) return;
@@ -310,16 +316,50 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   private async reconcile(
     kafka: ReturnType<typeof createKafka>,
     snapshot: () => Promise<{ entries: BlocklistEntry[] }>,
-  ): Promise<void> {
+  ): Promise<{ upserts: number; tombstones: number }> {
     const topic = await readCompacted(kafka, this.config.REPUTATION_OUTPUT_TOPIC);
     const { entries } = await snapshot();
     const { upserts, tombstones } = reconcileDiff(entries, topic);
-    if (upserts.length === 0 && tombstones.length === 0) return;
+    if (upserts.length === 0 && tombstones.length === 0) return { upserts: 0, tombstones: 0 };
     const publisher = new BlocklistPublisher(this.producer!, this.config.REPUTATION_OUTPUT_TOPIC);
     await publisher.changed(upserts, tombstones);
     this.log.log(
       `reconciled ${this.config.REPUTATION_OUTPUT_TOPIC}: ${upserts.length} upserts, ${tombstones.length} tombstones`,
     );
+    return { upserts: upserts.length, tombstones: tombstones.length };
+  }
+
+  private onRedisReady: (() => void) | null = null;
+  private resyncing: Promise<void> | null = null;
+  private resyncAgain = false;
+
+  /** After a Redis reconnect: rebuild RPZ/dnsdist from Redis and make the topic equal it. */
+  private resyncAfterReconnect(
+    kafka: ReturnType<typeof createKafka>,
+    snapshot: () => Promise<{ entries: BlocklistEntry[] }>,
+    onError: (e: unknown, where: string) => void,
+  ): void {
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return;
+    }
+    this.resyncing = (async () => {
+      do {
+        this.resyncAgain = false;
+        try {
+          await this.pipeline.refreshNow().catch(() => undefined); // each output reports itself
+          const { tombstones } = await this.reconcile(kafka, snapshot);
+          if (tombstones > 0)
+            this.log.warn(
+              `Redis came back without ${tombstones} blocklist entries the topic still had (restarted without persistence, or from an older snapshot): withdrawn from ${this.config.REPUTATION_OUTPUT_TOPIC}, RPZ and dnsdist`,
+            );
+        } catch (e) {
+          // Redis or Kafka went away again: the next reconnect tries again.
+          onError(e, 'resynchronising the blocklist after a Redis reconnect');
+        }
+      } while (this.resyncAgain);
+      this.resyncing = null;
+    })();
   }
 
   private deadLetterWindow = { start: 0, used: 0 };
@@ -335,6 +375,8 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.onRedisReady) this.redis.off('ready', this.onRedisReady);
+    await this.resyncing;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.zoneNamesTimer) clearInterval(this.zoneNamesTimer);
     await this.lag?.stop().catch(() => undefined);

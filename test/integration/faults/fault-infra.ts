@@ -94,6 +94,8 @@ export class PrivateKafka {
 export class PrivateRedis {
   private child: ChildProcess | null = null;
   private readonly dir: string;
+  /** Set when the server died without kill() or destroy() (for failure messages). */
+  unexpectedExit: string | null = null;
 
   constructor(
     readonly port: number,
@@ -113,6 +115,10 @@ export class PrivateRedis {
     if (this.options.appendOnly) args.push('--appendfsync', 'always');
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
+    child.once('exit', (code, signal) => {
+      if (this.child === child)
+        this.unexpectedExit = `redis-server exited (code ${code}, ${signal})`;
+    });
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode})`);
@@ -128,9 +134,9 @@ export class PrivateRedis {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
+    this.child = null;
     child.kill('SIGKILL');
     await exited;
-    this.child = null;
   }
 
   /** SIGSTOP: the port stays open but nothing answers (a hung Redis, the nastier outage). */

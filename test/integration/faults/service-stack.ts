@@ -24,6 +24,25 @@ import {
 import { endOffsets } from './fault-pipeline';
 
 type Consumer = ReturnType<Kafka['consumer']>;
+
+/** kafkajs as @sluice/kafka resolves it (the test root does not depend on it directly). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const kafkajs = require(
+  require.resolve('kafkajs', { paths: [join(repoRoot, 'packages', 'kafka')] }),
+) as {
+  Partitioners: {
+    DefaultPartitioner(): (args: {
+      topic: string;
+      partitionMetadata: { partitionId: number; leader: number }[];
+      message: { key: string; value: null };
+    }) => number;
+  };
+  AssignerProtocol: {
+    MemberAssignment: {
+      decode(b: Buffer): { assignment: Record<string, number[]> } | null;
+    };
+  };
+};
 type Producer = ReturnType<Kafka['producer']>;
 
 export type ServiceName = 'ingest' | 'detector' | 'enrichment' | 'reputation';
@@ -55,6 +74,8 @@ export class ServiceStack {
   >;
   readonly kafka: Kafka;
   readonly daemons = new Map<string, { svc: ServiceName; daemon: Daemon; port: number }>();
+  /** ERROR lines and checkpoint restores of every process that ran, whole (`<name> <line>`). */
+  readonly captured: string[] = [];
   /** Every log of every process that ever ran (for failure messages). */
   private readonly logs: string[] = [];
   readonly alerts: Alert[] = [];
@@ -63,6 +84,7 @@ export class ServiceStack {
   offenderMessages = 0;
   enrichedMessages = 0;
   private reader: Consumer | null = null;
+  private admin: ReturnType<Kafka['admin']> | null = null;
   private producer: Producer | null = null;
   readonly dnstapSocket: string;
   private redisClient: Redis | null = null;
@@ -204,7 +226,11 @@ export class ServiceStack {
   }
 
   /** Starts `svc` as process `name` (default: the service's name) and waits for /readyz. */
-  async start(svc: ServiceName, name: string = svc): Promise<Daemon> {
+  async start(
+    svc: ServiceName,
+    name: string = svc,
+    env: Record<string, string> = {},
+  ): Promise<Daemon> {
     if (this.daemons.get(name)?.daemon.exited() === null)
       throw new Error(`${name} is already running`);
     const port = await freePort();
@@ -212,9 +238,19 @@ export class ServiceStack {
       name,
       process.execPath,
       [join(serviceRoot, 'services', svc, 'dist', 'main.js')],
-      { cwd: serviceRoot, env: { ...process.env, ...this.env(svc, port) } },
+      { cwd: serviceRoot, env: { ...process.env, ...this.env(svc, port), ...env } },
     );
     this.daemons.set(name, { svc, daemon, port });
+    let rest = '';
+    const scan = (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines)
+        if (/"level":\s*(50|60)\b/.test(line) || /restored partition state/.test(line))
+          this.captured.push(`${name} ${line}`);
+    };
+    daemon.proc.stdout?.on('data', scan);
+    daemon.proc.stderr?.on('data', scan);
     await this.ready(name);
     return daemon;
   }
@@ -278,9 +314,15 @@ export class ServiceStack {
 
   /** Lines at ERROR (pino level 50+) across every process that ran. */
   errorLines(): string[] {
-    return this.allLogs()
-      .split('\n')
-      .filter((l) => /"level":\s*(50|60)/.test(l) || /"level":"(error|fatal)"/.test(l));
+    return this.captured.filter((l) => /"level":\s*(50|60)\b/.test(l));
+  }
+
+  /** Partitions restored from a checkpoint, per process, in order (needs LOG_LEVEL=info). */
+  restores(): { name: string; partition: number }[] {
+    return this.captured.flatMap((l) => {
+      const m = /^(\S+) .*"partition":(\d+).*restored partition state/.exec(l);
+      return m ? [{ name: m[1]!, partition: Number(m[2]) }] : [];
+    });
   }
 
   /** Publishes events as the ingest does: per-zone batches keyed by zone, a second at a time. */
@@ -315,27 +357,68 @@ export class ServiceStack {
   }
 
   /** Messages each service group still has to commit on its input topic. */
-  async lag(): Promise<Record<string, number>> {
+  async lag(
+    only: readonly ('detector' | 'enrichment' | 'reputation')[] = [
+      'detector',
+      'enrichment',
+      'reputation',
+    ],
+  ): Promise<Record<string, number>> {
     const g = this.groups();
-    const pairs: [string, string, string][] = [
-      ['detector', g.detector, this.topics.queries],
-      ['enrichment', g.enrichment, this.topics.offenders],
-      ['reputation', g.reputation, this.topics.enriched],
-    ];
+    const pairs = (
+      [
+        ['detector', g.detector, this.topics.queries],
+        ['enrichment', g.enrichment, this.topics.offenders],
+        ['reputation', g.reputation, this.topics.enriched],
+      ] as const
+    ).filter(([name]) => only.includes(name));
+    // One admin client for the stack's life: lockstep publishing asks this after every slice.
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    const admin = this.admin;
+    const out: Record<string, number> = {};
+    for (const [name, group, topic] of pairs) {
+      const ends = new Map(
+        (await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]),
+      );
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      let lag = 0;
+      for (const p of committed?.partitions ?? []) {
+        const end = ends.get(p.partition) ?? 0n;
+        const at = BigInt(p.offset) < 0n ? 0n : BigInt(p.offset);
+        if (end > at) lag += Number(end - at);
+      }
+      out[name] = lag;
+    }
+    return out;
+  }
+
+  /** Partition of `topic` a message keyed `key` lands on (the producers' default partitioner). */
+  partitionOf(key: string): number {
+    const n = this.o.partitions ?? 3;
+    return kafkajs.Partitioners.DefaultPartitioner()({
+      topic: this.topics.queries,
+      partitionMetadata: Array.from({ length: n }, (_, i) => ({
+        partitionId: i,
+        leader: 0,
+      })),
+      message: { key, value: null },
+    });
+  }
+
+  /** The detector group's members (by Kafka client id) and the query partitions each holds. */
+  async detectorAssignment(): Promise<Map<string, number[]>> {
     const admin = this.kafka.admin();
     await admin.connect();
-    const out: Record<string, number> = {};
     try {
-      for (const [name, group, topic] of pairs) {
-        const ends = await endOffsets(this.kafka, topic);
-        const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-        let lag = 0;
-        for (const p of committed?.partitions ?? []) {
-          const end = ends.get(p.partition) ?? 0n;
-          const at = BigInt(p.offset) < 0n ? 0n : BigInt(p.offset);
-          if (end > at) lag += Number(end - at);
-        }
-        out[name] = lag;
+      const { groups } = await admin.describeGroups([this.groups().detector]);
+      const out = new Map<string, number[]>();
+      for (const m of groups[0]?.members ?? []) {
+        const a = kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+        out.set(m.clientId, [...(a?.assignment[this.topics.queries] ?? [])].sort());
       }
       return out;
     } finally {
@@ -389,6 +472,7 @@ export class ServiceStack {
   async close(): Promise<void> {
     for (const d of this.daemons.values()) await d.daemon.stop().catch(() => undefined);
     await this.reader?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     this.redisClient?.disconnect();
   }
