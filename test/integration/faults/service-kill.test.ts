@@ -22,9 +22,11 @@ import { DnstapFeeder, ServiceStack, type ServiceName } from './service-stack';
  *   exactly what Redis — the source of truth — holds, value for value (nothing lost, duplicated
  *   or left behind).
  * SLUICE_FAULTS_KILL (comma list of detector, enrichment, reputation, ingest, redis-aof,
- * redis-noaof) picks the cases; CI runs `reputation`, scripts/faults.sh all of them.
+ * redis-noaof, or all) picks the cases; CI runs `redis-noaof` (the regression test of the
+ * phantom-entries fix), scripts/faults.sh all of them.
  */
 type Victim = ServiceName | 'redis-aof' | 'redis-noaof';
+const ALL_CASES = 'detector,enrichment,reputation,ingest,redis-aof,redis-noaof';
 const ALL: Victim[] = [
   'detector',
   'enrichment',
@@ -33,7 +35,8 @@ const ALL: Victim[] = [
   'redis-aof',
   'redis-noaof',
 ];
-const CASES = (process.env.SLUICE_FAULTS_KILL ?? 'reputation')
+const CASES = (process.env.SLUICE_FAULTS_KILL ?? 'redis-noaof')
+  .replace(/^all$/, ALL_CASES)
   .split(',')
   .map((s) => s.trim())
   .filter((s): s is Victim => (ALL as string[]).includes(s));
