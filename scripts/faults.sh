@@ -6,6 +6,8 @@
 # .local/faults/summary.md. The tests start their own private Kafka broker and redis-server
 # (ports 19192+, 19292+, 16390+) and kill only those; the shared broker and Redis given by
 # KAFKA_BROKERS/REDIS_URL are used for the parts not under fault. CI runs each test once.
+# The service-kill, rebalance and lag tests run the services from services/*/dist (build first);
+# SLUICE_FAULTS_SERVICE_ROOT=<dir> runs them from another build (e.g. of a fixed commit).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,10 +25,16 @@ export REDIS_URL=${REDIS_URL:-$(bash infra/redis/redis.sh ensure | tail -n 1)}
 out="$root/.local/faults"
 mkdir -p "$out"
 export SLUICE_FAULTS_RESULTS_DIR="$out"
+# Long runs: every service-kill case (CI: Redis without AOF only) and the lag catch-up test.
+export SLUICE_FAULTS_KILL=${SLUICE_FAULTS_KILL:-all}
+export SLUICE_FAULTS_LONG=${SLUICE_FAULTS_LONG:-1}
+leave=${SLUICE_FAULTS_LEAVE:-}
 failures=0
 for ((i = 1; i <= reps; i++)); do
   for pattern in "${patterns[@]}"; do
     export SLUICE_FAULTS_SEED=$((1000 + i))
+    # The rebalance's leaving instance: SIGTERM on odd repetitions, SIGKILL on even ones.
+    export SLUICE_FAULTS_LEAVE=${leave:-$( ((i % 2)) && echo stop || echo kill)}
     echo "=== repetition $i/$reps: $pattern (seed $SLUICE_FAULTS_SEED)" >&2
     if ! npx jest --selectProjects integration --testPathPatterns "$pattern" >"$out/run-$i.log" 2>&1; then
       failures=$((failures + 1))
