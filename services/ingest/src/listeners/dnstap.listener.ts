@@ -33,6 +33,8 @@ export interface ListenerDeps {
   assembler: AssemblerOptions;
   maxFrameBytes: number;
   dnstap?: DnstapConnectionSettings;
+  /** The clock deadlines are measured on (tests pass one they advance themselves). */
+  clock?: () => number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -50,6 +52,8 @@ interface Connection {
   /** Process the session's outputs (writes, frames, errors, close). */
   handle(): void;
   out: SessionOutput[];
+  /** Resolves when the socket has closed and the connection was counted. */
+  closed: Promise<void>;
 }
 
 /**
@@ -70,19 +74,24 @@ export class DnstapListener {
   private readonly connections = new Set<Connection>();
   private readonly timer: NodeJS.Timeout;
   private readonly settings: DnstapConnectionSettings;
+  private readonly now: () => number;
+  private readonly tick: number;
+  private lastCheck: number;
 
   constructor(
     private readonly kind: 'dnstap-unix' | 'dnstap-tcp',
     private readonly deps: ListenerDeps,
   ) {
     this.settings = deps.dnstap ?? DEFAULT_DNSTAP_CONNECTION;
+    this.now = deps.clock ?? Date.now;
     this.server = createServer((socket) => this.accept(socket));
     const s = this.settings;
-    const tick = Math.max(
+    this.tick = Math.max(
       50,
       Math.min(1000, s.handshakeMs / 4, s.frameMs / 4, s.idleMs > 0 ? s.idleMs / 4 : 1000),
     );
-    this.timer = setInterval(() => this.check(Date.now()), tick);
+    this.lastCheck = Date.now();
+    this.timer = setInterval(() => this.check(), this.tick);
     this.timer.unref();
   }
 
@@ -114,18 +123,39 @@ export class DnstapListener {
     return this.server.address() as AddressInfo;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stop accepting, then half-close every connection and keep reading what its sender already
+   * wrote until it closes (a nameserver sees EOF, closes and reconnects to the next ingest), for
+   * at most `graceMs`; then cut what is left.
+   */
+  async close(graceMs = 1000): Promise<void> {
     clearInterval(this.timer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.connections) {
       c.closeReason ??= 'shutdown';
-      c.ingest.flush();
-      c.socket.destroy();
+      if (!c.socket.destroyed) c.socket.end();
     }
+    if (this.connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.connections].map((c) => c.closed)),
+        new Promise((r) => (timer = setTimeout(r, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const c of this.connections) c.socket.destroy();
     await closed;
   }
 
-  private check(now: number): void {
+  /** Judge each connection's deadlines (a timer calls this; tests may too, after moving the clock). */
+  check(): void {
+    // A late tick means the event loop was stalled: data a sender wrote meanwhile may still be
+    // unread, so no deadline is judged until the loop has had a turn to read it.
+    const wall = Date.now();
+    const stalled = wall - this.lastCheck > 2 * this.tick + 100;
+    this.lastCheck = wall;
+    if (stalled) return;
+    const now = this.now();
     const pairWait = Math.max(1000, this.deps.assembler.pairWindowMs);
     for (const c of this.connections) {
       const expired = c.deadlines.expired(now);
@@ -180,14 +210,17 @@ export class DnstapListener {
       sink: deps.publisher,
       assembler: deps.assembler,
     });
-    const now = Date.now();
+    const now = this.now();
     const inputs = deps.metrics.inputs.labels({ source: kind });
     const dropped = deps.metrics.dropped.labels({ source: kind, reason: 'queue-full' });
     const publisher = deps.publisher;
     const out: SessionOutput[] = [];
     let failed = false;
     let finished = false;
+    let onClosed: () => void = () => undefined;
+    const closed = new Promise<void>((r) => (onClosed = r));
     const conn: Connection = {
+      closed,
       socket,
       session,
       ingest,
@@ -219,7 +252,7 @@ export class DnstapListener {
             case 'close':
               ingest.flush();
               conn.closeReason ??= 'stop';
-              conn.deadlines.closing(Date.now());
+              conn.deadlines.closing(this.now());
               // After STOP, let FINISH go out; after a protocol error there is nothing to say.
               if (failed) socket.destroy();
               else if (!socket.destroyed) socket.end();
@@ -233,7 +266,7 @@ export class DnstapListener {
     deps.metrics.connections.inc({ listener: kind });
 
     socket.on('data', (chunk: Buffer) => {
-      const t = Date.now();
+      const t = this.now();
       conn.lastData = t;
       const before = session.framesSeen;
       session.push(chunk, out);
@@ -257,6 +290,7 @@ export class DnstapListener {
       this.connections.delete(conn);
       deps.metrics.connections.dec({ listener: kind });
       closedTotal.inc({ listener: kind, reason: conn.closeReason });
+      onClosed();
     };
     socket.on('end', finish);
     socket.on('close', finish);

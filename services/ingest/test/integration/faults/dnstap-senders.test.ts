@@ -81,7 +81,12 @@ describe('faults: hostile and broken dnstap senders', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  /**
+   * The listeners' clock stands still until the test moves it: which connections a deadline
+   * cuts, and when, does not depend on how busy the box is.
+   */
   async function setup(settings: DnstapConnectionSettings) {
+    const clock = { now: Date.now() };
     const [queries, deadLetters] = await createTestTopics(kafka, [
       'ingest.faults.queries',
       'ingest.faults.deadletter',
@@ -98,6 +103,7 @@ describe('faults: hostile and broken dnstap senders', () => {
       assembler: { pairWindowMs: 0, maxPending: 1000 },
       maxFrameBytes: MAX_FRAME,
       dnstap: settings,
+      clock: () => clock.now,
       log: { info: () => undefined, warn: () => undefined },
     };
     const unix = new DnstapListener('dnstap-unix', deps);
@@ -110,7 +116,7 @@ describe('faults: hostile and broken dnstap senders', () => {
       () => tcp.close(),
     );
     const tcpTarget = { host: '127.0.0.1', port: address.port };
-    return { open, queries, unix, tcp, socketPath, tcpTarget };
+    return { open, queries, unix, tcp, socketPath, tcpTarget, clock };
   }
 
   async function raw(target: Target): Promise<Socket> {
@@ -120,7 +126,7 @@ describe('faults: hostile and broken dnstap senders', () => {
   }
 
   it('good senders lose nothing and are not held up; abusive ones are cut and counted', async () => {
-    const { open, queries, unix, tcp, socketPath, tcpTarget } = await setup(SETTINGS);
+    const { open, queries, unix, tcp, socketPath, tcpTarget, clock } = await setup(SETTINGS);
     const closed = () => counter(open, 'sluice_ingest_connections_closed_total', 'reason');
     const memory = { heapArray: 0, rss: 0, listenerBytes: 0 };
     const base = process.memoryUsage();
@@ -227,10 +233,21 @@ describe('faults: hostile and broken dnstap senders', () => {
       return hugeWritten;
     })();
     const goodTimes = await Promise.all(goodRuns);
-    const whenGoodDone = await closed();
     const hugeWritten = await abusers;
+    // The good senders are done while every stalled connection is still held open.
+    // (The probes' and the rejected senders' sockets close as their 'close' events come in.)
+    const heldWhenGoodDone = await waitFor(
+      () => {
+        const n = unix.connectionCount + tcp.connectionCount;
+        return n <= 5 ? n : undefined;
+      },
+      10_000,
+      'only the held connections to be left',
+    );
+    const whenGoodDone = await closed();
 
-    // Phase 3: every abusive connection is cut by its deadline.
+    // Phase 3: the deadlines pass; every abusive connection is cut.
+    clock.now += SETTINGS.frameMs + 1;
     const finalClosed = await waitFor(
       async () => {
         const c = await closed();
@@ -296,7 +313,10 @@ describe('faults: hostile and broken dnstap senders', () => {
     expect(bySender.size).toBe(good.length + 4);
     expect(foreign).toBe(0);
     expect(duplicates).toBe(0);
-    // The good senders finished while the stalled connections were still held open.
+    // The good senders finished while the stalled connections were still held open: silent,
+    // READY without reading, half a frame, trickling, and the one that never reads (its FINISH
+    // unread, it never closes).
+    expect(heldWhenGoodDone).toBe(5);
     expect(whenGoodDone['handshake-timeout'] ?? 0).toBe(0);
     expect(whenGoodDone['frame-timeout'] ?? 0).toBe(0);
     // Each abusive connection cut and counted with its reason.
@@ -320,7 +340,7 @@ describe('faults: hostile and broken dnstap senders', () => {
   }, 120_000);
 
   it('refuses connections past the limit and cuts idle ones when told to, then serves again', async () => {
-    const { open, socketPath, tcpTarget, unix, tcp } = await setup({
+    const { open, socketPath, tcpTarget, unix, tcp, clock } = await setup({
       handshakeMs: 5000,
       frameMs: 5000,
       idleMs: 400,
@@ -340,6 +360,9 @@ describe('faults: hostile and broken dnstap senders', () => {
     const other = await FstrmClient.open(tcpTarget);
     await other.send([authQuery(40, 0)]);
     await other.stop();
+    await waitFor(() => (tcp.connectionCount === 0 ? true : undefined), 10_000, 'FINISH');
+    expect(unix.connectionCount).toBe(3);
+    clock.now += 401;
     const c = await waitFor(
       async () => {
         const v = await closed();
