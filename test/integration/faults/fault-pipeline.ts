@@ -149,6 +149,7 @@ export async function reconcileQueries(
   kafka: Kafka,
   topic: string,
   expected: Map<string, number>,
+  key: (e: QueryEvent) => string = eventKey,
 ): Promise<TopicReconciliation> {
   const ends = await endOffsets(kafka, topic);
   const seen = new Map<string, number>();
@@ -167,7 +168,7 @@ export async function reconcileQueries(
       if (message.value) {
         for (const e of decodeQueryBatch(message.value).events) {
           onTopic++;
-          const k = eventKey(e);
+          const k = key(e);
           seen.set(k, (seen.get(k) ?? 0) + 1);
         }
       }

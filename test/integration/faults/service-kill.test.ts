@@ -5,7 +5,13 @@ import { type QueryEvent } from '@sluice/contracts';
 import { waitFor } from '@sluice/testing';
 import { simulateLabelled, type ScenarioSpec } from '@sluice/traffic-sim';
 import { PrivateRedis } from './fault-infra';
-import { alertKey, judgeAlerts, recordResult } from './fault-pipeline';
+import {
+  alertKey,
+  judgeAlerts,
+  reconcileQueries,
+  recordResult,
+  type TopicReconciliation,
+} from './fault-pipeline';
 import { DnstapFeeder, ServiceStack, type ServiceName } from './service-stack';
 
 /**
@@ -214,6 +220,22 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
           30_000,
           'the blocklist topic to equal Redis',
         ).catch(() => undefined);
+        // The ingest's kill loses what it had accepted but not yet published: how much, exactly.
+        let queriesOnTopic: Partial<TopicReconciliation> = {};
+        if (victim === 'ingest') {
+          // dnstap carries time in ns: identity without the float timestamp.
+          const key = (e: QueryEvent) =>
+            `${e.resolver}|${e.resolverPort}|${e.id}|${e.qname}|${e.qtype}`;
+          const expected = new Map<string, number>();
+          for (const e of events) expected.set(key(e), (expected.get(key(e)) ?? 0) + 1);
+          const r = await reconcileQueries(stack.kafka, stack.topics.queries, expected, key);
+          queriesOnTopic = {
+            onTopic: r.onTopic,
+            lost: r.lost,
+            duplicates: r.duplicates,
+            unexpected: r.unexpected,
+          };
+        }
         const topic = stack.topicBlocklist();
         const verdict = judgeAlerts(stack.alerts, target);
         const ids = [...redisList.keys()];
@@ -239,6 +261,7 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
           downMs: t.downMs,
           queries: events.length,
           dnstapSent: feeder?.sent ?? 0,
+          ...queriesOnTopic,
           ...verdict,
           alertIds: verdict.alertIds.length,
           entries: ids.length,
