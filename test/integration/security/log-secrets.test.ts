@@ -135,18 +135,21 @@ describe('secrets never reach a log line', () => {
       REPORT_API_KEYS: REPORT_KEY,
     });
     procs.push(reputation, enrichment);
+    // A failure shows what the services said.
+    const said = () =>
+      `--- reputation ---\n${reputation.output().slice(-3000)}\n--- enrichment ---\n${enrichment.output().slice(-3000)}`;
     try {
       const rep = `http://127.0.0.1:${repHttp}`;
       const enr = `http://127.0.0.1:${enrHttp}`;
       await waitFor(
         async () => ((await get(`${rep}/healthz`).catch(() => 0)) === 200 ? true : undefined),
         60_000,
-        () => `reputation up\n${reputation.output().slice(-3000)}`,
+        'reputation /healthz',
       );
       await waitFor(
         async () => ((await get(`${enr}/healthz`).catch(() => 0)) === 200 ? true : undefined),
         60_000,
-        () => `enrichment up\n${enrichment.output().slice(-3000)}`,
+        'enrichment /healthz',
       );
 
       // Normal use.
@@ -198,12 +201,14 @@ describe('secrets never reach a log line', () => {
       await waitFor(
         () => (/victim\.test/.test(reputation.output()) ? true : undefined),
         30_000,
-        () => `a guard zone transfer log line\n${reputation.output().slice(-3000)}`,
+        'a guard zone transfer log line',
       );
 
       reputation.proc.kill('SIGTERM');
       enrichment.proc.kill('SIGTERM');
       await Promise.all([reputation.exited, enrichment.exited]);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${said()}`);
     } finally {
       secondary.close();
     }
