@@ -1,5 +1,6 @@
 import {
   formatIp,
+  AddressTexts,
   formatIpBytes,
   formatIpv4Cached,
   formatIpv6,
@@ -36,6 +37,28 @@ describe('formatIpBytes', () => {
 
   it('rejects other lengths', () => {
     expect(formatIpBytes(Buffer.alloc(5))).toBeNull();
+  });
+});
+
+describe('AddressTexts', () => {
+  it('gives formatIpBytes text for every address, repeats and past its bound', () => {
+    const texts = new AddressTexts();
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16;
+    const bytes = new Uint8Array(24);
+    for (let i = 0; i < 200_000; i++) {
+      for (let j = 0; j < bytes.length; j++) bytes[j] = next() & 0xff;
+      if (i % 3 === 0) bytes.fill(0, 4, 12); // zero runs
+      if (i % 5 === 0) bytes.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], 4); // IPv4-mapped
+      if (i % 7 === 0) bytes.set([10, 0, 0, next() & 3], 4); // repeats
+      const v4 = texts.v4At(bytes, 4);
+      const v6 = texts.textAt(bytes, 4, 16);
+      expect(v4).toBe(formatIpBytes(bytes, 4, 4));
+      expect(v6).toBe(formatIpBytes(bytes, 4, 16));
+    }
+    const again = new AddressTexts();
+    expect(again.v4At(Uint8Array.of(192, 0, 2, 1), 0)).toBe('192.0.2.1');
+    expect(again.textAt(Uint8Array.of(9, 192, 0, 2, 1), 1, 4)).toBe('192.0.2.1');
   });
 });
 

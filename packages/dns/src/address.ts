@@ -132,23 +132,105 @@ export function longestZeroRun(words: ArrayLike<number>): number {
   return bestStart < 0 ? -1 : (bestStart << 4) | bestLength;
 }
 
-const v4Cache = new Map<number, string>();
+/**
+ * Text of addresses read straight out of packets, each address formatted once and then found by
+ * its bits: an open-addressing table per family (IPv4 keyed by the 32-bit value, IPv6 by its four
+ * 32-bit words), so a lookup allocates nothing and hashes no string. The same address always
+ * gives the same string object, so callers may compare addresses with `===` cheaply. Bounded: a
+ * table that reaches its limit starts over (a flood comes from a limited set of resolvers).
+ */
+export class AddressTexts {
+  private readonly v4Keys = new Int32Array(V4_SLOTS);
+  private readonly v4Texts: (string | undefined)[] = new Array<string | undefined>(V4_SLOTS);
+  private v4Count = 0;
+  private readonly v6Keys = new Int32Array(V6_SLOTS * 4);
+  private readonly v6Texts: (string | undefined)[] = new Array<string | undefined>(V6_SLOTS);
+  private v6Count = 0;
 
-/** IPv4 text with a bounded cache: a flood comes from a limited set of resolvers. */
-export function formatIpv4Cached(bytes: Uint8Array, offset: number): string {
-  const key =
-    ((bytes[offset]! << 24) |
+  /** formatIpBytes(bytes, offset, 4). */
+  v4At(bytes: Uint8Array, offset: number): string {
+    const key =
+      (bytes[offset]! << 24) |
       (bytes[offset + 1]! << 16) |
       (bytes[offset + 2]! << 8) |
-      bytes[offset + 3]!) >>>
-    0;
-  let text = v4Cache.get(key);
-  if (text === undefined) {
-    text = `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
-    if (v4Cache.size >= 65_536) v4Cache.clear();
-    v4Cache.set(key, text);
+      bytes[offset + 3]!;
+    const keys = this.v4Keys;
+    const texts = this.v4Texts;
+    let slot = Math.imul(key, 0x9e3779b1) >>> (32 - V4_BITS);
+    for (;;) {
+      const text = texts[slot];
+      if (text === undefined) break;
+      if (keys[slot] === key) return text;
+      slot = (slot + 1) & (V4_SLOTS - 1);
+    }
+    if (this.v4Count >= V4_SLOTS / 2) {
+      this.v4Texts.fill(undefined);
+      this.v4Count = 0;
+      return this.v4At(bytes, offset);
+    }
+    const text = `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+    keys[slot] = key;
+    texts[slot] = text;
+    this.v4Count++;
+    return text;
   }
-  return text;
+
+  /** formatIpBytes(bytes, offset, 16). */
+  v6At(bytes: Uint8Array, offset: number): string {
+    const a = word32(bytes, offset);
+    const b = word32(bytes, offset + 4);
+    const c = word32(bytes, offset + 8);
+    const d = word32(bytes, offset + 12);
+    let h = Math.imul(a, 0x9e3779b1) ^ b;
+    h = Math.imul(h, 0x85ebca6b) ^ c;
+    h = Math.imul(h, 0xc2b2ae35) ^ d;
+    h = Math.imul(h ^ (h >>> 16), 0x9e3779b1);
+    const keys = this.v6Keys;
+    const texts = this.v6Texts;
+    let slot = h >>> (32 - V6_BITS);
+    for (;;) {
+      const text = texts[slot];
+      if (text === undefined) break;
+      const k = slot * 4;
+      if (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d) return text;
+      slot = (slot + 1) & (V6_SLOTS - 1);
+    }
+    if (this.v6Count >= V6_SLOTS / 2) {
+      this.v6Texts.fill(undefined);
+      this.v6Count = 0;
+      return this.v6At(bytes, offset);
+    }
+    const text = formatIpBytes(bytes, offset, 16)!;
+    const k = slot * 4;
+    keys[k] = a;
+    keys[k + 1] = b;
+    keys[k + 2] = c;
+    keys[k + 3] = d;
+    texts[slot] = text;
+    this.v6Count++;
+    return text;
+  }
+
+  /** formatIpBytes(bytes, offset, length) for length 4 or 16. */
+  textAt(bytes: Uint8Array, offset: number, length: 4 | 16): string {
+    return length === 4 ? this.v4At(bytes, offset) : this.v6At(bytes, offset);
+  }
+}
+
+const V4_BITS = 17;
+const V4_SLOTS = 1 << V4_BITS;
+const V6_BITS = 15;
+const V6_SLOTS = 1 << V6_BITS;
+
+function word32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+}
+
+const sharedTexts = new AddressTexts();
+
+/** IPv4 text, each address formatted once (see AddressTexts): a flood comes from a limited set of resolvers. */
+export function formatIpv4Cached(bytes: Uint8Array, offset: number): string {
+  return sharedTexts.v4At(bytes, offset);
 }
 
 export function formatIpv4(value: number): string {

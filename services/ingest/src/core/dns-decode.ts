@@ -32,6 +32,29 @@ export type MalformedDnsReason =
 export type DnsDecodeResult =
   { ok: true; msg: DnsSummary } | { ok: false; reason: MalformedDnsReason; detail: string };
 
+/** Why a message was not decoded (the *Into decoders return a shared one: no object per failure). */
+export interface DnsFailure {
+  readonly reason: MalformedDnsReason;
+  readonly detail: string;
+}
+
+/** A DnsSummary to be filled by the *Into decoders (one per caller, reused for every message). */
+export function emptyDnsSummary(): DnsSummary {
+  return {
+    id: 0,
+    isResponse: false,
+    rd: false,
+    cd: false,
+    rcode: 0,
+    ancount: 0,
+    qname: '',
+    qtype: 0,
+    qclass: 0,
+    ednsSize: null,
+    do: false,
+  };
+}
+
 class Malformed extends Error {
   constructor(
     readonly reason: MalformedDnsReason,
@@ -47,6 +70,7 @@ const BAD_POINTER = new Malformed('dns-bad-pointer', 'Cannot decode name (bad po
 const BAD_LABEL = new Malformed('dns-bad-label', 'Cannot decode name (bad label)');
 const SHORT_HEADER = new Malformed('dns-short-header', 'Header must be 12 bytes');
 const TRUNCATED = new Malformed('dns-truncated', 'message ends inside a fixed-size field');
+const NO_QUESTION: DnsFailure = { reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
 /** The fast path declines messages whose shape it does not cover; dns-packet decides those. */
 const FALLBACK = Symbol('fallback');
 
@@ -141,22 +165,47 @@ function summary(
   dnssecOk: boolean,
   ancount: number,
 ): { ok: true; msg: DnsSummary } {
-  return {
-    ok: true,
-    msg: {
-      id,
-      isResponse: (flags & 0x8000) !== 0,
-      rd: (flags & 0x100) !== 0,
-      cd: (flags & 0x10) !== 0,
-      rcode: flags & 0xf,
-      ancount,
-      qname,
-      qtype,
-      qclass,
-      ednsSize,
-      do: dnssecOk,
-    },
-  };
+  const msg = emptyDnsSummary();
+  fill(msg, id, flags, qname, qtype, qclass, ednsSize, dnssecOk, ancount);
+  return { ok: true, msg };
+}
+
+function fill(
+  msg: DnsSummary,
+  id: number,
+  flags: number,
+  qname: string,
+  qtype: number,
+  qclass: number,
+  ednsSize: number | null,
+  dnssecOk: boolean,
+  ancount: number,
+): void {
+  msg.id = id;
+  msg.isResponse = (flags & 0x8000) !== 0;
+  msg.rd = (flags & 0x100) !== 0;
+  msg.cd = (flags & 0x10) !== 0;
+  msg.rcode = flags & 0xf;
+  msg.ancount = ancount;
+  msg.qname = qname;
+  msg.qtype = qtype;
+  msg.qclass = qclass;
+  msg.ednsSize = ednsSize;
+  msg.do = dnssecOk;
+}
+
+function copySummary(to: DnsSummary, from: DnsSummary): void {
+  to.id = from.id;
+  to.isResponse = from.isResponse;
+  to.rd = from.rd;
+  to.cd = from.cd;
+  to.rcode = from.rcode;
+  to.ancount = from.ancount;
+  to.qname = from.qname;
+  to.qtype = from.qtype;
+  to.qclass = from.qclass;
+  to.ednsSize = from.ednsSize;
+  to.do = from.do;
 }
 
 // Scratch space for the name being read: lower-cased ASCII bytes with dots, and where each
@@ -253,6 +302,21 @@ export function decodeDnsFast(
   start = 0,
   end = buf.length,
 ): DnsDecodeResult | typeof FALLBACK {
+  const msg = emptyDnsSummary();
+  const failure = decodeFastInto(buf, start, end, msg);
+  if (failure === FALLBACK) return FALLBACK;
+  return failure === null
+    ? { ok: true, msg }
+    : { ok: false, reason: failure.reason, detail: failure.detail };
+}
+
+/** decodeDnsFast into `out`: null when decoded (out filled), else why not, or FALLBACK. */
+function decodeFastInto(
+  buf: Buffer,
+  start: number,
+  end: number,
+  out: DnsSummary,
+): DnsFailure | null | typeof FALLBACK {
   try {
     if (end - start < 12) throw SHORT_HEADER;
     if (inflatedCounts(buf, start, end)) throw INFLATED;
@@ -296,11 +360,12 @@ export function decodeDnsFast(
         rdlen -= optionLength + 4;
       }
     }
-    if (qdcount === 0) return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
+    if (qdcount === 0) return NO_QUESTION;
     // ANCOUNT is 0 here: messages with answers take the reference path.
-    return summary(u16(buf, start), flags, qname, qtype, qclass, ednsSize, dnssecOk, 0);
+    fill(out, u16(buf, start), flags, qname, qtype, qclass, ednsSize, dnssecOk, 0);
+    return null;
   } catch (err) {
-    if (err instanceof Malformed) return { ok: false, reason: err.reason, detail: err.detail };
+    if (err instanceof Malformed) return err;
     throw err;
   }
 }
@@ -315,6 +380,24 @@ export function decodeDns(buf: Buffer, start = 0, end = buf.length): DnsDecodeRe
   return decodeDnsReference(buf.subarray(start, end));
 }
 
+/**
+ * decodeDns() into `out` (the hot path: no result objects per message). Null when decoded,
+ * else why not; `out` is then unspecified.
+ */
+export function decodeDnsInto(
+  buf: Buffer,
+  start: number,
+  end: number,
+  out: DnsSummary,
+): DnsFailure | null {
+  const failure = decodeFastInto(buf, start, end, out);
+  if (failure !== FALLBACK) return failure;
+  const reference = decodeDnsReference(buf.subarray(start, end));
+  if (!reference.ok) return reference;
+  copySummary(out, reference.msg);
+  return null;
+}
+
 export { FALLBACK as DNS_FALLBACK };
 
 /**
@@ -322,28 +405,61 @@ export { FALLBACK as DNS_FALLBACK };
  * records are the server's, not the resolver's, so they are not decoded (nor judged).
  */
 export function decodeDnsResponse(buf: Buffer, start = 0, end = buf.length): DnsDecodeResult {
+  const msg = emptyDnsSummary();
+  const failure = decodeResponseHeadInto(buf, start, end, msg);
+  if (failure !== null) return { ok: false, reason: failure.reason, detail: failure.detail };
+  msg.qname = responseQname(buf);
+  return { ok: true, msg };
+}
+
+/**
+ * decodeDnsResponse() into `out`, except the name: out.qname is left alone, the name stays in
+ * scratch space for responseQnameIs() / responseQname(), which must be called before anything
+ * else is decoded. A response paired with its query never needs its name as a string.
+ */
+export function decodeResponseHeadInto(
+  buf: Buffer,
+  start: number,
+  end: number,
+  out: DnsSummary,
+): DnsFailure | null {
   try {
     if (end - start < 12) throw SHORT_HEADER;
     const flags = u16(buf, start + 2);
-    if (u16(buf, start + 4) === 0)
-      return { ok: false, reason: 'dns-no-question', detail: 'QDCOUNT is 0' };
+    if (u16(buf, start + 4) === 0) return NO_QUESTION;
     const offset = readName(buf, start, end, start + 12);
     need(end, offset + 4);
-    const qname = nameText(buf);
-    return summary(
+    fill(
+      out,
       u16(buf, start),
       flags,
-      qname,
+      out.qname,
       u16(buf, offset),
       u16(buf, offset + 2),
       null,
       false,
       u16(buf, start + 6),
     );
+    return null;
   } catch (err) {
-    if (err instanceof Malformed) return { ok: false, reason: err.reason, detail: err.detail };
+    if (err instanceof Malformed) return err;
     throw err;
   }
+}
+
+/** The name decodeResponseHeadInto just read, as decodeDnsResponse gives it. */
+export function responseQname(buf: Buffer): string {
+  return nameText(buf);
+}
+
+/** responseQname(buf) === qname, without making the string (for ASCII names). */
+export function responseQnameIs(buf: Buffer, qname: string): boolean {
+  if (labelCount === 0 || !nameAscii) return nameText(buf) === qname;
+  const n = nameLength;
+  if (qname.length !== n) return false;
+  const bytes = nameBytes;
+  for (let i = 0; i < n; i++) if (qname.charCodeAt(i) !== bytes[i]) return false;
+  return true;
 }
 
 /**

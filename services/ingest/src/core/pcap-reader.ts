@@ -72,7 +72,29 @@ export class CaptureReader {
 
   push(chunk: Buffer): void {
     if (this.failed) return;
-    let buf =
+    if (this.format !== null && this.pending !== null && this.pending.length > 0) {
+      // Finish the record that straddles the chunk boundary in a small buffer of its own, then
+      // read the rest of the chunk where it is: joining leftovers to the whole chunk copied
+      // every byte of the capture once more, into a fresh (page-faulting) buffer per chunk.
+      const pending = this.pending;
+      const need = this.recordBytes(pending);
+      if (need === null || pending.length + chunk.length < need) {
+        this.read(Buffer.concat([pending, chunk]), 0);
+        return;
+      }
+      const head = need - pending.length;
+      this.pending = null;
+      this.read(Buffer.concat([pending, chunk.subarray(0, head)]), 0);
+      if (this.failed) return;
+      if (this.pending !== null) {
+        // Not consumed after all (cannot happen for a complete record): keep the old way.
+        this.read(Buffer.concat([this.pending, chunk.subarray(head)]), 0);
+        return;
+      }
+      this.read(chunk.subarray(head), 0);
+      return;
+    }
+    const buf =
       this.pending && this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     let offset = 0;
     if (this.format === null) {
@@ -95,12 +117,35 @@ export class CaptureReader {
         return;
       }
     }
-    offset =
+    this.read(buf, offset);
+  }
+
+  /** Read the records of buf from offset on; keep what is left for the next push. */
+  private read(buf: Buffer, offset: number): void {
+    const consumed =
       this.format === 'pcap' ? this.readPcapRecords(buf, offset) : this.readBlocks(buf, offset);
     if (this.failed) return;
-    buf = buf.subarray(offset);
+    const rest = buf.subarray(consumed);
     // Keep leftovers small and independent of the (possibly large) chunk they came from.
-    this.pending = buf.length > 0 ? Buffer.from(buf) : null;
+    this.pending = rest.length > 0 ? Buffer.from(rest) : null;
+  }
+
+  /**
+   * Bytes the first record (pcap) or block (pcapng) of `buf` takes, when its header is complete
+   * and its length plausible; null otherwise (the readers then decide, as for any input).
+   */
+  private recordBytes(buf: Buffer): number | null {
+    if (this.format === 'pcap') {
+      if (buf.length < 16) return null;
+      const incl = this.u32(buf, 8);
+      return incl > MAX_RECORD ? null : 16 + incl;
+    }
+    if (buf.length < 12) return null;
+    const typeBE = buf.readUInt32BE(0);
+    // A section header may switch byte order: let readBlocks work it out from whole input.
+    if (typeBE === PCAPNG_SHB) return null;
+    const length = this.u32(buf, 4);
+    return length < 12 || length % 4 !== 0 || length > MAX_RECORD ? null : length;
   }
 
   /** End of input: an incomplete record means the capture was cut short. */

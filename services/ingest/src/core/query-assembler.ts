@@ -1,5 +1,12 @@
 import { type QueryEvent, type Transport } from '@sluice/contracts';
-import { decodeDns, decodeDnsResponse, type DnsSummary } from './dns-decode';
+import {
+  decodeDnsInto,
+  decodeResponseHeadInto,
+  emptyDnsSummary,
+  responseQname,
+  responseQnameIs,
+  type DnsSummary,
+} from './dns-decode';
 import { type ZoneMapper } from './zone-mapper';
 
 /** One DNS message as a source observed it, before decoding. */
@@ -55,6 +62,7 @@ export class QueryAssembler {
   private pairing: boolean;
   private responsesSeen = 0;
   private firstQueryTs: number | null = null;
+  private readonly msg: DnsSummary = emptyDnsSummary();
   decoded = 0;
 
   constructor(
@@ -87,14 +95,15 @@ export class QueryAssembler {
     end: number,
   ): void {
     const isResponse = end - start > 2 && (data[start + 2]! & 0x80) !== 0;
-    const result = isResponse ? decodeDnsResponse(data, start, end) : decodeDns(data, start, end);
-    if (!result.ok) {
-      this.sink.malformed(result.reason, data.subarray(start, end), result.detail);
-      return;
-    }
-    this.decoded++;
-    const msg = result.msg;
+    // One summary, refilled per message: the decoders allocate nothing for a well-formed one.
+    const msg = this.msg;
     if (!isResponse) {
+      const failure = decodeDnsInto(data, start, end, msg);
+      if (failure !== null) {
+        this.sink.malformed(failure.reason, data.subarray(start, end), failure.detail);
+        return;
+      }
+      this.decoded++;
       const event = this.toEvent(ts, resolver, resolverPort, transport, msg, null);
       if (this.pairing && this.responsesSeen === 0) {
         if (this.firstQueryTs === null) this.firstQueryTs = ts;
@@ -109,7 +118,7 @@ export class QueryAssembler {
       }
       this.expireBefore(ts - this.options.pairWindowMs);
       const key = pairKey(msg.id, resolverPort);
-      const earlier = this.take(key, resolver, resolverPort, msg);
+      const earlier = this.take(key, resolver, resolverPort, msg.id, msg.qtype, event.qname, data);
       if (earlier) {
         // Same resolver, port, id and question again (a retransmission): keep both, in order.
         this.sink.record(earlier);
@@ -121,29 +130,56 @@ export class QueryAssembler {
       if (this.held > this.options.maxPending) this.emitOldest();
       return;
     }
+    // A response: header and question only, and its name stays bytes unless no query matches.
+    const failure = decodeResponseHeadInto(data, start, end, msg);
+    if (failure !== null) {
+      this.sink.malformed(failure.reason, data.subarray(start, end), failure.detail);
+      return;
+    }
+    this.decoded++;
     this.responsesSeen++;
     if (!this.pairing && this.options.pairWindowMs > 0) this.pairing = true;
-    const query = this.take(pairKey(msg.id, resolverPort), resolver, resolverPort, msg);
+    const query = this.take(
+      pairKey(msg.id, resolverPort),
+      resolver,
+      resolverPort,
+      msg.id,
+      msg.qtype,
+      null,
+      data,
+    );
     if (query) {
       query.rcode = msg.rcode;
       query.ancount = msg.ancount;
       this.sink.record(query);
     } else {
+      msg.qname = responseQname(data);
       this.sink.record(this.toEvent(ts, resolver, resolverPort, transport, msg, msg.rcode));
     }
   }
 
-  /** Remove and return the held query matching resolver, port, id and question, if any. */
-  private take(key: number, resolver: string, port: number, msg: DnsSummary): QueryEvent | null {
+  /**
+   * Remove and return the held query matching resolver, port, id, qtype and name, if any. The
+   * name is `qname`, or (null) the response name the decoder just read from `data`.
+   */
+  private take(
+    key: number,
+    resolver: string,
+    port: number,
+    id: number,
+    qtype: number,
+    qname: string | null,
+    data: Buffer,
+  ): QueryEvent | null {
     let prev: Held | null = null;
     for (let h = this.pending.get(key) ?? null; h !== null; prev = h, h = h.next) {
       const e = h.event;
       if (
-        e.id === msg.id &&
+        e.id === id &&
         e.resolverPort === port &&
-        e.qtype === msg.qtype &&
+        e.qtype === qtype &&
         e.resolver === resolver &&
-        e.qname === msg.qname
+        (qname === null ? responseQnameIs(data, e.qname) : e.qname === qname)
       ) {
         this.unlink(h, prev);
         return e;

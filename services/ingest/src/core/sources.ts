@@ -1,7 +1,7 @@
 import { type QueryEvent } from '@sluice/contracts';
 import { decodeDnstap } from './dnstap';
 import { FrameStreamSession, type SessionOutput } from './frame-streams';
-import { PacketDecoder } from './packet-decoder';
+import { PACKET_DNS, PACKET_IGNORED, PacketDecoder, PacketView } from './packet-decoder';
 import { CaptureReader } from './pcap-reader';
 import { QueryAssembler, type AssemblerOptions, type RecordSink } from './query-assembler';
 import { TcpReassembler } from './tcp-reassembler';
@@ -63,6 +63,7 @@ export class CaptureIngest {
   private readonly assembler: QueryAssembler;
   private readonly reader: CaptureReader;
   private readonly packets: PacketDecoder;
+  private readonly view = new PacketView();
   private readonly tcp: TcpReassembler;
   private readonly ports: ReadonlySet<number>;
   private fatal = false;
@@ -99,21 +100,32 @@ export class CaptureIngest {
 
   private packet(ts: number, linkType: number, data: Buffer, start: number, end: number): void {
     this.tally.packets++;
-    const r = this.packets.decodeAt(ts, linkType, data, start, end);
-    switch (r.kind) {
-      case 'ignored':
-        this.tally.ignored++;
-        return;
-      case 'error':
-        this.out.malformed(r.reason, data.subarray(start, end), r.detail);
-        return;
-      case 'dns': {
-        const s = r.segment;
-        if (s.protocol === 'tcp') this.tcp.segment(s);
-        else this.message(s.ts, s.src, s.srcPort, s.dst, s.dstPort, 'udp', s.data, s.start, s.end);
-        return;
-      }
+    const v = this.view;
+    const kind = this.packets.decodeView(linkType, data, start, end, v);
+    if (kind === PACKET_IGNORED) {
+      this.tally.ignored++;
+      return;
     }
+    if (kind !== PACKET_DNS) {
+      this.out.malformed(v.reason, data.subarray(start, end), v.detail);
+      return;
+    }
+    if (!v.udp) {
+      this.tcp.segment(this.packets.segmentOf(ts, v));
+      return;
+    }
+    // UDP, the hot path: only the resolver's address becomes text (each address once, see
+    // AddressTexts), and the DNS message is decoded where it sits in the capture chunk.
+    const fromResolver = this.fromResolver(v.srcPort, v.dstPort, data, v.start, v.end);
+    this.assembler.onMessageAt(
+      ts,
+      this.packets.addressText(data, fromResolver ? v.srcAt : v.dstAt, v.addressLength),
+      fromResolver ? v.srcPort : v.dstPort,
+      'udp',
+      data,
+      v.start,
+      v.end,
+    );
   }
 
   push(chunk: Buffer): void {
@@ -137,11 +149,7 @@ export class CaptureIngest {
     start: number,
     end: number,
   ): void {
-    // The resolver is the side that is not the DNS port; between two port-53 hosts, the QR bit decides.
-    const ports = this.ports;
-    let fromResolver = ports.has(dstPort) && !ports.has(srcPort);
-    if (ports.has(dstPort) && ports.has(srcPort))
-      fromResolver = end - start > 2 && (data[start + 2]! & 0x80) === 0;
+    const fromResolver = this.fromResolver(srcPort, dstPort, data, start, end);
     this.assembler.onMessageAt(
       ts,
       fromResolver ? src : dst,
@@ -151,6 +159,21 @@ export class CaptureIngest {
       start,
       end,
     );
+  }
+
+  /** The resolver is the side that is not the DNS port; between two port-53 hosts, the QR bit decides. */
+  private fromResolver(
+    srcPort: number,
+    dstPort: number,
+    data: Buffer,
+    start: number,
+    end: number,
+  ): boolean {
+    const ports = this.ports;
+    const toDns = ports.has(dstPort);
+    const fromDns = ports.has(srcPort);
+    if (toDns && fromDns) return end - start > 2 && (data[start + 2]! & 0x80) === 0;
+    return toDns;
   }
 }
 

@@ -40,4 +40,44 @@ describe('ZoneMapper', () => {
       names.reverse();
     }
   });
+
+  it('answers served zones through the cache exactly as a plain suffix walk does', () => {
+    const served = ['example.com', 'sub.example.com', 'a.b.c.example.org', 'co.uk', 'x.io'];
+    const reference = (name: string): string => {
+      const labels = name.split('.');
+      for (let i = 0; i < labels.length; i++) {
+        const suffix = labels.slice(i).join('.');
+        if (served.includes(suffix)) return suffix;
+      }
+      return new ZoneMapper().zoneOf(name);
+    };
+    const rests = [
+      'example.com',
+      'sub.example.com',
+      'deep.sub.example.com',
+      'c.example.org',
+      'b.c.example.org',
+      'a.b.c.example.org',
+      'victim.co.uk',
+      'co.uk',
+      'uk',
+      'x.io',
+      'io',
+      'other.net',
+      'example.com.evil.net',
+    ];
+    const names = rests.flatMap((r) =>
+      ['q1w2', 'sub', 'a', 'www.b', 'example'].map((l) => `${l}.${r}`),
+    );
+    names.push(...rests, 'com', 'example');
+    const mapper = new ZoneMapper(served);
+    for (const round of [1, 2]) {
+      for (const n of names) expect([round, n, mapper.zoneOf(n)]).toEqual([round, n, reference(n)]);
+      names.reverse();
+    }
+    const rooted = new ZoneMapper(['.', 'example.com']);
+    expect(rooted.zoneOf('www.example.com')).toBe('example.com');
+    expect(rooted.zoneOf('www.example.net')).toBe('.');
+    expect(rooted.zoneOf('net')).toBe('.');
+  });
 });
