@@ -1,6 +1,11 @@
-import { gunzipSync, gzipSync, constants } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip, gzip, constants } from 'node:zlib';
 import { type Redis } from '@sluice/redis';
 import { type PartitionSnapshot } from './core/detector-core';
+
+// On libuv's thread pool: compressing a large partition's state must not stall the consumer's loop.
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 export interface Checkpoint {
   /** The next Kafka offset to process: the snapshot covers every message before it. */
@@ -35,7 +40,9 @@ export class CheckpointRepository {
     partition: number,
     checkpoint: Checkpoint,
   ): Promise<{ bytes: number; saved: boolean }> {
-    const state = gzipSync(JSON.stringify(checkpoint.snapshot), { level: constants.Z_BEST_SPEED });
+    const state = await gzipAsync(JSON.stringify(checkpoint.snapshot), {
+      level: constants.Z_BEST_SPEED,
+    });
     const saved = await this.redis.eval(
       SAVE_IF_NEWER,
       1,
@@ -53,7 +60,7 @@ export class CheckpointRepository {
     if (!offset || !state) return null;
     return {
       offset: offset.toString(),
-      snapshot: JSON.parse(gunzipSync(state).toString('utf8')) as PartitionSnapshot,
+      snapshot: JSON.parse((await gunzipAsync(state)).toString('utf8')) as PartitionSnapshot,
     };
   }
 }

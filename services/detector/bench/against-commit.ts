@@ -1,0 +1,110 @@
+// A/B: the detector core of another commit (.baseline, fed QueryEvents) vs this one (columns),
+// alternating passes in one process; rates from CPU time (the box is shared).
+import {
+  decodeQueryBatch,
+  decodeQueryColumns,
+  QueryColumns,
+  encodeQueryBatch,
+  type QueryEvent,
+} from '@sluice/contracts';
+import { simulate, zoneName } from '@sluice/traffic-sim';
+import { DetectorCore } from '../src/core/detector-core';
+import { DetectorCore as HeadCore } from '../.baseline/detector-core';
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+function toMessages(events: Iterable<QueryEvent>) {
+  const out: { value: Buffer; count: number }[] = [];
+  let slice: QueryEvent[] = [];
+  let sec = -1;
+  const flush = () => {
+    const by = new Map<string, QueryEvent[]>();
+    for (const e of slice) {
+      let l = by.get(e.zone);
+      if (!l) by.set(e.zone, (l = []));
+      l.push(e);
+    }
+    for (const [zone, all] of by)
+      for (let i = 0; i < all.length; i += 500) {
+        const list = all.slice(i, i + 500);
+        out.push({
+          value: encodeQueryBatch({ v: 1, source: 'bench', zone, events: list }),
+          count: list.length,
+        });
+      }
+    slice = [];
+  };
+  for (const e of events) {
+    const s = Math.floor(e.ts / 1000);
+    if (s !== sec && slice.length) flush();
+    sec = s;
+    slice.push(e);
+  }
+  flush();
+  return out;
+}
+const messages = toMessages(
+  simulate({
+    seed: 5,
+    startTime: T0,
+    durationMs: 100_000,
+    zones: 50,
+    benignQps: 3000,
+    withResponses: true,
+    streams: [{ kind: 'mirai', zone: zoneName(0), startMs: 50_000, durationMs: 40_000, qps: 4000 }],
+  }),
+);
+const events = messages.reduce((n, m) => n + m.count, 0);
+const cols = new QueryColumns();
+const run = (which: 'head' | 'now'): [number, string] => {
+  const c0 = process.cpuUsage();
+  const alerts: string[] = [];
+  if (which === 'head') {
+    const core = new HeadCore();
+    for (let i = 0; i < messages.length; i++) {
+      core.ingest(0, decodeQueryBatch(messages[i]!.value).events);
+      if (i % 20 === 19) alerts.push(...core.advance(0).alerts.map((a) => JSON.stringify(a)));
+    }
+    alerts.push(...core.drain(0, 60_000).alerts.map((a) => JSON.stringify(a)));
+  } else {
+    const core = new DetectorCore();
+    for (let i = 0; i < messages.length; i++) {
+      core.ingestColumns(0, decodeQueryColumns(messages[i]!.value, cols));
+      if (i % 20 === 19) alerts.push(...core.advance(0).alerts.map((a) => JSON.stringify(a)));
+    }
+    alerts.push(...core.drain(0, 60_000).alerts.map((a) => JSON.stringify(a)));
+  }
+  const u = process.cpuUsage(c0);
+  return [(u.user + u.system) / 1e6, alerts.join('\n')];
+};
+import { PerformanceObserver } from 'node:perf_hooks';
+let gcMs = 0;
+// ONLY=1: this commit's core alone (for a profile, --cpu-prof), with its garbage-collection time.
+let gcOn = false;
+new PerformanceObserver((l) => {
+  if (gcOn) for (const e of l.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
+const passes = Number(process.env.PASSES ?? 7);
+const t: Record<string, number[]> = { head: [], now: [] };
+let same = true;
+for (let p = 0; p < passes; p++) {
+  if (process.env.ONLY) {
+    gcOn = true;
+    const [tn] = run('now');
+    t.now!.push(tn);
+    continue;
+  }
+  const [th, ah] = run('head');
+  const [tn, an] = run('now');
+  t.head!.push(th);
+  t.now!.push(tn);
+  if (ah !== an) same = false;
+}
+setTimeout(() => {
+  if (process.env.ONLY)
+    console.log(
+      `gc ${gcMs.toFixed(0)} ms of ${(t.now!.reduce((a, b) => a + b, 0) * 1000).toFixed(0)} ms CPU`,
+    );
+}, 100);
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(
+  `${events} queries; identical alerts: ${same}; baseline ${(events / med(t.head!)).toFixed(0)}/s  now ${(events / med(t.now!)).toFixed(0)}/s  ratio ${(med(t.head!) / med(t.now!)).toFixed(2)} (median CPU of ${passes})`,
+);
