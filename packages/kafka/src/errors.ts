@@ -17,6 +17,9 @@ export const TRANSIENT_BROKER_ERRORS: ReadonlyMap<string, string> = new Map([
     "The coordinator is loading and hence can't process requests for this group",
   ],
   ['NOT_COORDINATOR_FOR_GROUP', 'This is not the correct coordinator for this group'],
+  // A heartbeat or commit answered during a rebalance: every member sees it when one joins or
+  // leaves, and kafkajs rejoins by itself.
+  ['REBALANCE_IN_PROGRESS', 'The group is rebalancing, so a rejoin is needed'],
   [
     'LEADER_NOT_AVAILABLE',
     'There is no leader for this topic-partition as we are in the middle of a leadership election',
