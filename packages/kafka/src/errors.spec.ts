@@ -60,6 +60,13 @@ describe('Kafka error knowledge', () => {
       ),
     ).toBe('error');
     expect(kafkaLogLevel('error', 'Consumer', 'Restarting the consumer in 200ms', {})).toBe('warn');
+    // A heartbeat answered during an ordinary rebalance (text checked against kafkajs' table).
+    const rebalancing = errorCodes.find((e) => e.type === 'REBALANCE_IN_PROGRESS')!.message;
+    expect(
+      kafkaLogLevel('error', 'Connection', 'Response Heartbeat(key: 12, version: 3)', {
+        error: rebalancing,
+      }),
+    ).toBe('debug');
     expect(kafkaLogLevel('warn', 'Connection', 'Connection error: connect ECONNREFUSED', {})).toBe(
       'warn',
     );

@@ -17,9 +17,6 @@ export const TRANSIENT_BROKER_ERRORS: ReadonlyMap<string, string> = new Map([
     "The coordinator is loading and hence can't process requests for this group",
   ],
   ['NOT_COORDINATOR_FOR_GROUP', 'This is not the correct coordinator for this group'],
-  // A heartbeat or commit answered during a rebalance: every member sees it when one joins or
-  // leaves, and kafkajs rejoins by itself.
-  ['REBALANCE_IN_PROGRESS', 'The group is rebalancing, so a rejoin is needed'],
   [
     'LEADER_NOT_AVAILABLE',
     'There is no leader for this topic-partition as we are in the middle of a leadership election',
@@ -28,6 +25,8 @@ export const TRANSIENT_BROKER_ERRORS: ReadonlyMap<string, string> = new Map([
 ]);
 
 const transientMessages = new Set(TRANSIENT_BROKER_ERRORS.values());
+/** kafkajs' text for REBALANCE_IN_PROGRESS (not retriable: the member rejoins instead). */
+const REBALANCING = 'The group is rebalancing, so a rejoin is needed';
 
 /** True for an error (or kafkajs error message) that is a transient broker state. */
 export function isTransientBrokerError(error: unknown): boolean {
@@ -59,6 +58,13 @@ export function kafkaLogLevel(
   fields: { error?: unknown },
 ): KafkaLogLevel {
   if (namespace === 'Connection' && message.startsWith('Response ')) {
+    // A heartbeat or commit answered during a rebalance: every member sees it when another joins
+    // or leaves, and kafkajs rejoins by itself (2 ERROR lines per ordinary rebalance before).
+    if (
+      fields.error === REBALANCING ||
+      (fields.error as { type?: unknown })?.type === 'REBALANCE_IN_PROGRESS'
+    )
+      return 'debug';
     return isTransientBrokerError(fields.error) ? 'debug' : level;
   }
   if (namespace === 'Consumer' && level === 'error') {
