@@ -14,7 +14,8 @@ export interface HistoryOptions {
  * Nest's Kafka transport, plus one thing the console needs at start: its view is in memory, so it
  * seeks back — the history topics to a point in time, the compacted blocklist to its beginning —
  * instead of resuming from committed offsets. The offsets are looked up before `run` and the
- * seeks are queued right after it: kafkajs applies queued seeks before its first fetch.
+ * seeks are queued when the consumer first joins its group: kafkajs applies them before its
+ * first fetch.
  */
 export class ConsoleKafkaServer extends ServerKafka {
   private consumerReady = false;
@@ -31,12 +32,20 @@ export class ConsoleKafkaServer extends ServerKafka {
   }
 
   override async bindEvents(consumer: Consumer): Promise<void> {
-    const seeks = await this.historyOffsets();
-    consumer.on(consumer.events.GROUP_JOIN, () => (this.consumerReady = true));
+    let seeks = await this.historyOffsets();
+    // The seeks go in at the first join, not right after run(): on a broker that has just started
+    // the first join can crash and kafkajs restart the consumer, and a seek before a group exists
+    // throws ("Consumer group was not initialized") and killed the console at boot. Queued in the
+    // join event, they are applied before the first fetch.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.consumerReady = true;
+      const now = seeks;
+      seeks = [];
+      for (const s of now) consumer.seek(s);
+    });
     consumer.on(consumer.events.CRASH, () => (this.consumerReady = false));
     consumer.on(consumer.events.STOP, () => (this.consumerReady = false));
     await super.bindEvents(consumer);
-    for (const s of seeks) consumer.seek(s);
   }
 
   override async close(): Promise<void> {
