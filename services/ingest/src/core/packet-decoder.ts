@@ -98,8 +98,12 @@ const IGNORED: PacketResult = { kind: 'ignored' };
 export class PacketDecoder {
   private readonly view = new PacketView();
   private readonly texts = new AddressTexts();
+  /** dnsPort[p] = 1 for a DNS port (two Set lookups per packet were measurable). */
+  private readonly dnsPort = new Uint8Array(65536);
 
-  constructor(private readonly dnsPorts: ReadonlySet<number> = new Set([53])) {}
+  constructor(dnsPorts: ReadonlySet<number> = new Set([53])) {
+    for (const p of dnsPorts) if (p >= 0 && p < 65536) this.dnsPort[p] = 1;
+  }
 
   decode(ts: number, linkType: number, data: Buffer): PacketResult {
     return this.decodeAt(ts, linkType, data, 0, data.length);
@@ -285,7 +289,7 @@ export class PacketDecoder {
         : fail(out, 'tcp-truncated', 'TCP header cut short');
     const srcPort = u16(data, at);
     const dstPort = u16(data, at + 2);
-    if (!this.dnsPorts.has(srcPort) && !this.dnsPorts.has(dstPort)) return PACKET_IGNORED;
+    if (this.dnsPort[srcPort] === 0 && this.dnsPort[dstPort] === 0) return PACKET_IGNORED;
     if (udp) {
       const length = u16(data, at + 4);
       if (length < 8 || length > segLength)

@@ -199,9 +199,10 @@ export class CaptureReader {
     const le = this.le;
     const packetAt = this.sink.packetAt?.bind(this.sink);
     while (offset + 16 <= buf.length) {
-      const sec = le ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset);
-      const frac = le ? buf.readUInt32LE(offset + 4) : buf.readUInt32BE(offset + 4);
-      const incl = le ? buf.readUInt32LE(offset + 8) : buf.readUInt32BE(offset + 8);
+      // Bounds checked by the loop condition: read by hand (readUInt32* re-checks per call).
+      const sec = le ? u32le(buf, offset) : u32be(buf, offset);
+      const frac = le ? u32le(buf, offset + 4) : u32be(buf, offset + 4);
+      const incl = le ? u32le(buf, offset + 8) : u32be(buf, offset + 8);
       if (incl > MAX_RECORD) {
         this.fail(
           'capture-bad-block',
@@ -369,6 +370,14 @@ export class CaptureReader {
       origLength: orig,
     });
   }
+}
+
+function u32le(buf: Buffer, at: number): number {
+  return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0;
+}
+
+function u32be(buf: Buffer, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }
 
 /** Whole ms plus fraction, computed so µs and ns timestamps come out exactly as pcap's do. */

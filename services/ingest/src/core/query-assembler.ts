@@ -41,11 +41,14 @@ export interface AssemblerOptions {
  */
 export class QueryAssembler {
   /**
-   * Held queries by a numeric key (message id and resolver port) with a short chain per key;
-   * the full match (resolver, port, id, qtype, qname) is checked on the chain. A string key per
-   * query cost ~3 µs each (building, flattening and hashing it, then keeping it alive).
+   * Held queries in a hash table of chains on a numeric key (message id and resolver port); the
+   * full match (resolver, port, id, qtype, qname) is checked on the chain, newest first. A string
+   * key per query cost ~3 µs each (building, flattening and hashing it, then keeping it alive);
+   * a Map<number, Held> cost a rehash-prone set and delete per query. The table grows with the
+   * number held (never past maxPending's power of two) and is rebuilt from `order`.
    */
-  private readonly pending = new Map<number, Held>();
+  private buckets: (Held | null)[] = new Array<Held | null>(MIN_BUCKETS).fill(null);
+  private bucketShift = 32 - Math.log2(MIN_BUCKETS);
   private held = 0;
   /**
    * Insertion order of held queries, consumed from `head`. Expiry walks this instead of the
@@ -123,10 +126,12 @@ export class QueryAssembler {
         // Same resolver, port, id and question again (a retransmission): keep both, in order.
         this.sink.record(earlier);
       }
-      const entry = new Held(key, event, this.pending.get(key) ?? null);
-      this.pending.set(key, entry);
+      const bucket = this.bucketOf(key);
+      const entry = new Held(key, event, this.buckets[bucket] ?? null);
+      this.buckets[bucket] = entry;
       this.held++;
       this.order.push(entry);
+      if (this.held > this.buckets.length) this.grow();
       if (this.held > this.options.maxPending) this.emitOldest();
       return;
     }
@@ -172,9 +177,10 @@ export class QueryAssembler {
     data: Buffer,
   ): QueryEvent | null {
     let prev: Held | null = null;
-    for (let h = this.pending.get(key) ?? null; h !== null; prev = h, h = h.next) {
+    for (let h = this.buckets[this.bucketOf(key)] ?? null; h !== null; prev = h, h = h.next) {
       const e = h.event;
       if (
+        h.key === key &&
         e.id === id &&
         e.resolverPort === port &&
         e.qtype === qtype &&
@@ -188,10 +194,28 @@ export class QueryAssembler {
     return null;
   }
 
+  private bucketOf(key: number): number {
+    return Math.imul(key, 0x9e3779b1) >>> this.bucketShift;
+  }
+
+  /** Twice the buckets, chains rebuilt in insertion order (so each stays newest first). */
+  private grow(): void {
+    const size = this.buckets.length * 2;
+    if (size > MAX_BUCKETS) return;
+    this.buckets = new Array<Held | null>(size).fill(null);
+    this.bucketShift--;
+    for (let i = this.head; i < this.order.length; i++) {
+      const h = this.order[i]!;
+      if (!h.live) continue;
+      const bucket = this.bucketOf(h.key);
+      h.next = this.buckets[bucket] ?? null;
+      this.buckets[bucket] = h;
+    }
+  }
+
   private unlink(h: Held, prev: Held | null): void {
     if (prev) prev.next = h.next;
-    else if (h.next) this.pending.set(h.key, h.next);
-    else this.pending.delete(h.key);
+    else this.buckets[this.bucketOf(h.key)] = h.next;
     h.live = false;
     h.next = null;
     this.held--;
@@ -200,7 +224,7 @@ export class QueryAssembler {
   /** Remove a held entry found through `order`. */
   private release(h: Held): void {
     let prev: Held | null = null;
-    for (let c = this.pending.get(h.key) ?? null; c !== null; prev = c, c = c.next) {
+    for (let c = this.buckets[this.bucketOf(h.key)] ?? null; c !== null; prev = c, c = c.next) {
       if (c === h) {
         this.unlink(h, prev);
         return;
@@ -231,7 +255,7 @@ export class QueryAssembler {
         this.sink.record(o.event);
       }
     }
-    this.pending.clear();
+    this.buckets.fill(null);
     this.held = 0;
     this.order = [];
     this.head = 0;
@@ -308,13 +332,16 @@ class QueryRecord implements QueryEvent {
   }
 }
 
+const MIN_BUCKETS = 1024;
+const MAX_BUCKETS = 1 << 20;
+
 /** A query waiting for its response (a class for the same reason as QueryRecord). */
 class Held {
   live = true;
   constructor(
     public key: number,
     public event: QueryEvent,
-    /** Next held query with the same key (a different resolver, qtype or name). */
+    /** Next held query in the same bucket (newer first). */
     public next: Held | null,
   ) {}
 }

@@ -65,7 +65,8 @@ export class CaptureIngest {
   private readonly packets: PacketDecoder;
   private readonly view = new PacketView();
   private readonly tcp: TcpReassembler;
-  private readonly ports: ReadonlySet<number>;
+  /** dnsPort[p] = 1 for a DNS port. */
+  private readonly dnsPort = new Uint8Array(65536);
   private fatal = false;
 
   constructor(
@@ -73,7 +74,7 @@ export class CaptureIngest {
     options: SourceOptions & { dnsPorts?: ReadonlySet<number> },
   ) {
     const ports = options.dnsPorts ?? new Set([53]);
-    this.ports = ports;
+    for (const p of ports) if (p >= 0 && p < 65536) this.dnsPort[p] = 1;
     this.tally = options.tally ?? new IngestTally();
     this.out = new TallySink(options.sink, this.tally, () => this.source);
     this.assembler = new QueryAssembler(options.zones, this.out, options.assembler);
@@ -169,9 +170,8 @@ export class CaptureIngest {
     start: number,
     end: number,
   ): boolean {
-    const ports = this.ports;
-    const toDns = ports.has(dstPort);
-    const fromDns = ports.has(srcPort);
+    const toDns = this.dnsPort[dstPort] === 1;
+    const fromDns = this.dnsPort[srcPort] === 1;
     if (toDns && fromDns) return end - start > 2 && (data[start + 2]! & 0x80) === 0;
     return toDns;
   }
