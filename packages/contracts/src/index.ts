@@ -5,3 +5,4 @@ export * from './messages';
 export * from './codec';
 export * from './query-batch-codec';
 export * from './query-batch-columns';
+export * from './offender-codec';

@@ -174,5 +174,8 @@ export class KafkaBatchSender {
 function sizeOf(m: Message): number {
   const v = m.value;
   const k = m.key;
-  return (v ? (typeof v === 'string' ? v.length : v.length) : 0) + (k ? k.length : 0) + 64;
+  // Bytes, not UTF-16 units: a string value is written as UTF-8 (a request must stay under the cap).
+  return (
+    (v ? (typeof v === 'string' ? Buffer.byteLength(v) : v.length) : 0) + (k ? k.length : 0) + 64
+  );
 }

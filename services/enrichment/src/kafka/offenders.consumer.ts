@@ -1,10 +1,8 @@
 import {
-  decodeMessage,
   deadLetterSchema,
+  decodeOffender,
   encodeMessage,
-  enrichedOffenderSchema,
   type EnrichedOffender,
-  offenderSchema,
 } from '@sluice/contracts';
 import {
   BatchConsumer,
@@ -77,7 +75,7 @@ export class OffendersConsumer {
     for (const m of messages) {
       let offender;
       try {
-        offender = decodeMessage(offenderSchema, m.value);
+        offender = decodeOffender(m.value);
       } catch (error) {
         this.counters.bad('schema');
         if (this.sampleDeadLetter())
@@ -94,12 +92,9 @@ export class OffendersConsumer {
           });
         continue;
       }
-      const e: EnrichedOffender = {
-        ...offender,
-        enrichment: this.enricher.enrich(offender.resolver),
-      };
+      const { enriched: e, json } = this.enricher.enrichRecord(offender);
       enriched.push(e);
-      out.push({ key: m.key ?? offender.zone, value: encodeMessage(enrichedOffenderSchema, e) });
+      out.push({ key: m.key ?? offender.zone, value: json });
     }
     if (out.length) await this.producer.send(this.options.outputTopic, out);
     if (dead.length) await this.producer.send(this.options.deadLetterTopic, dead);

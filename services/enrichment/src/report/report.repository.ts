@@ -22,19 +22,19 @@ import { type AlertSummary, type ResolverAggregate } from '../core/report';
  * `report:zone-buckets:<zone>` (ZSET of bucket starts). Every key expires after the retention.
  */
 const RECORD_LUA = `
-local n = tonumber(ARGV[1])
-local maxEv = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
+local cfg = cjson.decode(ARGV[1])
+local maxEv, ttl, recs, entries = cfg[1], cfg[2], cfg[3], cfg[4]
 local written = 0
-for r = 0, n - 1 do
-  local k = r * 4
-  local a = 3 + r * 10
-  local resolver = ARGV[a + 1]
-  if redis.call('HSETNX', KEYS[k + 4], resolver .. '|' .. ARGV[a + 2], 1) == 1 then
-    local aq, tq, ms = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
-    local first, last, peak = tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+for x = 1, #entries, 5 do
+  local r = entries[x]
+  local a = r * 7
+  local kAgg, kEnr, kEv, kSeen = KEYS[entries[x + 1]], KEYS[entries[x + 2]], KEYS[entries[x + 3]], KEYS[entries[x + 4]]
+  local resolver = ARGV[2 + r * 3]
+  if redis.call('HSETNX', kSeen, resolver .. '|' .. recs[a + 1], 1) == 1 then
+    local aq, tq, ms = recs[a + 2], recs[a + 3], recs[a + 4]
+    local first, last, peak = recs[a + 5], recs[a + 6], recs[a + 7]
     local evCount = 0
-    local cur = redis.call('HGET', KEYS[k + 1], resolver)
+    local cur = redis.call('HGET', kAgg, resolver)
     if cur then
       local p1, p2, p3, p4, p5, p6, p7 = string.match(cur, '([^,]+),([^,]+),([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)')
       aq = aq + tonumber(p1); tq = tq + tonumber(p2); ms = ms + tonumber(p3)
@@ -42,35 +42,50 @@ for r = 0, n - 1 do
       evCount = tonumber(p7)
     end
     -- evidence: only touched while the resolver has fewer than maxEv samples
-    if evCount < maxEv and ARGV[a + 10] ~= '[]' then
-      local ev = cjson.decode(ARGV[a + 10])
+    local evidence = ARGV[4 + r * 3]
+    if evCount < maxEv and evidence ~= '[]' then
+      local ev = cjson.decode(evidence)
       local list = {}
-      if evCount > 0 then list = cjson.decode(redis.call('HGET', KEYS[k + 3], resolver)) end
+      if evCount > 0 then list = cjson.decode(redis.call('HGET', kEv, resolver)) end
       for i = 1, #ev do
         if #list >= maxEv then break end
         table.insert(list, ev[i])
       end
       evCount = #list
-      redis.call('HSET', KEYS[k + 3], resolver, cjson.encode(list))
+      redis.call('HSET', kEv, resolver, cjson.encode(list))
     end
-    redis.call('HSET', KEYS[k + 1], resolver, string.format('%.0f,%.0f,%.0f,%.0f,%.0f,%.6f,%d', aq, tq, ms, first, last, peak, evCount))
-    redis.call('HSET', KEYS[k + 2], resolver, ARGV[a + 9])
+    redis.call('HSET', kAgg, resolver, string.format('%.0f,%.0f,%.0f,%.0f,%.0f,%.6f,%d', aq, tq, ms, first, last, peak, evCount))
+    redis.call('HSET', kEnr, resolver, ARGV[3 + r * 3])
     written = written + 1
   end
 end
--- one EXPIRE per distinct key: a call's 400 keys are usually the same few scopes
-local done = {}
+-- KEYS are distinct: a call's records share a few scopes, each named once
 for i = 1, #KEYS do
-  if not done[KEYS[i]] then
-    done[KEYS[i]] = true
-    redis.call('EXPIRE', KEYS[i], ttl)
-  end
+  redis.call('EXPIRE', KEYS[i], ttl)
 end
 return written
 `;
 
-/** Records per script call: amortises the call overhead, keeps each call short. */
-const RECORDS_PER_CALL = 100;
+/**
+ * Record×scope entries per script call: amortises the call overhead (and names each scope's keys
+ * once for all its records), keeps each call short.
+ */
+const ENTRIES_PER_CALL = 500;
+
+/**
+ * JSON of each enrichment block, stored once per record and scope: blocks come from the
+ * enricher's LRU, one object per resolver, so the string is made once per resolver, not per
+ * record. A Map, not a WeakMap (ephemerons cost the GC on every cycle); cleared when full.
+ */
+const enrichmentJson = new Map<object, string>();
+function jsonOfBlock(block: EnrichmentBlock): string {
+  let json = enrichmentJson.get(block);
+  if (json === undefined) {
+    if (enrichmentJson.size >= 200_000) enrichmentJson.clear();
+    enrichmentJson.set(block, (json = JSON.stringify(block)));
+  }
+  return json;
+}
 
 type RecordCommand = (numKeys: number, ...keysAndArgs: Array<string | number>) => unknown;
 
@@ -105,49 +120,79 @@ export class ReportRepository {
     const rec = (
       pipe as unknown as { sluiceRecordOffender: RecordCommand }
     ).sluiceRecordOffender.bind(pipe);
+    // One call per ENTRIES_PER_CALL: the distinct keys; one JSON argument with each record's
+    // numbers once and, per (record, scope), the record's index and its four keys' indexes; then
+    // each record's resolver, block and evidence JSON as their own arguments (byte for byte as
+    // before, not escaped into the JSON).
+    // Entries run in the order the per-entry calls used (each record's alert scope, then its zone
+    // bucket), so the writes are the same.
     let keys: string[] = [];
-    let args: Array<string | number> = [];
+    let keyIndex = new Map<string, number>();
+    let recArgs: Array<string | number> = [];
+    let strings: string[] = [];
+    let entryArgs: number[] = [];
+    let recs = 0;
+    const k = (key: string): number => {
+      let i = keyIndex.get(key);
+      if (i === undefined) {
+        keys.push(key);
+        keyIndex.set(key, (i = keys.length));
+      }
+      return i;
+    };
     const flush = () => {
-      if (keys.length === 0) return;
+      if (entryArgs.length === 0) return;
       rec(
         keys.length,
         ...keys,
-        keys.length / 4,
-        this.options.evidencePerResolver,
-        this.ttl,
-        ...args,
+        JSON.stringify([this.options.evidencePerResolver, this.ttl, recArgs, entryArgs]),
+        ...strings,
       );
       keys = [];
-      args = [];
+      keyIndex = new Map();
+      recArgs = [];
+      strings = [];
+      entryArgs = [];
+      recs = 0;
     };
-    const add = (base: string, enrKey: string, o: EnrichedOffender, evidence: string) => {
-      const windowMs = Math.max(1, o.windowEnd - o.windowStart);
-      keys.push(`${base}:agg`, enrKey, `${base}:ev`, `${base}:seen`);
-      args.push(
-        o.resolver,
-        o.windowStart,
-        o.attackQueries,
-        o.totalQueries,
-        windowMs,
-        o.windowStart,
-        o.windowEnd,
-        o.attackQueries / (windowMs / 1000),
-        JSON.stringify(o.enrichment),
-        evidence,
-      );
-      if (keys.length >= RECORDS_PER_CALL * 4) flush();
+    const scopes = new Map<string, [string, string, string, string]>();
+    const scopeKeys = (base: string, enrKey: string): [string, string, string, string] => {
+      let s = scopes.get(base);
+      if (s === undefined)
+        scopes.set(base, (s = [`${base}:agg`, enrKey, `${base}:ev`, `${base}:seen`]));
+      return s;
+    };
+    const add = (r: number, [agg, enr, ev, seen]: [string, string, string, string]) => {
+      entryArgs.push(r, k(agg), k(enr), k(ev), k(seen));
     };
     const buckets = new Set<string>();
     for (const o of offenders) {
+      if (entryArgs.length >= ENTRIES_PER_CALL * 5) flush();
       const evidence = JSON.stringify(
         o.evidence
           .filter((e) => e.resolver === o.resolver)
           .slice(0, this.options.evidencePerResolver)
           .map((e) => ({ ts: e.ts, qname: e.qname })),
       );
-      if (o.alertId !== null) add(alertBase(o.alertId), `${alertBase(o.alertId)}:enr`, o, evidence);
+      const windowMs = Math.max(1, o.windowEnd - o.windowStart);
+      const r = recs++;
+      recArgs.push(
+        // a string, as the dedupe member is "<resolver>|<windowStart>" (a Lua number would print as 1.7e+12)
+        String(o.windowStart),
+        o.attackQueries,
+        o.totalQueries,
+        windowMs,
+        o.windowStart,
+        o.windowEnd,
+        o.attackQueries / (windowMs / 1000),
+      );
+      strings.push(o.resolver, jsonOfBlock(o.enrichment), evidence);
+      if (o.alertId !== null) {
+        const base = alertBase(o.alertId);
+        add(r, scopeKeys(base, `${base}:enr`));
+      }
       const bucket = Math.floor(o.windowStart / this.bucketMs) * this.bucketMs;
-      add(zoneBase(o.zone, bucket), zoneEnrichment(o.zone), o, evidence);
+      add(r, scopeKeys(zoneBase(o.zone, bucket), zoneEnrichment(o.zone)));
       buckets.add(`${bucket} ${o.zone}`);
     }
     flush();

@@ -1,0 +1,321 @@
+/**
+ * CPU per offender record through the enrichment service's offender path, against the real broker
+ * and Redis: sluice.offenders.v1 → decode + validate → enrich → publish sluice.offenders.enriched.v1
+ * → report aggregates in Redis → commit. The e2e bench (docs/benchmarks/e2e.md) found this path,
+ * not the lookups, to be what the service spends its time on: ~66 offender records per 1,000
+ * queries during floods.
+ *
+ * CPU time (process.cpuUsage, all threads: GC included), not wall time: the box is shared.
+ * Each round consumes the same input topic with a fresh consumer group and a fresh Redis prefix,
+ * from the first batch handed to the handler to the last record stored.
+ *
+ * Before/after in the same run: BENCH_BASELINE_SRC names another version of services/enrichment/src
+ * (it must sit inside services/enrichment so its packages resolve), e.g.
+ *   mkdir -p services/enrichment/.local/baseline &&
+ *   git archive <rev> services/enrichment/src | tar -x -C services/enrichment/.local/baseline --strip-components=2
+ *   BENCH_BASELINE_SRC=services/enrichment/.local/baseline/src pnpm bench enrichment-offenders
+ * Rounds alternate baseline and current, and the ratio is of their medians.
+ */
+import { resolve } from 'node:path';
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
+import { encodeMessage, offenderSchema, type Offender } from '@sluice/contracts';
+import { createKafka, provisionTopics, BatchingProducer } from '@sluice/kafka';
+import { formatIpv4, formatIpv6 } from '@sluice/dns';
+import { machineLine, markdownTable } from '@sluice/testing';
+import { loadavg } from 'node:os';
+import * as current from '../src';
+import { loadEnrichmentConfig } from '../src/config/enrichment.config';
+import { loadEnrichmentData } from '../src/enrichment.runtime';
+
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const ZONES = 10;
+const RESOLVERS = Number(process.env.BENCH_RESOLVERS_PER_ZONE ?? 2_000);
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+type Runtime = {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  redis: { keys(p: string): Promise<string[]>; del(...k: string[]): Promise<number> };
+};
+type Variant = {
+  name: string;
+  make(env: Record<string, string>, hooks: { processed(n: number): void }): Runtime;
+};
+
+let seed = 0x2545f491;
+const rnd = () => {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return seed >>> 0;
+};
+function publicV4(): string {
+  for (;;) {
+    const x = rnd();
+    const a = x >>> 24;
+    if (a === 0 || a === 10 || a === 127 || a === 100 || a === 172 || a === 192 || a >= 224)
+      continue;
+    return formatIpv4(x);
+  }
+}
+const label = () => (rnd().toString(36) + rnd().toString(36)).slice(0, 12);
+
+/** What the detector emits during ten floods: every offending resolver per zone per window. */
+export function floodRecords(
+  zones: number,
+  resolversPerZone: number,
+  windows: number,
+  t0: number,
+): Offender[] {
+  const out: Offender[] = [];
+  const pools = Array.from({ length: zones }, () =>
+    Array.from({ length: resolversPerZone }, (_, i) =>
+      i % 10 === 9
+        ? formatIpv6((0x2001n << 112n) | (BigInt(rnd()) << 64n) | BigInt(rnd()))
+        : publicV4(),
+    ),
+  );
+  for (let w = 0; w < windows; w++)
+    for (let z = 0; z < zones; z++) {
+      const zone = `victim${z}.example`;
+      const ws = t0 + w * 10_000;
+      for (const resolver of pools[z]!) {
+        const attack = 1 + (rnd() % 200);
+        const n = 1 + (rnd() % 3);
+        out.push({
+          v: 1,
+          zone,
+          resolver,
+          windowStart: ws,
+          windowEnd: ws + 10_000,
+          attackQueries: attack,
+          totalQueries: attack + (rnd() % 5),
+          alertId: `${zone}-alert-1`,
+          evidence: Array.from({ length: n }, (_, i) => ({
+            ts: ws + i * 1000 + (rnd() % 1000),
+            resolver,
+            qname: `${label()}.${zone}`,
+          })),
+        });
+      }
+    }
+  return out;
+}
+
+function variantFrom(name: string, src: typeof current, cfg: typeof loadEnrichmentConfig): Variant {
+  const data = loadEnrichmentData(cfg({ ENRICH_MMDB_WATCH: 'false' }));
+  return {
+    name,
+    make: (env, hooks) =>
+      new src.EnrichmentRuntime(
+        cfg(env),
+        { processed: (n) => hooks.processed(n), bad: () => undefined },
+        data as never,
+      ) as unknown as Runtime,
+  };
+}
+
+interface RoundResult {
+  cpuMs: number;
+  records: number;
+  wallMs: number;
+  heapPeak: number;
+  rssPeak: number;
+  redisKeys: number;
+}
+
+async function round(
+  v: Variant,
+  inputTopic: string,
+  n: number,
+  stamp: string,
+): Promise<RoundResult> {
+  const prefix = `${stamp}:${v.name}:${Math.random().toString(36).slice(2, 8)}:`;
+  let seen = 0;
+  let counted = 0;
+  let cpu0: NodeJS.CpuUsage | null = null;
+  let wall0 = 0n;
+  let heapPeak = 0;
+  let rssPeak = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (done = r));
+  const runtime = v.make(
+    {
+      KAFKA_BROKERS: brokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix,
+      ENRICH_CONSUMER_GROUP: `${prefix}g`,
+      ENRICH_OFFENDERS_TOPIC: inputTopic,
+      ENRICH_ALERTS_TOPIC: `${stamp}.alerts`,
+      ENRICH_OUTPUT_TOPIC: `${stamp}.enriched`,
+      ENRICH_DEADLETTER_TOPIC: `${stamp}.dlq`,
+      ENRICH_MMDB_WATCH: 'false',
+    },
+    {
+      processed: (k) => {
+        seen += k;
+        // The clock starts once the first batch is done (group join, first fetch, script loading).
+        if (cpu0 === null) {
+          cpu0 = process.cpuUsage();
+          profileStart();
+          wall0 = process.hrtime.bigint();
+        } else counted += k;
+        const m = process.memoryUsage();
+        heapPeak = Math.max(heapPeak, m.heapUsed);
+        rssPeak = Math.max(rssPeak, m.rss);
+        if (seen >= n) done();
+      },
+    },
+  );
+  await runtime.start();
+  await finished;
+  const used = process.cpuUsage(cpu0!);
+  profileStop(v.name);
+  const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+  const keys = (await runtime.redis.keys(`${prefix}*`)).map((k) => k.slice(prefix.length));
+  for (let i = 0; i < keys.length; i += 500) await runtime.redis.del(...keys.slice(i, i + 500));
+  await runtime.stop();
+  return {
+    cpuMs: (used.user + used.system) / 1000,
+    records: counted,
+    wallMs,
+    heapPeak,
+    rssPeak,
+    redisKeys: keys.length,
+  };
+}
+
+/** BENCH_PROFILE=<dir>: a V8 CPU profile of each measured round (after the first batch). */
+const profileDir = process.env.BENCH_PROFILE;
+let session: Session | null = null;
+let profiles = 0;
+function profileStart(): void {
+  if (!profileDir) return;
+  session = new Session();
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.start');
+}
+function profileStop(name: string): void {
+  const s = session;
+  if (!s) return;
+  session = null;
+  s.post('Profiler.stop', (error, result) => {
+    if (!error)
+      writeFileSync(
+        `${profileDir}/${name}-${profiles++}.cpuprofile`,
+        JSON.stringify(result.profile),
+      );
+    s.disconnect();
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const stamp = `bench.enroff.${Date.now()}`;
+  const kafka = createKafka({
+    brokers,
+    clientId: 'bench-enrichment-offenders',
+    sasl: null,
+    tls: { enabled: false, caFile: null },
+    topicPartitions: 3,
+    replicationFactor: 1,
+  });
+  const input = `${stamp}.offenders`;
+  const topics = [input, `${stamp}.alerts`, `${stamp}.enriched`, `${stamp}.dlq`];
+  await provisionTopics(
+    kafka,
+    topics.map((name) => ({ name, compacted: false })),
+    { partitions: 3, replicationFactor: 1 },
+  );
+  const records = floodRecords(ZONES, RESOLVERS, WINDOWS, Date.UTC(2026, 0, 1));
+  const producer = new BatchingProducer(kafka);
+  await producer.connect();
+  for (let i = 0; i < records.length; i += 2_000)
+    await producer.send(
+      input,
+      records
+        .slice(i, i + 2_000)
+        .map((o) => ({ key: o.zone, value: encodeMessage(offenderSchema, o) })),
+    );
+  await producer.disconnect();
+
+  const variants: Variant[] = [variantFrom('current', current, loadEnrichmentConfig)];
+  const baseDir = process.env.BENCH_BASELINE_SRC;
+  if (baseDir) {
+    const dir = resolve(baseDir);
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const base = require(dir) as typeof current;
+    const baseCfg = (
+      require(`${dir}/config/enrichment.config`) as {
+        loadEnrichmentConfig: typeof loadEnrichmentConfig;
+      }
+    ).loadEnrichmentConfig;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    variants.unshift(variantFrom('baseline', base, baseCfg));
+  }
+  const load0 = loadavg();
+  log(`warm-up (${variants.length} variants)…`);
+  for (const v of variants) await round(v, input, records.length, stamp);
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const perRecordUs = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let r = 0; r < ROUNDS; r++)
+    for (const v of r % 2 ? [...variants].reverse() : variants) {
+      const res = await round(v, input, records.length, stamp);
+      cpu.get(v.name)!.push(res.cpuMs);
+      perRecordUs.get(v.name)!.push((res.cpuMs * 1000) / res.records);
+      log(`round ${r} ${v.name}: ${res.cpuMs.toFixed(0)} ms CPU, ${res.wallMs.toFixed(0)} ms wall`);
+    }
+  const load1 = loadavg();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics });
+  await admin.disconnect();
+
+  const perRecord = (v: string) => median(perRecordUs.get(v)!);
+  const rows = variants.map((v) => [
+    v.name,
+    cpu
+      .get(v.name)!
+      .map((x) => x.toFixed(0))
+      .join(', '),
+    `${perRecord(v.name).toFixed(1)} µs`,
+    `${((1e6 / perRecord(v.name)) | 0).toLocaleString('en-US')}/s`,
+    variants.length > 1
+      ? `${(perRecord(variants[0]!.name) / perRecord(v.name)).toFixed(2)}× less CPU`
+      : '—',
+  ]);
+  const out = [
+    '## Enrichment: CPU per offender record (Kafka → enrich → publish + Redis → commit)',
+    '',
+    `${machineLine()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start, ${load1.map((x) => x.toFixed(1)).join(' ')} at the end.`,
+    '',
+    '`pnpm bench enrichment-offenders` (services/enrichment/bench/enrichment-offenders.bench.ts)' +
+      (baseDir ? ` with \`BENCH_BASELINE_SRC=${baseDir}\`` : ''),
+    '',
+    `${records.length.toLocaleString('en-US')} offender records per round (${ZONES} flooded zones × ${RESOLVERS.toLocaleString('en-US')} resolvers × ${WINDOWS} windows, 10 % IPv6, 1–3 evidence samples), 3 partitions, real broker and Redis. CPU of the whole process (GC included) after the first batch to the last record stored; ${ROUNDS} rounds per variant, alternating.`,
+    '',
+    markdownTable(
+      [
+        'variant',
+        'CPU ms per round',
+        'CPU per record (median)',
+        'records per CPU-second',
+        'vs baseline',
+      ],
+      rows,
+    ),
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
