@@ -1,6 +1,7 @@
 export * from './api-keys';
 export * from './bootstrap';
 export * from './http-guard';
+export * from './logger';
 export * from './readiness';
 export * from './service-kit.module';
 export * from './shared-metrics';

@@ -11,6 +11,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { HealthController } from './health.controller';
 import { applyServerLimits, httpGuardMiddleware, type HttpGuardOptions } from './http-guard';
+import { serviceLogOptions } from './logger';
 import { Readiness } from './readiness';
 import { registerReadinessMetrics } from './shared-metrics';
 
@@ -62,8 +63,7 @@ export class ServiceKitModule {
       imports: [
         LoggerModule.forRoot({
           pinoHttp: {
-            level: options.logLevel,
-            base: { service: options.serviceName },
+            ...serviceLogOptions(options.serviceName, options.logLevel),
             // Health and metrics probes would drown the log; requests are not our hot path.
             autoLogging: false,
           },
