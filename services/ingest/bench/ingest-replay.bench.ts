@@ -1,30 +1,45 @@
 /**
  * Ingest replay benchmark: a large generated pcap of PRSD-style queries replayed into the real
- * local broker, beside a raw dns-packet decode loop over the same packets in the same run.
- *   pnpm bench ingest-replay            (BENCH_QUERIES=1000000 for a quicker run)
+ * local broker, beside a raw dns-packet decode loop over the same packets in the same run; then
+ * a traffic-sim capture with a response for every query (IPv4 and IPv6 resolvers, served zones:
+ * what `pnpm bench e2e` replays), measured in CPU seconds per million queries.
+ *   pnpm bench ingest-replay            (BENCH_QUERIES=1000000 for a quicker run;
+ *                                        BENCH_RESPONSE_QUERIES sizes the second capture, 0 skips it)
+ * BENCH_INGEST_BASELINE=<a built ingest dist> also replays the second capture through that build,
+ * alternating with this one, for a before/after in the same run (docs/benchmarks/ingest-replay.md).
  * Markdown on stdout; progress on stderr.
  */
 import { closeSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { decodeQueryBatch, encodeQueryBatch, type QueryBatch } from '@sluice/contracts';
 import { createKafka, provisionTopics } from '@sluice/kafka';
 import { kafkaConfigFrom } from '@sluice/config';
 import { formatMiB, formatRate, machineLine, markdownTable, PeakRss } from '@sluice/testing';
-import { pcapHeader } from '@sluice/traffic-sim';
+import {
+  pcapHeader,
+  simulate,
+  writePcapFile,
+  zoneName,
+  zonesOf,
+  type ScenarioSpec,
+} from '@sluice/traffic-sim';
 // The built service, as it ships (`pnpm bench` builds first).
 import {
   decodeDns,
   loadIngestConfig,
   openPublisher,
+  QueryBatcher,
   replayFile,
   ZoneMapper,
+  type IngestConfig,
   type PacedSink,
   type ReplaySummary,
 } from '../dist';
 
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 5_000_000);
+const RESPONSE_QUERIES = Number(process.env.BENCH_RESPONSE_QUERIES ?? 1_000_000);
 const RAW_SAMPLE = Math.min(QUERIES, 1_000_000);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -128,7 +143,7 @@ function rateOf(n: number, fn: () => void): number {
   return n / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<{ out: string[]; config: IngestConfig }> {
   const path = join(tmpdir(), `sluice-ingest-bench-${process.pid}.pcap`);
   log(`generating ${QUERIES.toLocaleString('en-US')} queries → ${path}`);
   generatePcap(path, QUERIES);
@@ -345,10 +360,254 @@ async function main(): Promise<void> {
   out.push(
     `Binary vs JSON: ${(json.bytes / binary.bytes).toFixed(1)}× smaller, encode ${(binary.encodeRate / json.encodeRate).toFixed(1)}× faster, decode ${(binary.decodeRate / json.decodeRate).toFixed(1)}× faster.`,
   );
+  return { out, config };
+}
+
+/** The capture with responses runs once main() has returned, so none of its samples stay alive. */
+async function run(): Promise<void> {
+  const { out, config } = await main();
+  if (RESPONSE_QUERIES > 0) out.push('', ...(await responseCaptureSection(config)));
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-main().catch((err: unknown) => {
+/**
+ * The e2e shape (bench/e2e.bench.ts): 20 served zones, Zipf traffic with NXDOMAIN for names
+ * that do not exist, a share of IPv6 resolvers, three floods from 2000 resolvers each, and the
+ * server's response after every query — 2 packets per query, paired by the ingest.
+ */
+function responseScenario(queries: number): ScenarioSpec {
+  const seconds = 60;
+  const floodQps = Math.round((queries / seconds) * 0.4);
+  const floods = (['mirai', 'randomlabel', 'hex'] as const).map((kind, i) => ({
+    kind,
+    zone: zoneName(1 + i),
+    startMs: 20_000 + i * 12_000,
+    durationMs: 8_000,
+    qps: floodQps,
+    resolvers: 2000,
+  }));
+  return {
+    seed: 'ingest-responses',
+    startTime: Date.parse('2026-01-01T00:00:00Z'),
+    durationMs: seconds * 1000,
+    zones: 20,
+    benignQps: Math.round((queries - 3 * 8 * floodQps) / seconds),
+    withResponses: true,
+    streams: floods,
+  };
+}
+
+/** The DNS payloads of every packet of a pcap (Ethernet, IPv4 or IPv6, UDP, as traffic-sim writes). */
+function allPayloads(path: string, limit: number): Buffer[] {
+  const buf = Buffer.alloc(Math.min(statSync(path).size, limit * 180 + 24));
+  const fd = openSync(path, 'r');
+  const bytesRead = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  const out: Buffer[] = [];
+  let at = 24;
+  while (out.length < limit && at + 16 <= bytesRead) {
+    const incl = buf.readUInt32LE(at + 8);
+    if (at + 16 + incl > bytesRead) break;
+    const ipv6 = buf.readUInt16BE(at + 16 + 12) === 0x86dd;
+    out.push(buf.subarray(at + 16 + 14 + (ipv6 ? 40 : 20) + 8, at + 16 + incl));
+    at += 16 + incl;
+  }
+  return out;
+}
+
+async function cpuSecondsOf(fn: () => Promise<unknown> | void): Promise<number> {
+  global.gc?.();
+  const before = process.cpuUsage();
+  await fn();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function responseCaptureSection(config: IngestConfig): Promise<string[]> {
+  const spec = responseScenario(RESPONSE_QUERIES);
+  const path = join(tmpdir(), `sluice-ingest-bench-responses-${process.pid}.pcap`);
+  log(`generating ${RESPONSE_QUERIES.toLocaleString('en-US')} queries with responses → ${path}`);
+  let queries = 0;
+  let ipv6 = 0;
+  const events = function* () {
+    for (const e of simulate(spec)) {
+      queries++;
+      if (e.resolver.includes(':')) ipv6++;
+      yield e;
+    }
+  };
+  const packets = await writePcapFile(path, events(), { withResponses: true });
+  const fileBytes = statSync(path).size;
+  const zones = zonesOf(spec);
+  const perM = (cpu: number, n: number) => (cpu / n) * 1e6;
+
+  // Baseline, same run: dns-packet decoding both packets of each query (in memory). The payloads
+  // are read per pass and dropped after it: 400k live Buffer views made every replay's major
+  // garbage collections slower (measured: decode-only ~2x the CPU with them alive).
+  const RAW_PACKETS = 400_000;
+  let x = 0;
+  let rawPackets = 0;
+  const rawPass = async (): Promise<number> => {
+    const sample = allPayloads(path, RAW_PACKETS);
+    rawPackets = sample.length;
+    for (const p of sample.slice(0, 20_000)) x += dnsPacket.decode(p).id ?? 0; // warm-up
+    const cpu = await cpuSecondsOf(() => {
+      for (const p of sample) x += dnsPacket.decode(p).id ?? 0;
+    });
+    return perM(cpu, sample.length / 2);
+  };
+  const nullSink: PacedSink = {
+    congested: false,
+    whenUncongested: () => Promise.resolve(),
+    record: () => undefined,
+    malformed: () => undefined,
+  };
+  /** This build, and the baseline build when one is given (same API: replayFile, QueryBatcher, ZoneMapper). */
+  interface Build {
+    name: string;
+    replayFile: typeof replayFile;
+    QueryBatcher: typeof QueryBatcher;
+    ZoneMapper: typeof ZoneMapper;
+    decodeOnly: number[];
+    encoded: number[];
+  }
+  const builds: Build[] = [
+    { name: 'this build', replayFile, QueryBatcher, ZoneMapper, decodeOnly: [], encoded: [] },
+  ];
+  const baselineDir = process.env.BENCH_INGEST_BASELINE;
+  if (baselineDir) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const baseline = require(resolve(baselineDir)) as Pick<
+      Build,
+      'replayFile' | 'QueryBatcher' | 'ZoneMapper'
+    >;
+    builds.push({ name: `baseline (${baselineDir})`, ...baseline, decodeOnly: [], encoded: [] });
+  }
+  const raw: number[] = [];
+  let records = 0;
+  for (let round = 0; round < 3; round++) {
+    raw.push(await rawPass());
+    for (const b of round % 2 === 0 ? builds : [...builds].reverse()) {
+      b.decodeOnly.push(
+        perM(
+          await cpuSecondsOf(async () => {
+            const r = await b.replayFile(path, { sink: nullSink, zones: new b.ZoneMapper(zones) });
+            records = r.records;
+          }),
+          queries,
+        ),
+      );
+      const batcher = new b.QueryBatcher(() => undefined, config.INGEST_BATCH_EVENTS);
+      const batchSink: PacedSink = { ...nullSink, record: (e, source) => batcher.add(e, source) };
+      b.encoded.push(
+        perM(
+          await cpuSecondsOf(async () => {
+            await b.replayFile(path, { sink: batchSink, zones: new b.ZoneMapper(zones) });
+            batcher.drain();
+          }),
+          queries,
+        ),
+      );
+      log(
+        `responses round ${round}, ${b.name}: decode-only ${b.decodeOnly.at(-1)!.toFixed(2)}, + batches ${b.encoded.at(-1)!.toFixed(2)} CPU s per M`,
+      );
+    }
+    log(`responses round ${round}: raw ${raw.at(-1)!.toFixed(2)} CPU s per M (${x})`);
+  }
+
+  // Published to the real broker, acknowledged.
+  const id = `${Date.now().toString(36)}r`;
+  const topicConfig = loadIngestConfig({
+    ...process.env,
+    INGEST_QUERIES_TOPIC: `bench.ingest.queries.${id}`,
+    INGEST_DEADLETTER_TOPIC: `bench.ingest.deadletter.${id}`,
+  });
+  const kafka = createKafka(kafkaConfigFrom(topicConfig, 'sluice-bench'));
+  const topics = [topicConfig.INGEST_QUERIES_TOPIC, topicConfig.INGEST_DEADLETTER_TOPIC];
+  await provisionTopics(
+    kafka,
+    topics.map((name) => ({ name, compacted: false, retentionMs: 3_600_000 })),
+    { partitions: 6, replicationFactor: 1 },
+  );
+  const open = await openPublisher(topicConfig, 'sluice-bench');
+  let published = 0;
+  const publishedCpu = await cpuSecondsOf(async () => {
+    published = (
+      await replayFile(path, {
+        sink: open.publisher,
+        zones: new ZoneMapper(zones),
+        pairWindowMs: topicConfig.INGEST_PAIR_WINDOW_MS,
+      })
+    ).records;
+    await open.close();
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics });
+  await admin.disconnect();
+  rmSync(path, { force: true });
+
+  const rawPerM = median(raw);
+  const row = (what: string, n: number, cpuPerM: number) => [
+    what,
+    n.toLocaleString('en-US'),
+    `**${cpuPerM.toFixed(2)}**`,
+    `${(rawPerM / cpuPerM).toFixed(2)}×`,
+  ];
+  const load = (await import('node:os'))
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
+  return [
+    '### Replay of a capture with responses (IPv4 + IPv6, served zones)',
+    '',
+    `Input: a traffic-sim capture of ${queries.toLocaleString('en-US')} queries with the server's response after each (${packets.toLocaleString('en-US')} packets, ${formatMiB(fileBytes)}; ${((100 * ipv6) / queries).toFixed(1)} % from IPv6 resolvers), the e2e shape: 20 served zones, Zipf traffic with NXDOMAIN for names that do not exist, three floods from 2000 resolvers each. CPU seconds (process.cpuUsage) per million queries — the figure to compare on a shared box; the ratio is against dns-packet decoding both packets of a query, measured in the same run (median of 3 alternating passes; load average at the end ${load}).`,
+    '',
+    markdownTable(
+      ['measurement', 'queries', 'CPU s per M queries', 'vs raw dns-packet decode'],
+      [
+        row(
+          `raw \`dns-packet\` decode of both packets (baseline; ${raw.map((r) => r.toFixed(2)).join(', ')})`,
+          rawPackets / 2,
+          rawPerM,
+        ),
+        ...builds.flatMap((b) => [
+          row(
+            `replay, decode + pair only — ${b.name} (${b.decodeOnly.map((r) => r.toFixed(2)).join(', ')})`,
+            records,
+            median(b.decodeOnly),
+          ),
+          row(
+            `replay + batch encoding, no Kafka — ${b.name} (${b.encoded.map((r) => r.toFixed(2)).join(', ')})`,
+            records,
+            median(b.encoded),
+          ),
+        ]),
+        row(
+          'replay published to Kafka (acknowledged; this build, one run)',
+          published,
+          perM(publishedCpu, queries),
+        ),
+      ],
+    ),
+    ...(builds.length > 1 ? ['', beforeAfter(builds[0]!, builds[1]!)] : []),
+  ];
+}
+
+/** Baseline CPU ÷ this build's CPU, per pass (passes alternate between the two builds). */
+function beforeAfter(
+  current: { decodeOnly: number[]; encoded: number[] },
+  baseline: { decodeOnly: number[]; encoded: number[] },
+): string {
+  const ratios = (a: number[], b: number[]) => a.map((v, i) => b[i]! / v);
+  const show = (rs: number[]) =>
+    `**${median(rs).toFixed(2)}×** (passes: ${rs.map((r) => r.toFixed(2)).join(', ')})`;
+  return `Baseline CPU ÷ this build's CPU, median of the alternating passes: decode + pair ${show(ratios(current.decodeOnly, baseline.decodeOnly))}; with batch encoding ${show(ratios(current.encoded, baseline.encoded))}.`;
+}
+
+run().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
