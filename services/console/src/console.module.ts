@@ -10,17 +10,11 @@ import {
 import { type KafkaOptions } from '@nestjs/microservices';
 import { kafkaConfigFrom } from '@sluice/config';
 import { kafkaConnectionOptions } from '@sluice/kafka';
-import {
-  Counter,
-  Gauge,
-  PinoLogger,
-  Readiness,
-  Registry,
-  ServiceKitModule,
-} from '@sluice/service-kit';
+import { PinoLogger, Readiness, Registry, serviceLog, ServiceKitModule } from '@sluice/service-kit';
 import { type ConsoleConfig } from './config/console.config';
 import { ConsoleState } from './console.state';
 import { ConsoleController } from './http/console.controller';
+import { createConsoleMetrics } from './metrics/console.metrics';
 import { ConsoleKafkaServer } from './kafka/console-kafka.server';
 import { consoleEventsController, consoleTopics } from './kafka/console-events.consumer';
 
@@ -40,49 +34,13 @@ export class ConsoleLifecycle implements OnModuleInit, OnApplicationShutdown {
 }
 
 function createState(config: ConsoleConfig, registry: Registry, logger: PinoLogger): ConsoleState {
-  const records = new Counter({
-    name: 'sluice_console_records_total',
-    help: 'Records applied to the console view, by topic',
-    labelNames: ['topic'],
-    registers: [registry],
-  });
-  const bad = new Counter({
-    name: 'sluice_console_bad_input_total',
-    help: 'Records skipped because they did not match their schema, by topic',
-    labelNames: ['topic'],
-    registers: [registry],
-  });
-  const clients = new Gauge({
-    name: 'sluice_console_clients',
-    help: 'Browsers with an open event stream',
-    registers: [registry],
-  });
-  logger.setContext('console');
-  const state = new ConsoleState(config, {
-    clients: (d) => clients.inc(d),
-    consumed: (topic) => records.inc({ topic }),
-    bad: (topic) => bad.inc({ topic }),
-    log: { warn: (o, m) => logger.warn(o, m) },
-  });
-  new Gauge({
-    name: 'sluice_console_blocklist_entries',
-    help: 'Blocklist entries in the console view',
-    registers: [registry],
-    collect() {
-      this.set(state.view.blocklist.size);
-    },
-  });
-  new Gauge({
-    name: 'sluice_console_attacks',
-    help: 'Attacks in the console view, by phase',
-    labelNames: ['phase'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      const counts: Record<string, number> = {};
-      for (const a of state.view.attackViews()) counts[a.phase] = (counts[a.phase] ?? 0) + 1;
-      for (const [phase, n] of Object.entries(counts)) this.set({ phase }, n);
-    },
+  let state: ConsoleState | null = null;
+  const metrics = createConsoleMetrics(registry, () => state!.view);
+  state = new ConsoleState(config, {
+    clients: (d) => metrics.clients.inc(d),
+    consumed: (topic) => metrics.records.inc({ topic }),
+    bad: (topic) => metrics.malformed.inc({ topic }),
+    log: serviceLog(logger, 'console'),
   });
   return state;
 }

@@ -308,7 +308,7 @@ export class DetectorPipeline {
 
   /** Counted always; a sample (≤ 10 per 10 s) goes to the dead-letter topic for debugging. */
   private badInput(reason: string, raw: Buffer, detail: string | null): void {
-    this.metrics.bad.inc({ reason });
+    this.metrics.malformed.inc({ reason });
     const now = Date.now();
     if (now - this.deadLetters.windowStart > 10_000)
       this.deadLetters = { windowStart: now, sent: 0 };

@@ -1,10 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { deadLetterSchema, encodeMessage, type BlocklistEntry } from '@sluice/contracts';
 import {
   BatchingProducer,
@@ -16,8 +10,14 @@ import {
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
 import { TopicSpecs } from '@sluice/contracts';
 import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
-import { Counter, Gauge, Registry } from 'prom-client';
-import { exitForSupervisor, Readiness, registerConsumerLag } from '@sluice/service-kit';
+import {
+  exitForSupervisor,
+  PinoLogger,
+  Readiness,
+  Registry,
+  serviceLog,
+  type ServiceLog,
+} from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
 import { DnsdistCdbWriter, guardCdbPath } from './dnsdist/dnsdist-cdb.writer';
 import { GuardConsumer } from './kafka/guard.consumer';
@@ -26,6 +26,7 @@ import { FeedService } from './http/feed.service';
 import { BlocklistPublisher } from './kafka/blocklist.publisher';
 import { readCompacted, reconcileDiff } from './kafka/blocklist.reconciler';
 import { OffendersConsumer } from './kafka/offenders.consumer';
+import { createReputationMetrics, type ReputationMetrics } from './metrics/reputation.metrics';
 import { createPipeline } from './reputation.factory';
 import { type BlocklistSink, type ReputationPipeline } from './reputation.pipeline';
 import { RpzXfrServer } from './rpz/rpz-xfr.server';
@@ -39,7 +40,7 @@ export const REPUTATION_CONFIG = Symbol('REPUTATION_CONFIG');
  */
 @Injectable()
 export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
-  private readonly log = new Logger('reputation');
+  private readonly log: ServiceLog;
   readonly redis: Redis;
   pipeline!: ReputationPipeline;
   feed!: FeedService;
@@ -50,9 +51,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   private guardConsumer: GuardConsumer | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private zoneNamesTimer: NodeJS.Timeout | null = null;
-  private readonly bad: Counter;
-  private readonly rpzServed: Counter;
-  private readonly entriesGauge: Gauge;
+  private readonly metrics: ReputationMetrics;
   private lag: ConsumerLagMonitor | null = null;
   private readonly redisHealth: RedisHealth;
 
@@ -60,71 +59,27 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     @Inject(REPUTATION_CONFIG) private readonly config: ReputationConfig,
     registry: Registry,
     private readonly readiness: Readiness,
+    logger: PinoLogger,
   ) {
+    this.log = serviceLog(logger, 'reputation');
     this.redis = createRedis(redisConfigFrom(config));
     this.redisHealth = new RedisHealth(this.redis);
-    this.rpzServed = new Counter({
-      name: 'sluice_rpz_requests_total',
-      help: 'Requests to the RPZ server, by outcome and transport',
-      labelNames: ['outcome', 'transport'],
-      registers: [registry],
-    });
-    this.bad = new Counter({
-      name: 'sluice_reputation_bad_records_total',
-      help: 'Input records rejected, by reason',
-      labelNames: ['reason'],
-      registers: [registry],
-    });
-    this.entriesGauge = new Gauge({
-      name: 'sluice_blocklist_entries',
-      help: 'Live blocklist entries',
-      registers: [registry],
-    });
-    registerConsumerLag(registry, { snapshot: () => this.lag?.snapshot() ?? [] });
-    const stats = () => this.pipeline?.stats;
-    new Gauge({
-      name: 'sluice_reputation_pipeline',
-      help: 'Pipeline counters since start: records, duplicates, upserts, removed, guards (zone guards started)',
-      labelNames: ['counter'],
-      registers: [registry],
-      collect() {
-        const s = stats();
-        if (!s) return;
-        for (const k of ['records', 'duplicates', 'upserts', 'removed', 'guards'] as const)
-          this.set({ counter: k }, s[k]);
-      },
-    });
-    new Gauge({
-      name: 'sluice_reputation_skipped',
-      help: 'Evaluations that produced no entry, by reason',
-      labelNames: ['reason'],
-      registers: [registry],
-      collect() {
-        for (const [k, v] of Object.entries(stats()?.skipped ?? {})) this.set({ reason: k }, v);
-      },
+    this.metrics = createReputationMetrics(registry, {
+      stats: () => this.pipeline?.stats,
+      consumerLag: () => this.lag?.snapshot() ?? [],
     });
   }
 
   async onModuleInit(): Promise<void> {
     const c = this.config;
     const onError = (e: unknown, where: string) =>
-      this.log.error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, where);
     await this.redis.connect();
     this.redisHealth.start();
-    const kafka = createKafka(kafkaConfigFrom(c, 'sluice-reputation'));
-    const line = (o: object, m: string) => `${m} ${JSON.stringify(o)}`;
+    const kafka = createKafka(kafkaConfigFrom(c, 'sluice-reputation'), this.log);
     const supervision: ConsumerSupervision = {
-      log: {
-        info: (o, m) => this.log.log(line(o, m)),
-        warn: (o, m) => this.log.warn(line(o, m)),
-        error: (o, m) => this.log.error(line(o, m)),
-      },
-      onFatal: (e) =>
-        exitForSupervisor(
-          { error: (o, m) => this.log.error(line(o, m)) },
-          'a Kafka consumer is down',
-          e,
-        ),
+      log: this.log,
+      onFatal: (e) => exitForSupervisor(this.log, 'a Kafka consumer is down', e),
     };
     {
       // Only Sluice's own topics are created here (private test topics are the caller's job).
@@ -171,11 +126,12 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
           return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
         }),
         onError,
-        onServed: (outcome, transport) => this.rpzServed.inc({ outcome, transport }),
+        onServed: (outcome, transport) => this.metrics.rpzRequests.inc({ outcome, transport }),
       });
       this.rpzPort = (await this.rpz.start()).port;
       if (c.RPZ_REQUIRE_TSIG && c.RPZ_TSIG_KEYS.length === 0)
         this.log.warn(
+          {},
           'RPZ: every zone transfer is refused: RPZ_REQUIRE_TSIG=true and RPZ_TSIG_KEYS is empty (set a key, or RPZ_REQUIRE_TSIG=false to serve unsigned)',
         );
       const rpz = this.rpz;
@@ -199,7 +155,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       c.GUARD_ZONE_AXFR,
       c.RPZ_TSIG_KEYS,
       c.GUARD_MAX_NAMES,
-      (m) => this.log.warn(m),
+      (m) => this.log.warn({}, m),
     );
     if (c.GUARD_ZONE_AXFR.length > 0) await zoneNames.refresh();
     if (c.GUARD_ZONE_FILES.length + c.GUARD_ZONE_AXFR.length > 0)
@@ -215,9 +171,13 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       (zone, mode, lagMs) =>
         mode === 'event'
           ? this.log.warn(
+              { zone, lagMs },
               `${zone}: records are ${Math.round(lagMs / 1000)} s behind the wall clock (a replay?): its blocklist times follow the records' event time (REPUTATION_CLOCK=auto)`,
             )
-          : this.log.log(`${zone}: records caught up with the wall clock: blocks run on wall time`),
+          : this.log.info(
+              { zone },
+              `${zone}: records caught up with the wall clock: blocks run on wall time`,
+            ),
       zoneNames,
     );
     this.pipeline = built.pipeline;
@@ -245,7 +205,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     this.onRedisReady = () => this.resyncAfterReconnect(kafka, snapshot, onError);
     this.redis.on('ready', this.onRedisReady);
     const onBad = async (reason: string, raw: Buffer | null, detail: string) => {
-      this.bad.inc({ reason });
+      this.metrics.malformed.inc({ reason });
       if (!this.deadLetterBudget()) return;
       await this.producer!.send(c.REPUTATION_DEADLETTER_TOPIC, [
         {
@@ -298,7 +258,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     this.sweepTimer = setInterval(() => {
       void this.pipeline
         .sweep()
-        .then(async () => this.entriesGauge.set(await built.blocklist.count()))
+        .then(async () => this.metrics.blocklistEntries.set(await built.blocklist.count()))
         .catch((e: unknown) => onError(e, 'sweep'));
     }, c.BLOCK_SWEEP_MS);
     // Redis connected and answering (a hung Redis keeps its connection `ready`).
@@ -308,7 +268,8 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
       'kafka',
       () => (this.consumer?.ready ?? false) && (this.guardConsumer?.ready ?? true),
     );
-    this.log.log(
+    this.log.info(
+      { topic: c.REPUTATION_INPUT_TOPIC, rpzPort: this.rpz ? this.rpzPort : null },
       `consuming ${c.REPUTATION_INPUT_TOPIC}; RPZ ${this.rpz ? `on ${c.RPZ_HOST}:${this.rpzPort}` : 'off'}`,
     );
   }
@@ -323,7 +284,12 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     if (upserts.length === 0 && tombstones.length === 0) return { upserts: 0, tombstones: 0 };
     const publisher = new BlocklistPublisher(this.producer!, this.config.REPUTATION_OUTPUT_TOPIC);
     await publisher.changed(upserts, tombstones);
-    this.log.log(
+    this.log.info(
+      {
+        topic: this.config.REPUTATION_OUTPUT_TOPIC,
+        upserts: upserts.length,
+        tombstones: tombstones.length,
+      },
       `reconciled ${this.config.REPUTATION_OUTPUT_TOPIC}: ${upserts.length} upserts, ${tombstones.length} tombstones`,
     );
     return { upserts: upserts.length, tombstones: tombstones.length };
@@ -351,6 +317,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
           const { tombstones } = await this.reconcile(kafka, snapshot);
           if (tombstones > 0)
             this.log.warn(
+              { tombstones },
               `Redis came back without ${tombstones} blocklist entries the topic still had (restarted without persistence, or from an older snapshot): withdrawn from ${this.config.REPUTATION_OUTPUT_TOPIC}, RPZ and dnsdist`,
             );
         } catch (e) {

@@ -246,7 +246,7 @@ describe('infra/prometheus', () => {
         alert: 'SluiceBadInput',
         input: [
           series(
-            'sluice_enrichment_bad_input_total',
+            'sluice_enrichment_malformed_total',
             { ...enrichment, reason: 'schema' },
             '0+3x10',
           ),

@@ -285,7 +285,7 @@ describe('stage health', () => {
       'sluice_kafka_consumer_lag{group="sluice-detector",topic="sluice.queries.v1",partition="0",service="detector"} 5',
       'sluice_kafka_consumer_lag{group="sluice-detector",topic="sluice.queries.v1",partition="1",service="detector"} 7',
       'sluice_ingest_malformed_total{source="dnstap",service="ingest"} 3',
-      'sluice_enrichment_bad_input_total{reason="schema"} 1',
+      'sluice_enrichment_malformed_total{reason="schema"} 1',
       'sluice_ingest_dropped_total 4',
       'sluice_ready 1',
     ].join('\n');

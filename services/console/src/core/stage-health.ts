@@ -7,7 +7,7 @@ export interface StageHealth {
   checks: Record<string, boolean>;
   /** Sum of `sluice_kafka_consumer_lag` over partitions, per consumer group; null when not exposed. */
   lag: Record<string, number> | null;
-  /** Bad input (`*_bad_input_total`, `*_bad_records_total`, `*_malformed_total`), summed. */
+  /** Bad input (`sluice_<service>_malformed_total`), summed. */
   badInput: number | null;
   /** Dropped or failed (`*_dropped_total`, `*_deadletters_total`, `*_publish_failures_total`). */
   drops: number | null;
@@ -15,7 +15,8 @@ export interface StageHealth {
   checkedAt: number;
 }
 
-const BAD_INPUT = /_(bad_input|bad_records|malformed)_total$/;
+// The names before the rename to *_malformed_total too, for a stage still on an older release.
+const BAD_INPUT = /_(malformed|bad_input|bad_records|bad_messages)_total$/;
 const DROPS = /_(dropped|deadletters|publish_failures)_total$/;
 
 /** Prometheus text exposition → the few numbers the console shows. Unknown lines are skipped. */

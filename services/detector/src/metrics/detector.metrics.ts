@@ -16,9 +16,9 @@ export function createDetectorMetrics(registry?: Registry) {
       help: 'Events older than their zone watermark (dropped)',
       registers,
     }),
-    bad: new Counter({
-      name: 'sluice_detector_bad_messages_total',
-      help: 'Undecodable query batches',
+    malformed: new Counter({
+      name: 'sluice_detector_malformed_total',
+      help: 'Undecodable query batches, by reason',
       labelNames: ['reason'],
       registers,
     }),

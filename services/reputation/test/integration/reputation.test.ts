@@ -254,7 +254,7 @@ describe('reputation service (Kafka + Redis + HTTP feed)', () => {
     const metrics = await waitFor(
       async () => {
         const m = (await fetch(`${svc.url}/metrics`).then((r) => r.text())).match(
-          /sluice_reputation_bad_records_total\{reason="schema"[^}]*\} (\d+)/,
+          /sluice_reputation_malformed_total\{reason="schema"[^}]*\} (\d+)/,
         );
         return m && Number(m[1]) >= 2 ? Number(m[1]) : undefined;
       },
