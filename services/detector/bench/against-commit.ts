@@ -1,5 +1,6 @@
 // A/B: the detector core of another commit (.baseline, fed QueryEvents) vs this one (columns),
 // alternating passes in one process; rates from CPU time (the box is shared).
+import { join } from 'node:path';
 import {
   decodeQueryBatch,
   decodeQueryColumns,
@@ -9,7 +10,19 @@ import {
 } from '@sluice/contracts';
 import { simulate, zoneName } from '@sluice/traffic-sim';
 import { DetectorCore } from '../src/core/detector-core';
-import { DetectorCore as HeadCore } from '../.baseline/detector-core';
+// The other commit's core, put in .baseline by against-commit.sh (absent from a clean checkout,
+// hence required at run time rather than imported). Its API is the one this bench calls.
+interface BaselineCore {
+  ingest(partition: number, events: readonly QueryEvent[]): number;
+  advance(partition: number): { alerts: unknown[] };
+  drain(partition: number, extraMs?: number): { alerts: unknown[] };
+}
+const baselinePath = join(__dirname, '../.baseline/detector-core');
+const HeadCore = (): BaselineCore => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = require(baselinePath) as { DetectorCore: new () => BaselineCore };
+  return new m.DetectorCore();
+};
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 function toMessages(events: Iterable<QueryEvent>) {
   const out: { value: Buffer; count: number }[] = [];
@@ -58,7 +71,7 @@ const run = (which: 'head' | 'now'): [number, string] => {
   const c0 = process.cpuUsage();
   const alerts: string[] = [];
   if (which === 'head') {
-    const core = new HeadCore();
+    const core = HeadCore();
     for (let i = 0; i < messages.length; i++) {
       core.ingest(0, decodeQueryBatch(messages[i]!.value).events);
       if (i % 20 === 19) alerts.push(...core.advance(0).alerts.map((a) => JSON.stringify(a)));
