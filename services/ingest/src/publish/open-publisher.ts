@@ -1,32 +1,42 @@
 import { kafkaConfigFrom } from '@sluice/config';
-import { createKafka } from '@sluice/kafka';
+import { createKafka, type KafkaLogSink } from '@sluice/kafka';
+import { createServiceLogger } from '@sluice/service-kit';
 import { Partitioners } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { type IngestConfig } from '../config/ingest.config';
 import { IngestMetrics } from '../metrics/ingest.metrics';
-import { QueryPublisher, type PublisherLog } from './query.publisher';
+import { QueryPublisher } from './query.publisher';
 
 export interface OpenPublisher {
   publisher: QueryPublisher;
   metrics: IngestMetrics;
   registry: Registry;
+  /** The producer is connected to the cluster (the service's readiness). */
+  readonly connected: boolean;
   /** Flush, wait for every acknowledgement, disconnect. */
   close(): Promise<void>;
 }
 
-/** A connected QueryPublisher outside Nest (CLI replay, benchmark, tests). */
+/**
+ * A connected QueryPublisher: the service's (inside Nest, with its registry and log) and the
+ * CLI replay's, benchmarks' and tests' (outside it). kafkajs' own lines go to `log`; without
+ * one, to a JSON logger on stderr in the services' log shape.
+ */
 export async function openPublisher(
   config: IngestConfig,
   clientId = 'sluice-ingest',
-  log?: PublisherLog,
+  log: KafkaLogSink = createServiceLogger('ingest', config.LOG_LEVEL),
+  registry = new Registry(),
 ): Promise<OpenPublisher> {
-  const kafka = createKafka(kafkaConfigFrom(config, clientId));
+  const kafka = createKafka(kafkaConfigFrom(config, clientId), log);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
-  const registry = new Registry();
+  let connected = true;
+  producer.on(producer.events.DISCONNECT, () => (connected = false));
+  producer.on(producer.events.CONNECT, () => (connected = true));
   const metrics = new IngestMetrics(registry);
   const publisher = new QueryPublisher(
     producer,
@@ -46,6 +56,9 @@ export async function openPublisher(
     publisher,
     metrics,
     registry,
+    get connected() {
+      return connected;
+    },
     async close() {
       try {
         await publisher.flush();
