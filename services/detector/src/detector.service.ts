@@ -9,11 +9,12 @@ import { ConsumerLagMonitor, createKafka } from '@sluice/kafka';
 import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
 import {
   exitForSupervisor,
-  InjectPinoLogger,
   PinoLogger,
   Readiness,
   Registry,
   registerConsumerLag,
+  serviceLog,
+  type ServiceLog,
 } from '@sluice/service-kit';
 import { CheckpointRepository } from './checkpoint.repository';
 import { settingsFrom, type DetectorConfig } from './config/detector.config';
@@ -28,13 +29,16 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
   private redis: Redis | null = null;
   private redisHealth: RedisHealth | null = null;
   private lag: ConsumerLagMonitor | null = null;
+  private readonly log: ServiceLog;
 
   constructor(
     @Inject(DETECTOR_CONFIG) private readonly config: DetectorConfig,
     private readonly readiness: Readiness,
     private readonly registry: Registry,
-    @InjectPinoLogger(DetectorService.name) private readonly log: PinoLogger,
-  ) {}
+    logger: PinoLogger,
+  ) {
+    this.log = serviceLog(logger, 'detector');
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const c = this.config;
@@ -61,11 +65,7 @@ export class DetectorService implements OnApplicationBootstrap, OnApplicationShu
       checkpoints: this.redis ? new CheckpointRepository(this.redis, c.DETECTOR_GROUP_ID) : null,
       checkpointIntervalMs: c.DETECTOR_CHECKPOINT_INTERVAL_MS,
       registry: this.registry,
-      log: {
-        info: (o, m) => this.log.info(o, m),
-        warn: (o, m) => this.log.warn(o, m),
-        error: (o, m) => this.log.error(o, m),
-      },
+      log: this.log,
       // The consumer could not be rebuilt in-process: exit non-zero so the supervisor restarts
       // us (state resumes from the Redis checkpoints) rather than stay up without consuming.
       onFatal: (error) => exitForSupervisor(this.log, 'the Kafka consumer is down', error),
