@@ -120,7 +120,23 @@ export class ReputationPipeline {
     this.settings.onClock?.(zone, replaying ? 'event' : 'wall', lag);
   }
 
+  /**
+   * prefixOf per resolver, remembered (with the enrichment prefix it was derived from): a
+   * resolver offends window after window, and parsing and formatting its network each time was a
+   * visible share of the per-record cost. Bounded: cleared when it reaches 200,000 resolvers.
+   */
+  private readonly prefixes = new Map<string, { from: string | null; prefix: string | null }>();
+
   prefixOf(r: EnrichedOffender): string | null {
+    const hit = this.prefixes.get(r.resolver);
+    if (hit !== undefined && hit.from === r.enrichment.prefix) return hit.prefix;
+    const prefix = this.computePrefixOf(r);
+    if (this.prefixes.size >= 200_000) this.prefixes.clear();
+    this.prefixes.set(r.resolver, { from: r.enrichment.prefix, prefix });
+    return prefix;
+  }
+
+  private computePrefixOf(r: EnrichedOffender): string | null {
     const ip = parseIpBytes(r.resolver);
     if (ip === null) return r.enrichment.prefix;
     const v4 = ip.length === 4;
@@ -163,10 +179,17 @@ export class ReputationPipeline {
 
   private async ingestWindow(records: readonly EnrichedOffender[]): Promise<void> {
     for (const r of records) this.advanceClock(normaliseName(r.zone), r.windowEnd);
+    // One context per record (its prefix is the fold's, from the same prefixOf).
+    const contexts = new Map<EnrichedOffender, ReturnType<ReputationPipeline['contextOf']>>();
+    const contextOf = (r: EnrichedOffender) => {
+      let c = contexts.get(r);
+      if (c === undefined) contexts.set(r, (c = this.contextOf(r, this.prefixOf(r))));
+      return c;
+    };
     const results = await this.reputation.fold(
       records,
       (r) => this.prefixOf(r),
-      (r) => this.policy.isResolverProtected(this.contextOf(r, null)),
+      (r) => this.policy.isResolverProtected(contextOf(r)),
     );
     this.stats.records += records.length;
     // The latest evaluation per subject wins within a window.
@@ -174,17 +197,17 @@ export class ReputationPipeline {
     results.forEach((res, i) => {
       if (res.duplicate) this.stats.duplicates++;
       const r = records[i]!;
-      const context = this.contextOf(r, res.prefix);
-      for (const [kind, state] of Object.entries(res.states) as Array<
-        [SubjectKind, (typeof res.states)[SubjectKind]]
-      >) {
+      const context = contextOf(r);
+      // In the fold's order (resolver-zone, resolver, prefix, prefix-zone, asn, asn-zone).
+      for (const kind in res.states) {
+        const state = res.states[kind as SubjectKind];
         if (!state) continue;
-        const scope = this.policy.scopeOf(kind, context);
-        if (scope) evals.set(entryId(scope), { kind, state, context });
+        const scope = this.policy.scopeOf(kind as SubjectKind, context);
+        if (scope) evals.set(entryId(scope), { kind: kind as SubjectKind, state, context });
       }
     });
-    const existing = await this.blocklist.get([...evals.keys()]);
-    const upserts: BlocklistEntry[] = [];
+    const existing = await this.blocklist.get([...evals.keys()], { validate: false });
+    const decided: Array<{ prior: BlocklistEntry | null; entry: BlocklistEntry; ts: number }> = [];
     for (const [id, ev] of evals) {
       const prior = existing.get(id) ?? null;
       const scope = this.policy.scopeOf(ev.kind, ev.context);
@@ -194,13 +217,28 @@ export class ReputationPipeline {
         continue;
       }
       existing.set(id, d.entry);
-      const s = d.entry.scope;
-      if (s.kind === 'asn' || s.kind === 'asn-zone') {
-        const networks = await this.reputation.asnNetworks(s.asn, ev.state.ts);
-        if (networks.length > 0) d.entry.networks = networks.sort();
-      }
-      if (needsWrite(prior, d.entry, this.settings.refreshStepMs)) upserts.push(d.entry);
+      decided.push({ prior, entry: d.entry, ts: ev.state.ts });
     }
+    // ASN entries carry their offending networks: read for all of them in one round trip.
+    const asnEntries = decided.filter(
+      ({ entry: { scope: s } }) => s.kind === 'asn' || s.kind === 'asn-zone',
+    );
+    const networks =
+      asnEntries.length === 0
+        ? []
+        : await this.reputation.asnNetworksMany(
+            asnEntries.map(({ entry, ts }) => ({
+              asn: (entry.scope as { asn: number }).asn,
+              now: ts,
+            })),
+          );
+    asnEntries.forEach(({ entry }, i) => {
+      const n = networks[i]!;
+      if (n.length > 0) entry.networks = n.sort();
+    });
+    const upserts: BlocklistEntry[] = [];
+    for (const { prior, entry } of decided)
+      if (needsWrite(prior, entry, this.settings.refreshStepMs)) upserts.push(entry);
     if (upserts.length > 0) await this.commit(upserts, []);
     await this.widenGuards(records, results, existing);
   }
@@ -349,7 +387,8 @@ export class ReputationPipeline {
    * coalesced into one rebuild at its end.
    */
   private scheduleRefresh(): void {
-    if (this.refreshTimer !== null) return;
+    // Without a whole-list output (RPZ, dnsdist) there is nothing to rebuild: no snapshot read.
+    if (this.refreshTimer !== null || !this.sinks.some((x) => x.refresh !== undefined)) return;
     const wait = Math.max(0, this.lastRefreshAt + this.settings.refreshDebounceMs - Date.now());
     this.lastRefreshAt = Date.now() + wait;
     this.refreshTimer = setTimeout(() => {

@@ -79,6 +79,8 @@ export class BlockPolicy {
   isResolverProtected(ctx: SubjectContext): boolean {
     if (ctx.resolverKind === 'public' || ctx.resolverKind === 'mirai-default') return true;
     if (ctx.asn !== null && this.allowAsns.has(ctx.asn)) return true;
+    // Asked per record and per decision: no address parse when nothing is allowlisted.
+    if (this.allowNetworks.length === 0) return false;
     const net = safeNetwork(ctx.resolver);
     return net !== null && this.allowNetworks.some((a) => networkContains(a, net));
   }

@@ -1,4 +1,4 @@
-import { decodeMessage, enrichedOffenderSchema, type EnrichedOffender } from '@sluice/contracts';
+import { decodeEnrichedOffender, type EnrichedOffender } from '@sluice/contracts';
 import { BatchConsumer, type ConsumerSupervision, type Kafka } from '@sluice/kafka';
 import { type ReputationPipeline } from '../reputation.pipeline';
 
@@ -22,7 +22,7 @@ export class OffendersConsumer {
         const records: EnrichedOffender[] = [];
         for (const m of messages) {
           try {
-            records.push(decodeMessage(enrichedOffenderSchema, m.value));
+            records.push(decodeEnrichedOffender(m.value));
           } catch (e) {
             // Off-contract input is counted and sampled, never fatal: the batch goes on.
             await onBad(

@@ -26,11 +26,13 @@ local function remove(id)
     table.insert(removed, id)
   end
 end
-for _, u in ipairs(upserts) do
-  redis.call('HSET', KEYS[1], u.id, u.json)
+for i, u in ipairs(upserts) do
+  -- each entry's JSON is its own argument (nested in ARGV[1] it would be escaped and unescaped)
+  local json = ARGV[4 + i]
+  redis.call('HSET', KEYS[1], u.id, json)
   redis.call('ZADD', KEYS[2], u.score, u.id)
   redis.call('ZADD', KEYS[3], u.expiresAt, u.id)
-  log('new', u.id, u.json)
+  log('new', u.id, json)
 end
 for _, id in ipairs(deletes) do remove(id) end
 local n = redis.call('HLEN', KEYS[1])
@@ -110,27 +112,29 @@ export class BlocklistRepository {
       K.expiries,
       K.log,
       // cjson turns [] into {} and back fine; an empty object iterates as nothing with ipairs.
-      JSON.stringify(
-        upserts.map((e) => ({
-          id: e.id,
-          json: JSON.stringify(e),
-          score: e.score,
-          expiresAt: e.expiresAt,
-        })),
-      ),
+      JSON.stringify(upserts.map((e) => ({ id: e.id, score: e.score, expiresAt: e.expiresAt }))),
       JSON.stringify(deletes),
       this.settings.maxEntries,
       this.settings.logMaxLen,
+      ...upserts.map((e) => JSON.stringify(e)),
     );
     return { cursor, removed: Array.isArray(removed) ? removed : [] };
   }
 
-  async get(ids: readonly string[]): Promise<Map<string, BlocklistEntry>> {
+  /**
+   * `validate: false` skips the schema check, as snapshot() does, for the pipeline's own reads of
+   * the entries it wrote (every offender window reads one per subject it scored).
+   */
+  async get(
+    ids: readonly string[],
+    o: { validate?: boolean } = {},
+  ): Promise<Map<string, BlocklistEntry>> {
     const out = new Map<string, BlocklistEntry>();
     if (ids.length === 0) return out;
     const values = await this.redis.hmget(K.entries, ...ids);
+    const read = o.validate === false ? trusted : parse;
     values.forEach((v, i) => {
-      if (v !== null) out.set(ids[i]!, parse(v));
+      if (v !== null) out.set(ids[i]!, read(v));
     });
     return out;
   }

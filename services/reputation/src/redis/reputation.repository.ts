@@ -12,8 +12,9 @@ import { type SubjectKind, type SubjectState } from '../core/scoring';
  * duplicates included, so a replayed batch still re-runs the policy (e.g. after a crash between
  * the Redis write and the Kafka send). Same maths as core/decay.ts fold().
  *
- * ARGV[1] = JSON {hl, cap, win, ttl, dttl, recs: [{d, ts, a, t, off, prot, ev, s: [[h, ev, m, member, markProt]…], px?: [key, prefix]}]}
- * where d/h/ev/m/px key are indexes into KEYS (0 = none).
+ * ARGV[1] = JSON {hl, cap, win, ttl, dttl, recs: [[d, ts, a, t, off, prot, px, pxPrefix, (h, ev, m, member, markProt)…]]}
+ * where d/h/ev/m/px are indexes into KEYS (0 = none), and ARGV[1 + i] is record i's evidence JSON
+ * (its own argument: nested in ARGV[1] it would be escaped by JSON.stringify and unescaped by cjson).
  */
 const FOLD_LUA = `
 local cfg = cjson.decode(ARGV[1])
@@ -32,31 +33,33 @@ local function addTo(x, a, t, ts)
   end
 end
 for i, r in ipairs(cfg.recs) do
-  local ok = redis.call('SET', KEYS[r.d], '1', 'NX', 'PX', cfg.dttl)
+  local ok = redis.call('SET', KEYS[r[1]], '1', 'NX', 'PX', cfg.dttl)
   fresh[i] = ok and 1 or 0
-  for _, s in ipairs(r.s) do
-    local h = s[1]
+  local ts, ra, rt, off, prot = r[2], r[3], r[4], r[5], r[6]
+  local ev = ARGV[i + 1]
+  for j = 9, #r, 5 do
+    local h, mk, member = r[j], r[j + 2], r[j + 3]
     local x = acc[h]
     if x == nil then
-      x = { ev = {}, mem = {}, nmem = 0, prot = false, evk = s[2], mk = s[3], fresh = false }
+      x = { ev = {}, mem = {}, nmem = 0, prot = false, evk = r[j + 1], mk = mk, fresh = false }
       acc[h] = x
       table.insert(order, h)
     end
     if ok then
       x.fresh = true
-      addTo(x, r.a, r.t, r.ts)
-      table.insert(x.ev, r.ev)
-      if s[3] ~= 0 and r.off == 1 and (x.mem[s[4]] or -1) < r.ts then
-        if x.mem[s[4]] == nil then x.nmem = x.nmem + 1 end
-        x.mem[s[4]] = r.ts
+      addTo(x, ra, rt, ts)
+      table.insert(x.ev, ev)
+      if mk ~= 0 and off == 1 and (x.mem[member] or -1) < ts then
+        if x.mem[member] == nil then x.nmem = x.nmem + 1 end
+        x.mem[member] = ts
       end
-      if s[5] == 1 and r.prot == 1 then x.prot = true end
+      if r[j + 4] == 1 and prot == 1 then x.prot = true end
     end
   end
-  if ok and r.px ~= nil and r.off == 1 then
-    local k = r.px[1]
+  if ok and r[7] ~= 0 and off == 1 then
+    local k, p = r[7], r[8]
     px[k] = px[k] or {}
-    if (px[k][r.px[2]] or -1) < r.ts then px[k][r.px[2]] = r.ts end
+    if (px[k][p] or -1) < ts then px[k][p] = ts end
   end
 end
 -- ZADD GT member→ts in chunks (unpack has a small stack limit).
@@ -174,7 +177,15 @@ export function subjectId(
 }
 
 /** Decayed reputation in Redis. Every key carries the deployment prefix (createRedis keyPrefix). */
+/** A subject's own keys and its per-zone subject's keys, within one chunk. */
+interface Family {
+  own: [number, number, number];
+  zones: Map<string, [number, number, number]>;
+}
+
 export class ReputationRepository {
+  private readonly zones = new Map<string, string>();
+
   constructor(
     private readonly redis: Redis,
     private readonly settings: FoldSettings,
@@ -206,63 +217,96 @@ export class ReputationRepository {
     if (records.length === 0) return [];
     const s = this.settings;
     const keys: string[] = [];
-    const index = new Map<string, number>();
     const k = (key: string): number => {
-      let i = index.get(key);
-      if (i === undefined) {
-        keys.push(key);
-        index.set(key, (i = keys.length));
-      }
-      return i;
+      keys.push(key);
+      return keys.length;
+    };
+    // Subjects shared by the chunk's records (a resolver in several zones, a prefix or an ASN
+    // with many resolvers) get their keys named once: [hash, evidence, members] KEYS indexes.
+    type Keys = [number, number, number];
+    const subject = (kind: SubjectKind, id: string, members: boolean): Keys => {
+      const h = keyOf[kind](id);
+      return [k(h), k(`${h}:ev`), members ? k(`${h}:m`) : 0];
+    };
+    const families = {
+      resolver: new Map<string, Family>(),
+      prefix: new Map<string, Family>(),
+      asn: new Map<number, Family & { px: number }>(),
     };
     const prefixes: Array<string | null> = [];
     const subjectKeys: Array<Array<[SubjectKind, number]>> = [];
+    const evidence: string[] = [];
     const recs = records.map((r) => {
       const prefix = prefixOf(r);
       prefixes.push(prefix);
-      const zone = normaliseName(r.zone);
+      const zone = this.normalised(r.zone);
       const ratio = r.totalQueries > 0 ? r.attackQueries / r.totalQueries : 0;
-      const subjects: Array<[number, number, number, string, number]> = [];
+      const asn = r.enrichment.asn;
       const mine: Array<[SubjectKind, number]> = [];
-      const add = (
-        kind: SubjectKind,
-        id: string,
-        member: string | null,
-        markProtected: boolean,
-      ) => {
-        const h = keyOf[kind](id);
-        const hi = k(h);
-        subjects.push([
-          hi,
-          k(`${h}:ev`),
-          member === null ? 0 : k(`${h}:m`),
-          member ?? '',
-          markProtected ? 1 : 0,
-        ]);
-        mine.push([kind, hi]);
-      };
+      const rec: Array<number | string> = [
+        k(`rep:seen:${r.zone}|${r.resolver}|${r.windowStart}|${r.windowEnd}`),
+        r.windowEnd,
+        r.attackQueries,
+        r.totalQueries,
+        ratio >= s.offenderMinRatio && r.attackQueries > 0 ? 1 : 0,
+        isProtected(r) || showsLegitimateTraffic(r, s.legitMinQueries) ? 1 : 0,
+        0,
+        '',
+      ];
       // Every subject is marked when a record shows a protected resolver or legitimate traffic:
       // the policy then never refuses it a whole zone nor blocks its network outright.
-      add('resolver-zone', `${r.resolver}|${zone}`, null, true);
-      add('resolver', r.resolver, zone, true);
-      const asn = r.enrichment.asn;
+      const add = (kind: SubjectKind, [h, ev, m]: Keys, member: string) => {
+        rec.push(h, ev, m, member, 1);
+        mine.push([kind, h]);
+      };
+      let res = families.resolver.get(r.resolver);
+      if (res === undefined)
+        families.resolver.set(
+          r.resolver,
+          (res = { own: subject('resolver', r.resolver, true), zones: new Map() }),
+        );
+      let rz = res.zones.get(zone);
+      if (rz === undefined)
+        res.zones.set(zone, (rz = subject('resolver-zone', `${r.resolver}|${zone}`, false)));
+      add('resolver-zone', rz, '');
+      add('resolver', res.own, zone);
       if (prefix !== null) {
-        add('prefix', prefix, r.resolver, true);
-        add('prefix-zone', `${prefix}|${zone}`, r.resolver, true);
+        let p = families.prefix.get(prefix);
+        if (p === undefined)
+          families.prefix.set(
+            prefix,
+            (p = { own: subject('prefix', prefix, true), zones: new Map() }),
+          );
+        let pz = p.zones.get(zone);
+        if (pz === undefined)
+          p.zones.set(zone, (pz = subject('prefix-zone', `${prefix}|${zone}`, true)));
+        add('prefix', p.own, r.resolver);
+        add('prefix-zone', pz, r.resolver);
       }
       if (asn !== null) {
-        add('asn', String(asn), r.resolver, true);
-        add('asn-zone', `${asn}|${zone}`, r.resolver, true);
+        let a = families.asn.get(asn);
+        if (a === undefined)
+          families.asn.set(
+            asn,
+            (a = {
+              own: subject('asn', String(asn), true),
+              zones: new Map(),
+              px: 0,
+            }),
+          );
+        let az = a.zones.get(zone);
+        if (az === undefined) a.zones.set(zone, (az = subject('asn-zone', `${asn}|${zone}`, true)));
+        add('asn', a.own, r.resolver);
+        add('asn-zone', az, r.resolver);
+        if (prefix !== null) {
+          if (a.px === 0) a.px = k(`${keyOf.asn(String(asn))}:px`);
+          rec[6] = a.px;
+          rec[7] = prefix;
+        }
       }
       subjectKeys.push(mine);
-      return {
-        d: k(`rep:seen:${r.zone}|${r.resolver}|${r.windowStart}|${r.windowEnd}`),
-        ts: r.windowEnd,
-        a: r.attackQueries,
-        t: r.totalQueries,
-        off: ratio >= s.offenderMinRatio && r.attackQueries > 0 ? 1 : 0,
-        prot: isProtected(r) || showsLegitimateTraffic(r, s.legitMinQueries) ? 1 : 0,
-        ev: JSON.stringify({
+      evidence.push(
+        JSON.stringify({
           alertId: r.alertId,
           zone: r.zone,
           resolver: r.resolver,
@@ -272,10 +316,8 @@ export class ReputationRepository {
           totalQueries: r.totalQueries,
           samples: r.evidence.slice(0, 3),
         }),
-        s: subjects,
-        px:
-          asn !== null && prefix !== null ? [k(`${keyOf.asn(String(asn))}:px`), prefix] : undefined,
-      };
+      );
+      return rec;
     });
     const arg = JSON.stringify({
       hl: s.halfLifeMs,
@@ -286,7 +328,7 @@ export class ReputationRepository {
       recs,
     });
     const fold = (this.redis as unknown as { sluiceFold: FoldCommand }).sluiceFold.bind(this.redis);
-    const [fresh, states] = await fold(keys.length, ...keys, arg);
+    const [fresh, states] = await fold(keys.length, ...keys, arg, ...evidence);
     const byKey = new Map<number, SubjectState>();
     for (const v of states) byKey.set(Number(v[0]), parseState(v.slice(1)));
     return records.map((_r, i) => {
@@ -303,6 +345,16 @@ export class ReputationRepository {
     });
   }
 
+  /** normaliseName, remembered: a batch has a handful of zones and thousands of records. */
+  private normalised(zone: string): string {
+    let n = this.zones.get(zone);
+    if (n === undefined) {
+      if (this.zones.size >= 10_000) this.zones.clear();
+      this.zones.set(zone, (n = normaliseName(zone)));
+    }
+    return n;
+  }
+
   /** Offending prefixes recently seen in an ASN (newest first), pruned to the member window. */
   async asnNetworks(asn: number, now: number, limit = 256): Promise<string[]> {
     const key = `${keyOf.asn(String(asn))}:px`;
@@ -314,6 +366,29 @@ export class ReputationRepository {
       0,
       limit,
     );
+  }
+
+  /** asnNetworks for many ASNs in one round trip (same answers, same order as the requests). */
+  async asnNetworksMany(
+    requests: ReadonlyArray<{ asn: number; now: number }>,
+    limit = 256,
+  ): Promise<string[][]> {
+    if (requests.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const { asn, now } of requests)
+      pipe.zrevrangebyscore(
+        `${keyOf.asn(String(asn))}:px`,
+        '+inf',
+        now - this.settings.memberWindowMs,
+        'LIMIT',
+        0,
+        limit,
+      );
+    const results = (await pipe.exec()) ?? [];
+    return results.map(([err, v]) => {
+      if (err) throw err;
+      return v as string[];
+    });
   }
 
   /** Score inputs plus recent members and evidence: why a subject has its score. */
