@@ -1,7 +1,12 @@
 import { SluiceError } from './errors';
 import { type QueryBatch, type QueryEvent } from './query';
-import { decodeQueryColumns, NameKind, QueryColumns, QueryFlag } from './query-batch-columns';
-import { decodeQueryBatch, encodeQueryBatch, QueryBatchBuilder } from './query-batch-codec';
+import { NameKind, QueryColumns, QueryFlag } from './query-batch-columns';
+import {
+  decodeQueryBatch,
+  decodeQueryColumns,
+  encodeQueryBatch,
+  QueryBatchBuilder,
+} from './query-batch-codec';
 
 /** Small deterministic PRNG (mulberry32): the same corpus on every run. */
 function rng(seed: number) {

@@ -1,5 +1,6 @@
 import { ErrorCodes, SluiceError } from './errors';
 import { queryBatchSchema, type QueryBatch, type QueryEvent, type Transport } from './query';
+import { QueryColumns, readBinaryQueryBatch } from './query-batch-columns';
 import {
   BINARY,
   BINARY_V2,
@@ -294,94 +295,21 @@ function encodeBinary(batch: QueryBatch): Buffer {
   return builder.finish();
 }
 
-function truncated(): never {
-  throw new SluiceError(ErrorCodes.schema, 'binary query batch is truncated or corrupt');
+/**
+ * Decode a sluice.queries.v1 value into columns (every encoding decodeQueryBatch reads, with
+ * the same checks and errors). The binary encodings are read in place; JSON batches are
+ * validated by decodeQueryBatch and re-encoded first (a legacy path, not a fast one).
+ */
+export function decodeQueryColumns(raw: Buffer, into = new QueryColumns()): QueryColumns {
+  into.count = 0;
+  if (raw.length > 0 && (raw[0] === BINARY || raw[0] === BINARY_V2))
+    return readBinaryQueryBatch(raw, into);
+  return readBinaryQueryBatch(encodeBinary(decodeQueryBatch(raw)), into);
 }
 
 function decodeBinary(buf: Buffer): QueryBatch {
-  const withAncount = buf[0] === BINARY;
-  let at = 1;
-  const end = buf.length;
-  const varint = (): number => {
-    let v = 0;
-    let shift = 0;
-    for (;;) {
-      if (at >= end || shift > 28) truncated();
-      const b = buf[at++]!;
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v;
-      shift += 7;
-    }
-  };
-  const str = (): string => {
-    const n = varint();
-    if (at + n > end) truncated();
-    const s = buf.toString('utf8', at, at + n);
-    at += n;
-    return s;
-  };
-  const u16 = (): number => {
-    if (at + 2 > end) truncated();
-    const v = buf[at]! | (buf[at + 1]! << 8);
-    at += 2;
-    return v;
-  };
-  const source = str();
-  const zone = str();
-  const resolverCount = varint();
-  if (resolverCount > end) truncated();
-  const resolvers: string[] = [];
-  for (let i = 0; i < resolverCount; i++) {
-    // The contract's checks the format itself cannot express: no empty resolver, a finite ts.
-    const resolver = str();
-    if (resolver.length === 0) truncated();
-    resolvers.push(resolver);
-  }
-  const n = varint();
-  if (n * 16 > end) truncated();
-  const events: QueryEvent[] = new Array<QueryEvent>(n);
-  for (let i = 0; i < n; i++) {
-    if (at + 8 > end) truncated();
-    const ts = buf.readDoubleLE(at);
-    at += 8;
-    const resolver = resolvers[varint()];
-    const resolverPort = u16();
-    if (at + 2 > end) truncated();
-    const transport = TRANSPORTS[buf[at++]!];
-    const flags = buf[at++]!;
-    if (resolver === undefined || transport === undefined || !(ts >= 0 && ts < Infinity))
-      truncated();
-    const qtype = u16();
-    const qclass = u16();
-    const id = u16();
-    const ednsSize = flags & F_EDNS ? u16() : null;
-    const rcode = flags & F_RCODE ? u16() : null;
-    if (rcode !== null && rcode > 4095) truncated();
-    let ancount: number | null = null;
-    if (rcode !== null && withAncount) {
-      const a = varint();
-      if (a > 65536) truncated();
-      ancount = a === 0 ? null : a - 1;
-    }
-    const eventZone = flags & F_ZONE ? str() : zone;
-    const qname = flags & F_APEX ? eventZone : flags & F_RELATIVE ? `${str()}.${eventZone}` : str();
-    events[i] = {
-      ts,
-      resolver,
-      resolverPort,
-      transport,
-      qname,
-      qtype,
-      qclass,
-      rd: (flags & F_RD) !== 0,
-      cd: (flags & F_CD) !== 0,
-      do: (flags & F_DO) !== 0,
-      ednsSize,
-      id,
-      zone: eventZone,
-      rcode,
-      ancount,
-    };
-  }
-  return { v: 1, source, zone, events };
+  const c = readBinaryQueryBatch(buf, new QueryColumns());
+  const events = new Array<QueryEvent>(c.count);
+  for (let i = 0; i < c.count; i++) events[i] = c.event(i);
+  return { v: 1, source: c.source, zone: c.zone, events };
 }

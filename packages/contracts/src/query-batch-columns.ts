@@ -1,9 +1,7 @@
 import { ErrorCodes, SluiceError } from './errors';
 import { type QueryEvent, type Transport } from './query';
-import { decodeQueryBatch, encodeQueryBatch } from './query-batch-codec';
 import {
   BINARY,
-  BINARY_V2,
   F_APEX,
   F_CD,
   F_DO,
@@ -132,17 +130,10 @@ export class QueryColumns {
 }
 
 /**
- * Decode a sluice.queries.v1 value into columns (every encoding decodeQueryBatch reads, with
- * the same checks and errors). The binary encodings are read in place; JSON batches are
- * validated by decodeQueryBatch and re-encoded first (a legacy path, not a fast one).
+ * Read a binary batch (encodings 0x03 and 0x02) into `c`: the one reader of the binary format,
+ * behind both decodeQueryBatch and decodeQueryColumns. Leaves `c.count` at 0 when it throws.
  */
-export function decodeQueryColumns(raw: Buffer, into = new QueryColumns()): QueryColumns {
-  into.count = 0;
-  if (raw.length > 0 && (raw[0] === BINARY || raw[0] === BINARY_V2)) return readBinary(raw, into);
-  return readBinary(encodeQueryBatch(decodeQueryBatch(raw), 'binary'), into);
-}
-
-function readBinary(buf: Buffer, c: QueryColumns): QueryColumns {
+export function readBinaryQueryBatch(buf: Buffer, c: QueryColumns): QueryColumns {
   const withAncount = buf[0] === BINARY;
   let at = 1;
   const end = buf.length;

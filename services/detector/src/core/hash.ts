@@ -1,6 +1,6 @@
 /**
- * Two independent 32-bit hashes of a string in one pass (FNV-style multiply per UTF-16 unit,
- * murmur3 finaliser). HyperLogLog uses h1; the Bloom filter derives k probes from h1 and h2
+ * Two independent 32-bit hashes of a name in one pass (FNV-style multiply per byte, murmur3
+ * finaliser). HyperLogLog uses h1; the Bloom filter derives k probes from h1 and h2
  * (Kirsch–Mitzenmacher double hashing), so each name is hashed once per query.
  */
 export interface Hash2 {
@@ -21,24 +21,16 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
+/** hash2 of a string's UTF-8 bytes (tests and callers off the hot path). */
 export function hash2(text: string, out: Hash2 = { h1: 0, h2: 0 }): Hash2 {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c ^ text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = imul(a ^ c, 0x01000193);
-    b = imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  out.h1 = fmix32(a);
-  out.h2 = fmix32(b ^ 0x68e31da4) | 1;
-  return out;
+  const b = Buffer.from(text, 'utf8');
+  return hash2Bytes(b, 0, b.length, out);
 }
 
 /**
- * hash2 of the bytes [start, end) of `b`: the same value as hash2 of the string they encode
- * when it is ASCII (every DNS name on the wire that is not escaped), so filters and
- * vocabularies filled from strings (tests, checkpoints) and from batch bytes agree.
+ * hash2 of the bytes [start, end) of `b` — names as they come off the wire. For ASCII (every DNS
+ * name that is not escaped) the bytes are the UTF-16 units checkpoints written before 2026-11-30
+ * hashed, so their filters and vocabularies still match.
  */
 export function hash2Bytes(b: Uint8Array, start: number, end: number, out: Hash2): Hash2 {
   let a = 0x811c9dc5;

@@ -189,16 +189,21 @@ export function scoreSubname(sub: string, zone: NgramModel | null): LabelFeature
   return { ...scoreSubnameBytes(b, 0, b.length, zone, scratchFeatures) };
 }
 
-const scratchFeatures: LabelFeatures = {
-  length: 0,
-  labels: 0,
-  firstLabelLength: 0,
-  entropy: 0,
-  digitShare: 0,
-  classSwitches: 0,
-  bitsPerChar: 0,
-  score: 0,
-};
+/** A features object for scoreSubnameBytes to fill (a hot loop keeps one and reuses it). */
+export function labelFeatures(): LabelFeatures {
+  return {
+    length: 0,
+    labels: 0,
+    firstLabelLength: 0,
+    entropy: 0,
+    digitShare: 0,
+    classSwitches: 0,
+    bitsPerChar: 0,
+    score: 0,
+  };
+}
+
+const scratchFeatures = labelFeatures();
 
 /**
  * Score the subname in bytes [start, end) of `b` into `out` and return it. The detector's hot

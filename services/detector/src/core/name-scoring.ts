@@ -1,6 +1,6 @@
 import { hash2Bytes, type Hash2 } from './hash';
 import { HyperLogLog } from './hyperloglog';
-import { NgramModel, scoreSubnameBytes, utf8, type LabelFeatures } from './label-score';
+import { labelFeatures, NgramModel, scoreSubnameBytes, utf8 } from './label-score';
 import { SeenFilter, type SeenFilterJson } from './seen-filter';
 import { type DetectorSettings } from './settings';
 import { type SpaceSaving } from './space-saving';
@@ -10,16 +10,7 @@ import { ZoneVocabulary, type VocabularyJson } from './zone-vocabulary';
 import { type ZoneWindows } from './zone-windows';
 
 const scratch: Hash2 = { h1: 0, h2: 0 };
-const f: LabelFeatures = {
-  length: 0,
-  labels: 0,
-  firstLabelLength: 0,
-  entropy: 0,
-  digitShare: 0,
-  classSwitches: 0,
-  bitsPerChar: 0,
-  score: 0,
-};
+const f = labelFeatures();
 const REPEAT_SAMPLE_PER_TICK = 200;
 
 export interface NamesJson {
