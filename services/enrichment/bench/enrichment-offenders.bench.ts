@@ -22,6 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { encodeMessage, offenderSchema, type Offender } from '@sluice/contracts';
 import { createKafka, provisionTopics, BatchingProducer } from '@sluice/kafka';
 import { formatIpv4, formatIpv6 } from '@sluice/dns';
+import { createRedis } from '@sluice/redis';
 import { machineLine, markdownTable } from '@sluice/testing';
 import { loadavg } from 'node:os';
 import * as current from '../src';
@@ -126,6 +127,22 @@ interface RoundResult {
   heapPeak: number;
   rssPeak: number;
   redisKeys: number;
+  redisBytes: number;
+  heapAfter: number;
+}
+
+/** MEMORY USAGE of every key (exact: SAMPLES 0), summed; full key names, unprefixed client. */
+async function redisBytes(keys: readonly string[]): Promise<number> {
+  const raw = createRedis({ url: redisUrl, keyPrefix: '' });
+  await raw.connect();
+  let total = 0;
+  for (let i = 0; i < keys.length; i += 2_000) {
+    const pipe = raw.pipeline();
+    for (const k of keys.slice(i, i + 2_000)) pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
+    for (const [, n] of (await pipe.exec()) ?? []) total += Number(n ?? 0);
+  }
+  raw.disconnect();
+  return total;
 }
 
 async function round(
@@ -133,6 +150,7 @@ async function round(
   inputTopic: string,
   n: number,
   stamp: string,
+  measureRedis = false,
 ): Promise<RoundResult> {
   const prefix = `${stamp}:${v.name}:${Math.random().toString(36).slice(2, 8)}:`;
   let seen = 0;
@@ -177,6 +195,10 @@ async function round(
   profileStop(v.name);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   const keys = (await runtime.redis.keys(`${prefix}*`)).map((k) => k.slice(prefix.length));
+  // Live heap once the run is over and before the service stops (caches and maps it keeps).
+  if (measureRedis) (globalThis as { gc?: () => void }).gc?.();
+  const heapAfter = process.memoryUsage().heapUsed;
+  const bytes = measureRedis ? await redisBytes(keys.map((k) => prefix + k)) : 0;
   for (let i = 0; i < keys.length; i += 500) await runtime.redis.del(...keys.slice(i, i + 500));
   await runtime.stop();
   return {
@@ -186,6 +208,8 @@ async function round(
     heapPeak,
     rssPeak,
     redisKeys: keys.length,
+    redisBytes: bytes,
+    heapAfter,
   };
 }
 
@@ -216,7 +240,104 @@ function profileStop(name: string): void {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * BENCH_OVERLOAD_RESOLVERS=N: one offender window from N distinct resolvers (over the ten zones),
+ * through the current code only; reports peak heap and RSS growth over the idle service and what
+ * the run left in Redis. The input is produced in chunks and not kept, so the process's memory is
+ * the service's.
+ */
+async function overload(n: number): Promise<void> {
+  const stamp = `bench.enroff.ovl.${Date.now()}`;
+  const kafka = createKafka({
+    brokers,
+    clientId: 'bench-enrichment-overload',
+    sasl: null,
+    tls: { enabled: false, caFile: null },
+    topicPartitions: 3,
+    replicationFactor: 1,
+  });
+  const input = `${stamp}.offenders`;
+  const topics = [input, `${stamp}.alerts`, `${stamp}.enriched`, `${stamp}.dlq`];
+  await provisionTopics(
+    kafka,
+    topics.map((name) => ({ name, compacted: false })),
+    { partitions: 3, replicationFactor: 1 },
+  );
+  const producer = new BatchingProducer(kafka);
+  await producer.connect();
+  const ws = Date.UTC(2026, 0, 1);
+  for (let i = 0; i < n; i += 5_000) {
+    const chunk = [];
+    for (let j = i; j < Math.min(n, i + 5_000); j++) {
+      const zone = `victim${j % ZONES}.example`;
+      // distinct public addresses: 11.0.0.0 upwards
+      const resolver = formatIpv4((0x0b000000 + j * 7) >>> 0);
+      const attack = 1 + (j % 200);
+      chunk.push({
+        key: zone,
+        value: encodeMessage(offenderSchema, {
+          v: 1,
+          zone,
+          resolver,
+          windowStart: ws,
+          windowEnd: ws + 10_000,
+          attackQueries: attack,
+          totalQueries: attack + 2,
+          alertId: `${zone}-alert-1`,
+          evidence: [{ ts: ws + 1, resolver, qname: `${label()}.${zone}` }],
+        }),
+      });
+    }
+    await producer.send(input, chunk);
+  }
+  await producer.disconnect();
+  const v = variantFrom('current', current, loadEnrichmentConfig);
+  (globalThis as { gc?: () => void }).gc?.();
+  const idle = process.memoryUsage();
+  const load0 = loadavg();
+  const res = await round(v, input, n, stamp, true);
+  const load1 = loadavg();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics });
+  await admin.disconnect();
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  process.stdout.write(
+    [
+      `## Enrichment under offender records from ${n.toLocaleString('en-US')} distinct resolvers`,
+      '',
+      `${machineLine()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} → ${load1.map((x) => x.toFixed(1)).join(' ')}. \`BENCH_OVERLOAD_RESOLVERS=${n}\` (services/enrichment/bench/enrichment-offenders.bench.ts), one window, ${ZONES} zones, LRU ${loadEnrichmentConfig({}).ENRICH_CACHE_SIZE.toLocaleString('en-US')}.`,
+      '',
+      markdownTable(
+        [
+          'records',
+          'CPU per record',
+          'heap: idle → peak → live after',
+          'RSS: idle → peak',
+          'Redis keys',
+          'Redis bytes (MEMORY USAGE)',
+          'per resolver',
+        ],
+        [
+          [
+            n.toLocaleString('en-US'),
+            `${((res.cpuMs * 1000) / res.records).toFixed(1)} µs`,
+            `${mib(idle.heapUsed)} → ${mib(res.heapPeak)} → ${mib(res.heapAfter)}`,
+            `${mib(idle.rss)} → ${mib(res.rssPeak)}`,
+            res.redisKeys.toLocaleString('en-US'),
+            mib(res.redisBytes),
+            `${Math.round(res.redisBytes / n)} B`,
+          ],
+        ],
+      ),
+      '',
+    ].join('\n'),
+  );
+}
+
 async function main(): Promise<void> {
+  const overloadN = Number(process.env.BENCH_OVERLOAD_RESOLVERS ?? 0);
+  if (overloadN > 0) return overload(overloadN);
   const stamp = `bench.enroff.${Date.now()}`;
   const kafka = createKafka({
     brokers,

@@ -156,7 +156,8 @@ async function round(
   output: string,
   n: number,
   t0: number,
-): Promise<{ cpuMs: number; records: number; wallMs: number }> {
+  measure = false,
+): Promise<RoundResult> {
   const prefix = `bench:repoff:${name}:${Math.random().toString(36).slice(2, 8)}:`;
   const redis: Redis = createRedis({ url: redisUrl, keyPrefix: prefix });
   await redis.connect();
@@ -172,6 +173,8 @@ async function round(
   let cpu0: NodeJS.CpuUsage | null = null;
   let wall0 = 0n;
   let counted = 0;
+  let heapPeak = 0;
+  let rssPeak = 0;
   let seen = 0;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => (done = r));
@@ -185,6 +188,9 @@ async function round(
       profileStart();
       wall0 = process.hrtime.bigint();
     } else counted += records.length;
+    const m = process.memoryUsage();
+    heapPeak = Math.max(heapPeak, m.heapUsed);
+    rssPeak = Math.max(rssPeak, m.rss);
     if (seen >= n) done();
   };
   const consumer = new src.Consumer(kafka, { groupId: `${prefix}g`, topic: input }, pipeline, () =>
@@ -197,16 +203,150 @@ async function round(
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   await consumer.stop();
   await pipeline.settle();
+  // Live heap once the run is over and before the service stops (caches and maps it keeps).
+  if (measure) (globalThis as { gc?: () => void }).gc?.();
+  const heapAfter = process.memoryUsage().heapUsed;
   const raw = createRedis({ url: redisUrl, keyPrefix: '' });
   let cursor = '0';
+  let redisKeys = 0;
+  let redisBytes = 0;
   do {
     const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
+    redisKeys += keys.length;
+    if (measure && keys.length) {
+      const pipe = raw.pipeline();
+      for (const k of keys) pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
+      for (const [, b] of (await pipe.exec()) ?? []) redisBytes += Number(b ?? 0);
+    }
     if (keys.length) await raw.unlink(...keys);
   } while (cursor !== '0');
   raw.disconnect();
   redis.disconnect();
-  return { cpuMs: (used.user + used.system) / 1000, records: counted, wallMs };
+  return {
+    cpuMs: (used.user + used.system) / 1000,
+    records: counted,
+    wallMs,
+    heapPeak,
+    rssPeak,
+    redisKeys,
+    redisBytes,
+    heapAfter,
+  };
+}
+
+interface RoundResult {
+  cpuMs: number;
+  records: number;
+  wallMs: number;
+  heapPeak: number;
+  rssPeak: number;
+  redisKeys: number;
+  redisBytes: number;
+  heapAfter: number;
+}
+
+/**
+ * BENCH_OVERLOAD_RESOLVERS=N: one offender window from N distinct resolvers (over the ten zones),
+ * current code only: peak heap and RSS against the idle process, and what the run left in Redis.
+ * The input is produced in chunks and not kept, so the process's memory is the service's.
+ */
+async function overload(n: number): Promise<void> {
+  const stamp = `bench.repoff.ovl.${Date.now()}`;
+  const kafka = createKafka({
+    brokers,
+    clientId: 'bench-reputation-overload',
+    sasl: null,
+    tls: { enabled: false, caFile: null },
+    topicPartitions: 3,
+    replicationFactor: 1,
+  });
+  const input = `${stamp}.enriched`;
+  const output = `${stamp}.blocklist`;
+  await provisionTopics(
+    kafka,
+    [input, output].map((name) => ({ name, compacted: false })),
+    { partitions: 3, replicationFactor: 1 },
+  );
+  const producer = new BatchingProducer(kafka);
+  await producer.connect();
+  const t0 = Date.UTC(2026, 0, 1);
+  for (let i = 0; i < n; i += 5_000) {
+    const chunk = [];
+    for (let j = i; j < Math.min(n, i + 5_000); j++) {
+      const zone = `victim${j % ZONES}.example`;
+      const ip = (0x0b000000 + j * 7) >>> 0;
+      const resolver = formatIpv4(ip);
+      const asn = 64_500 + ((ip >>> 16) % 300);
+      const attack = 1 + (j % 200);
+      const r: EnrichedOffender = {
+        v: 1,
+        zone,
+        resolver,
+        windowStart: t0,
+        windowEnd: t0 + 10_000,
+        attackQueries: attack,
+        totalQueries: attack + 2,
+        alertId: `${zone}-alert-1`,
+        evidence: [{ ts: t0 + 1, resolver, qname: `${label()}.${zone}` }],
+        enrichment: {
+          asn,
+          asOrg: `AS-${asn}`,
+          prefix: `${resolver.split('.').slice(0, 2).join('.')}.0.0/16`,
+          country: 'NL',
+          resolverKind: 'isp',
+          resolverOperator: null,
+          note: null,
+          miraiDefaultOperator: null,
+        },
+      };
+      chunk.push({ key: zone, value: encodeMessage(enrichedOffenderSchema, r) });
+    }
+    await producer.send(input, chunk);
+  }
+  const src = { index: currentIndex, Consumer: CurrentConsumer, Publisher: CurrentPublisher };
+  (globalThis as { gc?: () => void }).gc?.();
+  const idle = process.memoryUsage();
+  const load0 = loadavg();
+  const res = await round(src, 'current', kafka, producer, input, output, n, t0, true);
+  const load1 = loadavg();
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [input, output] });
+  await admin.disconnect();
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  process.stdout.write(
+    [
+      `## Reputation under offender records from ${n.toLocaleString('en-US')} distinct resolvers`,
+      '',
+      `${machineLine()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} → ${load1.map((x) => x.toFixed(1)).join(' ')}. \`BENCH_OVERLOAD_RESOLVERS=${n}\` (services/reputation/bench/reputation-offenders.bench.ts), one window, ${ZONES} zones, defaults (key TTL max(20 half-lives, 1 day)).`,
+      '',
+      markdownTable(
+        [
+          'records',
+          'CPU per record',
+          'heap: idle → peak → live after',
+          'RSS: idle → peak',
+          'Redis keys',
+          'Redis bytes (MEMORY USAGE)',
+          'per resolver',
+        ],
+        [
+          [
+            n.toLocaleString('en-US'),
+            `${((res.cpuMs * 1000) / res.records).toFixed(1)} µs`,
+            `${mib(idle.heapUsed)} → ${mib(res.heapPeak)} → ${mib(res.heapAfter)}`,
+            `${mib(idle.rss)} → ${mib(res.rssPeak)}`,
+            res.redisKeys.toLocaleString('en-US'),
+            mib(res.redisBytes),
+            `${Math.round(res.redisBytes / n)} B`,
+          ],
+        ],
+      ),
+      '',
+    ].join('\n'),
+  );
 }
 
 function load(dir: string): Src {
@@ -251,6 +391,8 @@ function profileStop(name: string): void {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
+  const overloadN = Number(process.env.BENCH_OVERLOAD_RESOLVERS ?? 0);
+  if (overloadN > 0) return overload(overloadN);
   const stamp = `bench.repoff.${Date.now()}`;
   const kafka = createKafka({
     brokers,

@@ -7,7 +7,7 @@ import {
 import { type BlockPolicy, needsWrite, type Evaluation } from './core/policy';
 import { formatNetwork, maskBytes, normaliseName, parseIpBytes } from '@sluice/dns';
 import { entryId, scopeZone } from './core/scope';
-import { type SubjectKind } from './core/scoring';
+import { type SubjectKind, type SubjectState } from './core/scoring';
 import { decideGuard, guardChanged, type GuardSettings } from './core/zone-guard';
 import { type BlocklistRepository } from './redis/blocklist.repository';
 import { type GuardRepository } from './redis/guard.repository';
@@ -194,16 +194,34 @@ export class ReputationPipeline {
     this.stats.records += records.length;
     // The latest evaluation per subject wins within a window.
     const evals = new Map<string, Evaluation>();
+    // A subject shared by many records (a prefix, an ASN) comes back as one state object per
+    // fold chunk: its entry id is made once, not once per record.
+    const idOf = new Map<SubjectState, { kind: SubjectKind; id: string | null }>();
     results.forEach((res, i) => {
       if (res.duplicate) this.stats.duplicates++;
       const r = records[i]!;
       const context = contextOf(r);
       // In the fold's order (resolver-zone, resolver, prefix, prefix-zone, asn, asn-zone).
-      for (const kind in res.states) {
-        const state = res.states[kind as SubjectKind];
+      for (const k in res.states) {
+        const kind = k as SubjectKind;
+        const state = res.states[kind];
         if (!state) continue;
-        const scope = this.policy.scopeOf(kind as SubjectKind, context);
-        if (scope) evals.set(entryId(scope), { kind: kind as SubjectKind, state, context });
+        let id: string | null;
+        const known = idOf.get(state);
+        if (known !== undefined && known.kind === kind) id = known.id;
+        else {
+          const scope = this.policy.scopeOf(kind, context);
+          id = scope ? entryId(scope) : null;
+          idOf.set(state, { kind, id });
+        }
+        if (id === null) continue;
+        // The latest record's evaluation wins; the subject keeps its first position.
+        const prior = evals.get(id);
+        if (prior === undefined) evals.set(id, { kind, state, context });
+        else {
+          prior.state = state;
+          prior.context = context;
+        }
       }
     });
     const existing = await this.blocklist.get([...evals.keys()], { validate: false });
