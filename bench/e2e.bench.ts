@@ -138,7 +138,11 @@ async function ensureCapture(queries: number): Promise<Capture> {
   mkdirSync(WORK, { recursive: true });
   const base = join(WORK, `capture-v${CAPTURE_VERSION}-${queries}`);
   if (existsSync(`${base}.json`) && existsSync(`${base}.pcap`)) {
-    const c = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Capture;
+    // The pcap beside its metadata, wherever the checkout (and the path stored in it) was.
+    const c = {
+      ...(JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Capture),
+      path: `${base}.pcap`,
+    };
     log(`reusing ${c.path} (${fmt(c.queries)} queries, ${fmt(c.bytes / 2 ** 20)} MiB)`);
     return c;
   }
