@@ -46,7 +46,7 @@ const coreFiles = [
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/coverage/**', '.local/**', '**/*.js', '**/*.cjs', '**/*.mjs'],
+    ignores: ['**/dist/**', '**/coverage/**', '**/.local/**', '**/.baseline/**', '**/*.js', '**/*.cjs', '**/*.mjs'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
