@@ -5,11 +5,11 @@ import {
   decodeQueryBatch,
   decodeQueryColumns,
   QueryColumns,
-  encodeQueryBatch,
   type QueryEvent,
 } from '@sluice/contracts';
 import { simulate, zoneName } from '@sluice/traffic-sim';
 import { DetectorCore } from '../src/core/detector-core';
+import { toMessages } from './bench-messages';
 // The other commit's core, put in .baseline by against-commit.sh (absent from a clean checkout,
 // hence required at run time rather than imported). Its API is the one this bench calls.
 interface BaselineCore {
@@ -24,36 +24,6 @@ const HeadCore = (): BaselineCore => {
   return new m.DetectorCore();
 };
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-function toMessages(events: Iterable<QueryEvent>) {
-  const out: { value: Buffer; count: number }[] = [];
-  let slice: QueryEvent[] = [];
-  let sec = -1;
-  const flush = () => {
-    const by = new Map<string, QueryEvent[]>();
-    for (const e of slice) {
-      let l = by.get(e.zone);
-      if (!l) by.set(e.zone, (l = []));
-      l.push(e);
-    }
-    for (const [zone, all] of by)
-      for (let i = 0; i < all.length; i += 500) {
-        const list = all.slice(i, i + 500);
-        out.push({
-          value: encodeQueryBatch({ v: 1, source: 'bench', zone, events: list }),
-          count: list.length,
-        });
-      }
-    slice = [];
-  };
-  for (const e of events) {
-    const s = Math.floor(e.ts / 1000);
-    if (s !== sec && slice.length) flush();
-    sec = s;
-    slice.push(e);
-  }
-  flush();
-  return out;
-}
 const messages = toMessages(
   simulate({
     seed: 5,
