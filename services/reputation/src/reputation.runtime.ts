@@ -148,6 +148,10 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
           c.DNSDIST_CDB_PATH,
           guardCdbPath(c.DNSDIST_CDB_PATH, c.DNSDIST_GUARD_CDB_PATH),
           { v4: c.DNSDIST_PREFIX_V4, v6: c.DNSDIST_PREFIX_V6 },
+          c.DNSDIST_NOTIFY.map((hp) => {
+            const i = hp.lastIndexOf(':');
+            return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+          }),
         ),
       );
     const zoneNames = new ZoneNamesSource(

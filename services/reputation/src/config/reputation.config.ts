@@ -254,6 +254,8 @@ export const reputationConfigSchema = z
     DNSDIST_GUARD_CDB_PATH: z.string().optional(),
     DNSDIST_PREFIX_V4: prefixLengths(32).default([24]),
     DNSDIST_PREFIX_V6: prefixLengths(128).default([48]),
+    /** dnsdist listeners (host:port) sent a NOTIFY after each write: they reload at once. */
+    DNSDIST_NOTIFY: hostPortList().default([]),
   })
   .superRefine(checkKafkaEnv)
   .superRefine((c, ctx) => {

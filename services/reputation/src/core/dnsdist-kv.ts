@@ -80,7 +80,9 @@ export function dnsdistAction(a: Exclude<BlockAction, 'guard'>): string {
     case 'refused':
       return 'RCodeAction(DNSRCode.REFUSED)';
     case 'nxdomain':
-      return 'RCodeAction(DNSRCode.NXDOMAIN)';
+      // Speaking for the authoritative: without AA a resolver takes the answer as lame and tries
+      // the next server (then SERVFAIL), instead of passing on the NXDOMAIN.
+      return 'RCodeAction(DNSRCode.NXDOMAIN, {aa=true})';
     case 'truncate':
       return 'TCAction()';
   }
@@ -93,9 +95,42 @@ export interface DnsdistConfigOptions {
   guardCdbPath: string;
   v4: readonly number[];
   v6: readonly number[];
+  /**
+   * Networks whose DNS NOTIFY makes dnsdist re-read both stores at once (the reputation
+   * service's DNSDIST_NOTIFY); default loopback. Empty: no NOTIFY rule, the 1 s mtime poll only.
+   */
+  notifyFrom?: readonly string[];
+  /** How often dnsdist checks the files' mtime, seconds (1; tests raise it to isolate NOTIFY). */
+  pollSeconds?: number;
 }
 
+/** Where the reputation service's NOTIFY comes from when nothing else is configured. */
+export const DEFAULT_NOTIFY_FROM = ['127.0.0.0/8', '::1/128'] as const;
+
 const guardActions = ['refused', 'drop', 'nxdomain', 'truncate'] as const;
+
+/**
+ * A NOTIFY from the reputation service (sent after each write) reloads both stores now rather than
+ * at dnsdist's next once-a-second mtime check (median 0.5 s, up to 1 s, of flood let through). The
+ * reload is unconditional (CDBKVStore:reload()), so it also picks up a second write within the
+ * same second. Answered as a NOTIFY acknowledgement; NOTIFYs from elsewhere fall through.
+ */
+function notifyLines(from: readonly string[]): string[] {
+  if (from.length === 0) return [];
+  return [
+    '-- A NOTIFY from Sluice: re-read both stores now (else dnsdist polls their mtime each second)',
+    'sluiceNotifiers = newNMG()',
+    ...from.map((n) => `sluiceNotifiers:addMask(${JSON.stringify(n)})`),
+    'function sluiceReload(dq)',
+    '  sluiceGuard:reload()',
+    '  sluiceClients:reload()',
+    '  dq.dh:setQR(true)',
+    '  dq.dh:setAA(true)',
+    '  return DNSAction.HeaderModify, ""',
+    'end',
+    'addAction(AndRule({OpcodeRule(DNSOpcode.Notify), NetmaskGroupRule(sluiceNotifiers)}), LuaAction(sluiceReload), {name="sluice-notify"})',
+  ];
+}
 
 /**
  * The dnsdist configuration that enforces both stores (documented in the README). The zone guard
@@ -111,8 +146,9 @@ export function dnsdistConfigLua(o: DnsdistConfigOptions): string {
   );
   const lines = [
     '-- Sluice (generated): zone guards and per-client blocks from CDB files dnsdist re-reads',
-    `sluiceGuard = newCDBKVStore(${JSON.stringify(o.guardCdbPath)}, 1)`,
-    `sluiceClients = newCDBKVStore(${JSON.stringify(o.clientsCdbPath)}, 1)`,
+    `sluiceGuard = newCDBKVStore(${JSON.stringify(o.guardCdbPath)}, ${o.pollSeconds ?? 1})`,
+    `sluiceClients = newCDBKVStore(${JSON.stringify(o.clientsCdbPath)}, ${o.pollSeconds ?? 1})`,
+    ...notifyLines(o.notifyFrom ?? DEFAULT_NOTIFY_FROM),
     '-- Zone guard: is the qname under a guarded zone ("all:<action>", "offenders:<action>", "pass")?',
     'addAction(AllRule(), KeyValueStoreLookupAction(sluiceGuard, KeyValueLookupKeySuffix(0, true), "sluice.zone"))',
     '-- …and is it one of the names the zone really has? ("1", else "")',
@@ -141,6 +177,7 @@ export function dnsdistConfigLua(o: DnsdistConfigOptions): string {
     '    if v ~= nil and v ~= "" then',
     '      for zone, act in string.gmatch(v, "([^ ;]+) ([^;]+)") do',
     '        if act ~= "guard" and (zone == "." or dq.qname:isPartOf(newDNSName(zone))) then',
+    '          if act == "nxdomain" then dq.dh:setAA(true) end',
     '          return sluiceActions[act] or DNSAction.None, ""',
     '        end',
     '      end',

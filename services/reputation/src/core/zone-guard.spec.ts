@@ -257,8 +257,16 @@ describe('zone guard outputs', () => {
     expect(lua).toContain(
       'KeyValueStoreLookupRule(sluiceClients, KeyValueLookupKeySourceIP(24, 48))',
     );
-    // Lua only for listed clients, never for every query.
+    // Lua only for listed clients (and a NOTIFY from Sluice), never for every query.
     expect(lua).not.toMatch(/addAction\(AllRule\(\), LuaAction/);
+    expect(lua).toContain('sluiceNotifiers:addMask("127.0.0.0/8")');
+    expect(lua).toContain('OpcodeRule(DNSOpcode.Notify), NetmaskGroupRule(sluiceNotifiers)');
+    expect(lua).toContain('RCodeAction(DNSRCode.NXDOMAIN, {aa=true})');
+    const opts = { clientsCdbPath: '/c', guardCdbPath: '/g', v4: [], v6: [] };
+    const elsewhere = dnsdistConfigLua({ ...opts, notifyFrom: ['10.0.0.0/8'] });
+    expect(elsewhere).toContain('sluiceNotifiers:addMask("10.0.0.0/8")');
+    expect(elsewhere).not.toContain('127.0.0.0/8');
+    expect(dnsdistConfigLua({ ...opts, notifyFrom: [] })).not.toContain('OpcodeRule');
   });
 
   it('RPZ: passthru per known name plus its own wildcard, zone wildcard, subtrees pass; guard clients no trigger', () => {

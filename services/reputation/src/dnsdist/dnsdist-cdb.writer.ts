@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
 import { rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { type BlocklistEntry } from '@sluice/contracts';
 import { dnsdistCdb, dnsdistGuardCdb, dnsdistKv } from '../core/dnsdist-kv';
+import { buildNotify } from '../core/xfr';
 import { type BlocklistSink } from '../reputation.pipeline';
 
 /**
@@ -13,10 +16,18 @@ import { type BlocklistSink } from '../reputation.pipeline';
  * dnsdist reloads only when a file's mtime, in whole seconds, is greater than the one it loaded
  * last (verified on 1.7.3: a second write within the same second is never picked up). So each
  * write stamps mtime = max(now, previous + 1 s) instead of waiting for the next second.
+ *
+ * That poll alone lets a new entry wait up to a second (median 0.5 s) while the flood goes on, so
+ * after each write a DNS NOTIFY goes to every DNSDIST_NOTIFY address; the generated config answers
+ * it by reloading both stores at once. Fire and forget: a lost NOTIFY costs only the poll's delay.
  */
 export class DnsdistCdbWriter implements BlocklistSink {
   readonly name = 'dnsdist-cdb';
   writes = 0;
+  notifiesSent = 0;
+  notifiesAcked = 0;
+  private sockets = new Map<'udp4' | 'udp6', Socket>();
+  private notifyId = 1;
   private readonly lastMtime = new Map<string, number>();
   /** What the guard file was last built from: client churn must not rebuild a 100k-name store. */
   private lastGuards: string | null = null;
@@ -25,6 +36,7 @@ export class DnsdistCdbWriter implements BlocklistSink {
     private readonly clientsPath: string,
     private readonly guardPath: string,
     private readonly prefixLengths: { v4: number[]; v6: number[] },
+    private readonly notify: readonly { host: string; port: number }[] = [],
   ) {}
 
   async refresh(entries: readonly BlocklistEntry[]): Promise<void> {
@@ -35,6 +47,27 @@ export class DnsdistCdbWriter implements BlocklistSink {
     }
     await this.write(this.clientsPath, dnsdistCdb(dnsdistKv(entries, this.prefixLengths)));
     this.writes++;
+    for (const t of this.notify) this.sendNotify(t.host, t.port);
+  }
+
+  private sendNotify(host: string, port: number): void {
+    const family = isIPv6(host) ? 'udp6' : 'udp4';
+    let socket = this.sockets.get(family);
+    if (!socket) {
+      socket = createSocket(family);
+      // An acknowledgement is a response (QR) with our id; nothing else is read.
+      socket.on('message', (m) => {
+        if (m.length >= 3 && (m[2]! & 0x80) !== 0) this.notifiesAcked++;
+      });
+      // An unreachable dnsdist must not take the service down: the poll still picks the file up.
+      socket.on('error', () => undefined);
+      // Unreferenced: the sockets never keep a stopping service alive.
+      socket.unref();
+      this.sockets.set(family, socket);
+    }
+    const id = this.notifyId++ & 0xffff;
+    socket.send(buildNotify('sluice.', 0, id), port, host);
+    this.notifiesSent++;
   }
 
   private async write(path: string, data: Buffer): Promise<void> {
