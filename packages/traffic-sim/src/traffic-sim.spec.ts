@@ -6,16 +6,15 @@ import { ipPacket, udpSegment } from './capture-writer';
 import { MIRAI_ALPHABET } from './names';
 import { writePcapFile } from './pcap';
 import {
-  activeSpans,
   benignZoneQps,
   simulate,
   simulateLabelled,
-  streamQpsAt,
   zonesOf,
   type LabelledEvent,
   type ScenarioSpec,
-  type StreamSpec,
 } from './scenario';
+import { type StreamSpec } from './stream-kinds';
+import { activeSpans, streamQpsAt } from './stream-shape';
 import { encodeQuery } from './wire';
 
 const spec: ScenarioSpec = {
