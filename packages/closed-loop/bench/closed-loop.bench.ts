@@ -67,13 +67,13 @@ async function main(): Promise<void> {
       `Flood on ${first.attackedZones.join(', ')}: ${t.floodMultiplier}× the zone's legitimate rate for ${t.floodMs / 1000} s after ${t.warmupMs / 1000} s of warm-up ` +
       `(${Math.round(t.floodMiraiShare * 100)} % Mirai-style \`<12 of a-w0-8>.<zone>\`, the rest \`<rand>.<existing name>\`), ` +
       `${Math.round(t.floodSharedShare * 100)} % of it through the same resolvers that carry users. Every query's outcome is recorded by the resolver that sent it: ` +
-      'answered by the authoritative (NOERROR/NXDOMAIN), REFUSED (dnsdist), rewritten by RPZ, or no answer within ' +
-      `${plan.base.timeoutMs} ms (dropped).`,
+      "answered by the authoritative (NOERROR/NXDOMAIN), REFUSED (dnsdist), rewritten by RPZ, NXDOMAIN from the enforcer (no SOA, or the policy zone's), or no answer within " +
+      `${plan.base.timeoutMs} ms (dropped). A legitimate query counts as refused/dropped unless it got the authoritative's answer; a typo answered NXDOMAIN by the enforcer got it.`,
   );
   out.push('');
   out.push(
     '- **Sluice + dnsdist**: dnsdist logs every query (before the mitigation rules) and every backend response by dnstap to the ingest; ' +
-      "the reputation service's CDB files, loaded by the Lua from `dnsdistConfigLua()`, are the only mitigation.",
+      "the reputation service's CDB files, loaded by the Lua from `dnsdistConfigLua()` and reloaded on the service's NOTIFY, are the only mitigation.",
   );
   out.push(
     '- **dnsdist peer**: no Sluice; `DynBlockRulesGroup:setSuffixMatchRule` Defender-style (≥ 50 children, (NXDOMAIN+SERVFAIL)/queries ≥ 0.8, 10 s and 60 s windows, 60 s blocks, REFUSED).',

@@ -77,7 +77,17 @@ export interface MeasureOptions {
 }
 
 const stoppedOutcome = (o: number) =>
-  o === Outcome.refused || o === Outcome.policy || o === Outcome.timeout;
+  o === Outcome.refused ||
+  o === Outcome.policy ||
+  o === Outcome.policyNxdomain ||
+  o === Outcome.timeout;
+/**
+ * A legitimate query that did not get the answer the authoritative would have given: stopped,
+ * except a typo answered NXDOMAIN by the enforcer (a guard that has the zone's own data) — the
+ * user got the same answer.
+ */
+const harmed = (cls: number, o: number) =>
+  stoppedOutcome(o) && !(cls === QueryClass.legitTypo && o === Outcome.policyNxdomain);
 const answeredByAuth = (o: number) => o === Outcome.noerror || o === Outcome.nxdomain;
 
 function percentile(sorted: number[], p: number): number | null {
@@ -111,7 +121,7 @@ export function measure(m: MeasureOptions): Measurements {
   const dropShare = m.dropShareForMitigation ?? 0.2;
   const mitigationStop = (i: number) => {
     const o = log.outcome[i]!;
-    if (o === Outcome.refused || o === Outcome.policy) return true;
+    if (o === Outcome.refused || o === Outcome.policy || o === Outcome.policyNxdomain) return true;
     if (o !== Outcome.timeout) return false;
     const b = secFlood.get(Math.floor(log.sentAt[i]! / 1000));
     return b !== undefined && b.timeouts / b.n >= dropShare;
@@ -138,9 +148,9 @@ export function measure(m: MeasureOptions): Measurements {
     legitBefore: acc(),
     legitLate: acc(),
   };
-  const add = (a: { n: number; stopped: number; timeouts: number }, o: number) => {
+  const add = (a: { n: number; stopped: number; timeouts: number }, o: number, cls: number) => {
     a.n++;
-    if (stoppedOutcome(o)) a.stopped++;
+    if (isFlood(cls) ? stoppedOutcome(o) : harmed(cls, o)) a.stopped++;
     if (o === Outcome.timeout) a.timeouts++;
   };
   const pubZone = new Map<string, { n: number; stopped: number }>();
@@ -173,8 +183,8 @@ export function measure(m: MeasureOptions): Measurements {
         : null;
     if (isFlood(cls)) {
       floodN++;
-      add(c.floodAll, o);
-      if (mitigationAt !== null && t >= mitigationAt) add(c.floodAfter, o);
+      add(c.floodAll, o, cls);
+      if (mitigationAt !== null && t >= mitigationAt) add(c.floodAfter, o, cls);
       if (tl) {
         tl.flood++;
         if (answeredByAuth(o)) tl.floodReached++;
@@ -182,35 +192,35 @@ export function measure(m: MeasureOptions): Measurements {
       continue;
     }
     legitN++;
-    add(c.legitAll, o);
+    add(c.legitAll, o, cls);
     if (!Number.isNaN(log.latency[i]!)) latencies.push(log.latency[i]!);
-    if (!hasFlood || t < onset) add(c.legitBefore, o);
-    if (cls === QueryClass.legitLate) add(c.legitLate, o);
+    if (!hasFlood || t < onset) add(c.legitBefore, o, cls);
+    if (cls === QueryClass.legitLate) add(c.legitLate, o, cls);
     const r = m.resolvers[log.resolver[i]!]!;
     if (attacked.has(z)) {
-      add(c.legitAtt, o);
-      if (during) add(c.legitAttDuring, o);
+      add(c.legitAtt, o, cls);
+      if (during) add(c.legitAttDuring, o, cls);
       if (cls !== QueryClass.legitTypo) {
-        add(c.legitAttNoTypo, o);
-        if (during) add(c.legitAttDuringNoTypo, o);
+        add(c.legitAttNoTypo, o, cls);
+        if (during) add(c.legitAttDuringNoTypo, o, cls);
       }
       if (tl) {
         tl.legit++;
-        if (stoppedOutcome(o)) tl.legitStopped++;
+        if (harmed(cls, o)) tl.legitStopped++;
       }
       if (during && r.kind === 'public' && cls !== QueryClass.legitTypo) {
         const key = `${r.address} ${m.zones[z]}`;
         const b = pubZone.get(key) ?? { n: 0, stopped: 0 };
         b.n++;
-        if (stoppedOutcome(o)) b.stopped++;
+        if (harmed(cls, o)) b.stopped++;
         pubZone.set(key, b);
       }
     } else {
-      add(c.legitOther, o);
-      if (during) add(c.legitOtherDuring, o);
+      add(c.legitOther, o, cls);
+      if (during) add(c.legitOtherDuring, o, cls);
       const b = outright.get(log.resolver[i]!) ?? { n: 0, stopped: 0 };
       b.n++;
-      if (stoppedOutcome(o)) b.stopped++;
+      if (harmed(cls, o)) b.stopped++;
       outright.set(log.resolver[i]!, b);
     }
   }

@@ -41,11 +41,15 @@ export function writeZoneFiles(dir: string, zones: readonly ZoneSpec[]): void {
   for (const z of zones) writeFileSync(join(dir, `${z.zone}.zone`), zoneFileText(z));
 }
 
-/** NSD 4 authoritative for the zones on 127.0.0.1:port (foreground, no chroot, no dnstap). */
+/**
+ * NSD 4 authoritative for the zones on 127.0.0.1:port (foreground, no chroot, no dnstap); with
+ * `xfr`, it also serves each zone by AXFR to loopback clients signing with that TSIG key.
+ */
 export async function startNsd(
   dir: string,
   port: number,
   zones: readonly ZoneSpec[],
+  xfr?: { keyName: string; secret: string },
 ): Promise<Daemon> {
   writeZoneFiles(dir, zones);
   const conf = join(dir, 'nsd.conf');
@@ -54,7 +58,14 @@ export async function startNsd(
     nsdConfig({
       dir,
       port,
-      zones: zones.map((z) => ({ name: z.zone, file: `${z.zone}.zone` })),
+      zones: zones.map((z) => ({
+        name: z.zone,
+        file: `${z.zone}.zone`,
+        extra: xfr ? [`provide-xfr: 127.0.0.1 ${xfr.keyName}`] : [],
+      })),
+      sections: xfr
+        ? `key:\n  name: ${xfr.keyName}\n  algorithm: hmac-sha256\n  secret: "${xfr.secret}"\n`
+        : undefined,
       server: [
         'verbosity: 1',
         'refuse-any: yes',

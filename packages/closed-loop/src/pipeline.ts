@@ -18,7 +18,7 @@ export interface PipelineOptions {
   /** Unix socket the ingest listens on for dnstap (dnsdist or BIND connect to it). */
   dnstapSocket: string;
   /** Reputation: where to write the dnsdist CDB files (unset: no dnsdist output). */
-  dnsdist?: { clientsCdbPath: string; guardCdbPath: string };
+  dnsdist?: { clientsCdbPath: string; guardCdbPath: string; notify?: string };
   /** Reputation: RPZ server settings (unset: RPZ disabled). */
   rpz?: { notify: string; tsig: string; origin: string };
   /** Networks the reputation service must treat as public resolvers (never blocked outright). */
@@ -153,6 +153,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         ? {
             DNSDIST_CDB_PATH: o.dnsdist.clientsCdbPath,
             DNSDIST_GUARD_CDB_PATH: o.dnsdist.guardCdbPath,
+            ...(o.dnsdist.notify ? { DNSDIST_NOTIFY: o.dnsdist.notify } : {}),
           }
         : {}),
       ...(o.rpz

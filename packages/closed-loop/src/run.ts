@@ -29,15 +29,15 @@ import { buildZones, type ZoneSpec } from './zones';
  * - `baseline`: Sluice + dnsdist, Sluice in shadow mode (detects and publishes, enforces
  *   nothing): what load alone costs on this box, and what the blocklist would have been.
  * - `sluice-dnsdist`: Sluice's CDB files enforced by dnsdist in front of NSD; dnsdist is the sensor.
- * - `sluice-dnsdist-zonefile`: the same, the zone guard also given each zone's master file
- *   (GUARD_ZONE_FILES) besides the names learned from traffic.
+ * - `sluice-dnsdist-axfr`: the same, the zone guard also transferring each zone from NSD
+ *   (GUARD_ZONE_AXFR, TSIG-signed) besides the names learned from traffic.
  * - `dnsdist-peer`: dnsdist's own suffix-match dynamic block in front of NSD, no Sluice.
  * - `sluice-bind`: BIND authoritative, Sluice's RPZ over AXFR/IXFR+NOTIFY+TSIG, BIND's dnstap as sensor.
  */
 export const VARIANTS = [
   'baseline',
   'sluice-dnsdist',
-  'sluice-dnsdist-zonefile',
+  'sluice-dnsdist-axfr',
   'dnsdist-peer',
   'sluice-bind',
 ] as const;
@@ -46,7 +46,7 @@ export type Variant = (typeof VARIANTS)[number];
 export const VARIANT_LABELS: Record<Variant, string> = {
   baseline: 'no mitigation (Sluice shadow) + dnsdist',
   'sluice-dnsdist': 'Sluice + dnsdist',
-  'sluice-dnsdist-zonefile': 'Sluice + dnsdist, guard reads the zone files',
+  'sluice-dnsdist-axfr': 'Sluice + dnsdist, guard transfers the zones (AXFR)',
   'dnsdist-peer': 'dnsdist peer (suffix-match dyn block)',
   'sluice-bind': 'Sluice + BIND RPZ',
 };
@@ -116,17 +116,22 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     const frontPort = await freePort();
     const protectedNetworks = resolvers.filter((r) => r.kind === 'public').map((r) => r.address);
     writeZoneFiles(dir, zones);
-    const zoneFileEnv: Record<string, string> =
-      o.variant === 'sluice-dnsdist-zonefile'
-        ? {
-            GUARD_ZONE_FILES: zones
-              .map((z) => `${z.zone}=${join(dir, `${z.zone}.zone`)}`)
-              .join(','),
-          }
-        : {};
+    // The guard's own copy of each zone, as an operator would give it: AXFR from the primary.
+    const xfr =
+      o.variant === 'sluice-dnsdist-axfr'
+        ? { keyName: 'sluice-xfr', secret: randomBytes(32).toString('base64') }
+        : undefined;
+    const zoneDataEnv: Record<string, string> = xfr
+      ? {
+          GUARD_ZONE_AXFR: zones
+            .map((z) => `${z.zone}=127.0.0.1:${authPort}@${xfr.keyName}`)
+            .join(','),
+          RPZ_TSIG_KEYS: `${xfr.keyName}:${xfr.secret}`,
+        }
+      : {};
     const extraEnv: Partial<Record<ServiceName, Record<string, string>>> = {
       ...o.extraEnv,
-      reputation: { ...zoneFileEnv, ...(o.extraEnv?.reputation ?? {}) },
+      reputation: { ...zoneDataEnv, ...(o.extraEnv?.reputation ?? {}) },
     };
     let target = frontPort;
     let policyOrigin: string | undefined;
@@ -185,7 +190,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
       policyOrigin = RPZ_ORIGIN;
       say(`BIND ready on :${authPort}, ${policyZones.length} policy zones transferred`);
     } else {
-      daemons.push(await startNsd(dir, authPort, zones));
+      daemons.push(await startNsd(dir, authPort, zones, xfr));
       say(`NSD ready on :${authPort} (${zones.length} zones)`);
       if (o.variant === 'dnsdist-peer') {
         daemons.push(
@@ -204,7 +209,8 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
         };
         pipeline = await startPipeline({
           ...common,
-          dnsdist: cdb,
+          // dnsdist reloads the stores on the reputation service's NOTIFY, as deployed.
+          dnsdist: { ...cdb, notify: `127.0.0.1:${frontPort}` },
           shadow: o.variant === 'baseline',
         });
         say(`pipeline ready (topics ${pipeline.topics.queries}…)`);

@@ -12,15 +12,18 @@ export const Outcome = {
   nxdomain: 2,
   /** REFUSED (dnsdist's rule or dynamic block). */
   refused: 3,
-  /**
-   * Answered by the enforcer, not the authoritative: an RPZ rewrite (the policy zone's SOA), or
-   * an NXDOMAIN without the AA bit (dnsdist's guard for a zone whose own data it has).
-   */
+  /** Answered by the enforcer, not the authoritative: an RPZ rewrite to NODATA. */
   policy: 4,
   /** No answer within the timeout: dropped (by policy or by load). */
   timeout: 5,
   /** Any other rcode (SERVFAIL, FORMERR…). */
   other: 6,
+  /**
+   * NXDOMAIN from the enforcer, not the authoritative: dnsdist's guard for a zone whose own data
+   * it has (no SOA in the authority section: NSD always sends one), or an RPZ rewrite (the
+   * policy zone's SOA). For a name the zone does not have, the same answer the user would get.
+   */
+  policyNxdomain: 7,
 } as const;
 export type OutcomeCode = (typeof Outcome)[keyof typeof Outcome];
 
@@ -92,14 +95,15 @@ export function createSender(o: SendOptions): Sender {
           : rcode === 5
             ? Outcome.refused
             : Outcome.other;
-    // The authoritative's NXDOMAIN is authoritative (AA); one synthesized in front of it is not.
-    if (rcode === 3 && (msg[2]! & 0x04) === 0) out = Outcome.policy;
+    // The authoritative's NXDOMAIN carries its SOA; one synthesized in front of it does not.
+    if (rcode === 3 && msg.readUInt16BE(8) === 0) out = Outcome.policyNxdomain;
     else if (policyOrigin && (rcode === 3 || (rcode === 0 && msg.readUInt16BE(6) === 0))) {
       try {
         const p = dnsPacket.decode(msg);
         const soa = (p.authorities ?? []).find((a) => a.type === 'SOA');
         const owner = soa ? normaliseName(soa.name) : '';
-        if (inZone(owner, policyOrigin)) out = Outcome.policy;
+        if (inZone(owner, policyOrigin))
+          out = rcode === 3 ? Outcome.policyNxdomain : Outcome.policy;
       } catch {
         out = Outcome.other;
       }

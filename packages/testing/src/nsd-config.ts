@@ -6,7 +6,8 @@
 export function nsdConfig(o: {
   dir: string;
   port: number;
-  zones: ReadonlyArray<{ name: string; file: string }>;
+  /** `extra`: more lines for the zone's clause (e.g. `provide-xfr: 127.0.0.1 key-name`). */
+  zones: ReadonlyArray<{ name: string; file: string; extra?: readonly string[] }>;
   server?: readonly string[];
   sections?: string;
 }): string {
@@ -26,5 +27,5 @@ export function nsdConfig(o: {
   server-count: 1
 ${(o.server ?? []).map((l) => `  ${l}\n`).join('')}remote-control:
   control-enable: no
-${o.sections ?? ''}${o.zones.map((z) => `zone:\n  name: ${z.name}\n  zonefile: ${z.file}\n`).join('')}`;
+${o.sections ?? ''}${o.zones.map((z) => `zone:\n  name: ${z.name}\n  zonefile: ${z.file}\n${(z.extra ?? []).map((l) => `  ${l}\n`).join('')}`).join('')}`;
 }
