@@ -13,7 +13,7 @@
     selectedAlert: null,
     selectedZone: null,
     zonePinned: false,
-    bl: { offset: 0, version: -1, loading: false, again: false },
+    bl: { offset: 0, version: -1, stopsVersion: -1, loading: false, again: false },
   };
   // Test and operator hooks: render timings (ms) for the mitigation table.
   const perf = (window.__sluice = { blocklistRenderMs: [], blocklistFetchMs: [], updates: 0 });
@@ -380,7 +380,10 @@
       `${num(s.total)} entries: ${num(s.enforced)} enforced, ${num(s.shadow)} shadow; ${num(s.guards)} zone guards` +
       (kinds ? ` (${kinds})` : '') +
       (s.overflow ? `; ${num(s.overflow)} not kept (view full)` : '');
-    if (s.version !== state.bl.version) loadBlocklist();
+    if (s.version !== state.bl.version || s.stopsVersion !== state.bl.stopsVersion) {
+      state.bl.stopsVersion = s.stopsVersion;
+      loadBlocklist();
+    }
   }
 
   async function loadBlocklist() {
@@ -419,6 +422,18 @@
     }
   }
 
+  // What the entry matched (queries refused when enforced, would-have when shadow) and its
+  // rate over the last minute of event time.
+  function stoppedCell(r) {
+    const s = r.stopped;
+    const text = s.queries
+      ? `${r.shadow ? 'would stop ' : ''}${num(s.queries)} · ${num(s.recentQps, 1)}/s`
+      : '0';
+    const td = el('td', text, 'stopped');
+    if (s.lastAt) td.title = `last matched window ended ${iso(s.lastAt)}`;
+    return td;
+  }
+
   function renderBlocklist(page) {
     state.bl.version = page.version;
     const body = document.createDocumentFragment();
@@ -439,6 +454,7 @@
           el('td', r.reason, 'wrap'),
           iso(r.createdAt),
           `${iso(r.expiresAt)}${r.expiresAt < now ? ' (expired)' : ''}`,
+          stoppedCell(r),
           el('td', guard, 'wrap'),
         ]),
       );

@@ -90,6 +90,8 @@ export async function connectConsoleKafka(
     sinceTopics: [topics.alerts, topics.zoneStats, topics.offenders],
     sinceMs: Date.now() - config.CONSOLE_HISTORY_MINUTES * 60_000,
     fromStartTopics: [topics.blocklist],
+    holdTopics: [topics.offenders],
+    log: app.get(ConsoleState).log,
   });
   app.get(Readiness).register('kafka', () => server.ready);
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });

@@ -36,6 +36,10 @@ export class ConsoleState {
     });
   }
 
+  get log(): ConsoleStateHooks['log'] {
+    return this.hooks.log;
+  }
+
   clientOpened(): void {
     this.hooks.clients(1);
   }

@@ -52,6 +52,8 @@ export interface BlocklistPage {
 
 export interface BlocklistSummary {
   version: number;
+  /** Moves when any entry's stop figures moved (not a sort key: the sorted pages stay valid). */
+  stopsVersion: number;
   total: number;
   shadow: number;
   enforced: number;
@@ -124,6 +126,7 @@ export class BlocklistTable {
   private readonly rows = new Map<string, BlocklistRow>();
   private version = 0;
   private overflow = 0;
+  private stopsVersion = 0;
   private sorted: { version: number; sort: BlocklistSort; rows: BlocklistRow[] } | null = null;
 
   constructor(private readonly maxEntries: number) {}
@@ -134,6 +137,19 @@ export class BlocklistTable {
 
   get currentVersion(): number {
     return this.version;
+  }
+
+  has(id: string): boolean {
+    return this.rows.has(id);
+  }
+
+  /** Some entry's stop figures changed (they live in EntryStops, beside the rows). */
+  touchStops(): void {
+    this.stopsVersion++;
+  }
+
+  get currentStopsVersion(): number {
+    return this.stopsVersion;
   }
 
   /** Returns whether the view changed. */
@@ -162,6 +178,7 @@ export class BlocklistTable {
     }
     return {
       version: this.version,
+      stopsVersion: this.stopsVersion,
       total: this.rows.size,
       shadow,
       enforced: this.rows.size - shadow,

@@ -207,6 +207,33 @@ describe('ConsoleView', () => {
     expect(v.evidence('a1', null, 'csv', 0)!.trim().split('\n')).toHaveLength(1);
   });
 
+  it('shows what each entry stopped on its page rows, once per record, and pushes when it moves', () => {
+    const v = new ConsoleView(options);
+    v.applyAlert(alert('started', 2_000));
+    v.applyBlocklist(
+      'rz',
+      entry('rz', {
+        scope: { kind: 'resolver-zone', resolver: '192.0.2.7', zone: 'example.com' },
+        createdAt: 3_000,
+        expiresAt: 100_000,
+      }),
+    );
+    v.takeUpdates(0);
+    v.applyOffender(offender('192.0.2.7', 64500, 2_000, 10)); // before the entry: not its doing
+    v.applyOffender(offender('192.0.2.7', 64500, 3_000, 10));
+    v.applyOffender(offender('192.0.2.7', 64500, 3_000, 10)); // redelivered
+    v.applyOffender(offender('192.0.2.8', 64500, 4_000, 10));
+    const pushed = ofType(v.takeUpdates(0), 'blocklist');
+    expect(pushed).toHaveLength(1);
+    expect(pushed[0]!.summary.stopsVersion).toBe(1);
+    const page = v.blocklistPage({ offset: 0, limit: 10, sort: 'score' });
+    expect(page.rows[0]!.stopped).toEqual({ queries: 11, recentQps: 11 / 60, lastAt: 4_000 });
+    expect(page.clock).toBe(5_000);
+    expect(ofType(v.takeUpdates(0), 'blocklist')).toHaveLength(0);
+    v.applyBlocklist('rz', null);
+    expect(v.blocklistPage({ offset: 0, limit: 10, sort: 'score' }).rows).toEqual([]);
+  });
+
   it('keeps active attacks and evicts the oldest ended ones; keeps zones under attack', () => {
     const v = new ConsoleView(options);
     for (const [id, phase, at] of [

@@ -15,7 +15,13 @@ import {
   type ResolverAggregate,
   sectionData,
 } from '@sluice/enrichment';
-import { type BlocklistSummary, BlocklistTable } from './blocklist-table';
+import {
+  type BlocklistPage,
+  type BlocklistQuery,
+  type BlocklistSummary,
+  BlocklistTable,
+} from './blocklist-table';
+import { EntryStops, type StopFigures } from './entry-stops';
 import { type StageHealth } from './stage-health';
 
 export interface ConsoleViewOptions {
@@ -100,6 +106,13 @@ export type ConsoleUpdate =
   | { type: 'health'; stages: StageHealth[] }
   | { type: 'removed'; kind: 'zone' | 'attack'; id: string };
 
+/** A blocklist page as served: each row with what it stopped (see entry-stops.ts). */
+export type BlocklistPageView = Omit<BlocklistPage, 'rows'> & {
+  rows: Array<BlocklistPage['rows'][number] & { stopped: StopFigures }>;
+  /** The event time "recent" is measured back from. */
+  clock: number | null;
+};
+
 export interface ConsoleSnapshot {
   zones: ZoneView[];
   attacks: AttackView[];
@@ -137,11 +150,13 @@ export class ConsoleView {
   private readonly zones = new Map<string, ZoneState>();
   private readonly attacks = new Map<string, AttackState>();
   readonly blocklist: BlocklistTable;
+  readonly stops = new EntryStops();
   private health: StageHealth[] = [];
   private dirtyZones = new Set<string>();
   private dirtyAttacks = new Set<string>();
   private removed: Array<{ kind: 'zone' | 'attack'; id: string }> = [];
   private blocklistDirty = false;
+  private stopsPushed = 0;
   private healthDirty = false;
 
   constructor(private readonly options: ConsoleViewOptions) {
@@ -175,6 +190,7 @@ export class ConsoleView {
       zone.points.splice(0, zone.points.length - this.options.timelinePoints);
     zone.updatedAt = Math.max(zone.updatedAt, s.windowEnd);
     this.dirtyZones.add(zone.zone);
+    this.stops.advance(s.windowEnd);
   }
 
   applyAlert(a: Alert): void {
@@ -231,6 +247,8 @@ export class ConsoleView {
     const state = this.attack(o.alertId, o.zone, o.windowStart);
     const last = state.lastWindow.get(o.resolver);
     if (last !== undefined && o.windowStart <= last) return;
+    // After the de-duplication: a redelivered record must not count twice.
+    if (this.stops.apply(o).length) this.blocklist.touchStops();
     const windowMs = Math.max(1, o.windowEnd - o.windowStart);
     const evidence = o.evidence
       .filter((e) => e.resolver === o.resolver)
@@ -271,6 +289,19 @@ export class ConsoleView {
 
   applyBlocklist(id: string, entry: BlocklistEntry | null): void {
     if (this.blocklist.apply(id, entry)) this.blocklistDirty = true;
+    if (entry !== null && this.blocklist.has(id)) this.stops.set(id, entry);
+    else this.stops.delete(id);
+  }
+
+  /** One page of the blocklist with each row's stop figures. */
+  blocklistPage(query: BlocklistQuery): BlocklistPageView {
+    const page = this.blocklist.page(query);
+    const clock = Number.isFinite(this.stops.clock) ? this.stops.clock : null;
+    return {
+      ...page,
+      clock,
+      rows: page.rows.map((r) => ({ ...r, stopped: this.stops.figures(r.id) })),
+    };
   }
 
   setHealth(stages: StageHealth[]): void {
@@ -312,8 +343,11 @@ export class ConsoleView {
       }
     }
     this.dirtyAttacks = still;
-    if (this.blocklistDirty) out.push({ type: 'blocklist', summary: this.blocklist.summary() });
+    const stopsVersion = this.blocklist.currentStopsVersion;
+    if (this.blocklistDirty || stopsVersion !== this.stopsPushed)
+      out.push({ type: 'blocklist', summary: this.blocklist.summary() });
     this.blocklistDirty = false;
+    this.stopsPushed = stopsVersion;
     if (this.healthDirty) out.push({ type: 'health', stages: this.health });
     this.healthDirty = false;
     return out;

@@ -81,7 +81,7 @@ export class ConsoleController {
     };
     if (q.q) query.q = q.q;
     if (q.kind) query.kind = q.kind as BlocklistQuery['kind'];
-    return this.state.view.blocklist.page(query);
+    return this.state.view.blocklistPage(query);
   }
 
   @Get('api/report')

@@ -8,6 +8,15 @@ export interface HistoryOptions {
   sinceMs: number;
   /** Topics read from their start (the compacted blocklist: its whole current state). */
   fromStartTopics: string[];
+  /**
+   * Topics held (paused) at start until every fromStartTopics partition is read to the end it had
+   * at start: the offender records are matched against blocklist entries (what each stopped), so
+   * the entries must be in the view before the history's records arrive, as they were live.
+   */
+  holdTopics?: string[];
+  /** Never hold longer than this (a compacted partition's last offsets may be gone). */
+  holdMaxMs?: number;
+  log?: { warn(obj: object, msg: string): void };
 }
 
 /**
@@ -19,6 +28,9 @@ export interface HistoryOptions {
  */
 export class ConsoleKafkaServer extends ServerKafka {
   private consumerReady = false;
+  /** `topic:partition` → last offset to read before the held topics go on; empty: not holding. */
+  private readonly catchUp = new Map<string, bigint>();
+  private holding = false;
 
   constructor(
     options: Required<KafkaOptions>['options'],
@@ -33,6 +45,30 @@ export class ConsoleKafkaServer extends ServerKafka {
 
   override async bindEvents(consumer: Consumer): Promise<void> {
     let seeks = await this.historyOffsets();
+    const held = (this.history.holdTopics ?? []).map((topic) => ({ topic }));
+    this.holding = held.length > 0 && this.catchUp.size > 0;
+    const release = (why: 'caught up' | 'deadline') => {
+      if (!this.holding) return;
+      this.holding = false;
+      clearTimeout(deadline);
+      if (why === 'deadline')
+        this.history.log?.warn(
+          { topics: this.history.holdTopics, pending: [...this.catchUp.keys()] },
+          'the blocklist was not read to its end in time: offender records let through (stop figures may miss some of the history)',
+        );
+      consumer.resume(held);
+    };
+    const deadline = setTimeout(() => release('deadline'), this.history.holdMaxMs ?? 60_000);
+    deadline.unref();
+    if (!this.holding) clearTimeout(deadline);
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (!this.holding) return;
+      const key = `${payload.topic}:${payload.partition}`;
+      const last = this.catchUp.get(key);
+      if (last !== undefined && (BigInt(payload.lastOffset) >= last || payload.offsetLag === '0'))
+        this.catchUp.delete(key);
+      if (this.catchUp.size === 0) release('caught up');
+    });
     // The seeks go in at the first join, not right after run(): on a broker that has just started
     // the first join can crash and kafkajs restart the consumer, and a seek before a group exists
     // throws ("Consumer group was not initialized") and killed the console at boot. Queued in the
@@ -42,6 +78,8 @@ export class ConsoleKafkaServer extends ServerKafka {
       const now = seeks;
       seeks = [];
       for (const s of now) consumer.seek(s);
+      // Each (re)join builds a new kafkajs group, which forgets pauses: hold again until released.
+      if (this.holding) consumer.pause(held);
     });
     consumer.on(consumer.events.CRASH, () => (this.consumerReady = false));
     consumer.on(consumer.events.STOP, () => (this.consumerReady = false));
@@ -61,9 +99,13 @@ export class ConsoleKafkaServer extends ServerKafka {
     await admin.connect();
     try {
       const out: Array<{ topic: string; partition: number; offset: string }> = [];
+      this.catchUp.clear();
       for (const topic of this.history.fromStartTopics)
-        for (const p of await admin.fetchTopicOffsets(topic))
+        for (const p of await admin.fetchTopicOffsets(topic)) {
           out.push({ topic, partition: p.partition, offset: p.low });
+          if (BigInt(p.high) > BigInt(p.low))
+            this.catchUp.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
+        }
       for (const topic of this.history.sinceTopics)
         for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, this.history.sinceMs))
           out.push({ topic, partition: p.partition, offset: p.offset });

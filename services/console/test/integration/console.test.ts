@@ -162,6 +162,29 @@ describe('console against the real broker, in headless Chromium', () => {
       })),
     });
 
+  let stagePort = 0;
+  const startConsole = async (group: string) => {
+    const config = loadConsoleConfig({
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      CONSOLE_CONSUMER_GROUP: group,
+      CONSOLE_ALERTS_TOPIC: topics.alerts,
+      CONSOLE_ZONE_STATS_TOPIC: topics.stats,
+      CONSOLE_OFFENDERS_TOPIC: topics.offenders,
+      CONSOLE_BLOCKLIST_TOPIC: topics.blocklist,
+      CONSOLE_PUSH_INTERVAL_MS: '200',
+      CONSOLE_REPORT_INTERVAL_MS: '200',
+      CONSOLE_HEALTH_INTERVAL_MS: '500',
+      CONSOLE_STAGES: `detector=http://127.0.0.1:${stagePort}`,
+    });
+    const app = await NestFactory.create(ConsoleModule.register(config), { logger: false });
+    await connectConsoleKafka(app, config);
+    await app.listen(0, '127.0.0.1');
+    return { app, base: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
+  };
+
   beforeAll(async () => {
     kafka = testKafka('console-test');
     const [alerts, stats_, offenders] = await createTestTopics(kafka, [
@@ -192,27 +215,8 @@ describe('console against the real broker, in headless Chromium', () => {
         );
     });
     await new Promise<void>((r) => stage.listen(0, '127.0.0.1', r));
-    const stagePort = (stage.address() as AddressInfo).port;
-
-    const config = loadConsoleConfig({
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
-      HTTP_PORT: '0',
-      HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      CONSOLE_CONSUMER_GROUP: `test.console.${alertId}`,
-      CONSOLE_ALERTS_TOPIC: alerts,
-      CONSOLE_ZONE_STATS_TOPIC: stats_,
-      CONSOLE_OFFENDERS_TOPIC: offenders,
-      CONSOLE_BLOCKLIST_TOPIC: blocklist,
-      CONSOLE_PUSH_INTERVAL_MS: '200',
-      CONSOLE_REPORT_INTERVAL_MS: '200',
-      CONSOLE_HEALTH_INTERVAL_MS: '500',
-      CONSOLE_STAGES: `detector=http://127.0.0.1:${stagePort}`,
-    });
-    app = await NestFactory.create(ConsoleModule.register(config), { logger: false });
-    await connectConsoleKafka(app, config);
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    stagePort = (stage.address() as AddressInfo).port;
+    ({ app, base } = await startConsole(`test.console.${alertId}`));
 
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -256,33 +260,34 @@ describe('console against the real broker, in headless Chromium', () => {
     expect(await page.locator('#attacks tbody tr').count()).toBe(0);
 
     // The attack, replayed after the page is open: it can only arrive over the event stream.
-    const msgs: Array<{ topic: string; key: string; value: object }> = [];
-    for (let w = 0; w < 2; w++)
-      msgs.push({ topic: topics.stats, key: ZONE, value: stats(w, null) });
-    msgs.push({
-      topic: topics.alerts,
-      key: ZONE,
-      value: alert(alertId, 'started', T0 + 2 * WINDOW),
-    });
-    for (let w = 2; w < 8; w++) {
-      msgs.push({ topic: topics.stats, key: ZONE, value: stats(w, alertId) });
-      msgs.push({
-        topic: topics.offenders,
-        key: ZONE,
-        value: offender(alertId, '8.8.8.8', 15169, w, SCRIPT_NAME),
-      });
-      msgs.push({
-        topic: topics.offenders,
-        key: ZONE,
-        value: offender(alertId, '203.0.113.9', 64500, w, IMG_NAME),
-      });
-      msgs.push({
-        topic: topics.offenders,
-        key: ZONE,
-        value: offender(alertId, '203.0.113.10', 64500, w, `${w}.${IMG_NAME}`),
-      });
-    }
-    for (const m of msgs) await send(m.topic, [{ key: m.key, value: m.value }]);
+    // Its first windows, then the mitigation Sluice decided on them, then the rest of the attack:
+    // what each entry stopped is counted from the windows after it was created.
+    const windows = (from: number, to: number) => {
+      const out: Array<{ topic: string; key: string; value: object }> = [];
+      for (let w = from; w < to; w++) {
+        out.push({ topic: topics.stats, key: ZONE, value: stats(w, w < 2 ? null : alertId) });
+        if (w === 2)
+          out.push({
+            topic: topics.alerts,
+            key: ZONE,
+            value: alert(alertId, 'started', T0 + 2 * WINDOW),
+          });
+        if (w < 2) continue;
+        for (const [resolver, asn, qname] of [
+          ['8.8.8.8', 15169, SCRIPT_NAME],
+          ['203.0.113.9', 64500, IMG_NAME],
+          ['203.0.113.10', 64500, `${w}.${IMG_NAME}`],
+        ] as const)
+          out.push({
+            topic: topics.offenders,
+            key: ZONE,
+            value: offender(alertId, resolver, asn, w, qname),
+          });
+      }
+      return out;
+    };
+    for (const m of windows(0, 4)) await send(m.topic, [{ key: m.key, value: m.value }]);
+    const decided = T0 + 4 * WINDOW;
     await send(topics.blocklist, [
       {
         key: 'guard-1',
@@ -293,6 +298,7 @@ describe('console against the real broker, in headless Chromium', () => {
           action: 'guard',
           reason: `flood on ${SCRIPT_NAME}`,
           score: 5_000,
+          createdAt: decided,
           shadow: false,
           guard: {
             alertId,
@@ -305,7 +311,40 @@ describe('console against the real broker, in headless Chromium', () => {
         },
       },
       { key: 'evil-1', value: { ...blockEntry(1), id: 'evil-1', reason: IMG_NAME, score: 4_000 } },
+      // The guard applies to offenders: this one, enforced.
+      {
+        key: 'rz-google',
+        value: {
+          ...blockEntry(2),
+          id: 'rz-google',
+          scope: { kind: 'resolver-zone', resolver: '8.8.8.8', zone: ZONE },
+          action: 'guard',
+          score: 3_000,
+          createdAt: decided,
+          shadow: false,
+        },
+      },
+      // A network refused outright for the zone, in shadow: what it would have stopped.
+      {
+        key: 'pz-evil',
+        value: {
+          ...blockEntry(3),
+          id: 'pz-evil',
+          scope: { kind: 'prefix-zone', prefix: '203.0.113.0/24', zone: ZONE },
+          action: 'refused',
+          score: 2_000,
+          createdAt: decided,
+          shadow: true,
+        },
+      },
     ]);
+    await page.waitForFunction(
+      () =>
+        (document.getElementById('bl-summary')?.textContent ?? '').startsWith('100,004 entries'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    for (const m of windows(4, 8)) await send(m.topic, [{ key: m.key, value: m.value }]);
 
     const attackRow = page.locator(`#attacks tbody tr[data-alert-id="${alertId}"]`);
     await attackRow.waitFor({ timeout: 30_000 });
@@ -352,6 +391,18 @@ describe('console against the real broker, in headless Chromium', () => {
     expect(guard).toContain('enforced');
     expect(guard).toContain(`flood on ${SCRIPT_NAME}`);
     expect(guard).toContain('offenders; 2 known names; traffic');
+    // What it stopped: the never-seen names of the one client it applies to (8.8.8.8), in the
+    // four windows after it was created (3,000 each), and that over the last minute.
+    await page.waitForFunction(() =>
+      (document.querySelector('#blocklist tbody tr')?.textContent ?? '').includes('12,000 · 200'),
+    );
+    // The shadow network entry: every query of both resolvers in it (1,010 each, four windows).
+    await page.fill('#bl-q', '203.0.113.0/24');
+    await page.waitForFunction(() =>
+      (document.querySelector('#blocklist tbody tr')?.textContent ?? '').includes(
+        'would stop 8,080',
+      ),
+    );
     await page.fill('#bl-q', 'onerror');
     await page.waitForFunction(() =>
       (document.querySelector('#blocklist tbody tr')?.textContent ?? '').includes('img src'),
@@ -413,7 +464,7 @@ describe('console against the real broker, in headless Chromium', () => {
     }
     await page.selectOption('#bl-sort', 'expiresAt');
     await page.waitForFunction(() =>
-      (document.getElementById('bl-pos')?.textContent ?? '').startsWith('1–100 of 100,002'),
+      (document.getElementById('bl-pos')?.textContent ?? '').startsWith('1–100 of 100,004'),
     );
     const timing = await page.evaluate(
       () =>
@@ -434,4 +485,31 @@ describe('console against the real broker, in headless Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
   }, 180_000);
+
+  it('a console started after the attack counts the same stops from the history', async () => {
+    // The offender records are older than this instance; it holds them until the blocklist is
+    // read, so each is matched against the entries as it was live.
+    const second = await startConsole(`test.console.${alertId}.second`);
+    try {
+      const deadline = Date.now() + 60_000;
+      let stopped: Record<string, number> = {};
+      while (Date.now() < deadline) {
+        const res = await fetch(`${second.base}/api/blocklist?q=victim&limit=10`);
+        const page = (await res.json()) as {
+          rows: Array<{ id: string; stopped: { queries: number } }>;
+        };
+        stopped = Object.fromEntries(page.rows.map((r) => [r.id, r.stopped.queries]));
+        if (stopped['guard-1'] === 12_000 && stopped['pz-evil'] === 8_080) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(stopped).toEqual({
+        'guard-1': 12_000,
+        'rz-google': 12_000,
+        'pz-evil': 8_080,
+        'evil-1': 0,
+      });
+    } finally {
+      await second.app.close();
+    }
+  }, 90_000);
 });
