@@ -311,6 +311,7 @@ async function overload(n: number): Promise<void> {
       markdownTable(
         [
           'records',
+          'records/s (wall)',
           'CPU per record',
           'heap: idle → peak → live after',
           'RSS: idle → peak',
@@ -321,6 +322,7 @@ async function overload(n: number): Promise<void> {
         [
           [
             n.toLocaleString('en-US'),
+            Math.round(res.records / (res.wallMs / 1000)).toLocaleString('en-US'),
             `${((res.cpuMs * 1000) / res.records).toFixed(1)} µs`,
             `${mib(idle.heapUsed)} → ${mib(res.heapPeak)} → ${mib(res.heapAfter)}`,
             `${mib(idle.rss)} → ${mib(res.rssPeak)}`,

@@ -320,11 +320,12 @@ async function overload(n: number): Promise<void> {
     [
       `## Reputation under offender records from ${n.toLocaleString('en-US')} distinct resolvers`,
       '',
-      `${machineLine()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} → ${load1.map((x) => x.toFixed(1)).join(' ')}. \`BENCH_OVERLOAD_RESOLVERS=${n}\` (services/reputation/bench/reputation-offenders.bench.ts), one window, ${ZONES} zones, defaults (key TTL max(20 half-lives, 1 day)).`,
+      `${machineLine()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} → ${load1.map((x) => x.toFixed(1)).join(' ')}. \`BENCH_OVERLOAD_RESOLVERS=${n}\` (services/reputation/bench/reputation-offenders.bench.ts), one window, ${ZONES} zones, defaults (key TTL max(20 half-lives, 1 day); REPUTATION_MAX_SUBJECTS ${currentIndex.loadReputationConfig({}).REPUTATION_MAX_SUBJECTS.toLocaleString('en-US')} per kind).`,
       '',
       markdownTable(
         [
           'records',
+          'records/s (wall)',
           'CPU per record',
           'heap: idle → peak → live after',
           'RSS: idle → peak',
@@ -335,6 +336,7 @@ async function overload(n: number): Promise<void> {
         [
           [
             n.toLocaleString('en-US'),
+            Math.round(res.records / (res.wallMs / 1000)).toLocaleString('en-US'),
             `${((res.cpuMs * 1000) / res.records).toFixed(1)} µs`,
             `${mib(idle.heapUsed)} → ${mib(res.heapPeak)} → ${mib(res.heapAfter)}`,
             `${mib(idle.rss)} → ${mib(res.rssPeak)}`,

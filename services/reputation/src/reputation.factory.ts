@@ -66,7 +66,8 @@ export function createPipeline(
     memberWindowMs: 2 * hl,
     // Long enough that a score has decayed to nothing (20 half-lives ≈ 1e-6), at least a day.
     keyTtlMs: Math.max(20 * hl, 24 * 3600_000),
-    dedupTtlMs: Math.max(20 * hl, 24 * 3600_000),
+    maxSubjectsPerKind: c.REPUTATION_MAX_SUBJECTS,
+    maxMembers: c.REPUTATION_MAX_MEMBERS,
     offenderMinRatio: c.REPUTATION_OFFENDER_MIN_RATIO,
     legitMinQueries: c.REPUTATION_LEGIT_MIN_QUERIES,
   });

@@ -55,6 +55,8 @@ export interface PipelineStats {
   upserts: number;
   removed: number;
   guards: number;
+  /** Subjects evicted by REPUTATION_MAX_SUBJECTS (lowest scores first). */
+  evicted: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export class ReputationPipeline {
     upserts: 0,
     removed: 0,
     guards: 0,
+    evicted: 0,
   };
 
   constructor(
@@ -192,6 +195,7 @@ export class ReputationPipeline {
       (r) => this.policy.isResolverProtected(contextOf(r)),
     );
     this.stats.records += records.length;
+    this.stats.evicted = this.reputation.evicted;
     // The latest evaluation per subject wins within a window.
     const evals = new Map<string, Evaluation>();
     // A subject shared by many records (a prefix, an ASN) comes back as one state object per

@@ -16,6 +16,19 @@ describe('loadReputationConfig', () => {
     expect(c.RPZ_TSIG_KEYS).toEqual([]);
   });
 
+  it('bounds Redis with caps an operator sets, each refused by name when unusable', () => {
+    const c = loadReputationConfig({});
+    expect(c.REPUTATION_MAX_SUBJECTS).toBe(200_000);
+    expect(c.REPUTATION_MAX_MEMBERS).toBe(1000);
+    expect(() => loadReputationConfig({ REPUTATION_MAX_SUBJECTS: '500' })).toThrow(
+      /REPUTATION_MAX_SUBJECTS.*1000/,
+    );
+    expect(() =>
+      loadReputationConfig({ REPUTATION_MAX_MEMBERS: '4', REPUTATION_ROLLUP_MIN_RESOLVERS: '5' }),
+    ).toThrow(/REPUTATION_MAX_MEMBERS.*REPUTATION_ROLLUP_MIN_RESOLVERS/);
+    expect(loadReputationConfig({ REPUTATION_MAX_MEMBERS: '5' }).REPUTATION_MAX_MEMBERS).toBe(5);
+  });
+
   it('parses lists: ASNs, TSIG keys, networks', () => {
     const c = loadReputationConfig({
       ALLOWLIST_ASNS: 'AS15169, 13335',

@@ -155,6 +155,17 @@ export const reputationConfigSchema = z
     /** A record counts its resolver as an offending member when attack/total reaches this. */
     REPUTATION_OFFENDER_MIN_RATIO: z.coerce.number().min(0).max(1).default(0.5),
     REPUTATION_EVIDENCE_PER_SUBJECT: env.positiveInt().default(20),
+    /**
+     * Most subjects of each kind (resolver-zone, resolver, prefix, …) with a score in Redis; past
+     * it the lowest scores are evicted with their evidence. Bounds Redis under a flood from
+     * millions of distinct resolvers (~1 KB a resolver subject, docs/reliability.md, Overload).
+     */
+    REPUTATION_MAX_SUBJECTS: env
+      .positiveInt()
+      .min(1000, 'must be ≥ 1000: one fold chunk (1000 records) must fit before evicting')
+      .default(200_000),
+    /** Most members (zones of a resolver, resolvers of a prefix or ASN) kept per subject, newest first. */
+    REPUTATION_MAX_MEMBERS: env.positiveInt().default(1000),
     REPUTATION_PREFIX_V4: env.positiveInt().max(32).default(24),
     REPUTATION_PREFIX_V6: env.positiveInt().max(128).default(48),
     /** Widest prefix ever blocked: enrichment ranges wider than this are narrowed to it. */
@@ -275,6 +286,14 @@ export const reputationConfigSchema = z
           message: `${n} is outside RPZ_XFR_ALLOW: that secondary would be refused the transfer`,
         });
     }
+    // Fewer members kept than a rollup needs would make rollups impossible.
+    for (const k of ['REPUTATION_ROLLUP_MIN_RESOLVERS', 'REPUTATION_RESOLVER_MIN_ZONES'] as const)
+      if (c.REPUTATION_MAX_MEMBERS < c[k])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['REPUTATION_MAX_MEMBERS'],
+          message: `must be ≥ ${k} (${c[k]}): fewer members kept could never reach it`,
+        });
     for (const t of c.GUARD_ZONE_AXFR)
       if (t.keyName !== null && !c.RPZ_TSIG_KEYS.some((k) => k.name === t.keyName))
         ctx.addIssue({

@@ -22,13 +22,13 @@ export function createReputationMetrics(registry: Registry, observed: Reputation
   registerConsumerLag(registry, { snapshot: () => observed.consumerLag() });
   new Gauge({
     name: 'sluice_reputation_pipeline',
-    help: 'Pipeline counters since start: records, duplicates, upserts, removed, guards (zone guards started)',
+    help: 'Pipeline counters since start: records, duplicates, upserts, removed, guards (zone guards started), evicted (subjects past REPUTATION_MAX_SUBJECTS)',
     labelNames: ['counter'],
     registers,
     collect() {
       const s = observed.stats();
       if (!s) return;
-      for (const k of ['records', 'duplicates', 'upserts', 'removed', 'guards'] as const)
+      for (const k of ['records', 'duplicates', 'upserts', 'removed', 'guards', 'evicted'] as const)
         this.set({ counter: k }, s[k]);
     },
   });

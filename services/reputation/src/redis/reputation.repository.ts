@@ -4,23 +4,55 @@ import { normaliseName } from '@sluice/dns';
 import { type SubjectKind, type SubjectState } from '../core/scoring';
 
 /**
- * One atomic script per batch. Per record: dedupe on (zone, resolver, window) — Kafka delivery is
- * at-least-once, a redelivered record must not count twice. Fresh records are first aggregated
- * per subject inside the script (the decay fold is order-independent, so folding a batch's sum at
- * its newest event time equals folding each record), then each subject is read and written once:
- * decayed sums, members, capped evidence. Returns the state of every subject the batch touched,
- * duplicates included, so a replayed batch still re-runs the policy (e.g. after a crash between
- * the Redis write and the Kafka send). Same maths as core/decay.ts fold().
+ * One atomic script per batch. Per record: dedupe on (resolver, zone, window end) — Kafka delivery
+ * is at-least-once, a redelivered record must not count twice. The windows folded are kept in the
+ * resolver-zone hash itself (field `w`: the newest WINDOWS_KEPT window ends), so dedupe state is
+ * bounded by the subjects, not by records × time; a record older than every window kept, once
+ * that many are kept, counts as a duplicate (a (resolver, zone) pair's records arrive in window
+ * order: offender records are keyed by zone, and windows close in order). Fresh records are first
+ * aggregated per subject inside the script (the decay fold is order-independent, so folding a
+ * batch's sum at its newest event time equals folding each record), then each subject is read and
+ * written once: decayed sums, members (the newest maxm), capped evidence. Every subject is ranked
+ * in its kind's index by its decayed attack score (log2 of the score at a common instant: score
+ * order at any time); past maxs subjects of a kind, the lowest are evicted with their keys.
+ * Returns the state of every subject the batch touched, duplicates included, so a replayed batch
+ * still re-runs the policy (e.g. after a crash between the Redis write and the Kafka send); and
+ * how many subjects were evicted. Same maths as core/decay.ts fold().
  *
- * ARGV[1] = JSON {hl, cap, win, ttl, dttl, recs: [[d, ts, a, t, off, prot, px, pxPrefix, (h, ev, m, member, markProt)…]]}
- * where d/h/ev/m/px are indexes into KEYS (0 = none), and ARGV[1 + i] is record i's evidence JSON
- * (its own argument: nested in ARGV[1] it would be escaped by JSON.stringify and unescaped by cjson).
+ * ARGV[1] = JSON {hl, cap, win, ttl, maxs, maxm, recs: [[rz, ts, a, t, off, prot, px, pxPrefix, (h, ev, m, member, markProt, idx)…]]}
+ * where ts is the window's end, rz/h/ev/m/px/idx are indexes into KEYS (0 = none), and ARGV[1 + i] is record i's evidence
+ * JSON (its own argument: nested in ARGV[1] it would be escaped by JSON.stringify and unescaped by
+ * cjson). Evicted subjects' :ev and :m keys are derived from their names, not declared in KEYS
+ * (standalone Redis, as the rest of Sluice).
  */
 const FOLD_LUA = `
 local cfg = cjson.decode(ARGV[1])
-local hl, cap, win, ttl = cfg.hl, cfg.cap, cfg.win, cfg.ttl
+local hl, cap, win, ttl, maxm = cfg.hl, cfg.cap, cfg.win, cfg.ttl, cfg.maxm
 local fresh, acc, order = {}, {}, {}
 local px = {}
+local wins, dirty = {}, {}
+local WINDOWS_KEPT = 8
+-- Has the resolver-zone hash KEYS[k] folded the window ending at we? Records it if not.
+local function seenBefore(k, we)
+  local w = wins[k]
+  if w == nil then
+    w = {}
+    local s = redis.call('HGET', KEYS[k], 'w')
+    if s then
+      for x in string.gmatch(s, '[^,]+') do table.insert(w, tonumber(x)) end
+    end
+    wins[k] = w
+  end
+  for _, x in ipairs(w) do
+    if x == we then return true end
+  end
+  if #w >= WINDOWS_KEPT and we < w[1] then return true end
+  table.insert(w, we)
+  table.sort(w)
+  while #w > WINDOWS_KEPT do table.remove(w, 1) end
+  dirty[k] = true
+  return false
+end
 local function addTo(x, a, t, ts)
   if x.ts == nil then
     x.a, x.t, x.ts = a, t, ts
@@ -33,15 +65,15 @@ local function addTo(x, a, t, ts)
   end
 end
 for i, r in ipairs(cfg.recs) do
-  local ok = redis.call('SET', KEYS[r[1]], '1', 'NX', 'PX', cfg.dttl)
+  local ok = not seenBefore(r[1], r[2])
   fresh[i] = ok and 1 or 0
   local ts, ra, rt, off, prot = r[2], r[3], r[4], r[5], r[6]
   local ev = ARGV[i + 1]
-  for j = 9, #r, 5 do
+  for j = 9, #r, 6 do
     local h, mk, member = r[j], r[j + 2], r[j + 3]
     local x = acc[h]
     if x == nil then
-      x = { ev = {}, mem = {}, nmem = 0, prot = false, evk = r[j + 1], mk = mk, fresh = false }
+      x = { ev = {}, mem = {}, nmem = 0, prot = false, evk = r[j + 1], mk = mk, idx = r[j + 5], fresh = false }
       acc[h] = x
       table.insert(order, h)
     end
@@ -74,8 +106,12 @@ local function zaddAll(key, map)
     end
   end
   if #args > 0 then redis.call('ZADD', key, 'GT', unpack(args)) end
+  -- Only the newest members count: past maxm the oldest go (a count past the policy's
+  -- thresholds changes nothing, and a flood's million resolvers would all be members).
+  redis.call('ZREMRANGEBYRANK', key, 0, -(maxm + 1))
 end
 local out = {}
+local ranked = {}
 for _, h in ipairs(order) do
   local x = acc[h]
   local cur = redis.call('HMGET', KEYS[h], 'a', 't', 'ts', 'p')
@@ -98,6 +134,8 @@ for _, h in ipairs(order) do
       zaddAll(KEYS[x.mk], x.mem)
       redis.call('PEXPIRE', KEYS[x.mk], ttl)
     end
+    redis.call('ZADD', KEYS[x.idx], cts / hl + math.log(math.max(ca, 1e-9)) / math.log(2), KEYS[h])
+    ranked[x.idx] = true
   end
   local n = 1
   if x.mk ~= 0 and cts ~= nil then
@@ -110,7 +148,23 @@ for k, m in pairs(px) do
   zaddAll(KEYS[k], m)
   redis.call('PEXPIRE', KEYS[k], ttl)
 end
-return { fresh, out }
+for k in pairs(dirty) do
+  redis.call('HSET', KEYS[k], 'w', table.concat(wins[k], ','))
+  redis.call('PEXPIRE', KEYS[k], ttl)
+end
+local evicted = 0
+for k in pairs(ranked) do
+  local over = redis.call('ZCARD', KEYS[k]) - cfg.maxs
+  if over > 0 then
+    local gone = redis.call('ZPOPMIN', KEYS[k], over)
+    for i = 1, #gone, 2 do
+      redis.call('UNLINK', gone[i], gone[i] .. ':ev', gone[i] .. ':m', gone[i] .. ':px')
+      evicted = evicted + 1
+    end
+  end
+  redis.call('PEXPIRE', KEYS[k], ttl)
+end
+return { fresh, out, evicted }
 `;
 
 export interface FoldSettings {
@@ -118,7 +172,10 @@ export interface FoldSettings {
   evidenceCap: number;
   memberWindowMs: number;
   keyTtlMs: number;
-  dedupTtlMs: number;
+  /** Most subjects of each kind kept; past it the lowest scores are evicted. */
+  maxSubjectsPerKind: number;
+  /** Most members (zones, resolvers, prefixes) kept per subject, the newest. */
+  maxMembers: number;
   offenderMinRatio: number;
   /**
    * A record shows legitimate traffic when its non-attack queries reach this count (and 5 % of
@@ -142,7 +199,7 @@ export interface ExplainedSubject {
   evidence: unknown[];
 }
 
-type FoldCommand = (...args: Array<string | number>) => Promise<[number[], string[][]]>;
+type FoldCommand = (...args: Array<string | number>) => Promise<[number[], string[][], number]>;
 
 const FOLD_CHUNK = 1000;
 
@@ -185,6 +242,8 @@ interface Family {
 
 export class ReputationRepository {
   private readonly zones = new Map<string, string>();
+  /** Subjects evicted by the per-kind cap since start. */
+  evicted = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -224,6 +283,12 @@ export class ReputationRepository {
     // Subjects shared by the chunk's records (a resolver in several zones, a prefix or an ASN
     // with many resolvers) get their keys named once: [hash, evidence, members] KEYS indexes.
     type Keys = [number, number, number];
+    const index = new Map<SubjectKind, number>();
+    const indexOf = (kind: SubjectKind): number => {
+      let i = index.get(kind);
+      if (i === undefined) index.set(kind, (i = k(`rep:idx:${kind}`)));
+      return i;
+    };
     const subject = (kind: SubjectKind, id: string, members: boolean): Keys => {
       const h = keyOf[kind](id);
       return [k(h), k(`${h}:ev`), members ? k(`${h}:m`) : 0];
@@ -244,7 +309,7 @@ export class ReputationRepository {
       const asn = r.enrichment.asn;
       const mine: Array<[SubjectKind, number]> = [];
       const rec: Array<number | string> = [
-        k(`rep:seen:${r.zone}|${r.resolver}|${r.windowStart}|${r.windowEnd}`),
+        0, // the resolver-zone hash, set below
         r.windowEnd,
         r.attackQueries,
         r.totalQueries,
@@ -256,7 +321,7 @@ export class ReputationRepository {
       // Every subject is marked when a record shows a protected resolver or legitimate traffic:
       // the policy then never refuses it a whole zone nor blocks its network outright.
       const add = (kind: SubjectKind, [h, ev, m]: Keys, member: string) => {
-        rec.push(h, ev, m, member, 1);
+        rec.push(h, ev, m, member, 1, indexOf(kind));
         mine.push([kind, h]);
       };
       let res = families.resolver.get(r.resolver);
@@ -268,6 +333,7 @@ export class ReputationRepository {
       let rz = res.zones.get(zone);
       if (rz === undefined)
         res.zones.set(zone, (rz = subject('resolver-zone', `${r.resolver}|${zone}`, false)));
+      rec[0] = rz[0];
       add('resolver-zone', rz, '');
       add('resolver', res.own, zone);
       if (prefix !== null) {
@@ -324,11 +390,13 @@ export class ReputationRepository {
       cap: s.evidenceCap,
       win: s.memberWindowMs,
       ttl: s.keyTtlMs,
-      dttl: s.dedupTtlMs,
+      maxs: s.maxSubjectsPerKind,
+      maxm: s.maxMembers,
       recs,
     });
     const fold = (this.redis as unknown as { sluiceFold: FoldCommand }).sluiceFold.bind(this.redis);
-    const [fresh, states] = await fold(keys.length, ...keys, arg, ...evidence);
+    const [fresh, states, evicted] = await fold(keys.length, ...keys, arg, ...evidence);
+    this.evicted += evicted;
     const byKey = new Map<number, SubjectState>();
     for (const v of states) byKey.set(Number(v[0]), parseState(v.slice(1)));
     return records.map((_r, i) => {

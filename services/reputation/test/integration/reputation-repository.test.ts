@@ -12,7 +12,8 @@ const settings = {
   evidenceCap: 5,
   memberWindowMs: 3_600_000,
   keyTtlMs: 600_000,
-  dedupTtlMs: 600_000,
+  maxSubjectsPerKind: 200_000,
+  maxMembers: 1000,
   offenderMinRatio: 0.5,
   legitMinQueries: 5,
 };
@@ -124,14 +125,115 @@ describe('ReputationRepository (Redis Lua fold)', () => {
       }),
     );
     const res = await r.fold(many, prefixOf, (x) => x.resolver === '10.0.7.9');
-    // Chunks of 1000 records each fold atomically; the last state reflects all of them.
+    // Chunks of 1000 records each fold atomically; the last state reflects all of them. Members
+    // are the newest maxMembers (1000) of the 2,500.
     const asn = res[res.length - 1]!.states.asn!;
-    expect(asn.members).toBe(2500);
+    expect(asn.members).toBe(1000);
     expect(asn.attack).toBeGreaterThan(2500 * 90 * 0.97);
     expect(asn.protectedInside).toBe(true);
     const x = await r.explain('asn', '64999');
     expect(x.evidence).toHaveLength(5);
     expect((x.evidence[0] as { resolver: string }).resolver).toBe(many[many.length - 1]!.resolver);
-    expect(await r.asnNetworks(64999, t0 + 2500, 5000)).toHaveLength(2500);
+    const networks = await r.asnNetworks(64999, t0 + 2500, 5000);
+    expect(networks).toHaveLength(1000);
+    expect(networks[0]).toBe(many[many.length - 1]!.enrichment.prefix);
+  });
+
+  it('dedupes on the windows a resolver-zone pair keeps, redeliveries older than them included', async () => {
+    const r = await repo();
+    const win = (i: number, attack = 100) =>
+      offender({
+        resolver: '10.7.0.1',
+        zone: 'd.test',
+        attack,
+        total: attack,
+        at: t0 + i * 10_000,
+      });
+    // Windows 0..9 in order, 3 and 5 swapped (reordering inside the kept windows is exact).
+    const order = [0, 1, 2, 3, 5, 4, 6, 7, 8, 9];
+    const first = await r.fold(
+      order.map((i) => win(i)),
+      prefixOf,
+      () => false,
+    );
+    expect(first.every((x) => !x.duplicate)).toBe(true);
+    // Redelivered: one still kept (9), one older than every kept window (1); a new one (10).
+    const again = await r.fold([win(9), win(1), win(10)], prefixOf, () => false);
+    expect(again.map((x) => x.duplicate)).toEqual([true, true, false]);
+  });
+
+  it('keeps at most maxSubjectsPerKind subjects of each kind, evicting the lowest scores (CI slice of a 1 M-resolver flood)', async () => {
+    const cap = 5_000;
+    const redisConfig = testRedisConfig();
+    const redis = createRedis(redisConfig);
+    await redis.connect();
+    clients.push(redis);
+    const r = new ReputationRepository(redis, {
+      ...settings,
+      maxSubjectsPerKind: cap,
+      maxMembers: 50,
+    });
+    // 20,000 distinct resolvers, one window each, over 10 zones, 20 /24s and 5 ASNs (whose member
+    // lists are full, 50, from the first chunk on); attack grows with i, so the survivors must be
+    // the newest, highest-scoring ones.
+    const flood = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, k) => {
+        const i = from + k;
+        return offender({
+          resolver: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+          zone: `z${i % 10}.test`,
+          attack: 10 + i,
+          total: 12 + i,
+          at: t0 + 10_000,
+          asn: 64_000 + (i % 5),
+          prefix: `172.16.${i % 20}.0/24`,
+        });
+      });
+    const usage = async () => {
+      let keys = 0;
+      let bytes = 0;
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(
+          cursor,
+          'MATCH',
+          `${redisConfig.keyPrefix}*`,
+          'COUNT',
+          1000,
+        );
+        cursor = next;
+        keys += found.length;
+        // scan returns full names; ioredis prefixes only the keys of commands it knows.
+        const pipe = redis.pipeline();
+        for (const k of found) pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
+        for (const [, b] of (await pipe.exec()) ?? []) bytes += Number(b ?? 0);
+      } while (cursor !== '0');
+      return { keys, bytes };
+    };
+    let t = Date.now();
+    await r.fold(flood(0, cap), prefixOf, () => false);
+    expect(r.evicted).toBe(0);
+    const atCap = await usage();
+    const timings = [Date.now() - t];
+    t = Date.now();
+    await r.fold(flood(cap, 20_000), prefixOf, () => false);
+    timings.push(Date.now() - t);
+    const after = await usage();
+    // 15,000 resolver-zone and 15,000 resolver subjects evicted; prefixes, ASNs and their
+    // per-zone subjects are below the cap.
+    expect(r.evicted).toBe(2 * (20_000 - cap));
+    for (const kind of ['resolver-zone', 'resolver'])
+      expect(await redis.zcard(`rep:idx:${kind}`)).toBe(cap);
+    const low = await r.explain('resolver', '10.0.0.1');
+    const high = await r.explain('resolver', `10.0.${(19_999 >> 8) & 255}.${19_999 & 255}`);
+    expect(low.state).toBeNull();
+    expect(low.evidence).toHaveLength(0);
+    expect(high.state?.attack).toBe(10 + 19_999);
+    // Four times the resolvers, about the same Redis: the bound holds (without the cap: ×3.6).
+    process.stderr.write(
+      `[reputation cap] at cap ${JSON.stringify(atCap)}, after 4x ${JSON.stringify(after)}\n`,
+    );
+    expect(after.keys).toBeLessThanOrEqual(atCap.keys * 1.05);
+    expect(after.bytes).toBeLessThanOrEqual(atCap.bytes * 1.2);
   });
 });
