@@ -164,7 +164,14 @@ export class ZoneVocabulary {
    * and `maxBytes` of name text. `truncated` says whether more qualified.
    */
   known(before: number, max: number, maxBytes: number): { names: string[]; truncated: boolean } {
-    const picked: Array<[string, number]> = [];
+    const picked = this.candidates(before);
+    const names = firstKnown(picked, max, maxBytes).map(([name]) => name);
+    return { names, truncated: names.length < picked.length };
+  }
+
+  /** Every name `known` may list, with its hits, best first (a hot zone's shards merge these). */
+  candidates(before: number): [name: string, hits: number][] {
+    const picked: [string, number][] = [];
     for (const e of this.names.values()) {
       const name = e.name;
       if ((e.flags & NXDOMAIN) !== 0) continue;
@@ -172,15 +179,7 @@ export class ZoneVocabulary {
       const confirmed = (e.flags & DURING_ALERT) !== 0 && e.hits >= 2;
       if (established || confirmed) picked.push([name, e.hits]);
     }
-    picked.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-    const names: string[] = [];
-    let bytes = 0;
-    for (const [name] of picked) {
-      if (names.length >= max || bytes + name.length + 3 > maxBytes) break;
-      names.push(name);
-      bytes += name.length + 3;
-    }
-    return { names, truncated: names.length < picked.length };
+    return picked.sort(byHitsThenName);
   }
 
   get bytes(): number {
@@ -197,4 +196,28 @@ export class ZoneVocabulary {
       if (v.names.size < s.capacity) v.names.set(key, { name, hits, since, flags });
     return v;
   }
+}
+
+/** Most asked first, then by name: the order `known` lists names in. */
+export function byHitsThenName(a: [string, number], b: [string, number]): number {
+  return b[1] - a[1] || (a[0] < b[0] ? -1 : 1);
+}
+
+/**
+ * The leading names of a best-first list within `max` names and `maxBytes` of name text. A
+ * prefix rule: the first names of a merged list are among the first names of each part.
+ */
+export function firstKnown<T extends [string, number]>(
+  picked: readonly T[],
+  max: number,
+  maxBytes: number,
+): T[] {
+  const out: T[] = [];
+  let bytes = 0;
+  for (const p of picked) {
+    if (out.length >= max || bytes + p[0].length + 3 > maxBytes) break;
+    out.push(p);
+    bytes += p[0].length + 3;
+  }
+  return out;
 }

@@ -1,0 +1,591 @@
+import { type Alert, type AlertSignal, type Evidence } from '@sluice/contracts';
+import { alertMessage, type ActiveAlert, type ActiveAlertJson } from '../alert-message';
+import { FingerprintAcc, round } from '../fingerprint';
+import { HyperLogLog } from '../hyperloglog';
+import { NgramModel } from '../label-score';
+import { type DetectorSettings } from '../settings';
+import { SpaceSaving, type HeavyHitter } from '../space-saving';
+import { sumTicks, type Tick, tickFromJson, tickToJson, type TickJson } from '../tick';
+import { ZoneBaseline, type BaselineJson } from '../zone-baseline';
+import { assess, floorHot, FLOOR_RANDOM, slowFloorHot, type Evaluation } from '../zone-evidence';
+import { type ZoneOutput } from '../zone-output';
+import { byHitsThenName, firstKnown } from '../zone-vocabulary';
+import { byString, smallest } from './bottom-k';
+import { BLOCKS } from './shard-routing';
+import {
+  type MergeDecision,
+  type SampleRow,
+  type ShardSummary,
+  type TrainRow,
+} from './shard-summary';
+
+const FLOAT_SLOTS = [4, 8, 9] as const;
+const bySample = (a: SampleRow, b: SampleRow): number =>
+  a[0] - b[0] || a[1] - b[1] || byString(a[2], b[2]) || byString(a[3], b[3]);
+const byTrain = (a: TrainRow, b: TrainRow): number => a[0] - b[0] || byString(a[1], b[1]);
+const byEvidence = (a: Evidence, b: Evidence): number => a.ts - b.ts || byString(a.qname, b.qname);
+
+export interface MergeSnapshot {
+  v: 1;
+  zone: string;
+  shards: number;
+  nextTick: number;
+  waiting: ShardSummary[];
+  ring: TickJson[];
+  ticksClosed: number;
+  candidateSince: number | null;
+  coldRun: number;
+  active: ActiveAlertJson | null;
+  baseline: BaselineJson;
+  model: { counts: number[]; total: number };
+  statsStart: number | null;
+  statsTicks: TickJson[];
+  statsHadAlert: string | null;
+  offStart: number | null;
+  offAlertId: string | null;
+  offClosed: { alertId: string | null } | null;
+  windowNsTop: HeavyHitter[];
+  namesFor: { alertId: string; asOf: number } | null;
+}
+
+export interface MergeResult {
+  decision: MergeDecision;
+  out: ZoneOutput;
+}
+
+/**
+ * The merge stage of a hot zone: sums the K shards' summaries of a tick into the Tick the
+ * single-instance detector would have filled, then runs what ZoneDetector runs on it — the
+ * baseline, the anomaly tests, the alert lifecycle, the stats and offender windows — and
+ * answers with a `MergeDecision` that every shard applies before closing the next tick.
+ * The lifecycle below is ZoneDetector's (evaluate, start) on merged ticks; where the two must
+ * differ it says so.
+ */
+export class MergeStage {
+  nextTick: number;
+  private waiting = new Map<number, ShardSummary>();
+  private readonly ring: Tick[] = [];
+  private ticksClosed = 0;
+  private candidateSince: number | null = null;
+  private coldRun = 0;
+  private active: ActiveAlert | null = null;
+  private baseline = new ZoneBaseline();
+  /** The zone's name model, trained as the shards' copies are (the decision carries the names). */
+  private model = new NgramModel();
+  private statsStart: number | null = null;
+  private statsTicks: Tick[] = [];
+  private statsHadAlert: string | null = null;
+  private offStart: number | null = null;
+  private offAlertId: string | null = null;
+  /** The offender window that closed with the last tick; its rows come with the next summaries. */
+  private offClosed: { alertId: string | null } | null = null;
+  /** Resolvers of never-seen queries in the open offender window (an alert's first top). */
+  private windowNsTop: SpaceSaving;
+  /** Known names asked of the shards, to publish when their lists arrive. */
+  private namesFor: { alertId: string; asOf: number } | null = null;
+  readonly sensitivity: number;
+  private readonly allowlistedZone: boolean;
+
+  constructor(
+    readonly zone: string,
+    readonly shards: number,
+    private readonly s: DetectorSettings,
+    origin: number,
+  ) {
+    this.nextTick = origin;
+    this.sensitivity = s.sensitivity[zone] ?? 1;
+    this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
+    this.windowNsTop = new SpaceSaving(s.topK);
+  }
+
+  get isActive(): boolean {
+    return this.active !== null;
+  }
+
+  get alertId(): string | null {
+    return this.active?.alertId ?? null;
+  }
+
+  /**
+   * One shard's summary. Returns the results of every tick that became complete (normally one:
+   * a shard cannot close tick t+1 before the decision on t).
+   */
+  accept(summary: ShardSummary): MergeResult[] {
+    if (summary.zone !== this.zone || summary.shards !== this.shards)
+      throw new Error(
+        `merge ${this.zone}/${this.shards}: summary of ${summary.zone}/${summary.shards}`,
+      );
+    if (summary.tick < this.nextTick) return []; // a redelivery of a tick already merged
+    this.waiting.set(summary.tick * BLOCKS + summary.shard, summary);
+    const results: MergeResult[] = [];
+    for (;;) {
+      const parts: ShardSummary[] = [];
+      for (let i = 0; i < this.shards; i++) {
+        const p = this.waiting.get(this.nextTick * BLOCKS + i);
+        if (p) parts.push(p);
+      }
+      if (parts.length < this.shards) return results;
+      for (let i = 0; i < this.shards; i++) this.waiting.delete(this.nextTick * BLOCKS + i);
+      results.push(this.closeTick(parts));
+      this.nextTick += this.s.tickMs;
+    }
+  }
+
+  private closeTick(parts: ShardSummary[]): MergeResult {
+    const s = this.s;
+    const out: ZoneOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
+    const t = this.mergeTick(parts);
+    const wasActive = this.active !== null;
+    let repeatTotal = 0;
+    let repeated = 0;
+    let version = 0;
+    const nsTop = new SpaceSaving(s.topK);
+    for (const p of parts) {
+      repeatTotal += p.repeat[0];
+      repeated += p.repeat[1];
+      version += p.vocabularyVersion;
+      for (const h of p.nsTop) nsTop.add(h.key, h.count);
+    }
+    this.publishKnownNames(parts, out);
+    this.publishOffenders(parts, out);
+    for (const h of nsTop.top(s.topK)) this.windowNsTop.add(h.key, h.count);
+    // During an alert the never-seen senders are its top resolvers (as alertTop in the pass).
+    if (this.active) for (const h of nsTop.top(s.topK)) this.active.top.add(h.key, h.count);
+
+    this.ring.push(t);
+    if (this.ring.length > Math.max(s.longHorizonTicks, s.shortHorizonTicks)) this.ring.shift();
+    this.ticksClosed++;
+    const repeatShare = repeatTotal > 0 ? repeated / repeatTotal : 0;
+    const lifecycle = this.evaluate(t, repeatShare, version, out);
+    const warm = this.ticksClosed > s.warmupTicks;
+    const baselineQps = warm ? (this.baseline.meanN * 1000) / s.tickMs : null;
+    this.statsWindow(t, parts, baselineQps, out);
+    this.offenderWindow(t);
+
+    // Training: the zone's trainPerTick seen names with the smallest hashes, from every shard.
+    let train: string[] = [];
+    if (!wasActive) {
+      train = smallest(
+        parts.map((p) => p.train),
+        s.trainPerTick,
+        byTrain,
+      ).map((r) => r[1]);
+      for (const name of train) {
+        const b = Buffer.from(name, 'latin1');
+        this.model.trainBytes(b, 0, b.length);
+        if (this.model.total > 2_000_000) this.model.decay();
+      }
+    }
+    return {
+      out,
+      decision: {
+        v: 1,
+        zone: this.zone,
+        tick: t.start,
+        alert: this.active ? { alertId: this.active.alertId, onset: this.active.onset } : null,
+        started: lifecycle.started,
+        ended: lifecycle.ended,
+        train,
+        wantNames: lifecycle.wantNames,
+      },
+    };
+  }
+
+  /** The K summaries as one Tick: counters summed, sketches merged, floats summed per block. */
+  private mergeTick(parts: ShardSummary[]): Tick {
+    const s = this.s;
+    const counts = new Array<number>(16).fill(0);
+    const blocks = new Float64Array(BLOCKS * 4);
+    const fp = new FingerprintAcc();
+    let hll: HyperLogLog | null = null;
+    let freshHll: HyperLogLog | null = null;
+    for (const p of parts) {
+      for (let i = 0; i < 16; i++) counts[i]! += p.counts[i] ?? 0;
+      for (const [b, score, entropy, nsScore, bpc] of p.floats) {
+        blocks[b * 4] = score;
+        blocks[b * 4 + 1] = entropy;
+        blocks[b * 4 + 2] = nsScore;
+        blocks[b * 4 + 3] = bpc;
+      }
+      if (p.hll) (hll ??= new HyperLogLog(s.hllPrecision)).merge(HyperLogLog.fromJSON(p.hll));
+      if (p.freshHll)
+        (freshHll ??= new HyperLogLog(s.hllPrecision)).merge(HyperLogLog.fromJSON(p.freshHll));
+      fp.merge(FingerprintAcc.fromJSON(p.fp));
+    }
+    // Block by block in block order: the same additions, so the same bits, for any K.
+    const sums = [0, 0, 0, 0];
+    for (let b = 0; b < BLOCKS; b++) for (let k = 0; k < 4; k++) sums[k]! += blocks[b * 4 + k]!;
+    counts[FLOAT_SLOTS[0]] = sums[0]!;
+    counts[FLOAT_SLOTS[1]] = sums[1]!;
+    counts[FLOAT_SLOTS[2]] = sums[2]!;
+    fp.bpcSum = sums[3]!;
+    const picked = smallest(
+      parts.map((p) => p.samples),
+      s.sampleNames,
+      bySample,
+    );
+    const t = tickFromJson({
+      start: parts[0]!.tick,
+      counts,
+      hll: null,
+      freshHll: null,
+      fp: fp.toJSON(),
+      samples: picked.map((r) => r[3]),
+      evidence: picked.map(([, ts, resolver, qname]) => ({ ts, resolver, qname })),
+    });
+    t.hll = hll;
+    t.freshHll = freshHll;
+    return t;
+  }
+
+  /** Known names the last decision asked for: one message, merged as one vocabulary would list them. */
+  private publishKnownNames(parts: ShardSummary[], out: ZoneOutput): void {
+    const want = this.namesFor;
+    if (!want) return;
+    this.namesFor = null;
+    const all: [string, number][] = [];
+    let picked = 0;
+    for (const p of parts) {
+      if (!p.knownNames) return;
+      all.push(...p.knownNames.names);
+      picked += p.knownNames.picked;
+    }
+    all.sort(byHitsThenName);
+    const names = firstKnown(all, this.s.knownNamesMax, this.s.knownNamesMaxBytes).map(([n]) => n);
+    out.knownNames.push({
+      v: 1,
+      zone: this.zone,
+      alertId: want.alertId,
+      asOf: want.asOf,
+      names,
+      truncated: names.length < picked,
+    });
+  }
+
+  /** The offender window closed with the previous tick, if an alert owned it: summed per resolver. */
+  private publishOffenders(parts: ShardSummary[], out: ZoneOutput): void {
+    const closed = this.offClosed;
+    this.offClosed = null;
+    if (!closed || closed.alertId === null) return;
+    const merged = new Map<string, { attack: number; total: number; evidence: Evidence[] }>();
+    let window: { windowStart: number; windowEnd: number } | null = null;
+    for (const p of parts) {
+      if (!p.offenders) continue;
+      window = p.offenders;
+      for (const [resolver, attack, total, evidence] of p.offenders.rows) {
+        const c = merged.get(resolver);
+        if (!c) {
+          if (merged.size < this.s.maxTrackedResolvers)
+            merged.set(resolver, { attack, total, evidence: [...evidence] });
+          continue;
+        }
+        c.attack += attack;
+        c.total += total;
+        c.evidence = [...c.evidence, ...evidence].sort(byEvidence).slice(0, 3);
+      }
+    }
+    if (!window) return;
+    const ranked = [...merged]
+      .filter(([, c]) => c.attack > 0)
+      .sort((a, b) => b[1].attack - a[1].attack || (a[0] < b[0] ? -1 : 1));
+    for (const [resolver, c] of ranked)
+      out.offenders.push({
+        v: 1,
+        zone: this.zone,
+        resolver,
+        windowStart: window.windowStart,
+        windowEnd: window.windowEnd,
+        attackQueries: c.attack,
+        totalQueries: c.total,
+        alertId: closed.alertId,
+        evidence: c.evidence,
+      });
+  }
+
+  private statsWindow(
+    t: Tick,
+    parts: ShardSummary[],
+    baselineQps: number | null,
+    out: ZoneOutput,
+  ): void {
+    const s = this.s;
+    const alertId = this.active?.alertId ?? null;
+    this.statsStart ??= t.start;
+    this.statsTicks.push(t);
+    if (alertId) this.statsHadAlert = alertId;
+    const tickIndex = Math.floor(t.start / s.tickMs);
+    if ((tickIndex + 1) % s.statsEveryTicks !== 0) return;
+    const { n, ns, random, rc, nx, allow, scoreSum, hll, rcs, fails } = sumTicks(
+      this.statsTicks,
+      s.hllPrecision,
+    );
+    const windowEnd = t.start + s.tickMs;
+    if (n > 0 || this.statsHadAlert !== null) {
+      // Top resolvers: the shards' space-saving tops added up (an approximation: see docs).
+      const top = new SpaceSaving(s.topK);
+      for (const p of parts) for (const h of p.statsTop ?? []) top.add(h.key, h.count);
+      const secs = (windowEnd - this.statsStart) / 1000;
+      const scored = n - allow;
+      out.zoneStats.push({
+        v: 1,
+        zone: this.zone,
+        windowStart: this.statsStart,
+        windowEnd,
+        queries: n,
+        qps: round(n / secs, 2),
+        baselineQps: baselineQps === null ? null : round(baselineQps, 2),
+        uniqueSubnames: hll.count(),
+        neverSeenRate: round(scored > 0 ? ns / scored : 0),
+        randomShare: round(scored > 0 ? random / scored : 0),
+        nxdomainShare: rc > 0 ? round(nx / rc) : null,
+        failureShare: rcs > 0 ? round(fails / rcs) : null,
+        topResolvers: top.top(10).map((h) => ({ resolver: h.key, count: h.count })),
+        allowlistedQueries: allow,
+        meanRandomScore: round(scored > 0 ? Math.min(1, scoreSum / scored) : 0),
+        alertId: this.statsHadAlert,
+      });
+    }
+    this.statsStart = null;
+    this.statsTicks = [];
+    this.statsHadAlert = alertId;
+  }
+
+  private offenderWindow(t: Tick): void {
+    const s = this.s;
+    const alertId = this.active?.alertId ?? null;
+    this.offStart ??= t.start;
+    if (alertId) this.offAlertId = alertId;
+    const tickIndex = Math.floor(t.start / s.tickMs);
+    if ((tickIndex + 1) % s.offenderWindowTicks !== 0) return;
+    this.offClosed = { alertId: this.offAlertId };
+    this.offStart = null;
+    this.offAlertId = alertId;
+    this.windowNsTop.clear();
+  }
+
+  private assess(h: number, warm: boolean): Evaluation {
+    return assess(this.ring, h, this.baseline, this.s, this.sensitivity, warm);
+  }
+
+  /** ZoneDetector.evaluate on the merged tick; what the shards must learn is returned. */
+  private evaluate(
+    t: Tick,
+    repeats: number,
+    version: number,
+    out: ZoneOutput,
+  ): { started: boolean; ended: boolean; wantNames: { asOf: number } | null } {
+    const s = this.s;
+    const k = this.sensitivity;
+    const none = { started: false, ended: false, wantNames: null };
+    const warm = this.ticksClosed > s.warmupTicks;
+    const short = this.assess(s.shortHorizonTicks, warm);
+    const long = this.assess(s.longHorizonTicks, warm);
+    const mid = this.assess(Math.max(s.shortHorizonTicks, Math.ceil(s.longHorizonTicks / 2)), warm);
+    const tickEnd = t.start + s.tickMs;
+    const floor = floorHot(t, s, k, 1, !warm);
+    const floorCounts =
+      (floor & ~FLOOR_RANDOM) !== 0 || (floor !== 0 && repeats <= s.maxRepeatShare);
+    this.coldRun = !warm && floorCounts ? this.coldRun + 1 : 0;
+    const coldHot =
+      !warm &&
+      (this.coldRun >= s.coldTicks || slowFloorHot(this.ring, s, k, repeats <= s.maxRepeatShare));
+
+    if (short.candidate || long.candidate) this.candidateSince ??= t.start;
+    else if (this.active === null) this.candidateSince = null;
+    if (short.failHot || long.failHot || short.surgeHot || long.surgeHot)
+      this.candidateSince ??= t.start;
+
+    if (this.active === null) {
+      const signals: AlertSignal[] = [];
+      if (warm && (short.hot || long.hot) && repeats <= s.maxRepeatShare)
+        signals.push('never-seen');
+      if (warm && (short.failHot || long.failHot)) signals.push('failures');
+      if (short.surgeHot || long.surgeHot) signals.push('surge');
+      if (coldHot) signals.push('cold-zone');
+      if (!this.allowlistedZone && signals.length > 0) {
+        if (coldHot) this.candidateSince ??= t.start - (s.coldTicks - 1) * s.tickMs;
+        this.start(t, short, long, tickEnd, signals, version, out);
+        return { started: true, ended: false, wantNames: { asOf: this.active!.onset } };
+      }
+      const alpha = warm ? s.baselineAlpha : s.warmupAlpha;
+      const unusual = short.candidate || long.candidate || this.candidateSince !== null;
+      this.baseline.learn(t, unusual ? alpha / 4 : alpha);
+      return none;
+    }
+
+    const a = this.active;
+    if (
+      short.cold &&
+      short.failCold &&
+      !short.surgeHot &&
+      !mid.hot &&
+      !mid.failHot &&
+      !mid.surgeHot &&
+      floorHot(t, s, k, 0.5, a.signals.includes('cold-zone')) === 0 &&
+      !(a.signals.includes('cold-zone') && slowFloorHot(this.ring, s, k, true))
+    ) {
+      if (a.quietTicks === 0) a.firstQuietTick = t.start;
+      a.quietTicks++;
+    } else {
+      if (a.quietTicks >= s.shortHorizonTicks)
+        a.longestGap = Math.max(a.longestGap ?? 0, a.quietTicks);
+      a.quietTicks = 0;
+    }
+    const quietNeeded = Math.min(
+      s.maxEndQuietTicks,
+      Math.max(s.endQuietTicks, 2 * (a.longestGap ?? 0)),
+    );
+    if (a.quietTicks >= quietNeeded) {
+      out.alerts.push(this.alert('ended', tickEnd, short, long, a.firstQuietTick));
+      this.active = null;
+      this.candidateSince = null;
+      return { started: false, ended: true, wantNames: null };
+    }
+    for (const sig of signalsNow(short, long, mid))
+      if (!a.signals.includes(sig)) a.signals.push(sig);
+    let wantNames: { asOf: number } | null = null;
+    if (tickEnd - a.lastUpdateAt >= s.updateEveryMs) {
+      a.lastUpdateAt = tickEnd;
+      if (version !== (a.namesVersion ?? 0)) wantNames = this.askNames(version);
+      out.alerts.push(this.alert('updated', tickEnd, short, long, null));
+    }
+    return { started: false, ended: false, wantNames };
+  }
+
+  private start(
+    t: Tick,
+    short: Evaluation,
+    long: Evaluation,
+    tickEnd: number,
+    signals: AlertSignal[],
+    version: number,
+    out: ZoneOutput,
+  ): void {
+    const s = this.s;
+    const onset = Math.max(
+      this.candidateSince ?? t.start,
+      t.start - (s.longHorizonTicks - 1) * s.tickMs,
+    );
+    const fp = new FingerprintAcc();
+    const top = new SpaceSaving(s.topK);
+    const samples: string[] = [];
+    const evidence: Evidence[] = [];
+    for (const r of this.ring) {
+      if (r.start < onset) continue;
+      fp.merge(r.fp);
+      for (const x of r.samples) if (samples.length < s.sampleNames) samples.push(x);
+      for (const x of r.evidence) if (evidence.length < s.sampleNames) evidence.push(x);
+    }
+    // The open window's never-seen senders (ZoneDetector reads its offender counts here).
+    for (const h of this.windowNsTop.top(s.topK)) top.add(h.key, h.count);
+    this.active = {
+      alertId: `${this.zone}@${onset}`,
+      onset,
+      lastUpdateAt: tickEnd,
+      quietTicks: 0,
+      firstQuietTick: tickEnd,
+      fp,
+      top,
+      samples,
+      evidence,
+      signals,
+    };
+    this.offAlertId = this.active.alertId;
+    this.statsHadAlert = this.active.alertId;
+    this.askNames(version);
+    out.alerts.push(this.alert('started', tickEnd, short, long, null));
+  }
+
+  /**
+   * Known names come from the shards' vocabularies: asked for with this decision, published with
+   * the next tick (one tick after ZoneDetector publishes them; the same for every K).
+   */
+  private askNames(version: number): { asOf: number } {
+    const a = this.active!;
+    a.namesVersion = version;
+    this.namesFor = { alertId: a.alertId, asOf: a.onset };
+    return { asOf: a.onset };
+  }
+
+  private alert(
+    phase: Alert['phase'],
+    at: number,
+    short: Evaluation,
+    long: Evaluation,
+    endedAt: number | null,
+  ): Alert {
+    return alertMessage(this.active!, phase, at, endedAt, {
+      zone: this.zone,
+      settings: this.s,
+      sensitivity: this.sensitivity,
+      ring: this.ring,
+      baseline: this.baseline,
+      short,
+      long,
+    });
+  }
+
+  toJSON(): MergeSnapshot {
+    return {
+      v: 1,
+      zone: this.zone,
+      shards: this.shards,
+      nextTick: this.nextTick,
+      waiting: [...this.waiting.values()],
+      ring: this.ring.map(tickToJson),
+      ticksClosed: this.ticksClosed,
+      candidateSince: this.candidateSince,
+      coldRun: this.coldRun,
+      active: this.active
+        ? { ...this.active, fp: this.active.fp.toJSON(), top: this.active.top.toJSON() }
+        : null,
+      baseline: this.baseline.toJSON(),
+      model: this.model.toJSON(),
+      statsStart: this.statsStart,
+      statsTicks: this.statsTicks.map(tickToJson),
+      statsHadAlert: this.statsHadAlert,
+      offStart: this.offStart,
+      offAlertId: this.offAlertId,
+      offClosed: this.offClosed,
+      windowNsTop: this.windowNsTop.toJSON(),
+      namesFor: this.namesFor,
+    };
+  }
+
+  static fromJSON(s: DetectorSettings, j: MergeSnapshot): MergeStage {
+    const m = new MergeStage(j.zone, j.shards, s, j.nextTick);
+    for (const w of j.waiting) m.waiting.set(w.tick * BLOCKS + w.shard, w);
+    m.ring.push(...j.ring.map(tickFromJson));
+    m.ticksClosed = j.ticksClosed;
+    m.candidateSince = j.candidateSince;
+    m.coldRun = j.coldRun;
+    m.active = j.active
+      ? {
+          ...j.active,
+          fp: FingerprintAcc.fromJSON(j.active.fp),
+          top: SpaceSaving.fromJSON(s.topK, j.active.top),
+          signals: j.active.signals ?? ['never-seen'],
+        }
+      : null;
+    m.baseline = ZoneBaseline.fromJSON(j.baseline);
+    m.model = NgramModel.fromJSON(j.model);
+    m.statsStart = j.statsStart;
+    m.statsTicks = j.statsTicks.map(tickFromJson);
+    m.statsHadAlert = j.statsHadAlert;
+    m.offStart = j.offStart;
+    m.offAlertId = j.offAlertId;
+    m.offClosed = j.offClosed;
+    m.windowNsTop = SpaceSaving.fromJSON(s.topK, j.windowNsTop);
+    m.namesFor = j.namesFor;
+    return m;
+  }
+}
+
+/** Evidence that holds now, during an alert (for the alert's `signals`). */
+function signalsNow(short: Evaluation, long: Evaluation, mid: Evaluation): AlertSignal[] {
+  const out: AlertSignal[] = [];
+  if (short.hot || mid.hot || long.hot) out.push('never-seen');
+  if (short.failHot || mid.failHot || long.failHot) out.push('failures');
+  if (short.surgeHot || mid.surgeHot || long.surgeHot) out.push('surge');
+  return out;
+}

@@ -1,0 +1,560 @@
+import { type Evidence, type QueryColumns, type QueryEvent } from '@sluice/contracts';
+import { hash2Bytes, type Hash2 } from '../hash';
+import { HyperLogLog } from '../hyperloglog';
+import { labelFeatures, NgramModel, scoreSubnameBytes, utf8 } from '../label-score';
+import { SeenFilter, type SeenFilterJson } from '../seen-filter';
+import { type DetectorSettings } from '../settings';
+import { SpaceSaving, type HeavyHitter } from '../space-saving';
+import { Tick, tickToJson } from '../tick';
+import { ROW_EDNS, ROW_RD, TickRows, type PendingRow } from '../tick-rows';
+import {
+  byHitsThenName,
+  firstKnown,
+  ZoneVocabulary,
+  type VocabularyJson,
+} from '../zone-vocabulary';
+import { BottomK, byString } from './bottom-k';
+import { BLOCKS, blockOf, shardOfBlock } from './shard-routing';
+import {
+  type MergeDecision,
+  type OffenderRow,
+  type SampleRow,
+  type ShardSummary,
+  type TrainRow,
+} from './shard-summary';
+
+const scratch: Hash2 = { h1: 0, h2: 0 };
+const f = labelFeatures();
+/** New names sampled per block and tick for the repeat share (today's 200 per zone, over 64 blocks). */
+const REPEAT_SAMPLE_PER_BLOCK = Math.ceil(200 / BLOCKS);
+const EVIDENCE_PER_RESOLVER = 3;
+
+/** Seen-filter and vocabulary settings for one block: the zone's, divided by BLOCKS. */
+function blockFilter(s: DetectorSettings) {
+  return {
+    capacity: Math.ceil(s.seenCapacity / BLOCKS),
+    falsePositiveRate: s.seenFalsePositiveRate,
+    initialCapacity: Math.ceil(4096 / BLOCKS),
+  };
+}
+
+/** One block's names: what NameScoring holds per zone, for 1/BLOCKS of the names. */
+class NameBlock {
+  seen: SeenFilter;
+  alertSeen: SeenFilter | null = null;
+  vocabulary: ZoneVocabulary;
+  recentNew = new Map<number, { tick: number; repeated: boolean }>();
+  sampledThisTick = 0;
+
+  constructor(s: DetectorSettings) {
+    this.seen = new SeenFilter(blockFilter(s));
+    this.vocabulary = new ZoneVocabulary({
+      capacity: Math.ceil(s.knownNamesCapacity / BLOCKS),
+      agingTicks: s.knownNamesAgingTicks,
+    });
+  }
+
+  toJSON(): BlockJson {
+    return {
+      seen: this.seen.toJSON(),
+      alertSeen: this.alertSeen?.toJSON() ?? null,
+      vocabulary: this.vocabulary.toJSON(),
+      vocabularyVersion: this.vocabulary.version,
+      recentNew: [...this.recentNew],
+    };
+  }
+
+  static fromJSON(s: DetectorSettings, j: BlockJson): NameBlock {
+    const b = new NameBlock(s);
+    b.seen = SeenFilter.fromJSON(blockFilter(s), j.seen);
+    b.alertSeen = j.alertSeen ? SeenFilter.fromJSON(blockFilter(s), j.alertSeen) : null;
+    b.vocabulary = ZoneVocabulary.fromJSON(
+      { capacity: Math.ceil(s.knownNamesCapacity / BLOCKS), agingTicks: s.knownNamesAgingTicks },
+      j.vocabulary,
+    );
+    b.vocabulary.version = j.vocabularyVersion;
+    b.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
+    return b;
+  }
+}
+
+interface BlockJson {
+  seen: SeenFilterJson;
+  alertSeen: SeenFilterJson | null;
+  vocabulary: VocabularyJson;
+  vocabularyVersion: number;
+  recentNew: [number, { tick: number; repeated: boolean }][];
+}
+
+interface OffCount {
+  attack: number;
+  total: number;
+  evidence: Evidence[];
+}
+
+export interface ShardSnapshot {
+  v: 1;
+  zone: string;
+  shard: number;
+  shards: number;
+  maxTs: number | null;
+  nextTick: number;
+  decidedThrough: number | null;
+  closedAny: boolean;
+  pending: [number, PendingRow[]][];
+  blocks: [number, BlockJson][];
+  model: { counts: number[]; total: number };
+  alert: { alertId: string; onset: number } | null;
+  statsTop: HeavyHitter[];
+  offStart: number | null;
+  offAlertId: string | null;
+  off: [string, OffCount][];
+  offClosed: { windowStart: number; windowEnd: number; off: [string, OffCount][] } | null;
+  offDone: ShardSummary['offenders'];
+  namesDue: ShardSummary['knownNames'];
+}
+
+const bySample = (a: SampleRow, b: SampleRow): number =>
+  a[0] - b[0] || a[1] - b[1] || byString(a[2], b[2]) || byString(a[3], b[3]);
+const byTrain = (a: TrainRow, b: TrainRow): number => a[0] - b[0] || byString(a[1], b[1]);
+const byEvidence = (a: Evidence, b: Evidence): number => a.ts - b.ts || byString(a.qname, b.qname);
+
+/**
+ * The shard stage of a hot zone: the per-query pass over the names of its blocks. It owns
+ * every name's state (seen filters, vocabulary, repeat sample) and a copy of the zone's name
+ * model, and turns each closed tick into a `ShardSummary`. It closes tick t only once the
+ * merge stage's decision on tick t−1 has been applied (`applyDecision`): whether an alert is
+ * open decides how tick t learns, exactly as in the single-instance detector, and the model
+ * trains between ticks on the names the merge stage chose from every shard's offer.
+ */
+export class ShardStage {
+  maxTs = -Infinity;
+  /** Start of the next tick to close. */
+  nextTick: number;
+  /** Start of the last tick whose decision was applied (null: none closed yet). */
+  private decidedThrough: number | null = null;
+  private readonly pending = new Map<number, TickRows>();
+  private spare: TickRows[] = [];
+  private readonly blocks: (NameBlock | undefined)[] = [];
+  private model = new NgramModel();
+  private alert: { alertId: string; onset: number } | null = null;
+  private statsTop: SpaceSaving;
+  private off = new Map<string, OffCount>();
+  private offStart: number | null = null;
+  private offAlertId: string | null = null;
+  private offClosed: { windowStart: number; windowEnd: number; off: Map<string, OffCount> } | null =
+    null;
+  private offDone: ShardSummary['offenders'] = null;
+  private namesDue: ShardSummary['knownNames'] = null;
+  private readonly subtrees: string[];
+  private readonly subtreeLabels: Uint8Array[];
+  private readonly allowlistedZone: boolean;
+
+  constructor(
+    readonly zone: string,
+    readonly shard: number,
+    readonly shards: number,
+    private readonly s: DetectorSettings,
+    /** The zone's first tick (the merge stage's, the same for every shard). */
+    origin: number,
+  ) {
+    if (!(shards >= 1 && shards <= BLOCKS && shard >= 0 && shard < shards))
+      throw new RangeError(`shard ${shard} of ${shards}: shards must be 1..${BLOCKS}`);
+    this.nextTick = origin;
+    for (let b = 0; b < BLOCKS; b++)
+      this.blocks.push(shardOfBlock(b, shards) === shard ? new NameBlock(s) : undefined);
+    this.statsTop = new SpaceSaving(s.topK);
+    this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
+    this.subtrees = s.allowlist.filter((a) => a.endsWith(`.${zone}`));
+    this.subtreeLabels = this.subtrees.map((a) => utf8(a.slice(0, a.length - zone.length - 1)));
+  }
+
+  /** Accept an event of this shard whose lateness the caller has checked. */
+  buffer(e: QueryEvent): void {
+    this.rowsFor(e.ts).pushEvent(e);
+  }
+
+  bufferColumns(c: QueryColumns, i: number): void {
+    this.rowsFor(c.ts[i]!).pushColumns(c, i);
+  }
+
+  private rowsFor(ts: number): TickRows {
+    if (ts > this.maxTs) this.maxTs = ts;
+    const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
+    let rows = this.pending.get(tick);
+    if (!rows) this.pending.set(tick, (rows = this.spare.pop() ?? new TickRows(this.zone)));
+    return rows;
+  }
+
+  /** The decision on the previous tick has been applied: the next tick may close. */
+  get ready(): boolean {
+    return (
+      this.decidedThrough === this.nextTick - this.s.tickMs ||
+      (this.decidedThrough === null && !this.closedAny)
+    );
+  }
+
+  private closedAny = false;
+
+  /** Close `nextTick`: score its queries and summarise them. Call only when `ready`. */
+  closeTick(): ShardSummary {
+    if (!this.ready)
+      throw new Error(
+        `${this.zone} shard ${this.shard}: tick ${this.nextTick} closed before the decision on the one before`,
+      );
+    const s = this.s;
+    const start = this.nextTick;
+    const rows = this.pending.get(start);
+    if (rows) this.pending.delete(start);
+    const summary = this.score(start, rows);
+    if (rows && this.spare.length < 2) {
+      rows.clear();
+      this.spare.push(rows);
+    }
+    this.closedAny = true;
+    this.nextTick = start + s.tickMs;
+    return summary;
+  }
+
+  /** The merge stage's verdict on the last closed tick. */
+  applyDecision(d: MergeDecision): void {
+    const last = this.nextTick - this.s.tickMs;
+    if (d.tick !== last || !this.closedAny)
+      throw new Error(
+        `${this.zone} shard ${this.shard}: decision for ${d.tick}, last closed ${last}`,
+      );
+    for (const name of d.train) {
+      const b = Buffer.from(name, 'latin1');
+      this.model.trainBytes(b, 0, b.length);
+      if (this.model.total > 2_000_000) this.model.decay();
+    }
+    if (d.started && d.alert) {
+      for (const b of this.blocks) {
+        if (!b) continue;
+        b.alertSeen = new SeenFilter(blockFilter(this.s));
+        b.vocabulary.forgetSince(d.alert.onset);
+      }
+    }
+    if (d.ended) for (const b of this.blocks) if (b) b.alertSeen = null;
+    this.alert = d.alert;
+    if (d.wantNames) this.namesDue = this.knownNames(d.wantNames.asOf);
+    // The offender window: an alert open after any of its ticks owns it (as ZoneWindows).
+    if (d.alert) this.offAlertId = d.alert.alertId;
+    if (this.offClosed) {
+      const c = this.offClosed;
+      this.offDone =
+        this.offAlertId !== null
+          ? {
+              windowStart: c.windowStart,
+              windowEnd: c.windowEnd,
+              rows: [...c.off].map(([r, x]): OffenderRow => [r, x.attack, x.total, x.evidence]),
+            }
+          : null;
+      this.offClosed = null;
+      this.offAlertId = d.alert?.alertId ?? null;
+    }
+    this.decidedThrough = d.tick;
+  }
+
+  private knownNames(asOf: number): NonNullable<ShardSummary['knownNames']> {
+    const picked: [string, number][] = [];
+    for (const b of this.blocks) if (b) picked.push(...b.vocabulary.candidates(asOf));
+    picked.sort(byHitsThenName);
+    return {
+      names: firstKnown(picked, this.s.knownNamesMax, this.s.knownNamesMaxBytes),
+      picked: picked.length,
+    };
+  }
+
+  private isAllowlisted(rows: TickRows, i: number): boolean {
+    if (this.allowlistedZone) return true;
+    if (this.subtrees.length === 0) return false;
+    const odd = rows.oddQname(i);
+    if (odd !== undefined) {
+      for (const sub of this.subtrees) if (odd === sub || odd.endsWith(`.${sub}`)) return true;
+      return false;
+    }
+    const b = rows.arena;
+    const start = rows.subStart[i]!;
+    const end = rows.subEnd[i]!;
+    for (const a of this.subtreeLabels) {
+      const from = end - a.length;
+      if (from < start || (from > start && b[from - 1] !== 0x2e)) continue;
+      let same = true;
+      for (let k = 0; k < a.length && same; k++) same = b[from + k] === a[k];
+      if (same) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The per-query pass (NameScoring.scoreTick, per block): the same counts, with the state each
+   * query reads and writes in its name's block, and the zone-wide choices (model training,
+   * samples) made by hash so that they do not depend on how the blocks are split.
+   */
+  private score(start: number, rows: TickRows | undefined): ShardSummary {
+    const s = this.s;
+    const t = new Tick(start);
+    const floats = new Float64Array(BLOCKS * 4);
+    const samples = new BottomK<SampleRow>(s.sampleNames, bySample);
+    const alerting = this.alert !== null;
+    const train = new BottomK<TrainRow>(alerting ? 0 : s.trainPerTick, byTrain);
+    const nsTop = new SpaceSaving(s.topK);
+    const establishedBefore = start - s.surgeEstablishTicks * s.tickMs;
+    const model = this.model;
+    const n = rows?.n ?? 0;
+    const b = rows?.arena;
+    for (let i = 0; i < n; i++) {
+      const r = rows!;
+      t.n++;
+      const from = r.subStart[i]!;
+      const to = r.subEnd[i]!;
+      const resolver = r.resolver[i]!;
+      hash2Bytes(b!, from, to, scratch);
+      const h1 = scratch.h1;
+      const h2 = scratch.h2;
+      const blockIndex = blockOf(h2);
+      const block = this.blocks[blockIndex];
+      if (block === undefined)
+        throw new Error(
+          `${this.zone} shard ${this.shard}: a name of block ${blockIndex} (shard ${shardOfBlock(blockIndex, this.shards)})`,
+        );
+      if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
+      t.hll.add(h1);
+      this.statsTop.add(resolver);
+      const rcode = r.rcode[i]!;
+      if (rcode >= 0) {
+        t.rc++;
+        if (rcode === 3) t.nx++;
+      }
+      if (this.isAllowlisted(r, i)) {
+        t.allow++;
+        this.countOffender(r, i, resolver, false);
+        continue;
+      }
+      if (rcode >= 0) {
+        t.rcs++;
+        if (rcode === 3) t.fails++;
+        else if (rcode === 0) {
+          if (r.ancount[i] === 0) {
+            t.fails++;
+            t.nodata++;
+          }
+        } else if (rcode === 2) {
+          t.fails++;
+          t.servfail++;
+        } else if (rcode === 5) {
+          t.fails++;
+          t.refused++;
+        }
+      }
+      const vocabulary = block.vocabulary;
+      const known = vocabulary.lookup(h1);
+      if (!ZoneVocabulary.established(known, establishedBefore)) {
+        t.fresh++;
+        if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision);
+        t.freshHll.add(h1);
+      }
+      scoreSubnameBytes(b!, from, to, model, f);
+      const random = f.score >= s.randomThreshold;
+      const fl = blockIndex * 4;
+      floats[fl]! += f.score;
+      if (random) t.random++;
+      const seen = block.seen.has(h1, h2);
+      const seenDuringAlert = !seen && block.alertSeen !== null && block.alertSeen.has(h1, h2);
+      if (!alerting) {
+        if (known !== undefined) vocabulary.count(known, rcode);
+        else if (!vocabulary.full) vocabulary.admit(h1, r.qname(i), rcode, start);
+      } else if (seen || seenDuringAlert) {
+        if (known !== undefined) vocabulary.countDuringAlert(known, rcode);
+        else if (!vocabulary.full) vocabulary.admitDuringAlert(h1, r.qname(i), rcode, start);
+      }
+      if (seen) {
+        const rn = block.recentNew.get(h1);
+        if (rn !== undefined) rn.repeated = true;
+        if (train.admits(h1)) train.offer([h1, b!.toString('latin1', from, to)]);
+      } else {
+        t.ns++;
+        floats[fl + 1]! += f.entropy;
+        floats[fl + 2]! += f.score;
+        floats[fl + 3]! += f.bitsPerChar;
+        if (random) t.nsRandom++;
+        if (block.sampledThisTick < REPEAT_SAMPLE_PER_BLOCK && !block.recentNew.has(h1)) {
+          block.recentNew.set(h1, { tick: start, repeated: false });
+          block.sampledThisTick++;
+        }
+        if (!alerting) block.seen.add(h1, h2);
+        else if (!random && !seenDuringAlert) block.alertSeen?.add(h1, h2);
+        const flags = r.flags[i]!;
+        t.fp.addBytes(
+          b!,
+          from,
+          to,
+          f.firstLabelLength,
+          f.labels,
+          r.qtype[i]!,
+          (flags & ROW_RD) !== 0,
+          (flags & ROW_EDNS) !== 0,
+          f.bitsPerChar,
+          random,
+        );
+        if (samples.admits(h1)) samples.offer([h1, r.ts[i]!, resolver, r.qname(i)]);
+        nsTop.add(resolver);
+      }
+      this.countOffender(r, i, resolver, !seen);
+    }
+    const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
+    let sampled = 0;
+    let repeated = 0;
+    let vocabularyVersion = 0;
+    for (const block of this.blocks) {
+      if (!block) continue;
+      for (const [h, rn] of block.recentNew) {
+        if (rn.tick < keepFrom) block.recentNew.delete(h);
+        else {
+          sampled++;
+          if (rn.repeated) repeated++;
+        }
+      }
+      block.sampledThisTick = 0;
+      block.vocabulary.tick();
+      vocabularyVersion += block.vocabulary.version;
+    }
+    const tickIndex = Math.floor(start / s.tickMs);
+    let statsTop: HeavyHitter[] | null = null;
+    if ((tickIndex + 1) % s.statsEveryTicks === 0) {
+      statsTop = this.statsTop.top(s.topK);
+      this.statsTop.clear();
+    }
+    this.offStart ??= start;
+    if ((tickIndex + 1) % s.offenderWindowTicks === 0) {
+      // Sent with the next tick, once the merge stage has said whether an alert owns it.
+      this.offClosed = { windowStart: this.offStart, windowEnd: start + s.tickMs, off: this.off };
+      this.off = new Map();
+      this.offStart = null;
+    }
+    const blockFloats: ShardSummary['floats'] = [];
+    for (let k = 0; k < BLOCKS; k++) {
+      const at = k * 4;
+      if (floats[at] !== 0 || floats[at + 1] !== 0 || floats[at + 2] !== 0 || floats[at + 3] !== 0)
+        blockFloats.push([k, floats[at]!, floats[at + 1]!, floats[at + 2]!, floats[at + 3]!]);
+    }
+    const counts = tickToJson(t).counts;
+    const summary: ShardSummary = {
+      v: 1,
+      zone: this.zone,
+      shard: this.shard,
+      shards: this.shards,
+      tick: start,
+      counts,
+      floats: blockFloats,
+      hll: t.hll ? t.hll.toJSON() : null,
+      freshHll: t.freshHll ? t.freshHll.toJSON() : null,
+      fp: t.fp.toJSON(),
+      samples: samples.take(),
+      nsTop: nsTop.top(s.topK),
+      repeat: [sampled, repeated],
+      vocabularyVersion,
+      train: train.take(),
+      statsTop,
+      offenders: this.offDone,
+      knownNames: this.namesDue,
+    };
+    this.offDone = null;
+    this.namesDue = null;
+    return summary;
+  }
+
+  /** Offender window counts, with each resolver's earliest attack-like queries as evidence. */
+  private countOffender(rows: TickRows, i: number, resolver: string, attackLike: boolean): void {
+    let c = this.off.get(resolver);
+    if (!c) {
+      if (this.off.size >= this.s.maxTrackedResolvers) return;
+      this.off.set(resolver, (c = { attack: 0, total: 0, evidence: [] }));
+    }
+    c.total++;
+    if (!attackLike) return;
+    c.attack++;
+    const ev = c.evidence;
+    const ts = rows.ts[i]!;
+    if (ev.length < EVIDENCE_PER_RESOLVER) {
+      ev.push({ ts, resolver, qname: rows.qname(i) });
+      ev.sort(byEvidence);
+    } else if (ts <= ev[ev.length - 1]!.ts) {
+      const e = { ts, resolver, qname: rows.qname(i) };
+      if (byEvidence(e, ev[ev.length - 1]!) < 0) {
+        ev[ev.length - 1] = e;
+        ev.sort(byEvidence);
+      }
+    }
+  }
+
+  /** Sketch bytes held (filters, vocabulary), for benchmarks. */
+  get bytes(): number {
+    let n = this.model.counts.byteLength;
+    for (const b of this.blocks)
+      if (b) n += b.seen.bytes + (b.alertSeen?.bytes ?? 0) + b.vocabulary.bytes;
+    return n;
+  }
+
+  toJSON(): ShardSnapshot {
+    const offEntries = (m: Map<string, OffCount>) =>
+      [...m].map(([r, c]): [string, OffCount] => [r, { ...c, evidence: [...c.evidence] }]);
+    return {
+      v: 1,
+      zone: this.zone,
+      shard: this.shard,
+      shards: this.shards,
+      maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null,
+      nextTick: this.nextTick,
+      decidedThrough: this.decidedThrough,
+      closedAny: this.closedAny,
+      pending: [...this.pending].map(([tick, rows]) => [tick, rows.toJSON()]),
+      blocks: this.blocks.flatMap((b, i): [number, BlockJson][] => (b ? [[i, b.toJSON()]] : [])),
+      model: this.model.toJSON(),
+      alert: this.alert,
+      statsTop: this.statsTop.toJSON(),
+      offStart: this.offStart,
+      offAlertId: this.offAlertId,
+      off: offEntries(this.off),
+      offClosed: this.offClosed
+        ? {
+            windowStart: this.offClosed.windowStart,
+            windowEnd: this.offClosed.windowEnd,
+            off: offEntries(this.offClosed.off),
+          }
+        : null,
+      offDone: this.offDone,
+      namesDue: this.namesDue,
+    };
+  }
+
+  static fromJSON(s: DetectorSettings, j: ShardSnapshot): ShardStage {
+    const z = new ShardStage(j.zone, j.shard, j.shards, s, j.nextTick);
+    z.maxTs = j.maxTs ?? -Infinity;
+    z.closedAny = j.closedAny;
+    z.decidedThrough = j.decidedThrough;
+    for (const [tick, stored] of j.pending) {
+      const rows = new TickRows(j.zone);
+      for (const row of stored) rows.pushJSON(row);
+      z.pending.set(tick, rows);
+    }
+    for (const [i, b] of j.blocks) z.blocks[i] = NameBlock.fromJSON(s, b);
+    z.model = NgramModel.fromJSON(j.model);
+    z.alert = j.alert;
+    z.statsTop = SpaceSaving.fromJSON(s.topK, j.statsTop);
+    z.offStart = j.offStart;
+    z.offAlertId = j.offAlertId;
+    z.off = new Map(j.off);
+    z.offClosed = j.offClosed
+      ? {
+          windowStart: j.offClosed.windowStart,
+          windowEnd: j.offClosed.windowEnd,
+          off: new Map(j.offClosed.off),
+        }
+      : null;
+    z.offDone = j.offDone;
+    z.namesDue = j.namesDue;
+    return z;
+  }
+}
