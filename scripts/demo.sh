@@ -4,7 +4,8 @@
 # simulated resolvers sit in real access networks of the packaged IP data (--resolver-space
 # allocated), so the report's country and ASN tables read like a real flood's.
 #   DEMO_ZONE=<zone>        the attacked zone (default acme.com)
-#   CONSOLE_URL=<url>       where the console is (default http://127.0.0.1:8085/)
+#   CONSOLE_URL=<url>       where the console is (default http://127.0.0.1:8085/; scripts/up.sh
+#                           passes its login link, http://127.0.0.1:8085/login#key=<key>)
 #   SLUICE_NO_BROWSER=1     print the console's address without opening a browser
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -52,6 +52,17 @@ if [[ -z "${RPZ_TSIG_KEYS:-}" ]]; then
   echo "RPZ_TSIG_KEYS not set: generated a one-off TSIG key for zone transfers (printed in .local/logs/tsig.txt)" >&2
   echo "$RPZ_TSIG_KEYS" > .local/logs/tsig.txt
 fi
+if [[ -z "${CONSOLE_API_KEYS:-}" ]]; then
+  # The console has no open mode: a one-off key for this run, on this machine only.
+  CONSOLE_API_KEYS="sluice-console-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  export CONSOLE_API_KEYS
+  (umask 077 && echo "$CONSOLE_API_KEYS" > .local/logs/console-key.txt)
+  echo "CONSOLE_API_KEYS not set: generated a one-off console key (in .local/logs/console-key.txt; the login link below carries it)" >&2
+fi
+console_key=${CONSOLE_API_KEYS%%,*}
+# Opens the console logged in: the page takes the key from the #fragment (never sent in a URL)
+# and posts it to /login.
+console_login="http://127.0.0.1:8085/login#key=$console_key"
 pids=()
 stop_all() {
   say "stopping services"
@@ -82,12 +93,14 @@ cat <<INFO
   reputation  http://127.0.0.1:8084/metrics   feed: curl -H 'X-Api-Key: $FEED_API_KEYS' 'http://127.0.0.1:8084/v1/decisions/stream?startup=true'
               RPZ (AXFR/IXFR, TSIG) on 127.0.0.1:5353
   console     http://127.0.0.1:8085/            live attacks, report, mitigation, pipeline health
+              log in with one of CONSOLE_API_KEYS, or open $console_login
   Kafka       $KAFKA_BROKERS   Redis $REDIS_URL   logs .local/logs/
   Ctrl-C stops the services (Kafka and Redis keep running: infra/kafka/kafka.sh stop).
 INFO
 
 if ((demo)); then
   say "demo: simulating a Mirai flood and replaying it into the ingest"
-  FEED_API_KEY=${FEED_API_KEYS%%,*} bash scripts/demo.sh || echo "demo failed; see .local/logs/" >&2
+  FEED_API_KEY=${FEED_API_KEYS%%,*} CONSOLE_URL=${CONSOLE_URL:-$console_login} bash scripts/demo.sh ||
+    echo "demo failed; see .local/logs/" >&2
 fi
 wait

@@ -19,6 +19,11 @@ export interface HttpGuardOptions {
   rateLimit: { requests: number; windowMs: number };
   /** Express 'trust proxy' (false, hop count, or proxy addresses). */
   trustProxy: false | number | string[];
+  /**
+   * Replaces the X-Api-Key check, after the same size and rate limits: the console lets a
+   * browser in with a session cookie issued for one of its keys (or the key itself).
+   */
+  access?: RequestHandler;
 }
 
 /**
@@ -112,7 +117,7 @@ export function httpGuardMiddleware(o: HttpGuardOptions): RequestHandler[] {
           reject(res, 429, 'too many requests from this address: see Retry-After'),
       }) as unknown as RequestHandler,
     );
-  chain.push(apiKeyCheck(new ApiKeys(o.apiKeys, o.apiKeySetting)));
+  chain.push(o.access ?? apiKeyCheck(new ApiKeys(o.apiKeys, o.apiKeySetting)));
   return chain;
 }
 

@@ -51,13 +51,28 @@
   function connect() {
     const es = new EventSource('/api/events');
     es.addEventListener('open', () => setConn(true));
-    es.addEventListener('error', () => setConn(false)); // EventSource reconnects by itself
+    es.addEventListener('error', () => {
+      // EventSource reconnects by itself after a network error; a refusal (session over, key
+      // revoked) closes it: back to the login page.
+      setConn(false);
+      if (es.readyState === EventSource.CLOSED) void whyClosed();
+    });
     es.addEventListener('snapshot', (ev) => applySnapshot(JSON.parse(ev.data)));
     es.addEventListener('update', (ev) => {
       perf.updates++;
       for (const u of JSON.parse(ev.data)) applyUpdate(u);
       renderAll();
     });
+  }
+  function loggedOut() {
+    window.location.assign('/login');
+  }
+  // Refused for the session (401/403): log in again; refused for something else (a limit, a
+  // restart): open a new stream in a while.
+  async function whyClosed() {
+    const res = await fetch('/api/session').catch(() => null);
+    if (res && (res.status === 401 || res.status === 403)) return loggedOut();
+    setTimeout(connect, 5_000);
   }
   function setConn(ok) {
     const c = $('conn');
@@ -403,6 +418,7 @@
     try {
       const t0 = performance.now();
       const res = await fetch(`/api/blocklist?${params}`);
+      if (res.status === 401 || res.status === 403) return loggedOut();
       const page = await res.json();
       const t1 = performance.now();
       renderBlocklist(page);

@@ -20,6 +20,7 @@ describe('consoleKafkaOptions', () => {
       KAFKA_SASL_PASSWORD_FILE: password,
       KAFKA_TLS: 'true',
       KAFKA_TLS_SERVERNAME: 'kafka.example',
+      CONSOLE_API_KEYS: 'a-console-key-for-the-test',
     });
     const client = consoleKafkaOptions(config).client;
     expect(client).toEqual(kafkaConnectionOptions(kafkaConfigFrom(config, 'sluice-console')));

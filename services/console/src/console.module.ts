@@ -8,11 +8,12 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { type KafkaOptions } from '@nestjs/microservices';
-import { kafkaConfigFrom } from '@sluice/config';
+import { httpLimitsFrom, kafkaConfigFrom } from '@sluice/config';
 import { kafkaConnectionOptions } from '@sluice/kafka';
 import { PinoLogger, Readiness, Registry, serviceLog, ServiceKitModule } from '@sluice/service-kit';
 import { type ConsoleConfig } from './config/console.config';
 import { ConsoleState } from './console.state';
+import { ConsoleAuth } from './http/console-auth';
 import { ConsoleController } from './http/console.controller';
 import { createConsoleMetrics } from './metrics/console.metrics';
 import { ConsoleKafkaServer } from './kafka/console-kafka.server';
@@ -48,12 +49,31 @@ function createState(config: ConsoleConfig, registry: Registry, logger: PinoLogg
 @Module({})
 export class ConsoleModule {
   static register(config: ConsoleConfig): DynamicModule {
+    const auth = new ConsoleAuth(
+      config.CONSOLE_API_KEYS,
+      'CONSOLE_API_KEYS',
+      config.CONSOLE_SESSION_HOURS * 3_600_000,
+    );
     return {
       module: ConsoleModule,
-      imports: [ServiceKitModule.forRoot({ serviceName: 'console', logLevel: config.LOG_LEVEL })],
+      imports: [
+        ServiceKitModule.forRoot({
+          serviceName: 'console',
+          logLevel: config.LOG_LEVEL,
+          // The services' HTTP guard (size and rate limits), with the console's own access check:
+          // a session cookie from the login page, or X-Api-Key.
+          http: {
+            ...httpLimitsFrom(config),
+            apiKeys: config.CONSOLE_API_KEYS,
+            apiKeySetting: 'CONSOLE_API_KEYS',
+            access: auth.middleware(),
+          },
+        }),
+      ],
       controllers: [ConsoleController, consoleEventsController(consoleTopics(config))],
       providers: [
         { provide: CONSOLE_CONFIG, useValue: config },
+        { provide: ConsoleAuth, useValue: auth },
         {
           provide: ConsoleState,
           inject: [Registry, PinoLogger],

@@ -33,7 +33,9 @@ const USER = 'sluice';
 const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
 const WRONG_PASSWORD = `wrong-${randomBytes(12).toString('hex')}`;
 const PASSPHRASE = `pp-${randomBytes(12).toString('hex')}`;
-const SECRETS = [PASSWORD, WRONG_PASSWORD, PASSPHRASE];
+/** The console's login key (CONSOLE_API_KEYS): never logged either. */
+const CONSOLE_KEY = `ck-${randomBytes(12).toString('hex')}`;
+const SECRETS = [PASSWORD, WRONG_PASSWORD, PASSPHRASE, CONSOLE_KEY];
 
 /** Every log line of every client the test builds, to search for secrets at the end. */
 class RecordingLog {
@@ -105,6 +107,7 @@ describe('security: Kafka with SASL/SCRAM and TLS', () => {
       KAFKA_TLS: 'true',
       KAFKA_TLS_CA_FILE: broker.caFile,
       KAFKA_TOPIC_PARTITIONS: '3',
+      CONSOLE_API_KEYS: CONSOLE_KEY,
     };
   }, 150_000);
 

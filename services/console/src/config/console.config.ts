@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import {
+  apiKeyList,
   checkKafkaEnv,
   commonEnvShape,
   env,
+  httpLimitsEnvShape,
   kafkaEnvShape,
   loadConfig,
   type Env,
@@ -41,7 +43,25 @@ export const consoleConfigSchema = z
   .object({
     ...commonEnvShape,
     ...kafkaEnvShape,
+    ...httpLimitsEnvShape,
     HTTP_PORT: env.port().default(8085),
+    /**
+     * Keys that open the console (the login page, or X-Api-Key for scripts), one per operator or
+     * tool; remove one and restart to revoke it and end its sessions. Required: the console shows
+     * who attacks and what is blocked, and has no open mode (scripts/up.sh generates a key).
+     */
+    CONSOLE_API_KEYS: z
+      .string({ error: 'required: one or more keys, comma separated (e.g. openssl rand -hex 24)' })
+      .pipe(apiKeyList())
+      .refine(
+        (l) => l.length > 0,
+        'required: one or more keys, comma separated (e.g. openssl rand -hex 24)',
+      ),
+    /** How long a login lasts (the event stream ends with it; the page asks to log in again). */
+    CONSOLE_SESSION_HOURS: env
+      .positiveInt()
+      .max(24 * 30, 'must be at most 720 (30 days)')
+      .default(12),
     /**
      * Each console instance reads every partition, so the group is per instance (hostname by
      * default); offsets only matter for the lag metric — at start it seeks back CONSOLE_HISTORY_MINUTES.

@@ -2,21 +2,26 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   BadRequestException,
+  Body,
   Controller,
   Get,
   Header,
+  HttpCode,
   Inject,
   NotFoundException,
   Param,
+  Post,
   Query,
+  Req,
   Res,
   Sse,
   type MessageEvent,
 } from '@nestjs/common';
-import { type Response } from 'express';
-import { concat, defer, interval, map, merge, Observable, of } from 'rxjs';
+import { type Request, type Response } from 'express';
+import { concat, defer, interval, map, merge, NEVER, Observable, of, takeUntil, timer } from 'rxjs';
 import { BLOCKLIST_SORTS, type BlocklistQuery, type BlocklistSort } from '../core/blocklist-table';
 import { ConsoleState } from '../console.state';
+import { ConsoleAuth, cookieOf, SESSION_COOKIE, sessionOf } from './console-auth';
 
 const PUBLIC_DIR = resolve(__dirname, '..', '..', 'public');
 
@@ -25,6 +30,8 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   const uplotDir = resolve(require.resolve('uplot/dist/uPlot.iife.min.js'), '..');
   const files: Array<[string, string, string]> = [
     ['index.html', join(PUBLIC_DIR, 'index.html'), 'text/html; charset=utf-8'],
+    ['login.html', join(PUBLIC_DIR, 'login.html'), 'text/html; charset=utf-8'],
+    ['login.js', join(PUBLIC_DIR, 'login.js'), 'text/javascript; charset=utf-8'],
     ['console.js', join(PUBLIC_DIR, 'console.js'), 'text/javascript; charset=utf-8'],
     ['console.css', join(PUBLIC_DIR, 'console.css'), 'text/css; charset=utf-8'],
     ['uPlot.iife.min.js', join(uplotDir, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
@@ -38,13 +45,24 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
  * every record with textContent, and this policy is the second line.
  */
 const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/** The only variable part of the login page: fixed texts, never request input. */
+const LOGIN_NOTES = {
+  none: '',
+  failed: 'That key is not accepted.',
+  missing: 'Enter a key.',
+  out: 'Logged out.',
+} as const;
 
 @Controller()
 export class ConsoleController {
   private readonly assets = loadAssets();
 
-  constructor(@Inject(ConsoleState) private readonly state: ConsoleState) {}
+  constructor(
+    @Inject(ConsoleState) private readonly state: ConsoleState,
+    @Inject(ConsoleAuth) private readonly auth: ConsoleAuth,
+  ) {}
 
   @Get()
   page(@Res() res: Response): void {
@@ -53,8 +71,46 @@ export class ConsoleController {
 
   @Get('assets/:name')
   asset(@Param('name') name: string, @Res() res: Response): void {
-    if (name === 'index.html' || !this.assets.has(name)) throw new NotFoundException();
+    if (name.endsWith('.html') || !this.assets.has(name)) throw new NotFoundException();
     this.send(res, name);
+  }
+
+  @Get('login')
+  loginPage(@Query('out') out: string | undefined, @Res() res: Response): void {
+    this.sendLogin(res, 200, out === undefined ? 'none' : 'out');
+  }
+
+  /** The login form (urlencoded `key`): a session cookie and back to the console, or the form again. */
+  @Post('login')
+  login(@Body() body: unknown, @Req() req: Request, @Res() res: Response): void {
+    const key =
+      typeof body === 'object' && body !== null ? (body as { key?: unknown }).key : undefined;
+    const result = this.auth.login(key, Date.now());
+    if (!result.ok)
+      return this.sendLogin(res, result.status, result.status === 401 ? 'missing' : 'failed');
+    res.setHeader('Set-Cookie', this.auth.cookie(result.token, req.secure));
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(303, '/');
+  }
+
+  @Post('logout')
+  @HttpCode(303)
+  logout(@Req() req: Request, @Res() res: Response): void {
+    this.auth.logout(cookieOf(req, SESSION_COOKIE), Date.now());
+    res.setHeader('Set-Cookie', this.auth.clearCookie(req.secure));
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(303, '/login?out');
+  }
+
+  /** Who is in and until when (the page asks when its event stream was refused). */
+  @Get('api/session')
+  @Header('cache-control', 'no-store')
+  session(@Req() req: Request) {
+    const s = sessionOf(req);
+    return {
+      client: s?.client ?? null,
+      expiresAt: s && Number.isFinite(s.expiresAt) ? s.expiresAt : null,
+    };
   }
 
   @Get('api/state')
@@ -124,7 +180,13 @@ export class ConsoleController {
    * browser shares (one Kafka consumer for all), and a ping so proxies keep the stream open.
    */
   @Sse('api/events')
-  events(): Observable<MessageEvent> {
+  events(@Req() req: Request): Observable<MessageEvent> {
+    // A stream opened with a session ends with it: the page then finds itself logged out.
+    const session = sessionOf(req);
+    const end =
+      session && Number.isFinite(session.expiresAt)
+        ? timer(Math.max(0, session.expiresAt - Date.now()))
+        : NEVER;
     this.state.clientOpened();
     const snapshot = defer(() =>
       of<MessageEvent>({ type: 'snapshot', data: this.state.view.snapshot(Date.now()) }),
@@ -134,12 +196,22 @@ export class ConsoleController {
     );
     const ping = interval(15_000).pipe(map((): MessageEvent => ({ type: 'ping', data: '' })));
     return new Observable<MessageEvent>((sub) => {
-      const s = concat(snapshot, merge(updates, ping)).subscribe(sub);
+      const s = concat(snapshot, merge(updates, ping)).pipe(takeUntil(end)).subscribe(sub);
       return () => {
         s.unsubscribe();
         this.state.clientClosed();
       };
     });
+  }
+
+  private sendLogin(res: Response, status: number, note: keyof typeof LOGIN_NOTES): void {
+    const a = this.assets.get('login.html')!;
+    res.status(status);
+    res.setHeader('content-type', a.type);
+    res.setHeader('content-security-policy', CSP);
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('cache-control', 'no-store');
+    res.send(a.body.toString('utf8').replace('<!--note-->', LOGIN_NOTES[note]));
   }
 
   private send(res: Response, name: string): void {

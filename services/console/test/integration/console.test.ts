@@ -42,6 +42,8 @@ const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
 const WINDOW = 10_000;
 const BLOCKLIST_SIZE = 100_000;
 const ARTIFACTS = join(repoRoot, '.local', 'artifacts');
+const KEY = `console-test-key-${Date.now().toString(36)}`;
+const KEY2 = `second-operator-${Date.now().toString(36)}`;
 
 function alert(alertId: string, phase: Alert['phase'], at: number): Alert {
   return {
@@ -163,8 +165,9 @@ describe('console against the real broker, in headless Chromium', () => {
     });
 
   let stagePort = 0;
-  const startConsole = async (group: string) => {
+  const startConsole = async (group: string, keys = KEY) => {
     const config = loadConsoleConfig({
+      CONSOLE_API_KEYS: keys,
       KAFKA_BROKERS: process.env.KAFKA_BROKERS,
       HTTP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
@@ -243,7 +246,39 @@ describe('console against the real broker, in headless Chromium', () => {
   const text = (selector: string) => page.locator(selector).innerText();
 
   it('shows a replayed attack live, with its timeline, report and mitigation; names stay text', async () => {
+    // Nothing without a login: the page sends the browser to /login, the API answers 401.
+    for (const path of [
+      '/api/state',
+      '/api/events',
+      '/api/blocklist',
+      '/api/evidence?alert=x&asn=1',
+    ])
+      expect((await fetch(`${base}${path}`)).status).toBe(401);
+    const bare = await fetch(base, { redirect: 'manual' });
+    expect([bare.status, bare.headers.get('location')]).toEqual([303, '/login']);
+    expect((await fetch(`${base}/api/state`, { headers: { 'x-api-key': `${KEY}x` } })).status).toBe(
+      403,
+    );
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+
     await page.goto(base);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await page.fill('#key', 'not-the-key-0000000000');
+    await page.click('#login button');
+    await page.waitForFunction(() =>
+      (document.getElementById('note')?.textContent ?? '').includes('not accepted'),
+    );
+    await page.fill('#key', KEY);
+    await Promise.all([page.waitForURL(`${base}/`), page.click('#login button')]);
+    const [cookie] = await page.context().cookies();
+    expect(cookie).toMatchObject({
+      name: 'sluice_console',
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: false,
+    });
+    expect(cookie!.value).not.toContain(KEY);
+
     // 100,000 blocklist entries from the compacted topic, one page of them drawn.
     await page.waitForFunction(
       (n) =>
@@ -486,6 +521,52 @@ describe('console against the real broker, in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
   }, 180_000);
 
+  it('logs out, and a removed key ends the sessions it opened', async () => {
+    const [cookie] = await page.context().cookies();
+    const withCookie = (url: string, value = cookie!.value) =>
+      fetch(url, { headers: { cookie: `sluice_console=${value}` } });
+    expect((await withCookie(`${base}/api/session`)).status).toBe(200);
+    await Promise.all([page.waitForURL(/\/login\?out$/), page.click('#logout button')]);
+    expect(await page.locator('#note').innerText()).toBe('Logged out.');
+    expect(await page.context().cookies()).toEqual([]);
+    // The old cookie, kept by someone, is refused too.
+    expect((await withCookie(`${base}/api/session`)).status).toBe(401);
+
+    // A login link (scripts/up.sh --demo) logs in from the #fragment and leaves no key behind.
+    await page.goto(`${base}/login#key=${KEY}`);
+    await page.waitForURL(`${base}/`);
+    expect(page.url()).not.toContain(KEY);
+
+    // Two keys; the second one's session, then the second key removed from the setting.
+    const two = await startConsole(`test.console.${alertId}.two`, `${KEY},${KEY2}`);
+    let session = '';
+    try {
+      const res = await fetch(`${two.base}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ key: KEY2 }).toString(),
+      });
+      expect([res.status, res.headers.get('location')]).toEqual([303, '/']);
+      session = /sluice_console=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
+      expect((await withCookie(`${two.base}/api/session`, session)).status).toBe(200);
+    } finally {
+      await two.app.close();
+    }
+    const one = await startConsole(`test.console.${alertId}.one`, KEY);
+    try {
+      expect((await withCookie(`${one.base}/api/session`, session)).status).toBe(401);
+      expect(
+        (await fetch(`${one.base}/api/session`, { headers: { 'x-api-key': KEY2 } })).status,
+      ).toBe(403);
+      // A session of a key still configured holds across instances (signed, not stored).
+      const [mine] = await page.context().cookies();
+      expect((await withCookie(`${one.base}/api/session`, mine!.value)).status).toBe(200);
+    } finally {
+      await one.app.close();
+    }
+  }, 90_000);
+
   it('a console started after the attack counts the same stops from the history', async () => {
     // The offender records are older than this instance; it holds them until the blocklist is
     // read, so each is matched against the entries as it was live.
@@ -494,7 +575,9 @@ describe('console against the real broker, in headless Chromium', () => {
       const deadline = Date.now() + 60_000;
       let stopped: Record<string, number> = {};
       while (Date.now() < deadline) {
-        const res = await fetch(`${second.base}/api/blocklist?q=victim&limit=10`);
+        const res = await fetch(`${second.base}/api/blocklist?q=victim&limit=10`, {
+          headers: { 'x-api-key': KEY },
+        });
         const page = (await res.json()) as {
           rows: Array<{ id: string; stopped: { queries: number } }>;
         };
