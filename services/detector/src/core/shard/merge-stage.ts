@@ -38,6 +38,7 @@ export interface MergeSnapshot {
   active: ActiveAlertJson | null;
   baseline: BaselineJson;
   model: { counts: number[]; total: number };
+  trainBelow: number;
   statsStart: number | null;
   statsTicks: TickJson[];
   statsHadAlert: string | null;
@@ -72,6 +73,7 @@ export class MergeStage {
   private baseline = new ZoneBaseline();
   /** The zone's name model, trained as the shards' copies are (the decision carries the names). */
   private model = new NgramModel();
+  private trainBelow = 2 ** 32;
   private statsStart: number | null = null;
   private statsTicks: Tick[] = [];
   private statsHadAlert: string | null = null;
@@ -165,11 +167,18 @@ export class MergeStage {
     // Training: the zone's trainPerTick seen names with the smallest hashes, from every shard.
     let train: string[] = [];
     if (!wasActive) {
-      train = smallest(
+      const picked = smallest(
         parts.map((p) => p.train),
         s.trainPerTick,
         byTrain,
-      ).map((r) => r[1]);
+      );
+      // Next tick's offers: up to 1.5× the hash that filled this tick's quota (twice the bound
+      // when the quota was not filled), so shards send ~trainPerTick names between them.
+      this.trainBelow =
+        picked.length >= s.trainPerTick
+          ? Math.min(2 ** 32, Math.ceil(picked[picked.length - 1]![0] * 1.5) + 1)
+          : Math.min(2 ** 32, this.trainBelow * 2);
+      train = picked.map((r) => r[1]);
       for (const name of train) {
         const b = Buffer.from(name, 'latin1');
         this.model.trainBytes(b, 0, b.length);
@@ -186,6 +195,7 @@ export class MergeStage {
         started: lifecycle.started,
         ended: lifecycle.ended,
         train,
+        trainBelow: this.trainBelow,
         wantNames: lifecycle.wantNames,
       },
     };
@@ -541,6 +551,7 @@ export class MergeStage {
         : null,
       baseline: this.baseline.toJSON(),
       model: this.model.toJSON(),
+      trainBelow: this.trainBelow,
       statsStart: this.statsStart,
       statsTicks: this.statsTicks.map(tickToJson),
       statsHadAlert: this.statsHadAlert,
@@ -569,6 +580,7 @@ export class MergeStage {
       : null;
     m.baseline = ZoneBaseline.fromJSON(j.baseline);
     m.model = NgramModel.fromJSON(j.model);
+    m.trainBelow = j.trainBelow;
     m.statsStart = j.statsStart;
     m.statsTicks = j.statsTicks.map(tickFromJson);
     m.statsHadAlert = j.statsHadAlert;

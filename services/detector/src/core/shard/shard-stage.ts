@@ -28,6 +28,8 @@ const f = labelFeatures();
 /** New names sampled per block and tick for the repeat share (today's 200 per zone, over 64 blocks). */
 const REPEAT_SAMPLE_PER_BLOCK = Math.ceil(200 / BLOCKS);
 const EVIDENCE_PER_RESOLVER = 3;
+/** Never-seen senders sent per shard and tick: an alert lists 10. */
+export const NS_TOP = 16;
 
 /** Seen-filter and vocabulary settings for one block: the zone's, divided by BLOCKS. */
 function blockFilter(s: DetectorSettings) {
@@ -105,6 +107,7 @@ export interface ShardSnapshot {
   blocks: [number, BlockJson][];
   model: { counts: number[]; total: number };
   alert: { alertId: string; onset: number } | null;
+  trainBelow: number;
   statsTop: HeavyHitter[];
   offStart: number | null;
   offAlertId: string | null;
@@ -138,6 +141,7 @@ export class ShardStage {
   private readonly blocks: (NameBlock | undefined)[] = [];
   private model = new NgramModel();
   private alert: { alertId: string; onset: number } | null = null;
+  private trainBelow = 2 ** 32;
   private statsTop: SpaceSaving;
   private off = new Map<string, OffCount>();
   private offStart: number | null = null;
@@ -237,6 +241,7 @@ export class ShardStage {
     }
     if (d.ended) for (const b of this.blocks) if (b) b.alertSeen = null;
     this.alert = d.alert;
+    this.trainBelow = d.trainBelow;
     if (d.wantNames) this.namesDue = this.knownNames(d.wantNames.asOf);
     // The offender window: an alert open after any of its ticks owns it (as ZoneWindows).
     if (d.alert) this.offAlertId = d.alert.alertId;
@@ -372,7 +377,8 @@ export class ShardStage {
       if (seen) {
         const rn = block.recentNew.get(h1);
         if (rn !== undefined) rn.repeated = true;
-        if (train.admits(h1)) train.offer([h1, b!.toString('latin1', from, to)]);
+        if (h1 < this.trainBelow && train.admits(h1))
+          train.offer([h1, b!.toString('latin1', from, to)]);
       } else {
         t.ns++;
         floats[fl + 1]! += f.entropy;
@@ -452,7 +458,7 @@ export class ShardStage {
       freshHll: t.freshHll ? t.freshHll.toJSON() : null,
       fp: t.fp.toJSON(),
       samples: samples.take(),
-      nsTop: nsTop.top(s.topK),
+      nsTop: nsTop.top(NS_TOP),
       repeat: [sampled, repeated],
       vocabularyVersion,
       train: train.take(),
@@ -513,6 +519,7 @@ export class ShardStage {
       blocks: this.blocks.flatMap((b, i): [number, BlockJson][] => (b ? [[i, b.toJSON()]] : [])),
       model: this.model.toJSON(),
       alert: this.alert,
+      trainBelow: this.trainBelow,
       statsTop: this.statsTop.toJSON(),
       offStart: this.offStart,
       offAlertId: this.offAlertId,
@@ -542,6 +549,7 @@ export class ShardStage {
     for (const [i, b] of j.blocks) z.blocks[i] = NameBlock.fromJSON(s, b);
     z.model = NgramModel.fromJSON(j.model);
     z.alert = j.alert;
+    z.trainBelow = j.trainBelow;
     z.statsTop = SpaceSaving.fromJSON(s.topK, j.statsTop);
     z.offStart = j.offStart;
     z.offAlertId = j.offAlertId;

@@ -36,7 +36,7 @@ export interface ShardSummary {
   fp: FingerprintJson;
   /** The tick's never-seen queries with the smallest h1 (at most sampleNames). */
   samples: SampleRow[];
-  /** Resolvers of never-seen queries this tick (space-saving top-k). */
+  /** Resolvers of never-seen queries this tick (space-saving, the shard's top NS_TOP). */
   nsTop: HeavyHitter[];
   /** The repeat sample after this tick: [names sampled, of which asked again]. */
   repeat: [number, number];
@@ -67,6 +67,12 @@ export interface MergeDecision {
   ended: boolean;
   /** Names the zone model trains on after this tick, in order (latin1 bytes). */
   train: string[];
+  /**
+   * Offer only seen names whose h1 is below this for the next tick: the merge stage sets it from
+   * this tick's offers so that about trainPerTick names come in from all shards together (each
+   * sends ~1/K of them, not trainPerTick each). The same for every K, like everything it sees.
+   */
+  trainBelow: number;
   /** Send the known names established before `asOf` with the next summary. */
   wantNames: { asOf: number } | null;
 }

@@ -14,6 +14,9 @@ export interface ShardedDetectorOptions {
    * nothing the stages exchange is lost on the way.
    */
   serialize?: boolean;
+  /** Every summary and decision as it passes (the benchmark records them). */
+  onSummary?: (s: ShardSummary) => void;
+  onDecision?: (d: MergeDecision) => void;
 }
 
 interface ZoneState {
@@ -119,8 +122,10 @@ export class ShardedDetector {
         if (!sh.ready || sh.nextTick + tickMs > watermark(sh)) continue;
         progress = true;
         const summary: ShardSummary = ship(sh.closeTick());
+        this.o.onSummary?.(summary);
         for (const r of z.merge.accept(summary)) {
           append(out, r.out);
+          this.o.onDecision?.(r.decision);
           for (const each of z.shards) each.applyDecision(ship<MergeDecision>(r.decision));
         }
       }
