@@ -27,7 +27,10 @@ export interface DetectorCounters {
  * Every zone of every partition this instance owns. Input is a partition's events in offset
  * order; outputs appear when the watermark closes ticks. A zone's watermark is its newest
  * event minus the allowed lateness, or its partition's newest event minus idleAdvanceMs when
- * the zone falls silent. An event older than its zone's watermark is late: counted, dropped.
+ * the zone falls silent. An event older than its zone's watermark is late: counted, and folded
+ * into the tick that holds the watermark (the oldest one certainly still open) — not dropped, so
+ * a short lateness costs a query's tick, never the query. (A query held for its response, or sent
+ * by a site whose clock lags, still counts towards the flood it belongs to.)
  * Because lateness is decided per event and ticks are processed from buffered events in
  * arrival order, the outputs depend only on each partition's event sequence — not on batch
  * sizes, replay speed, or which instance owns the partition.
@@ -54,14 +57,17 @@ export class DetectorCore {
     );
   }
 
-  /** Buffer a partition's events (in offset order). Returns how many were late. */
+  /** Buffer a partition's events (in offset order). Returns how many were late (folded). */
   ingest(partition: number, events: readonly QueryEvent[]): number {
     const p = this.partition(partition);
     let late = 0;
     for (const e of events) {
       const z = this.admit(p, e.zone, e.ts);
-      if (z === null) late++;
-      else z.buffer(e);
+      const watermark = this.zoneWatermark(z, p);
+      if (e.ts < watermark) {
+        late++;
+        z.buffer(e, watermark);
+      } else z.buffer(e, e.ts);
     }
     this.counters.events += events.length;
     this.counters.late += late;
@@ -77,17 +83,21 @@ export class DetectorCore {
     let late = 0;
     const zones = c.rowZones;
     for (let i = 0; i < c.count; i++) {
-      const z = this.admit(p, zones?.[i] ?? c.zone, c.ts[i]!);
-      if (z === null) late++;
-      else z.bufferColumns(c, i);
+      const ts = c.ts[i]!;
+      const z = this.admit(p, zones?.[i] ?? c.zone, ts);
+      const watermark = this.zoneWatermark(z, p);
+      if (ts < watermark) {
+        late++;
+        z.bufferColumns(c, i, watermark);
+      } else z.bufferColumns(c, i, ts);
     }
     this.counters.events += c.count;
     this.counters.late += late;
     return late;
   }
 
-  /** The zone detector that takes an event at `ts`, or null when the event is late. */
-  private admit(p: PartitionState, zone: string, ts: number): ZoneDetector | null {
+  /** The zone detector that takes an event at `ts` (the caller checks its lateness). */
+  private admit(p: PartitionState, zone: string, ts: number): ZoneDetector {
     // Move the partition clock first, so a zone that returns after more than evictIdleMs of
     // silence is forgotten (and relearns) rather than resumed with a stale baseline.
     if (ts > p.maxTs) p.maxTs = ts;
@@ -98,7 +108,7 @@ export class DetectorCore {
       this.counters.zones++;
     }
     // The zone's own clock moves in buffer(): an event newer than it is never late.
-    return ts < this.zoneWatermark(z, p) ? null : z;
+    return z;
   }
 
   /**

@@ -106,7 +106,7 @@ export interface DetectorSettings {
 
 export const defaultSettings: DetectorSettings = {
   tickMs: 1000,
-  allowedLatenessMs: 1000,
+  allowedLatenessMs: 500,
   idleAdvanceMs: 30_000,
   evictIdleMs: 3_600_000,
   shortHorizonTicks: 2,

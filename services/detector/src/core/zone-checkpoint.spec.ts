@@ -57,9 +57,10 @@ describe('zone checkpoints', () => {
     // hold exactly what the upgraded version 2 checkpoint holds.
     const v2 = stored('checkpoint-2026-11-30-v2.json.gz');
     expect(v2.zones.map((z) => z.v)).toEqual([2, 2]);
-    const loaded = new DetectorCore({ seenCapacity: 20_000 });
+    // The lateness of its day (1 s): it decides which queries still wait.
+    const loaded = new DetectorCore({ seenCapacity: 20_000, allowedLatenessMs: 1000 });
     loaded.restore(0, v2);
-    const replayed = new DetectorCore({ seenCapacity: 20_000 });
+    const replayed = new DetectorCore({ seenCapacity: 20_000, allowedLatenessMs: 1000 });
     replayed.restore(0, stored());
     replayed.process(
       0,

@@ -69,18 +69,23 @@ export class ZoneDetector {
     return this.active?.alertId ?? null;
   }
 
-  /** Accept an event whose lateness the caller has checked against the watermark. */
-  buffer(e: QueryEvent): void {
-    this.rowsFor(e.ts).pushEvent(e);
+  /**
+   * Accept an event into the tick holding `at`: its own time, or — for a late event — the
+   * watermark's (the caller decides; that tick is still open).
+   */
+  buffer(e: QueryEvent, at = e.ts): void {
+    if (e.ts > this.maxTs) this.maxTs = e.ts;
+    this.rowsFor(at).pushEvent(e);
   }
 
-  /** Row i of decoded batch columns, likewise checked (the consumer's path: no QueryEvent). */
-  bufferColumns(c: QueryColumns, i: number): void {
-    this.rowsFor(c.ts[i]!).pushColumns(c, i);
+  /** Row i of decoded batch columns, likewise (the consumer's path: no QueryEvent). */
+  bufferColumns(c: QueryColumns, i: number, at = c.ts[i]!): void {
+    const ts = c.ts[i]!;
+    if (ts > this.maxTs) this.maxTs = ts;
+    this.rowsFor(at).pushColumns(c, i);
   }
 
   private rowsFor(ts: number): TickRows {
-    if (ts > this.maxTs) this.maxTs = ts;
     const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
     if (this.nextTick === null)
       this.nextTick = Math.floor((ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;

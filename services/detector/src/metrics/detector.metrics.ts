@@ -13,7 +13,7 @@ export function createDetectorMetrics(registry?: Registry) {
     }),
     late: new Counter({
       name: 'sluice_detector_late_events_total',
-      help: 'Events older than their zone watermark (dropped)',
+      help: 'Events older than their zone watermark (counted in the oldest open tick)',
       registers,
     }),
     malformed: new Counter({
