@@ -6,3 +6,4 @@ export * from './codec';
 export * from './query-batch-codec';
 export * from './query-batch-columns';
 export * from './offender-codec';
+export * from './hot-zone';

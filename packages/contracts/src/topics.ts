@@ -19,6 +19,12 @@ export const Topics = {
   knownNames: 'sluice.known-names.v1',
   /** Input that could not be decoded: raw bytes, reason and source, sampled. */
   deadLetter: 'sluice.deadletter.v1',
+  /** Query batches of hot zones (split over K detector shards), keyed by zone#shard (hot-zone.ts). */
+  hotQueries: 'sluice.hot-queries.v1',
+  /** Hot-zone shards' hellos and per-tick summaries, keyed by zone. */
+  shardSummaries: 'sluice.shard-summaries.v1',
+  /** Hot-zone merge stages' starts and per-tick decisions, keyed by zone. */
+  shardDecisions: 'sluice.shard-decisions.v1',
 } as const;
 
 export type TopicKey = keyof typeof Topics;
@@ -46,4 +52,13 @@ export const TopicSpecs: Readonly<Record<TopicKey, TopicSpec>> = {
   blocklist: { name: Topics.blocklist, compacted: true, maxMessageBytes: 8 * MIB },
   knownNames: { name: Topics.knownNames, compacted: true, maxMessageBytes: 8 * MIB },
   deadLetter: { name: Topics.deadLetter, compacted: false, retentionMs: 7 * DAY_MS },
+  hotQueries: { name: Topics.hotQueries, compacted: false, retentionMs: 1 * DAY_MS },
+  // An offender window's rows ride in a summary: up to maxTrackedResolvers of them.
+  shardSummaries: {
+    name: Topics.shardSummaries,
+    compacted: false,
+    retentionMs: 1 * DAY_MS,
+    maxMessageBytes: 8 * MIB,
+  },
+  shardDecisions: { name: Topics.shardDecisions, compacted: false, retentionMs: 1 * DAY_MS },
 };

@@ -26,4 +26,12 @@ describe('detector config', () => {
     expect((error as Error).message).toMatch(/DETECTOR_SENSITIVITY/);
     expect((error as Error).message).toMatch(/DETECTOR_Z_START/);
   });
+
+  it('reads hot zones as zone:K and stops on a bad one, naming DETECTOR_HOT_ZONES', () => {
+    const c = loadDetectorConfig({ DETECTOR_HOT_ZONES: 'Flooded.Example.:4, other.example:2' });
+    expect(c.DETECTOR_HOT_ZONES).toEqual({ 'flooded.example': 4, 'other.example': 2 });
+    expect(loadDetectorConfig({}).DETECTOR_HOT_ZONES).toEqual({});
+    for (const bad of ['flooded.example', 'flooded.example:0', 'flooded.example:65', ':4'])
+      expect(() => loadDetectorConfig({ DETECTOR_HOT_ZONES: bad })).toThrow(/DETECTOR_HOT_ZONES/);
+  });
 });

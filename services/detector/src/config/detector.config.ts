@@ -36,6 +36,26 @@ const sensitivityMap = () =>
         }),
       ),
     );
+/** "zone:K,…": zones split over K detector shards (hot zones; K 1..64). */
+const hotZoneMap = () =>
+  env
+    .list()
+    .refine(
+      (l) =>
+        l.every((v) => {
+          const m = /^([a-z0-9_.-]+):(\d+)$/i.exec(v);
+          return m !== null && !m[1]!.startsWith('.') && Number(m[2]) >= 1 && Number(m[2]) <= 64;
+        }),
+      'must be zone:K pairs like example.com:4,example.net:2 (K from 1 to 64 shards)',
+    )
+    .transform((l) =>
+      Object.fromEntries(
+        l.map((v) => {
+          const [zone, k] = v.split(':') as [string, string];
+          return [normaliseName(zone), Number(k)];
+        }),
+      ),
+    );
 const nonNegativeInt = () =>
   z.coerce
     .number({ message: 'must be a number' })
@@ -75,6 +95,10 @@ export const detectorConfigSchema = z
     DETECTOR_SEEN_CAPACITY: env.positiveInt().default(defaultSettings.seenCapacity),
     /** Names each zone's vocabulary holds for the zone guard (memory ≈ 150 bytes a name). */
     DETECTOR_KNOWN_NAMES_CAPACITY: env.positiveInt().default(defaultSettings.knownNamesCapacity),
+    /** A known name unasked for this long is forgotten (the zone's long tail: TTLs apart). */
+    DETECTOR_KNOWN_NAMES_RETENTION_MS: env
+      .positiveInt()
+      .default(defaultSettings.knownNamesRetentionMs),
     /** Names (and bytes of names) published per attacked zone on the known-names topic. */
     DETECTOR_KNOWN_NAMES_MAX: env.positiveInt().default(defaultSettings.knownNamesMax),
     DETECTOR_KNOWN_NAMES_MAX_BYTES: env
@@ -98,6 +122,14 @@ export const detectorConfigSchema = z
     /** Zones or subtrees measured but never alerted (real-user-measurement beacons). */
     DETECTOR_ALLOWLIST: zoneList().default([]),
     DETECTOR_SENSITIVITY: sensitivityMap().default({}),
+    /**
+     * Hot zones split over K shards (zone:K,…): their queries go to DETECTOR_HOT_QUERIES_TOPIC
+     * keyed zone#shard, shard and merge stages talk over the summary and decision topics.
+     */
+    DETECTOR_HOT_ZONES: hotZoneMap().default({}),
+    DETECTOR_HOT_QUERIES_TOPIC: z.string().min(1).default(Topics.hotQueries),
+    DETECTOR_SHARD_SUMMARIES_TOPIC: z.string().min(1).default(Topics.shardSummaries),
+    DETECTOR_SHARD_DECISIONS_TOPIC: z.string().min(1).default(Topics.shardDecisions),
   })
   .superRefine(checkKafkaEnv);
 
@@ -121,6 +153,7 @@ export function settingsFrom(c: DetectorConfig): DetectorSettings {
     offenderWindowTicks: c.DETECTOR_OFFENDER_WINDOW_TICKS,
     seenCapacity: c.DETECTOR_SEEN_CAPACITY,
     knownNamesCapacity: c.DETECTOR_KNOWN_NAMES_CAPACITY,
+    knownNamesRetentionMs: c.DETECTOR_KNOWN_NAMES_RETENTION_MS,
     knownNamesMax: c.DETECTOR_KNOWN_NAMES_MAX,
     knownNamesMaxBytes: c.DETECTOR_KNOWN_NAMES_MAX_BYTES,
     zStart: c.DETECTOR_Z_START,

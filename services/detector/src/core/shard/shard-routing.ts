@@ -1,3 +1,4 @@
+import { HOT_ZONE_BLOCKS } from '@sluice/contracts';
 import { hash2Bytes, type Hash2 } from '../hash';
 
 /**
@@ -7,9 +8,12 @@ import { hash2Bytes, type Hash2 } from '../hash';
  * same whichever shard holds it: that is what makes the alerts independent of K. K = 1, 2, 4,
  * 8… split the blocks evenly; any K ≤ BLOCKS works.
  */
-export const BLOCKS = 64;
+export const BLOCKS = HOT_ZONE_BLOCKS;
 
-/** The block of a name, from its second hash (the first one indexes HyperLogLog registers). */
+/**
+ * The block of a name, from its second hash (the first one indexes HyperLogLog registers);
+ * the ingest routes by the contracts' hotZoneBlock, which computes the same from the bytes.
+ */
 export function blockOf(h2: number): number {
   return h2 >>> 26;
 }

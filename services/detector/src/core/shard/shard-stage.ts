@@ -190,6 +190,23 @@ export class ShardStage {
     return rows;
   }
 
+  /**
+   * Start at the zone's first tick, as the merge stage fixed it (the first shard it heard of).
+   * Only before any tick closed; queries buffered for earlier ticks are dropped (returned).
+   */
+  rebase(origin: number): number {
+    if (this.closedAny)
+      throw new Error(`${this.zone} shard ${this.shard}: rebased after closing a tick`);
+    this.nextTick = origin;
+    let dropped = 0;
+    for (const [tick, rows] of this.pending)
+      if (tick < origin) {
+        dropped += rows.n;
+        this.pending.delete(tick);
+      }
+    return dropped;
+  }
+
   /** The decision on the previous tick has been applied: the next tick may close. */
   get ready(): boolean {
     return (
@@ -199,6 +216,11 @@ export class ShardStage {
   }
 
   private closedAny = false;
+
+  /** Start of the last tick closed, whose decision is awaited or applied (null: none). */
+  get lastClosed(): number | null {
+    return this.closedAny ? this.nextTick - this.s.tickMs : null;
+  }
 
   /** Close `nextTick`: score its queries and summarise them. Call only when `ready`. */
   closeTick(): ShardSummary {

@@ -7,7 +7,7 @@
  * On the scenario traffic the two-stage detector also keeps the single-instance detector's
  * alert lifecycle (start and end ticks, severity) and meets the same targets.
  */
-import { type Alert, type QueryEvent } from '@sluice/contracts';
+import { hotZoneShard, type Alert, type QueryEvent } from '@sluice/contracts';
 import { simulate } from '@sluice/traffic-sim';
 import {
   ADVERSARIAL_CASES,
@@ -212,6 +212,15 @@ describe('a hot zone over K shards', () => {
       JSON.parse(JSON.stringify(shards[1]!.toJSON())) as ShardSnapshot,
     );
     expect(back.closeTick()).toEqual(twins[1]!.closeTick());
+  });
+
+  it('the ingest’s routing (contracts) puts every name in the shard the detector expects', () => {
+    const zone = 'hot.example';
+    for (let i = 0; i < 5000; i++) {
+      const qname = i % 97 === 0 ? zone : `x${(i * 2654435761) % 1e9}.${i % 3 ? 'a.' : ''}${zone}`;
+      for (const k of [2, 3, 4, 7, 64])
+        expect(hotZoneShard(qname, zone, k)).toBe(shardOfQname(qname, zone, k));
+    }
   });
 
   it('a query routed to the wrong shard is refused', () => {
