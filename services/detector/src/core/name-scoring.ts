@@ -6,7 +6,7 @@ import { type DetectorSettings } from './settings';
 import { type SpaceSaving } from './space-saving';
 import { type Tick } from './tick';
 import { ROW_EDNS, ROW_RD, type TickRows } from './tick-rows';
-import { ZoneVocabulary, type VocabularyJson } from './zone-vocabulary';
+import { ZoneVocabulary, type VocabularyJson, type VocabularySettings } from './zone-vocabulary';
 import { type ZoneWindows } from './zone-windows';
 
 const scratch: Hash2 = { h1: 0, h2: 0 };
@@ -55,10 +55,7 @@ export class NameScoring {
       capacity: s.seenCapacity,
       falsePositiveRate: s.seenFalsePositiveRate,
     });
-    this.vocabulary = new ZoneVocabulary({
-      capacity: s.knownNamesCapacity,
-      agingTicks: s.knownNamesAgingTicks,
-    });
+    this.vocabulary = new ZoneVocabulary(vocabularySettings(s));
     this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
     this.subtrees = s.allowlist.filter((a) => a.endsWith(`.${zone}`));
     this.subtreeLabels = this.subtrees.map((a) => utf8(a.slice(0, a.length - zone.length - 1)));
@@ -212,7 +209,7 @@ export class NameScoring {
     }
     const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
     for (const [h, r] of this.recentNew) if (r.tick < keepFrom) this.recentNew.delete(h);
-    this.vocabulary.tick();
+    this.vocabulary.tick(this.alertSeen === null);
   }
 
   /** Share of recently sampled never-seen names that were asked for again. */
@@ -273,14 +270,21 @@ export class NameScoring {
     n.model.rows.set(model.rows);
     n.model.total = model.total;
     n.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
-    n.vocabulary = ZoneVocabulary.fromJSON(
-      { capacity: s.knownNamesCapacity, agingTicks: s.knownNamesAgingTicks },
-      j.vocabulary,
-    );
+    n.vocabulary = ZoneVocabulary.fromJSON(vocabularySettings(s), j.vocabulary);
     n.vocabulary.version = j.vocabularyVersion ?? 0;
     // An alert restored from a checkpoint older than the per-alert filter starts an empty one.
     if (alertActive)
       n.alertSeen = j.alertSeen ? SeenFilter.fromJSON(filter, j.alertSeen) : new SeenFilter(filter);
     return n;
   }
+}
+
+/** The vocabulary's bounds from the detector's settings (retention in agings). */
+export function vocabularySettings(s: DetectorSettings): VocabularySettings {
+  const agingMs = s.knownNamesAgingTicks * s.tickMs;
+  return {
+    capacity: s.knownNamesCapacity,
+    agingTicks: s.knownNamesAgingTicks,
+    retentionAgings: Math.max(1, Math.ceil(s.knownNamesRetentionMs / agingMs)),
+  };
 }

@@ -90,8 +90,10 @@ export interface DetectorSettings {
   topK: number;
   /** Names each zone's vocabulary holds (the zone guard's allow list is drawn from it). */
   knownNamesCapacity: number;
-  /** Every this many ticks the vocabulary's counts halve and names not asked since drop out. */
+  /** Every this many ticks the vocabulary's counts halve (names asked once and not since go). */
   knownNamesAgingTicks: number;
+  /** A known name unasked for this long (event time) is forgotten. */
+  knownNamesRetentionMs: number;
   /** At most this many names, and this many bytes of them, per known-names message. */
   knownNamesMax: number;
   knownNamesMaxBytes: number;
@@ -142,6 +144,7 @@ export const defaultSettings: DetectorSettings = {
   seenFalsePositiveRate: 0.01,
   knownNamesCapacity: 50_000,
   knownNamesAgingTicks: 300,
+  knownNamesRetentionMs: 86_400_000,
   knownNamesMax: 20_000,
   knownNamesMaxBytes: 1024 * 1024,
   hllPrecision: 11,

@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { type QueryEvent } from '@sluice/contracts';
 import { simulate, type ScenarioSpec } from '@sluice/traffic-sim';
 import { DetectorCore, type PartitionSnapshot } from './detector-core';
+import { type ZoneSnapshotV3 } from './zone-checkpoint';
 
 const T0 = 1_700_000_000_000;
 /** The scenario the fixture was cut from (at 75 s), written by the 2026-11-29 detector. */
@@ -70,7 +71,14 @@ describe('zone checkpoints', () => {
     expect(
       snapshot.zones.map((z) => z.pending.reduce((n, [, rows]) => n + rows.length, 0)),
     ).toEqual([682, 49]);
-    expect(snapshot).toEqual(replayed.snapshot(0));
+    // Version 2 has no "asked since the last aging" bit (retention came later): a loaded name
+    // counts as unasked since then, at worst one aging early towards its 24 h retention.
+    const withoutAsked = (p: PartitionSnapshot) => {
+      for (const z of p.zones)
+        for (const e of (z as ZoneSnapshotV3).names.vocabulary ?? []) e[4] &= ~16;
+      return p;
+    };
+    expect(withoutAsked(snapshot)).toEqual(withoutAsked(replayed.snapshot(0)));
   });
 
   it('writes version 3 and reads it back to the same state', () => {

@@ -1,7 +1,7 @@
 import { simulate } from '@sluice/traffic-sim';
 import { DetectorCore, type DetectorOutput } from './detector-core';
 import { hash2 } from './hash';
-import { ZoneVocabulary } from './zone-vocabulary';
+import { ZoneVocabulary, type VocabularyJson } from './zone-vocabulary';
 
 const h = (name: string) => hash2(name).h1;
 
@@ -44,7 +44,7 @@ describe('ZoneVocabulary', () => {
   });
 
   it('ages: names no longer asked drop out, names still asked stay', () => {
-    const v = new ZoneVocabulary({ capacity: 100, agingTicks: 2 });
+    const v = new ZoneVocabulary({ capacity: 100, agingTicks: 2, retentionAgings: 3 });
     for (let i = 0; i < 4; i++) v.observe(h('old.z'), 'old.z', null, 0, true);
     for (let t = 0; t < 12; t++) {
       v.observe(h('live.z'), 'live.z', null, 0, true);
@@ -52,6 +52,50 @@ describe('ZoneVocabulary', () => {
       v.tick();
     }
     expect(v.known(1e9, 100, 1e6).names).toEqual(['live.z']);
+  });
+
+  it("keeps the zone's long tail: a known name asked hours apart stays known for the retention", () => {
+    // Agings of 300 ticks, 24 h retention (288 agings): one query every 6 h keeps a name.
+    const v = new ZoneVocabulary({ capacity: 100, agingTicks: 300, retentionAgings: 288 });
+    v.observe(h('tail.z'), 'tail.z', NOERROR, 0, true);
+    v.observe(h('twice.z'), 'twice.z', null, 0, true);
+    v.observe(h('twice.z'), 'twice.z', null, 0, true);
+    v.observe(h('once.z'), 'once.z', null, 0, true);
+    for (let hour = 1; hour <= 48; hour++) {
+      for (let t = 0; t < 3600; t++) v.tick();
+      if (hour % 6 === 0) v.observe(h('tail.z'), 'tail.z', NOERROR, hour * 3_600_000, true);
+    }
+    // twice.z was last asked 48 h ago (> 24 h): gone; once.z (never known) went at the first aging.
+    expect(v.known(1e12, 100, 1e6).names).toEqual(['tail.z']);
+    expect(v.size).toBe(1);
+  });
+
+  it('near capacity, forgets the names idle longest — but never during an alert', () => {
+    const v = new ZoneVocabulary({ capacity: 10, agingTicks: 1, retentionAgings: 1000 });
+    for (let i = 0; i < 9; i++) v.observe(h(`n${i}.z`), `n${i}.z`, NOERROR, 0, true);
+    v.tick();
+    // n0..n5 asked again; n6..n8 idle one aging longer.
+    for (let i = 0; i < 6; i++) v.observe(h(`n${i}.z`), `n${i}.z`, NOERROR, 0, true);
+    v.observe(h('n9.z'), 'n9.z', NOERROR, 0, true);
+    v.tick(false);
+    expect(v.size).toBe(10);
+    v.observe(h('n9.z'), 'n9.z', NOERROR, 0, true);
+    for (let i = 0; i < 6; i++) v.observe(h(`n${i}.z`), `n${i}.z`, NOERROR, 0, true);
+    v.tick();
+    expect(v.size).toBe(8);
+    const names = v.known(1e12, 100, 1e6).names;
+    for (const gone of ['n6.z', 'n7.z']) expect(names).not.toContain(gone);
+    expect(names).toContain('n9.z');
+  });
+
+  it('reads a checkpoint written before retention: names counted twice stay known', () => {
+    const old: VocabularyJson = [
+      [h('www.z') >>> 1, 'www.z', 3, 0, 0],
+      [h('once.z') >>> 1, 'once.z', 1, 0, 0],
+    ];
+    const v = ZoneVocabulary.fromJSON({ capacity: 10, agingTicks: 1, retentionAgings: 5 }, old);
+    for (let t = 0; t < 3; t++) v.tick();
+    expect(v.known(1e12, 10, 1e6).names).toEqual(['www.z']);
   });
 
   it('caps names by count and by bytes, most asked first, and says so', () => {

@@ -11,8 +11,13 @@
  * when the alert starts.
  *
  * Bounded: at most `capacity` names per zone. A full table takes no new names (existing ones are
- * never pushed out by a flood); every `agingTicks` the counts halve, names not asked since are
- * dropped, so the table follows what the zone is asked for now. Memory ≈ capacity × ~150 bytes.
+ * never pushed out by a flood). Every `agingTicks` (an aging) the counts halve, so the guard lists
+ * what is asked most now first; a known name stays known until it has gone `retentionAgings`
+ * agings without a single query (24 h by default): a zone's long tail — names a resolver asks
+ * again only when their TTL runs out, hours apart — is what a traffic-only guard misses most.
+ * When the table passes 90 % of capacity outside an alert, the names idle longest go first, down
+ * to 80 % (never during an alert: the guard's list must not shrink under it). Memory ≈
+ * capacity × ~150 bytes.
  *
  * Keyed by the name's 31-bit hash (already computed for the seen filter), not the string: a Map
  * with small-integer keys is ~15 % of the detector's per-query cost cheaper than one hashing
@@ -22,12 +27,18 @@
 export interface VocabularySettings {
   capacity: number;
   agingTicks: number;
+  /** Agings a name may go unasked before it is forgotten (default 288: 24 h of 5-min agings). */
+  retentionAgings?: number;
 }
 
 const ANSWERED = 1;
 const NXDOMAIN = 2;
 /** Entered during an alert (on a seen-filter hit). */
 const DURING_ALERT = 4;
+/** Asked at least twice (the count halves with age; this does not). */
+const REPEATED = 8;
+/** Asked since the last aging. */
+const ASKED = 16;
 
 export interface NameEntry {
   name: string;
@@ -35,6 +46,8 @@ export interface NameEntry {
   /** Start of the tick this name entered the table (event time). */
   since: number;
   flags: number;
+  /** Agings in a row without a query. */
+  idle: number;
 }
 
 export type VocabularyJson = [
@@ -43,6 +56,7 @@ export type VocabularyJson = [
   hits: number,
   since: number,
   flags: number,
+  idle?: number,
 ][];
 
 export class ZoneVocabulary {
@@ -74,7 +88,7 @@ export class ZoneVocabulary {
       e !== undefined &&
       e.since < before &&
       (e.flags & (NXDOMAIN | DURING_ALERT)) === 0 &&
-      (e.hits >= 2 || (e.flags & ANSWERED) !== 0)
+      (e.flags & (REPEATED | ANSWERED)) !== 0
     );
   }
 
@@ -106,6 +120,7 @@ export class ZoneVocabulary {
    */
   count(e: NameEntry, rcode: number | null): void {
     e.hits++;
+    e.flags |= REPEATED | ASKED;
     if (rcode === 0) e.flags |= ANSWERED;
     else if (rcode === 3) e.flags |= NXDOMAIN;
   }
@@ -113,8 +128,8 @@ export class ZoneVocabulary {
   /** A name not in the table, outside an alert: taken if there is room. */
   admit(hash: number, qname: string, rcode: number | null, tick: number): void {
     if (this.names.size >= this.s.capacity) return;
-    const flags = rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0;
-    this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags });
+    const flags = ASKED | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
+    this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags, idle: 0 });
   }
 
   /**
@@ -134,14 +149,18 @@ export class ZoneVocabulary {
 
   admitDuringAlert(hash: number, qname: string, rcode: number | null, tick: number): void {
     if (this.names.size >= this.s.capacity) return;
-    const flags = DURING_ALERT | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-    this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags });
+    const flags = DURING_ALERT | ASKED | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
+    this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags, idle: 0 });
   }
 
   countDuringAlert(e: NameEntry, rcode: number | null): void {
     if (rcode === 0) e.flags |= ANSWERED;
     else if (rcode === 3) e.flags |= NXDOMAIN;
-    if (++e.hits === 2 && (e.flags & NXDOMAIN) === 0) this.version++;
+    e.flags |= ASKED;
+    if (++e.hits >= 2 && (e.flags & REPEATED) === 0) {
+      e.flags |= REPEATED;
+      if ((e.flags & NXDOMAIN) === 0) this.version++;
+    }
   }
 
   /** At an alert's start: names that entered since the onset are the flood's as much as anyone's. */
@@ -150,13 +169,29 @@ export class ZoneVocabulary {
       if (e.since >= onset && (e.flags & DURING_ALERT) === 0) this.names.delete(key);
   }
 
-  /** Called once per closed tick: ages the table every `agingTicks`. */
-  tick(): void {
+  /**
+   * Called once per closed tick (`learning` false during an alert): ages the table every
+   * `agingTicks`. A name asked only once (not known) goes at the first aging without a query.
+   */
+  tick(learning = true): void {
     if (++this.ticks % this.s.agingTicks !== 0) return;
+    const retention = this.s.retentionAgings ?? 288;
     for (const [key, e] of this.names) {
       e.hits >>= 1;
-      if (e.hits === 0) this.names.delete(key);
+      if ((e.flags & ASKED) !== 0) e.idle = 0;
+      else e.idle++;
+      e.flags &= ~ASKED;
+      const known = (e.flags & (REPEATED | ANSWERED)) !== 0 && (e.flags & NXDOMAIN) === 0;
+      if (e.idle > (known ? retention : 0)) this.names.delete(key);
     }
+    if (learning && this.names.size > 0.9 * this.s.capacity) this.evictIdlest();
+  }
+
+  /** Down to 80 % of capacity, the names unasked for longest (then least asked) first. */
+  private evictIdlest(): void {
+    const drop = this.names.size - Math.floor(0.8 * this.s.capacity);
+    const byIdle = [...this.names].sort(([, a], [, b]) => b.idle - a.idle || a.hits - b.hits);
+    for (let i = 0; i < drop; i++) this.names.delete(byIdle[i]![0]);
   }
 
   /**
@@ -175,8 +210,8 @@ export class ZoneVocabulary {
     for (const e of this.names.values()) {
       const name = e.name;
       if ((e.flags & NXDOMAIN) !== 0) continue;
-      const established = e.since < before && (e.hits >= 2 || (e.flags & ANSWERED) !== 0);
-      const confirmed = (e.flags & DURING_ALERT) !== 0 && e.hits >= 2;
+      const established = e.since < before && (e.flags & (REPEATED | ANSWERED)) !== 0;
+      const confirmed = (e.flags & DURING_ALERT) !== 0 && (e.flags & REPEATED) !== 0;
       if (established || confirmed) picked.push([name, e.hits]);
     }
     return picked.sort(byHitsThenName);
@@ -187,13 +222,17 @@ export class ZoneVocabulary {
   }
 
   toJSON(): VocabularyJson {
-    return [...this.names].map(([k, e]) => [k, e.name, e.hits, e.since, e.flags]);
+    return [...this.names].map(([k, e]) => [k, e.name, e.hits, e.since, e.flags, e.idle]);
   }
 
   static fromJSON(s: VocabularySettings, j: VocabularyJson | undefined): ZoneVocabulary {
     const v = new ZoneVocabulary(s);
-    for (const [key, name, hits, since, flags] of j ?? [])
-      if (v.names.size < s.capacity) v.names.set(key, { name, hits, since, flags });
+    for (const [key, name, hits, since, stored, idle] of j ?? []) {
+      if (v.names.size >= s.capacity) break;
+      // Checkpoints before retention: a name was known while its count was ≥ 2.
+      const flags = idle === undefined && hits >= 2 ? stored | REPEATED : stored;
+      v.names.set(key, { name, hits, since, flags, idle: idle ?? 0 });
+    }
     return v;
   }
 }
