@@ -100,8 +100,10 @@ function shardChild(dir: string, k: number, shard: number, origin: number): Meas
     const c = decodeQueryColumns(f, columns);
     if (start === null && measuring(c.ts[0]!)) start = process.cpuUsage();
     if (start !== null) queries += c.count;
-    for (let i = 0; i < c.count; i++)
-      if (c.ts[i]! >= stage.maxTs - settings.allowedLatenessMs) stage.bufferColumns(c, i);
+    for (let i = 0; i < c.count; i++) {
+      const watermark = stage.maxTs - settings.allowedLatenessMs;
+      stage.bufferColumns(c, i, Math.max(c.ts[i]!, watermark));
+    }
     close(stage.maxTs - settings.allowedLatenessMs);
   }
   close(Infinity);

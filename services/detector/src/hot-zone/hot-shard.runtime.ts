@@ -124,8 +124,11 @@ export class HotShardRuntime {
       for (let i = 0; i < c.count; i++) {
         const ts = c.ts[i]!;
         if (ts > pMax) pMax = ts;
-        if (ts < this.watermark(stage, pMax)) this.counters.late++;
-        else stage.bufferColumns(c, i);
+        const watermark = this.watermark(stage, pMax);
+        if (ts < watermark) {
+          this.counters.late++;
+          stage.bufferColumns(c, i, watermark);
+        } else stage.bufferColumns(c, i);
       }
       this.partitionMaxTs.set(partition, pMax);
       this.counters.queries += c.count;

@@ -173,17 +173,22 @@ export class ShardStage {
     this.subtreeLabels = this.subtrees.map((a) => utf8(a.slice(0, a.length - zone.length - 1)));
   }
 
-  /** Accept an event of this shard whose lateness the caller has checked. */
-  buffer(e: QueryEvent): void {
-    this.rowsFor(e.ts).pushEvent(e);
+  /**
+   * Accept an event of this shard into the tick holding `at`: its own time, or — for a late
+   * event — the shard's watermark (the caller decides, as DetectorCore does; that tick is open).
+   */
+  buffer(e: QueryEvent, at = e.ts): void {
+    if (e.ts > this.maxTs) this.maxTs = e.ts;
+    this.rowsFor(at).pushEvent(e);
   }
 
-  bufferColumns(c: QueryColumns, i: number): void {
-    this.rowsFor(c.ts[i]!).pushColumns(c, i);
+  bufferColumns(c: QueryColumns, i: number, at = c.ts[i]!): void {
+    const ts = c.ts[i]!;
+    if (ts > this.maxTs) this.maxTs = ts;
+    this.rowsFor(at).pushColumns(c, i);
   }
 
   private rowsFor(ts: number): TickRows {
-    if (ts > this.maxTs) this.maxTs = ts;
     const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
     let rows = this.pending.get(tick);
     if (!rows) this.pending.set(tick, (rows = this.spare.pop() ?? new TickRows(this.zone)));

@@ -81,8 +81,12 @@ export class ShardedDetector {
         p.zones.set(e.zone, z);
       }
       const sh = z.shards[shardOfQname(e.qname, e.zone, z.shards.length)]!;
-      if (e.ts < this.watermark(sh, p.maxTs)) late++;
-      else sh.buffer(e);
+      // Late: counted in the tick that holds the shard's watermark (as DetectorCore does).
+      const watermark = this.watermark(sh, p.maxTs);
+      if (e.ts < watermark) {
+        late++;
+        sh.buffer(e, watermark);
+      } else sh.buffer(e);
     }
     this.late += late;
     return late;
