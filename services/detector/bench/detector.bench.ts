@@ -23,7 +23,7 @@ import {
   type StreamKind,
 } from '@sluice/traffic-sim';
 import { DetectorCore } from '../src/core/detector-core';
-import { DetectorPipeline } from '../src/detector-pipeline.service';
+import { DetectorPipeline } from '../src/detector.pipeline';
 import { toMessages } from './bench-messages';
 import {
   ADVERSARIAL_CASES,

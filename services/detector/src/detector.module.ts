@@ -1,9 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ServiceKitModule } from '@sluice/service-kit';
+import { PinoLogger, Registry, ServiceKitModule } from '@sluice/service-kit';
 import { type DetectorConfig } from './config/detector.config';
-import { DETECTOR_CONFIG, DetectorService } from './detector.service';
+import { DetectorRuntime } from './detector.runtime';
+import { createDetectorRuntime, DetectorService } from './detector.service';
 
-export { DETECTOR_CONFIG };
+export const DETECTOR_CONFIG = Symbol('DETECTOR_CONFIG');
 
 @Module({})
 export class DetectorModule {
@@ -11,7 +12,16 @@ export class DetectorModule {
     return {
       module: DetectorModule,
       imports: [ServiceKitModule.forRoot({ serviceName: 'detector', logLevel: config.LOG_LEVEL })],
-      providers: [{ provide: DETECTOR_CONFIG, useValue: config }, DetectorService],
+      providers: [
+        { provide: DETECTOR_CONFIG, useValue: config },
+        {
+          provide: DetectorRuntime,
+          inject: [Registry, PinoLogger],
+          useFactory: (registry: Registry, logger: PinoLogger) =>
+            createDetectorRuntime(config, registry, logger),
+        },
+        DetectorService,
+      ],
     };
   }
 }

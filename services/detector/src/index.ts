@@ -1,4 +1,5 @@
 export * from './config/detector.config';
 export * from './core';
-export * from './checkpoint.repository';
-export * from './detector-pipeline.service';
+export * from './redis/checkpoint.repository';
+export * from './detector.pipeline';
+export * from './detector.runtime';

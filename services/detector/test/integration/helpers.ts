@@ -10,8 +10,8 @@ import { createRedis, type Redis } from '@sluice/redis';
 import { createTestTopics, testRedisConfig, uniqueName } from '@sluice/testing';
 import { type Consumer, type Producer } from 'kafkajs';
 import { type z } from 'zod';
-import { CheckpointRepository } from '../../src/checkpoint.repository';
-import { DetectorPipeline, type DetectorTopics } from '../../src/detector-pipeline.service';
+import { CheckpointRepository } from '../../src/redis/checkpoint.repository';
+import { DetectorPipeline, type DetectorTopics } from '../../src/detector.pipeline';
 import { type DetectorSettings } from '../../src/core/settings';
 
 export async function detectorTopics(kafka: Kafka, partitions = 3): Promise<DetectorTopics> {

@@ -24,7 +24,7 @@ import {
   type TopicPartition,
 } from '@sluice/kafka';
 import { type Registry } from 'prom-client';
-import { type CheckpointRepository } from './checkpoint.repository';
+import { type CheckpointRepository } from './redis/checkpoint.repository';
 import { DetectorCore, type DetectorOutput } from './core/detector-core';
 import { type DetectorSettings } from './core/settings';
 import { createDetectorMetrics, type DetectorMetrics } from './metrics/detector.metrics';

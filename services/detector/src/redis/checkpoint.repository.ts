@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip, constants } from 'node:zlib';
 import { type Redis } from '@sluice/redis';
-import { type PartitionSnapshot } from './core/detector-core';
+import { type PartitionSnapshot } from '../core/detector-core';
 
 // On libuv's thread pool: compressing a large partition's state must not stall the consumer's loop.
 const gzipAsync = promisify(gzip);
