@@ -1,6 +1,8 @@
 import { type EnrichmentBlock } from '@sluice/contracts';
-import { buildReport, type ResolverAggregate } from './report';
-import { renderSvg, renderText } from './report-render';
+import { buildReport } from './report';
+import { type ResolverAggregate } from './report-model';
+import { renderText } from './report-render';
+import { renderSvg } from './report-svg';
 
 /**
  * Issue 14, Security: attacker-chosen text (query names, and the zone and AS names around them)

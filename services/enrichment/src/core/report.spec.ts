@@ -1,12 +1,10 @@
 import { type EnrichmentBlock } from '@sluice/contracts';
-import {
-  assignShares,
-  buildReport,
-  mergeAggregates,
-  quantile,
-  type ResolverAggregate,
-} from './report';
-import { renderCsv, renderSvg, renderText, reportTables } from './report-render';
+import { assignShares, buildReport, mergeAggregates } from './report';
+import { renderCsv } from './report-csv';
+import { type ResolverAggregate } from './report-model';
+import { quantile } from './report-qps';
+import { renderText, reportTables } from './report-render';
+import { renderSvg } from './report-svg';
 
 const block = (over: Partial<EnrichmentBlock>): EnrichmentBlock => ({
   asn: null,

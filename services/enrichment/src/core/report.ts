@@ -1,147 +1,17 @@
-import { type EnrichmentBlock, type Evidence } from '@sluice/contracts';
+import {
+  type AlertSummary,
+  type AsnRow,
+  type AttackReport,
+  type EvidenceGroup,
+  type ReportScope,
+  type ResolverAggregate,
+  type ShareLine,
+  UNKNOWN,
+} from './report-model';
+import { qpsStats } from './report-qps';
 
-/** What the enrichment service accumulates per resolver in one report scope (alert or bucket). */
-export interface ResolverAggregate {
-  resolver: string;
-  attackQueries: number;
-  totalQueries: number;
-  /** Sum of the lengths of the detector windows this resolver appeared in. */
-  activeMs: number;
-  firstSeen: number;
-  lastSeen: number;
-  /** Highest attack qps in any one window. */
-  peakQps: number;
-  enrichment: EnrichmentBlock;
-  /** Sampled "at time X resolver Y asked for Z", oldest first. */
-  evidence: Evidence[];
-}
-
-export interface AlertSummary {
-  alertId: string;
-  zone: string;
-  phase: string;
-  severity: string;
-  onset: number;
-  endedAt: number | null;
-  peakQps: number;
-  generator: string;
-}
-
-export type ReportScope =
-  | { kind: 'alert'; alertId: string; zone: string | null }
-  | { kind: 'zone'; zone: string; from: number; to: number };
-
-export interface CountryRow {
-  country: string;
-  /** Percent of attack queries, rounded so the column adds up to exactly 100. */
-  share: number;
-  attackQueries: number;
-  resolvers: number;
-  prefixes: number;
-  asns: number;
-}
-
-export interface AsnRow {
-  asn: number | null;
-  org: string;
-  country: string;
-  share: number;
-  attackQueries: number;
-  resolvers: number;
-  prefixes: number;
-  /** Operator of a Mirai default resolver whose network this is (the seed's 24%). */
-  miraiDefaultOperator: string | null;
-  /** Public resolver operators seen in this ASN. */
-  publicResolverOperators: string[];
-}
-
-export interface ShareLine {
-  label: string;
-  share: number;
-  attackQueries: number;
-  resolvers: number;
-}
-
-export interface QpsStats {
-  basis: string;
-  resolvers: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  max: number;
-  histogram: Array<{ from: number; to: number; resolvers: number }>;
-  /**
-   * Outliers are above this: the upper Tukey fence of log10(qps), and at least 3× the median
-   * (a tight distribution's fence alone would flag noise). NATs, CGNs, big resolvers, odd devices.
-   */
-  upperFence: number;
-  outliers: Array<{
-    resolver: string;
-    qps: number;
-    peakQps: number;
-    attackQueries: number;
-    asn: number | null;
-    org: string;
-    country: string;
-    kind: string;
-  }>;
-  outlierCount: number;
-}
-
-export interface EvidenceRow {
-  asn: number | null;
-  org: string;
-  country: string;
-  resolver: string;
-  firstSeen: number;
-  lastSeen: number;
-  attackQueries: number;
-  totalQueries: number;
-  samples: Evidence[];
-}
-
-export interface EvidenceGroup {
-  asn: number | null;
-  org: string;
-  attackQueries: number;
-  resolvers: EvidenceRow[];
-}
-
-export interface AttackReport {
-  scope: ReportScope;
-  alert: AlertSummary | null;
-  generatedAt: number;
-  /** Where ASN and country data came from, with the credit their licenses require. */
-  dataSources: string[];
-  from: number | null;
-  to: number | null;
-  totals: {
-    attackQueries: number;
-    totalQueries: number;
-    resolvers: number;
-    prefixes: number;
-    asns: number;
-    countries: number;
-  };
-  countries: CountryRow[];
-  asns: AsnRow[];
-  callouts: {
-    miraiDefaultAddresses: ShareLine;
-    miraiDefaultNetworks: ShareLine;
-    otherPublicResolvers: ShareLine;
-    publicByOperator: ShareLine[];
-    bogon: ShareLine;
-    unknown: ShareLine;
-  };
-  qps: QpsStats;
-  evidence: EvidenceGroup[];
-}
-
-/** Label for a missing country or organisation: shown, counted, never dropped. */
-export const UNKNOWN = '??';
+// Builds an AttackReport from per-resolver aggregates: shares by country and ASN, the
+// call-outs, the evidence per network (the rates are report-qps.ts).
 
 export interface BuildOptions {
   scope: ReportScope;
@@ -261,83 +131,6 @@ export function buildReport(
     qps: qpsStats(attacking, options.maxOutliers ?? 25),
     evidence: evidenceGroups(asnRows, byAsn, options.evidencePerAsn ?? 20),
   };
-}
-
-/** Attack queries per second of activity: a resolver seen in 3 of 10 windows is not diluted. */
-export function resolverQps(r: ResolverAggregate): number {
-  return r.activeMs > 0 ? r.attackQueries / (r.activeMs / 1000) : 0;
-}
-
-function qpsStats(rows: readonly ResolverAggregate[], maxOutliers: number): QpsStats {
-  const basis = 'attack queries ÷ seconds of the detector windows the resolver was active in';
-  const withQps = rows.map((r) => ({ r, qps: resolverQps(r) })).sort((a, b) => a.qps - b.qps);
-  const values = withQps.map((x) => x.qps);
-  if (values.length === 0)
-    return {
-      basis,
-      resolvers: 0,
-      min: 0,
-      mean: 0,
-      p50: 0,
-      p90: 0,
-      p95: 0,
-      p99: 0,
-      max: 0,
-      histogram: [],
-      upperFence: 0,
-      outliers: [],
-      outlierCount: 0,
-    };
-  const positive = values.filter((v) => v > 0);
-  const logs = positive.map(Math.log10);
-  const q1 = quantile(logs, 0.25);
-  const q3 = quantile(logs, 0.75);
-  const upperFence = logs.length
-    ? Math.max(10 ** (q3 + 1.5 * (q3 - q1)), 3 * quantile(values, 0.5))
-    : 0;
-  const outliers = withQps.filter((x) => x.qps > upperFence).reverse();
-  return {
-    basis,
-    resolvers: values.length,
-    min: values[0]!,
-    mean: values.reduce((a, b) => a + b, 0) / values.length,
-    p50: quantile(values, 0.5),
-    p90: quantile(values, 0.9),
-    p95: quantile(values, 0.95),
-    p99: quantile(values, 0.99),
-    max: values[values.length - 1]!,
-    histogram: log2Histogram(values),
-    upperFence,
-    outlierCount: outliers.length,
-    outliers: outliers.slice(0, maxOutliers).map(({ r, qps }) => ({
-      resolver: r.resolver,
-      qps,
-      peakQps: r.peakQps,
-      attackQueries: r.attackQueries,
-      asn: r.enrichment.asn,
-      org: r.enrichment.asOrg ?? UNKNOWN,
-      country: r.enrichment.country ?? UNKNOWN,
-      kind: r.enrichment.resolverKind,
-    })),
-  };
-}
-
-/** Power-of-two buckets: resolver rates span five or more decades (one bot to a CGN). */
-function log2Histogram(sorted: readonly number[]): QpsStats['histogram'] {
-  const positive = sorted.filter((v) => v > 0);
-  const zero = sorted.length - positive.length;
-  const out: QpsStats['histogram'] = [];
-  if (zero > 0) out.push({ from: 0, to: 0, resolvers: zero });
-  if (positive.length === 0) return out;
-  const lo = Math.floor(Math.log2(positive[0]!));
-  const hi = Math.floor(Math.log2(positive[positive.length - 1]!));
-  for (let e = lo; e <= hi; e++) out.push({ from: 2 ** e, to: 2 ** (e + 1), resolvers: 0 });
-  const offset = zero > 0 ? 1 : 0;
-  for (const v of positive) {
-    const bucket = out[Math.min(hi, Math.floor(Math.log2(v))) - lo + offset]!;
-    bucket.resolvers++;
-  }
-  return out;
 }
 
 function evidenceGroups(
@@ -465,13 +258,4 @@ function sortByQueries<T extends { attackQueries: number }>(
   key: (r: T) => string,
 ): void {
   rows.sort((a, b) => b.attackQueries - a.attackQueries || key(a).localeCompare(key(b)));
-}
-
-/** Linear interpolation between closest ranks, on an ascending array. */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }

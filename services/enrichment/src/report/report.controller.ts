@@ -8,17 +8,16 @@ import {
   Res,
 } from '@nestjs/common';
 import { ErrorCodes, SluiceError } from '@sluice/contracts';
-import { type AttackReport } from '../core/report';
+import { renderCsv } from '../core/report-csv';
+import { type AttackReport } from '../core/report-model';
 import {
-  type ChartKind,
   forAsn,
   sectionData,
-  renderCsv,
-  renderSvg,
   renderText,
   REPORT_SECTIONS,
   type ReportSection,
 } from '../core/report-render';
+import { type ChartKind, renderSvg } from '../core/report-svg';
 import { ReportService, type ReportQuery } from './report.service';
 
 interface HeaderSink {

@@ -6,7 +6,7 @@ import {
   enrichmentBlockSchema,
   type Evidence,
 } from '@sluice/contracts';
-import { type AlertSummary, type ResolverAggregate } from '../core/report';
+import { type AlertSummary, type ResolverAggregate } from '../core/report-model';
 
 /**
  * Report inputs in Redis, written as offenders are consumed so a report is a few HGETALLs.

@@ -1,5 +1,6 @@
 import { ErrorCodes, SluiceError } from '@sluice/contracts';
-import { type AttackReport, buildReport } from '../core/report';
+import { buildReport } from '../core/report';
+import { type AttackReport } from '../core/report-model';
 import { type ReportRepository } from './report.repository';
 
 export type ReportQuery = { alertId: string } | { zone: string; from: number; to: number };

@@ -7,7 +7,7 @@ import { type Kafka } from '@sluice/kafka';
 import { createTestTopics, testKafka, uniqueName, waitFor } from '@sluice/testing';
 import { simulate, writePcapFile, zonesOf, type ScenarioSpec } from '@sluice/traffic-sim';
 import { loadEnrichmentConfig } from '../../src/config/enrichment.config';
-import { type AttackReport } from '../../src/core/report';
+import { type AttackReport } from '../../src/core/report-model';
 import { renderText } from '../../src/core/report-render';
 import { EnrichmentRuntime } from '../../src/enrichment.runtime';
 
