@@ -28,7 +28,14 @@ describe('dnsdist reloads Sluice stores on NOTIFY (end to end)', () => {
     createdAt: 0,
     expiresAt: Date.now() + 600_000,
     shadow: false,
-    guard: { alertId: `${zone}@0`, appliesTo: 'all', knownNames: [`www.${zone}`] },
+    guard: {
+      alertId: `${zone}@0`,
+      appliesTo: 'all',
+      knownNames: [`www.${zone}`],
+      namesTruncated: false,
+      sources: ['traffic'],
+      alertEndedAt: null,
+    },
   });
   const ask = (name: string) => dig({ server: '127.0.0.1', port, source: '127.0.0.1', name });
 
