@@ -13,4 +13,4 @@ export * from './reputation.factory';
 export * from './redis/reputation.repository';
 export * from './redis/blocklist.repository';
 export { ReputationModule } from './reputation.module';
-export { ReputationRuntime } from './reputation.runtime';
+export { ReputationRuntime, type ReputationRuntimeHooks } from './reputation.runtime';

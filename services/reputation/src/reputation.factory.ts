@@ -40,24 +40,15 @@ export function policyConfigFrom(c: ReputationConfig): PolicyConfig {
   };
 }
 
-/** Builds repositories, policy and pipeline from config: shared by the Nest module, tests and the bench. */
-export function createPipeline(
-  c: ReputationConfig,
-  redis: Redis,
-  sinks: BlocklistSink[],
-  onError?: (e: unknown, where: string) => void,
-  onClock?: (zone: string, mode: 'event' | 'wall', lagMs: number) => void,
-  zoneNames = new ZoneNamesSource(
-    c.GUARD_ZONE_FILES,
-    c.GUARD_ZONE_AXFR,
-    c.RPZ_TSIG_KEYS,
-    c.GUARD_MAX_NAMES,
-  ),
-): {
-  pipeline: ReputationPipeline;
-  blocklist: BlocklistRepository;
+/** What the pipeline writes and the feed reads: scores, the blocklist and the policy. */
+export interface ReputationStores {
   reputation: ReputationRepository;
-} {
+  blocklist: BlocklistRepository;
+  policy: BlockPolicy;
+}
+
+/** The repositories and the policy from config (no I/O: Redis may connect later). */
+export function createStores(c: ReputationConfig, redis: Redis): ReputationStores {
   const hl = c.REPUTATION_HALF_LIFE_MS;
   const reputation = new ReputationRepository(redis, {
     halfLifeMs: hl,
@@ -75,10 +66,36 @@ export function createPipeline(
     maxEntries: c.BLOCK_MAX_ENTRIES,
     logMaxLen: Math.max(100_000, 2 * c.BLOCK_MAX_ENTRIES),
   });
+  return { reputation, blocklist, policy: new BlockPolicy(policyConfigFrom(c)) };
+}
+
+export interface PipelineOptions {
+  onError?: (e: unknown, where: string) => void;
+  onClock?: (zone: string, mode: 'event' | 'wall', lagMs: number) => void;
+  zoneNames?: ZoneNamesSource;
+  /** Stores built earlier (the runtime builds them before it starts, for the feed). */
+  stores?: ReputationStores;
+}
+
+/** Builds repositories, policy and pipeline from config: shared by the runtime, tests and the bench. */
+export function createPipeline(
+  c: ReputationConfig,
+  redis: Redis,
+  sinks: BlocklistSink[],
+  options: PipelineOptions = {},
+): {
+  pipeline: ReputationPipeline;
+  blocklist: BlocklistRepository;
+  reputation: ReputationRepository;
+} {
+  const { reputation, blocklist, policy } = options.stores ?? createStores(c, redis);
+  const zoneNames =
+    options.zoneNames ??
+    new ZoneNamesSource(c.GUARD_ZONE_FILES, c.GUARD_ZONE_AXFR, c.RPZ_TSIG_KEYS, c.GUARD_MAX_NAMES);
   const pipeline = new ReputationPipeline(
     reputation,
     blocklist,
-    new BlockPolicy(policyConfigFrom(c)),
+    policy,
     sinks,
     {
       clock: c.REPUTATION_CLOCK,
@@ -103,8 +120,8 @@ export function createPipeline(
       prefixFallbackV6: c.REPUTATION_PREFIX_V6,
       // Whole-list sinks (RPZ, CDB) rebuild at most ~twice a second under churn.
       refreshDebounceMs: 500,
-      onError,
-      onClock,
+      onError: options.onError,
+      onClock: options.onClock,
     },
     new GuardRepository(redis),
   );

@@ -1,11 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { httpLimitsFrom } from '@sluice/config';
-import { ServiceKitModule } from '@sluice/service-kit';
+import { PinoLogger, Registry, ServiceKitModule } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
 import { FeedController } from './http/feed.controller';
-import { REPUTATION_CONFIG, ReputationRuntime } from './reputation.runtime';
+import { FeedService } from './http/feed.service';
+import { ReputationRuntime } from './reputation.runtime';
+import { createReputationRuntime, ReputationService } from './reputation.service';
 
-export { REPUTATION_CONFIG };
+export const REPUTATION_CONFIG = Symbol('REPUTATION_CONFIG');
 
 @Module({})
 export class ReputationModule {
@@ -24,8 +26,21 @@ export class ReputationModule {
         }),
       ],
       controllers: [FeedController],
-      providers: [{ provide: REPUTATION_CONFIG, useValue: config }, ReputationRuntime],
-      exports: [ReputationRuntime],
+      providers: [
+        { provide: REPUTATION_CONFIG, useValue: config },
+        {
+          provide: ReputationRuntime,
+          inject: [Registry, PinoLogger],
+          useFactory: (registry: Registry, logger: PinoLogger) =>
+            createReputationRuntime(config, registry, logger),
+        },
+        {
+          provide: FeedService,
+          inject: [ReputationRuntime],
+          useFactory: (runtime: ReputationRuntime) => runtime.feed,
+        },
+        ReputationService,
+      ],
     };
   }
 }

@@ -1,4 +1,3 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { deadLetterSchema, encodeMessage, type BlocklistEntry } from '@sluice/contracts';
 import {
   BatchingProducer,
@@ -6,18 +5,12 @@ import {
   createKafka,
   provisionTopics,
   type ConsumerSupervision,
+  type PartitionLag,
 } from '@sluice/kafka';
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
 import { TopicSpecs } from '@sluice/contracts';
 import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
-import {
-  exitForSupervisor,
-  PinoLogger,
-  Readiness,
-  Registry,
-  serviceLog,
-  type ServiceLog,
-} from '@sluice/service-kit';
+import { type ServiceLog } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
 import { DnsdistCdbWriter, guardCdbPath } from './dnsdist/dnsdist-cdb.writer';
 import { GuardConsumer } from './kafka/guard.consumer';
@@ -26,24 +19,40 @@ import { FeedService } from './http/feed.service';
 import { BlocklistPublisher } from './kafka/blocklist.publisher';
 import { readCompacted, reconcileDiff } from './kafka/blocklist.reconciler';
 import { OffendersConsumer } from './kafka/offenders.consumer';
-import { createReputationMetrics, type ReputationMetrics } from './metrics/reputation.metrics';
-import { createPipeline } from './reputation.factory';
-import { type BlocklistSink, type ReputationPipeline } from './reputation.pipeline';
+import { createPipeline, createStores, type ReputationStores } from './reputation.factory';
+import {
+  type BlocklistSink,
+  type PipelineStats,
+  type ReputationPipeline,
+} from './reputation.pipeline';
+import { type XfrOutcome } from './core/xfr';
 import { RpzXfrServer } from './rpz/rpz-xfr.server';
 
-export const REPUTATION_CONFIG = Symbol('REPUTATION_CONFIG');
+export interface ReputationRuntimeHooks {
+  log: ServiceLog;
+  /** A record or alert rejected, by reason (sluice_reputation_malformed_total). */
+  bad?(reason: string): void;
+  /** An RPZ request answered (sluice_reputation_rpz_requests_total). */
+  served?(outcome: XfrOutcome, transport: 'udp' | 'tcp'): void;
+  /** Live blocklist entries after each sweep (sluice_reputation_blocklist_entries). */
+  blocklistSize?(entries: number): void;
+  /** A consumer is down for good (rebuilds failed): the service exits for its supervisor. */
+  fatal?(error: unknown): void;
+}
 
 /**
- * Owns every adapter: Redis, the Kafka consumer and producer, the RPZ server, the dnsdist CDB
- * writer and the expiry sweep. Start order: Redis → sinks rebuilt from Redis (restart) → topic
- * reconciled → consume. Stop order is the reverse.
+ * Everything the reputation service runs, without Nest: Redis, the Kafka consumers and
+ * producer, the RPZ server, the dnsdist CDB writer and the expiry sweep; the feed reads its
+ * stores. Start order: Redis → sinks rebuilt from Redis (restart) → topic reconciled → consume.
+ * Stop order is the reverse. The Nest service wraps it; tests and benchmarks drive it directly.
  */
-@Injectable()
-export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
+export class ReputationRuntime {
   private readonly log: ServiceLog;
   readonly redis: Redis;
+  private readonly stores: ReputationStores;
+  /** The HTTP feed over the stores; answers once started (Nest listens after start). */
+  readonly feed: FeedService;
   pipeline!: ReputationPipeline;
-  feed!: FeedService;
   rpz: RpzXfrServer | null = null;
   rpzPort = 0;
   private producer: BatchingProducer | null = null;
@@ -51,26 +60,55 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
   private guardConsumer: GuardConsumer | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private zoneNamesTimer: NodeJS.Timeout | null = null;
-  private readonly metrics: ReputationMetrics;
   private lag: ConsumerLagMonitor | null = null;
   private readonly redisHealth: RedisHealth;
 
   constructor(
-    @Inject(REPUTATION_CONFIG) private readonly config: ReputationConfig,
-    registry: Registry,
-    private readonly readiness: Readiness,
-    logger: PinoLogger,
+    private readonly config: ReputationConfig,
+    private readonly hooks: ReputationRuntimeHooks,
   ) {
-    this.log = serviceLog(logger, 'reputation');
+    this.log = hooks.log;
     this.redis = createRedis(redisConfigFrom(config));
     this.redisHealth = new RedisHealth(this.redis);
-    this.metrics = createReputationMetrics(registry, {
-      stats: () => this.pipeline?.stats,
-      consumerLag: () => this.lag?.snapshot() ?? [],
-    });
+    this.stores = createStores(config, this.redis);
+    this.feed = new FeedService(
+      this.stores.blocklist,
+      this.stores.reputation,
+      this.stores.policy,
+      () => {
+        const rpz = this.rpz;
+        return rpz
+          ? {
+              origin: rpz.zones.origin,
+              serialOf: (z) => rpz.zones.get(z)?.serial ?? rpz.zones.currentSerial,
+            }
+          : null;
+      },
+      () => this.pipeline.now(),
+    );
   }
 
-  async onModuleInit(): Promise<void> {
+  /** Pipeline counters since start; undefined until started. */
+  get stats(): PipelineStats | undefined {
+    return this.pipeline?.stats;
+  }
+
+  /** Committed-offset lag of the consumer groups (sluice_kafka_consumer_lag). */
+  consumerLag(): readonly PartitionLag[] {
+    return this.lag?.snapshot() ?? [];
+  }
+
+  /** Redis connected and answering (a hung Redis keeps its connection `ready`). */
+  get redisHealthy(): boolean {
+    return this.redisHealth.healthy;
+  }
+
+  /** The consumers joined and consuming (false from a crash until they rejoin). */
+  get consuming(): boolean {
+    return (this.consumer?.ready ?? false) && (this.guardConsumer?.ready ?? true);
+  }
+
+  async start(): Promise<void> {
     const c = this.config;
     const onError = (e: unknown, where: string) =>
       this.log.error({ err: e instanceof Error ? e.message : String(e) }, where);
@@ -79,7 +117,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     const kafka = createKafka(kafkaConfigFrom(c, 'sluice-reputation'), this.log);
     const supervision: ConsumerSupervision = {
       log: this.log,
-      onFatal: (e) => exitForSupervisor(this.log, 'a Kafka consumer is down', e),
+      onFatal: (e) => this.hooks.fatal?.(e),
     };
     {
       // Only Sluice's own topics are created here (private test topics are the caller's job).
@@ -126,7 +164,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
           return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
         }),
         onError,
-        onServed: (outcome, transport) => this.metrics.rpzRequests.inc({ outcome, transport }),
+        onServed: (outcome, transport) => this.hooks.served?.(outcome, transport),
       });
       this.rpzPort = (await this.rpz.start()).port;
       if (c.RPZ_REQUIRE_TSIG && c.RPZ_TSIG_KEYS.length === 0)
@@ -167,12 +205,11 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
         () => void zoneNames.refresh().catch((e: unknown) => onError(e, 'zone names')),
         c.GUARD_ZONE_REFRESH_MS,
       );
-    const built = createPipeline(
-      c,
-      this.redis,
-      sinks,
+    const built = createPipeline(c, this.redis, sinks, {
+      stores: this.stores,
+      zoneNames,
       onError,
-      (zone, mode, lagMs) =>
+      onClock: (zone, mode, lagMs) =>
         mode === 'event'
           ? this.log.warn(
               { zone, lagMs },
@@ -182,22 +219,8 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
               { zone },
               `${zone}: records caught up with the wall clock: blocks run on wall time`,
             ),
-      zoneNames,
-    );
+    });
     this.pipeline = built.pipeline;
-    const rpz = this.rpz;
-    this.feed = new FeedService(
-      built.blocklist,
-      built.reputation,
-      built.pipeline.policy,
-      rpz
-        ? {
-            origin: rpz.zones.origin,
-            serialOf: (z) => rpz.zones.get(z)?.serial ?? rpz.zones.currentSerial,
-          }
-        : null,
-      () => this.pipeline.now(),
-    );
     // Restart: expire what lapsed while down, rebuild RPZ/dnsdist from Redis, then fix the topic.
     await this.pipeline.sweep();
     await this.pipeline.refreshNow();
@@ -209,7 +232,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     this.onRedisReady = () => this.resyncAfterReconnect(kafka, snapshot, onError);
     this.redis.on('ready', this.onRedisReady);
     const onBad = async (reason: string, raw: Buffer | null, detail: string) => {
-      this.metrics.malformed.inc({ reason });
+      this.hooks.bad?.(reason);
       if (!this.deadLetterBudget()) return;
       await this.producer!.send(c.REPUTATION_DEADLETTER_TOPIC, [
         {
@@ -262,16 +285,9 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     this.sweepTimer = setInterval(() => {
       void this.pipeline
         .sweep()
-        .then(async () => this.metrics.blocklistEntries.set(await built.blocklist.count()))
+        .then(async () => this.hooks.blocklistSize?.(await built.blocklist.count()))
         .catch((e: unknown) => onError(e, 'sweep'));
     }, c.BLOCK_SWEEP_MS);
-    // Redis connected and answering (a hung Redis keeps its connection `ready`).
-    this.readiness.register('reputation', () => this.redisHealth.healthy);
-    // The consumers too: a crashed consumer used to leave the service ready with nothing read.
-    this.readiness.register(
-      'kafka',
-      () => (this.consumer?.ready ?? false) && (this.guardConsumer?.ready ?? true),
-    );
     this.log.info(
       { topic: c.REPUTATION_INPUT_TOPIC, rpzPort: this.rpz ? this.rpzPort : null },
       `consuming ${c.REPUTATION_INPUT_TOPIC}; RPZ ${this.rpz ? `on ${c.RPZ_HOST}:${this.rpzPort}` : 'off'}`,
@@ -345,7 +361,7 @@ export class ReputationRuntime implements OnModuleInit, OnApplicationShutdown {
     return true;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async stop(): Promise<void> {
     if (this.onRedisReady) this.redis.off('ready', this.onRedisReady);
     await this.resyncing;
     if (this.sweepTimer) clearInterval(this.sweepTimer);

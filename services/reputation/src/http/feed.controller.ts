@@ -1,8 +1,7 @@
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { apiClientOf } from '@sluice/service-kit';
-import { ReputationRuntime } from '../reputation.runtime';
-import { queryParams, type FeedResponse, type FeedService } from './feed.service';
+import { FeedService, queryParams, type FeedResponse } from './feed.service';
 
 /**
  * Thin HTTP shell over FeedService. Every route needs an API key (X-Api-Key, as CrowdSec):
@@ -10,12 +9,7 @@ import { queryParams, type FeedResponse, type FeedService } from './feed.service
  */
 @Controller('v1')
 export class FeedController {
-  constructor(private readonly runtime: ReputationRuntime) {}
-
-  /** Built in the runtime's onModuleInit, before the HTTP server listens. */
-  private get feed(): FeedService {
-    return this.runtime.feed;
-  }
+  constructor(@Inject(FeedService) private readonly feed: FeedService) {}
 
   @Get('decisions/stream')
   async stream(

@@ -18,7 +18,7 @@ describe('FeedService against hostile query strings (http-feed fuzz findings)', 
     unreachable as BlocklistRepository,
     unreachable as ReputationRepository,
     {} as BlockPolicy,
-    null,
+    () => null,
     () => 0,
   );
 

@@ -58,6 +58,12 @@ function isCursor(s: string): boolean {
   return m !== null && BigInt(m[1]!) < 2n ** 64n && BigInt(m[2]!) < 2n ** 64n - 1n;
 }
 
+/** Origin and serials of the zones the RPZ server serves, so a feed download matches them. */
+export interface RpzFeedZones {
+  origin: string;
+  serialOf(zone: string): number;
+}
+
 /**
  * The HTTP feed, transport-free (the API key is checked before a request gets here, by
  * service-kit's HTTP guard; `client` is the id of that key): CrowdSec's bouncer stream (`startup=true` → everything as `new`;
@@ -69,7 +75,8 @@ export class FeedService {
     private readonly blocklist: BlocklistRepository,
     private readonly reputation: ReputationRepository,
     private readonly policy: BlockPolicy,
-    private readonly rpz: { origin: string; serialOf: (zone: string) => number } | null,
+    /** The RPZ server's zones while it serves them (null without RPZ). */
+    private readonly rpzZones: () => RpzFeedZones | null,
     private readonly now: () => number,
   ) {}
 
@@ -153,9 +160,10 @@ export class FeedService {
           headers,
         };
       case 'rpz': {
-        const origin = this.rpz?.origin ?? 'rpz.sluice';
+        const rpz = this.rpzZones();
+        const origin = rpz?.origin ?? 'rpz.sluice';
         const zoneName = normaliseName(q.zone ?? origin);
-        const serial = this.rpz?.serialOf(zoneName) ?? Math.floor(now / 1000);
+        const serial = rpz?.serialOf(zoneName) ?? Math.floor(now / 1000);
         return {
           status: 200,
           contentType: 'text/dns',

@@ -56,7 +56,7 @@ describe('blocklist store, feed and formats', () => {
         legitMinQueries: 5,
       }),
       policy,
-      null,
+      () => null,
       () => Date.now(),
     );
     dir = mkdtempSync(join(tmpdir(), 'sluice-formats-'));
