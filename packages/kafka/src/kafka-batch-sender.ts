@@ -56,6 +56,8 @@ export class KafkaBatchSender {
   resent = 0;
   /** Since when requests keep failing retriably (null: the last one succeeded). */
   private failingSince: number | null = null;
+  /** Since when requests have been outstanding without an acknowledgement (null: idle or moving). */
+  private waitingSince: number | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -91,6 +93,14 @@ export class KafkaBatchSender {
     if (this.inFlightRequests < (this.options.maxInFlight ?? 1)) this.pump();
   }
 
+  /**
+   * How long Kafka has acknowledged nothing while messages were outstanding (0 when idle or
+   * moving): a broker that is down or stopped shows here seconds before kafkajs gives up a request.
+   */
+  get stalledMs(): number {
+    return this.waitingSince === null ? 0 : Date.now() - this.waitingSince;
+  }
+
   /** Resolves once the queue is below its bound. */
   whenUncongested(): Promise<void> {
     if (!this.congested) return Promise.resolve();
@@ -120,6 +130,7 @@ export class KafkaBatchSender {
     }
     const messages = this.queue.splice(0, n);
     this.queuedBytes -= bytes;
+    this.waitingSince ??= Date.now();
     this.inFlightRequests++;
     this.inFlightMessages += n;
     this.inFlightBytes += bytes;
@@ -129,6 +140,7 @@ export class KafkaBatchSender {
       .then(
         () => {
           this.failingSince = null;
+          this.waitingSince = Date.now();
           this.sent += n;
           this.options.onSent?.(n);
         },
@@ -160,6 +172,7 @@ export class KafkaBatchSender {
         this.inFlightRequests--;
         this.inFlightMessages -= n;
         this.inFlightBytes -= bytes;
+        if (this.inFlightRequests === 0 && this.queue.length === 0) this.waitingSince = null;
         if (!this.congested) for (const w of this.waiters.splice(0)) w();
         if (backoff > 0 && this.retryTimer === null) {
           this.retryTimer = setTimeout(() => {

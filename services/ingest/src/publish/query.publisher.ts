@@ -17,6 +17,9 @@ export interface PublisherOptions {
   deadLetterSampleRate: number;
 }
 
+/** No acknowledgement for this long while batches are outstanding: Kafka is not taking any. */
+const STALLED_MS = 1000;
+
 export interface PublisherLog {
   error(obj: object, msg: string): void;
 }
@@ -106,12 +109,23 @@ export class QueryPublisher implements IngestSink {
     this.records++;
     this.lastTs = event.ts;
     this.batcher.add(event, source);
-    if (this.linger === null && this.batcher.heldEvents > 0) {
-      this.linger = setTimeout(() => {
-        this.linger = null;
-        this.batcher.drain();
-      }, this.options.lingerMs);
-    }
+    if (this.linger === null && this.batcher.heldEvents > 0) this.armLinger();
+  }
+
+  /**
+   * Open batches close after lingerMs — unless Kafka has acknowledged nothing for STALLED_MS
+   * (a broker down or restarting): then they fill up to batchEvents (or the batcher's open bound)
+   * instead, since nothing is sent meanwhile anyway. The queue's bound counts batches, so batches
+   * of 50 ms would fill it in seconds and dnstap would drop everything after; full batches hold
+   * minutes of live traffic within the same byte bound (issue 14, broker killed during a live
+   * dnstap stream).
+   */
+  private armLinger(): void {
+    this.linger = setTimeout(() => {
+      this.linger = null;
+      if (this.queries.stalledMs < STALLED_MS) this.batcher.drain();
+      else if (this.batcher.heldEvents > 0) this.armLinger();
+    }, this.options.lingerMs);
   }
 
   malformed(reason: string, raw: Buffer, detail: string, source: string): void {
