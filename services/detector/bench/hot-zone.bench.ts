@@ -305,7 +305,7 @@ function main(): void {
     ]);
     const merge = median(mergeCpu);
     const lines = [
-      '## Hot zone split over K shards (issue 13)',
+      '## Hot zone split over K shards (`pnpm bench hot-zone`)',
       '',
       `${machineLine()}; load average at the end ${loadavg()
         .map((x) => x.toFixed(1))
