@@ -392,6 +392,9 @@ export const httpFeedFuzzTarget: FuzzTargetFactory = {
         REPUTATION_INPUT_TOPIC: input,
         REPUTATION_OUTPUT_TOPIC: output,
         BLOCK_OUTRIGHT_NETWORKS: 'true',
+        // A million requests take hours here: the entries the checks pull must outlive the run
+        // (with the 30 min default, a long run failed at input 122,000 on an empty blocklist).
+        BLOCK_TTL_MS: String(7 * 24 * 3600_000),
       }),
     );
     await producer.send(
