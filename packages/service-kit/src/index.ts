@@ -3,6 +3,7 @@ export * from './bootstrap';
 export * from './http-guard';
 export * from './logger';
 export * from './readiness';
+export * from './runtime-lifecycle';
 export * from './service-kit.module';
 export * from './shared-metrics';
 export { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';

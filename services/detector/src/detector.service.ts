@@ -1,15 +1,11 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   exitForSupervisor,
   PinoLogger,
   Readiness,
   Registry,
   registerConsumerLag,
+  RuntimeLifecycle,
   serviceLog,
 } from '@sluice/service-kit';
 import { type DetectorConfig } from './config/detector.config';
@@ -35,20 +31,23 @@ export function createDetectorRuntime(
 
 /** Starts the runtime after boot, stops it (final checkpoint, flush) on shutdown. */
 @Injectable()
-export class DetectorService implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(
-    @Inject(DetectorRuntime) private readonly runtime: DetectorRuntime,
-    @Inject(Readiness) private readonly readiness: Readiness,
-  ) {}
+export class DetectorService extends RuntimeLifecycle<DetectorRuntime> {
+  // After every module is up: the detector serves no HTTP of its own.
+  protected override readonly startsOn = 'bootstrap';
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.readiness.register('kafka-consumer', () => this.runtime.consuming);
-    if (this.runtime.redisHealthy !== null)
-      this.readiness.register('redis', () => this.runtime.redisHealthy ?? false);
-    await this.runtime.start();
+  constructor(
+    @Inject(DetectorRuntime) runtime: DetectorRuntime,
+    @Inject(Readiness) readiness: Readiness,
+  ) {
+    super(runtime, readiness);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.runtime.stop();
+  protected readinessChecks() {
+    const checks: Record<string, () => boolean> = {
+      'kafka-consumer': () => this.runtime.consuming,
+    };
+    // Without checkpoints the detector has no Redis to be ready for.
+    if (this.runtime.redisHealthy !== null) checks.redis = () => this.runtime.redisHealthy ?? false;
+    return checks;
   }
 }

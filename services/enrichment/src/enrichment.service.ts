@@ -1,9 +1,10 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   exitForSupervisor,
   PinoLogger,
   Readiness,
   Registry,
+  RuntimeLifecycle,
   serviceLog,
 } from '@sluice/service-kit';
 import { type EnrichmentConfig } from './config/enrichment.config';
@@ -49,19 +50,15 @@ export function createEnrichmentRuntime(
 
 /** Starts and stops the runtime with the app, and registers its readiness. */
 @Injectable()
-export class EnrichmentService implements OnModuleInit, OnApplicationShutdown {
+export class EnrichmentService extends RuntimeLifecycle<EnrichmentRuntime> {
   constructor(
-    @Inject(EnrichmentRuntime) private readonly runtime: EnrichmentRuntime,
-    @Inject(Readiness) private readonly readiness: Readiness,
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    this.readiness.register('redis', () => this.runtime.redisHealthy);
-    this.readiness.register('kafka', () => this.runtime.consuming);
-    await this.runtime.start();
+    @Inject(EnrichmentRuntime) runtime: EnrichmentRuntime,
+    @Inject(Readiness) readiness: Readiness,
+  ) {
+    super(runtime, readiness);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.runtime.stop();
+  protected readinessChecks() {
+    return { redis: () => this.runtime.redisHealthy, kafka: () => this.runtime.consuming };
   }
 }

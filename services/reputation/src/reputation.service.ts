@@ -1,9 +1,10 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   exitForSupervisor,
   PinoLogger,
   Readiness,
   Registry,
+  RuntimeLifecycle,
   serviceLog,
 } from '@sluice/service-kit';
 import { type ReputationConfig } from './config/reputation.config';
@@ -34,21 +35,20 @@ export function createReputationRuntime(
 
 /** Starts and stops the runtime with the app, and registers its readiness. */
 @Injectable()
-export class ReputationService implements OnModuleInit, OnApplicationShutdown {
+export class ReputationService extends RuntimeLifecycle<ReputationRuntime> {
   constructor(
-    @Inject(ReputationRuntime) private readonly runtime: ReputationRuntime,
-    @Inject(Readiness) private readonly readiness: Readiness,
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    // Redis connected and answering (a hung Redis keeps its connection `ready`).
-    this.readiness.register('reputation', () => this.runtime.redisHealthy);
-    // The consumers too: a crashed consumer used to leave the service ready with nothing read.
-    this.readiness.register('kafka', () => this.runtime.consuming);
-    await this.runtime.start();
+    @Inject(ReputationRuntime) runtime: ReputationRuntime,
+    @Inject(Readiness) readiness: Readiness,
+  ) {
+    super(runtime, readiness);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.runtime.stop();
+  protected readinessChecks() {
+    return {
+      // Redis connected and answering (a hung Redis keeps its connection `ready`).
+      reputation: () => this.runtime.redisHealthy,
+      // The consumers too: a crashed consumer used to leave the service ready with nothing read.
+      kafka: () => this.runtime.consuming,
+    };
   }
 }
