@@ -36,22 +36,31 @@ async function main(): Promise<void> {
       throw new Error(`${bin} is not installed (Debian: nsd dnsdist bind9 bind9-dnsutils)`);
 
   const results: ClosedLoopResult[] = [];
+  // A run that fails (a daemon that would not start) is reported, not allowed to discard the
+  // twenty minutes of runs around it.
+  const failed: string[] = [];
   for (const seed of plan.seeds) {
     for (const variant of plan.variants) {
       log(`== closed loop: ${variant}, seed ${String(seed)}`);
-      const r = await runClosedLoop({
-        ...plan.base,
-        variant,
-        seed,
-        root: repoRoot,
-        kafkaBrokers,
-        redisUrl,
-        progress: (l) => log(`   ${l}`),
-      });
-      log(`   done in ${r.wallSeconds.toFixed(0)} s`);
-      results.push(r);
+      try {
+        const r = await runClosedLoop({
+          ...plan.base,
+          variant,
+          seed,
+          root: repoRoot,
+          kafkaBrokers,
+          redisUrl,
+          progress: (l) => log(`   ${l}`),
+        });
+        log(`   done in ${r.wallSeconds.toFixed(0)} s`);
+        results.push(r);
+      } catch (e) {
+        log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+        failed.push(`${variant} (seed ${String(seed)})`);
+      }
     }
   }
+  if (results.length === 0) throw new Error(`every run failed: ${failed.join(', ')}`);
 
   const first = results[0]!;
   const t = first.traffic;
@@ -111,6 +120,10 @@ async function main(): Promise<void> {
     `Zones (names, share of legitimate traffic): ${first.zones.map((z) => `${z.zone} ${z.names} (${z.sharePct.toFixed(0)} %)`).join(', ')}.`,
   );
   out.push('');
+  if (failed.length > 0) {
+    out.push(`**Runs that failed** (see the bench's stderr): ${failed.join(', ')}.`);
+    out.push('');
+  }
   out.push(`Machine: ${machineLine()}.`);
   out.push('');
   const set = Object.keys(CLOSED_LOOP_SETTINGS)
