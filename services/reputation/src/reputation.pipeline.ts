@@ -12,23 +12,11 @@ import { decideGuard, guardChanged, type GuardSettings } from './core/zone-guard
 import { type BlocklistRepository } from './redis/blocklist.repository';
 import { type GuardRepository } from './redis/guard.repository';
 import { type FoldResult, type ReputationRepository } from './redis/reputation.repository';
+import { BlocklistOutputs, type BlocklistSink } from './blocklist-outputs';
+import { type ClockMode, PolicyClock } from './core/policy-clock';
 
-/** Something that follows the blocklist: Kafka (per change), RPZ and dnsdist (whole list). */
-export interface BlocklistSink {
-  readonly name: string;
-  /** Per-change sinks get the changed entries and the removed ids. */
-  changed?(upserts: readonly BlocklistEntry[], removed: readonly string[]): Promise<void>;
-  /** Whole-list sinks get the complete current list (debounced). */
-  refresh?(entries: readonly BlocklistEntry[]): Promise<void>;
-}
-
-/**
- * `wall`: live enforcement, blocks lapse on the wall clock. `event`: every zone's clock is the
- * newest event time seen for that zone (replays, simulations). `auto`: wall, except for a zone
- * whose records are older than `autoEventLagMs` — a replay of an old capture — which runs on its
- * own event clock (logged once), so it yields the entries a live run would have.
- */
-export type ClockMode = 'wall' | 'event' | 'auto';
+export { type BlocklistSink } from './blocklist-outputs';
+export { type ClockMode } from './core/policy-clock';
 
 export interface PipelineSettings {
   clock: ClockMode;
@@ -65,13 +53,8 @@ export interface PipelineStats {
  * drive it directly.
  */
 export class ReputationPipeline {
-  private watermark = 0;
-  /** Newest event time seen per zone (records and alerts): each zone's own event clock. */
-  private readonly zoneClock = new Map<string, number>();
-  private readonly eventZones = new Set<string>();
-  private refreshTimer: NodeJS.Timeout | null = null;
-  private lastRefreshAt = 0;
-  private refreshing: Promise<void> = Promise.resolve();
+  private readonly clock: PolicyClock;
+  private readonly outputs: BlocklistOutputs;
   readonly stats: PipelineStats = {
     records: 0,
     duplicates: 0,
@@ -86,41 +69,22 @@ export class ReputationPipeline {
     private readonly reputation: ReputationRepository,
     private readonly blocklist: BlocklistRepository,
     readonly policy: BlockPolicy,
-    private readonly sinks: readonly BlocklistSink[],
+    sinks: readonly BlocklistSink[],
     private readonly settings: PipelineSettings,
     private readonly guards: GuardRepository,
-  ) {}
-
-  /**
-   * Policy time for a zone's entries (or for outright entries, zone null). Scores decay in event
-   * time always; blocks are created and expire in policy time (see ClockMode). A zone's event
-   * clock depends only on that zone's records, so two replays of one capture agree whatever the
-   * partitions' interleaving.
-   */
-  now(zone: string | null = null): number {
-    const event = zone === null ? this.watermark : (this.zoneClock.get(zone) ?? this.watermark);
-    switch (this.settings.clock) {
-      case 'event':
-        return event;
-      case 'wall':
-        // Never earlier than the records themselves (a sender's clock ahead of ours).
-        return Math.max(Date.now(), event);
-      case 'auto':
-        return zone !== null && this.eventZones.has(zone) ? event : Math.max(Date.now(), event);
-    }
+  ) {
+    this.clock = new PolicyClock(settings.clock, settings.autoEventLagMs, settings.onClock);
+    this.outputs = new BlocklistOutputs(
+      blocklist,
+      sinks,
+      settings.refreshDebounceMs,
+      settings.onError,
+    );
   }
 
-  private advanceClock(zone: string, ts: number): void {
-    if (ts > this.watermark) this.watermark = ts;
-    if (ts <= (this.zoneClock.get(zone) ?? -Infinity)) return;
-    this.zoneClock.set(zone, ts);
-    if (this.settings.clock !== 'auto') return;
-    const lag = Date.now() - ts;
-    const replaying = lag > this.settings.autoEventLagMs;
-    if (replaying === this.eventZones.has(zone)) return;
-    if (replaying) this.eventZones.add(zone);
-    else this.eventZones.delete(zone);
-    this.settings.onClock?.(zone, replaying ? 'event' : 'wall', lag);
+  /** Policy time for a zone's entries (or for outright entries, zone null): see PolicyClock. */
+  now(zone: string | null = null): number {
+    return this.clock.now(zone);
   }
 
   /**
@@ -181,7 +145,7 @@ export class ReputationPipeline {
   }
 
   private async ingestWindow(records: readonly EnrichedOffender[]): Promise<void> {
-    for (const r of records) this.advanceClock(normaliseName(r.zone), r.windowEnd);
+    for (const r of records) this.clock.advance(normaliseName(r.zone), r.windowEnd);
     // One context per record (its prefix is the fold's, from the same prefixOf).
     const contexts = new Map<EnrichedOffender, ReturnType<ReputationPipeline['contextOf']>>();
     const contextOf = (r: EnrichedOffender) => {
@@ -315,7 +279,7 @@ export class ReputationPipeline {
   /** sluice.alerts.v1: the guard follows the alert (started → on, ended → hold, then off). */
   async onAlert(alert: Alert): Promise<void> {
     const zone = normaliseName(alert.zone);
-    this.advanceClock(zone, alert.at);
+    this.clock.advance(zone, alert.at);
     if (this.policy.isZoneAllowed(zone)) return;
     await this.guards.setAlert(zone, alert);
     await this.decideGuard(zone);
@@ -348,7 +312,7 @@ export class ReputationPipeline {
   async sweep(): Promise<number> {
     // Candidates by the latest clock any zone has; each is then held to its own zone's clock.
     let latest = this.now(null);
-    for (const zone of this.zoneClock.keys()) latest = Math.max(latest, this.now(zone));
+    for (const zone of this.clock.zones()) latest = Math.max(latest, this.now(zone));
     const candidates = await this.blocklist.expired(latest);
     if (candidates.length === 0) return 0;
     const entries = await this.blocklist.get(candidates);
@@ -367,57 +331,18 @@ export class ReputationPipeline {
     const kept = upserts.filter((e) => !removedSet.has(e.id));
     this.stats.upserts += kept.length;
     this.stats.removed += res.removed.length;
-    for (const s of this.sinks) if (s.changed) await s.changed(kept, res.removed);
-    if (kept.length > 0 || res.removed.length > 0) this.scheduleRefresh();
+    await this.outputs.changed(kept, res.removed);
     return res.removed.length;
   }
 
   /** Pushes the whole list to RPZ/dnsdist sinks now (also used at start-up). */
-  async refreshNow(): Promise<void> {
-    const run = this.refreshing.then(async () => {
-      const { entries } = await this.blocklist.snapshot({ validate: false });
-      // One output failing (say RPZ) must not keep the others (dnsdist) from being written.
-      const failures: unknown[] = [];
-      for (const s of this.sinks) {
-        if (!s.refresh) continue;
-        try {
-          await s.refresh(entries);
-        } catch (e) {
-          failures.push(e);
-          this.settings.onError?.(e, `refresh ${s.name}`);
-        }
-      }
-      if (failures.length > 0) throw failures[0];
-    });
-    this.refreshing = run.catch(() => undefined);
-    await run;
+  refreshNow(): Promise<void> {
+    return this.outputs.refreshNow();
   }
 
   /** Resolves once pending whole-list refreshes are done (tests, shutdown). */
-  async settle(): Promise<void> {
-    if (this.refreshTimer !== null) {
-      clearTimeout(this.refreshTimer);
-      this.refreshTimer = null;
-      await this.refreshNow();
-    }
-    await this.refreshing;
-  }
-
-  /**
-   * Leading edge: the first change after a quiet spell goes out at once (a new guard must reach
-   * the nameservers within seconds of onset); changes that follow within the debounce are
-   * coalesced into one rebuild at its end.
-   */
-  private scheduleRefresh(): void {
-    // Without a whole-list output (RPZ, dnsdist) there is nothing to rebuild: no snapshot read.
-    if (this.refreshTimer !== null || !this.sinks.some((x) => x.refresh !== undefined)) return;
-    const wait = Math.max(0, this.lastRefreshAt + this.settings.refreshDebounceMs - Date.now());
-    this.lastRefreshAt = Date.now() + wait;
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = null;
-      // refreshNow already reported each failing output through onError.
-      void this.refreshNow().catch(() => undefined);
-    }, wait);
+  settle(): Promise<void> {
+    return this.outputs.settle();
   }
 
   private contextOf(r: EnrichedOffender, prefix: string | null) {
