@@ -9,11 +9,26 @@ import {
   zoneStatsSchema,
   type MergeMessage,
 } from '@sluice/contracts';
-import { BatchConsumer, type BatchConsumerLog, type Kafka, type KafkaMessage } from '@sluice/kafka';
+import {
+  BatchConsumer,
+  type BatchConsumerLog,
+  type BatchContext,
+  type Kafka,
+  type KafkaMessage,
+  type RevokeReason,
+  type TopicPartition,
+} from '@sluice/kafka';
 import { type Producer } from 'kafkajs';
 import { type z } from 'zod';
 import { type DetectorSettings } from '../core/settings';
-import { MergeStage } from '../core/shard/merge-stage';
+import { MergeStage, type MergeSnapshot } from '../core/shard/merge-stage';
+import { type CheckpointRepository } from '../redis/checkpoint.repository';
+
+/** A partition's merge stages, as checkpointed. */
+export interface HotMergePartitionSnapshot {
+  v: 1;
+  merges: { origin: number; merge: MergeSnapshot }[];
+}
 import { type ZoneOutput } from '../core/zone-output';
 
 export interface HotMergeOptions {
@@ -29,6 +44,10 @@ export interface HotMergeOptions {
   groupId: string;
   maxWaitTimeMs?: number;
   log?: BatchConsumerLog;
+  checkpoints?: {
+    repository: CheckpointRepository<HotMergePartitionSnapshot>;
+    everyMs: number;
+  } | null;
 }
 
 /**
@@ -36,13 +55,20 @@ export interface HotMergeOptions {
  * zone, so one zone's arrive in order at one member), fixes each zone's first tick from the
  * first hello and announces it, merges each complete tick, publishes the decision for the
  * shards and the zone's alerts, stats, offenders and known names on the ordinary topics.
- * (Checkpoints: MergeStage.toJSON exists; not yet stored — see HotShardRuntime.)
+ * Its zones' merge stages are checkpointed per partition of the summaries topic like the
+ * shards' (a replayed tick's decision and outputs may be published twice: at least once).
  */
 export class HotMergeRuntime {
-  private readonly merges = new Map<string, { merge: MergeStage; origin: number }>();
+  private readonly merges = new Map<
+    string,
+    { merge: MergeStage; origin: number; partition: number }
+  >();
+  private readonly restored = new Set<number>();
+  private readonly savedAt = new Map<number, number>();
+  private readonly nextOffset = new Map<number, string>();
   private readonly producer: Producer;
   private readonly consumer: BatchConsumer;
-  readonly counters = { summaries: 0, decisions: 0, alerts: 0 };
+  readonly counters = { summaries: 0, decisions: 0, alerts: 0, restored: 0, saved: 0 };
 
   constructor(
     kafka: Kafka,
@@ -55,7 +81,8 @@ export class HotMergeRuntime {
       fromBeginning: true,
       maxWaitTimeMs: o.maxWaitTimeMs,
       log: o.log,
-      handler: (messages) => this.onSummaries(messages),
+      handler: (messages, ctx) => this.onSummaries(messages, ctx),
+      onPartitionsRevoked: (partitions, reason) => this.onRevoked(partitions, reason),
     });
   }
 
@@ -73,7 +100,13 @@ export class HotMergeRuntime {
     await this.producer.disconnect();
   }
 
-  private async onSummaries(messages: KafkaMessage[]): Promise<void> {
+  private async onSummaries(messages: KafkaMessage[], ctx: BatchContext): Promise<void> {
+    const partition = ctx.partition;
+    if (!this.restored.has(partition)) {
+      this.restored.add(partition);
+      const seekTo = await this.restore(partition);
+      if (seekTo !== null && seekTo !== messages[0]?.offset) return ctx.seek(seekTo);
+    }
     const decisions: MergeMessage[] = [];
     const out: ZoneOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
     for (const m of messages) {
@@ -82,7 +115,7 @@ export class HotMergeRuntime {
         let z = this.merges.get(msg.zone);
         if (!z) {
           const merge = new MergeStage(msg.zone, msg.shards, this.o.settings, msg.firstTick);
-          this.merges.set(msg.zone, (z = { merge, origin: msg.firstTick }));
+          this.merges.set(msg.zone, (z = { merge, origin: msg.firstTick, partition }));
         }
         // Every hello gets the start: a shard that joins late learns the zone's first tick.
         decisions.push({ type: 'start', zone: msg.zone, origin: z.origin });
@@ -129,5 +162,50 @@ export class HotMergeRuntime {
         d,
       ]),
     );
+    const last = messages.at(-1);
+    if (last) this.nextOffset.set(partition, (BigInt(last.offset) + 1n).toString());
+    const cp = this.o.checkpoints;
+    if (cp && last && Date.now() - (this.savedAt.get(partition) ?? 0) >= cp.everyMs)
+      await this.save(partition, this.nextOffset.get(partition)!);
+  }
+
+  private async restore(partition: number): Promise<string | null> {
+    const cp = this.o.checkpoints;
+    if (!cp) return null;
+    const loaded = await cp.repository.load(this.o.topics.summaries, partition);
+    if (!loaded) return null;
+    for (const { origin, merge } of loaded.snapshot.merges)
+      this.merges.set(merge.zone, {
+        merge: MergeStage.fromJSON(this.o.settings, merge),
+        origin,
+        partition,
+      });
+    this.counters.restored++;
+    this.savedAt.set(partition, Date.now());
+    return loaded.offset;
+  }
+
+  private async save(partition: number, offset: string): Promise<void> {
+    const cp = this.o.checkpoints;
+    if (!cp) return;
+    const merges = [...this.merges.values()]
+      .filter((z) => z.partition === partition)
+      .map((z) => ({ origin: z.origin, merge: z.merge.toJSON() }));
+    await cp.repository.save(this.o.topics.summaries, partition, {
+      offset,
+      snapshot: { v: 1, merges },
+    });
+    this.savedAt.set(partition, Date.now());
+    this.counters.saved++;
+  }
+
+  private async onRevoked(partitions: TopicPartition[], reason: RevokeReason): Promise<void> {
+    for (const { partition } of partitions) {
+      const next = this.nextOffset.get(partition);
+      if (reason !== 'lost' && next !== undefined) await this.save(partition, next);
+      for (const [zone, z] of this.merges) if (z.partition === partition) this.merges.delete(zone);
+      this.restored.delete(partition);
+      this.nextOffset.delete(partition);
+    }
   }
 }

@@ -9,10 +9,29 @@ import {
   type MergeDecision,
   type ShardMessage,
 } from '@sluice/contracts';
-import { BatchConsumer, type BatchConsumerLog, type Kafka, type KafkaMessage } from '@sluice/kafka';
+import {
+  BatchConsumer,
+  type BatchConsumerLog,
+  type BatchContext,
+  type Kafka,
+  type KafkaMessage,
+  type RevokeReason,
+  type TopicPartition,
+} from '@sluice/kafka';
 import { type Producer } from 'kafkajs';
 import { type DetectorSettings } from '../core/settings';
-import { ShardStage } from '../core/shard/shard-stage';
+import { ShardStage, type ShardSnapshot } from '../core/shard/shard-stage';
+import { type CheckpointRepository } from '../redis/checkpoint.repository';
+
+/** A partition's shard stages, as checkpointed. */
+export interface HotShardPartitionSnapshot {
+  v: 1;
+  partitionMaxTs: number | null;
+  stages: ShardSnapshot[];
+}
+
+/** Decisions kept per zone for a stage that catches up (a restored checkpoint replays ticks). */
+const DECISION_LOG_TICKS = 600;
 
 export interface HotZoneTopics {
   hotQueries: string;
@@ -31,6 +50,11 @@ export interface HotShardOptions {
   decisionsGroupId: string;
   maxWaitTimeMs?: number;
   log?: BatchConsumerLog;
+  /** Partition checkpoints (null: none, a restart relearns and stalls its zones). */
+  checkpoints?: {
+    repository: CheckpointRepository<HotShardPartitionSnapshot>;
+    everyMs: number;
+  } | null;
 }
 
 /**
@@ -40,20 +64,35 @@ export interface HotShardOptions {
  * a shard's next tick only once the decision on the one before has been applied — the per-tick
  * barrier. A shard starts closing at the zone's first tick, which the merge stage announces.
  *
- * Not yet here (the core supports it: ShardStage.toJSON): checkpoints in Redis and the hand-over
- * of a partition's shard stages on a rebalance; a restart relearns the zone.
+ * Checkpoints (as the detector's partitions): a partition's stages are saved to Redis every
+ * `checkpoints.everyMs` and when it is revoked, restored on its first batch, and the queries
+ * after the checkpoint replayed; a restored stage finds the decisions it needs in the log of
+ * recent decisions (DECISION_LOG_TICKS per zone) read from the decisions topic.
  */
 export class HotShardRuntime {
   private readonly stages = new Map<string, ShardStage>();
   private readonly partitionOf = new Map<string, number>();
   private readonly partitionMaxTs = new Map<number, number>();
   private readonly origins = new Map<string, number>();
+  /** Recent decisions per zone, by tick: a stage applies its own when it reaches the tick. */
+  private readonly decided = new Map<string, Map<number, MergeDecision>>();
+  private readonly restored = new Set<number>();
+  private readonly savedAt = new Map<number, number>();
+  private readonly nextOffset = new Map<number, string>();
   private readonly columns = new QueryColumns();
   private readonly producer: Producer;
   private readonly queries: BatchConsumer;
   private readonly decisions: BatchConsumer;
   /** Counters for tests and metrics. */
-  readonly counters = { queries: 0, late: 0, unknownZone: 0, summaries: 0, decisions: 0 };
+  readonly counters = {
+    queries: 0,
+    late: 0,
+    unknownZone: 0,
+    summaries: 0,
+    decisions: 0,
+    restored: 0,
+    saved: 0,
+  };
 
   constructor(
     kafka: Kafka,
@@ -66,7 +105,8 @@ export class HotShardRuntime {
       fromBeginning: true,
       maxWaitTimeMs: o.maxWaitTimeMs,
       log: o.log,
-      handler: (messages, ctx) => this.onQueries(messages, ctx.partition),
+      handler: (messages, ctx) => this.onQueries(messages, ctx),
+      onPartitionsRevoked: (partitions, reason) => this.onRevoked(partitions, reason),
     });
     this.decisions = new BatchConsumer(kafka, {
       groupId: o.decisionsGroupId,
@@ -99,8 +139,15 @@ export class HotShardRuntime {
     await this.producer.disconnect();
   }
 
-  private async onQueries(messages: KafkaMessage[], partition: number): Promise<void> {
+  private async onQueries(messages: KafkaMessage[], ctx: BatchContext): Promise<void> {
     const s = this.o.settings;
+    const partition = ctx.partition;
+    if (!this.restored.has(partition)) {
+      this.restored.add(partition);
+      const seekTo = await this.restore(partition);
+      // Replay from the checkpoint: the deterministic stages rebuild exactly the state they had.
+      if (seekTo !== null && seekTo !== messages[0]?.offset) return ctx.seek(seekTo);
+    }
     const hellos: ShardMessage[] = [];
     for (const m of messages) {
       const key = m.key ? parseHotZoneKey(m.key.toString()) : null;
@@ -135,6 +182,67 @@ export class HotShardRuntime {
     }
     await this.send(hellos);
     await this.closeReady();
+    const last = messages.at(-1);
+    if (last) this.nextOffset.set(partition, (BigInt(last.offset) + 1n).toString());
+    const cp = this.o.checkpoints;
+    if (cp && last && Date.now() - (this.savedAt.get(partition) ?? 0) >= cp.everyMs)
+      await this.save(partition, (BigInt(last.offset) + 1n).toString());
+  }
+
+  private stagesOn(partition: number): [string, ShardStage][] {
+    return [...this.stages].filter(([id]) => this.partitionOf.get(id) === partition);
+  }
+
+  /** Loads a partition's checkpoint into stages; returns the offset to replay from, if any. */
+  private async restore(partition: number): Promise<string | null> {
+    const cp = this.o.checkpoints;
+    if (!cp) return null;
+    const loaded = await cp.repository.load(this.o.topics.hotQueries, partition);
+    if (!loaded) return null;
+    for (const j of loaded.snapshot.stages) {
+      const stage = ShardStage.fromJSON(this.o.settings, j);
+      const id = `${j.zone}#${j.shard}`;
+      this.stages.set(id, stage);
+      this.partitionOf.set(id, partition);
+    }
+    this.partitionMaxTs.set(partition, loaded.snapshot.partitionMaxTs ?? -Infinity);
+    this.counters.restored++;
+    this.savedAt.set(partition, Date.now());
+    return loaded.offset;
+  }
+
+  private async save(partition: number, offset: string): Promise<void> {
+    const cp = this.o.checkpoints;
+    if (!cp) return;
+    const pMax = this.partitionMaxTs.get(partition);
+    await cp.repository.save(this.o.topics.hotQueries, partition, {
+      offset,
+      snapshot: {
+        v: 1,
+        partitionMaxTs: pMax !== undefined && Number.isFinite(pMax) ? pMax : null,
+        stages: this.stagesOn(partition).map(([, stage]) => stage.toJSON()),
+      },
+    });
+    this.savedAt.set(partition, Date.now());
+    this.counters.saved++;
+  }
+
+  /**
+   * Partitions leaving: hand their stages over (rebalance, stop: the last batch was committed,
+   * so the checkpoint starts at the next offset) or drop them (lost: state may be ahead).
+   */
+  private async onRevoked(partitions: TopicPartition[], reason: RevokeReason): Promise<void> {
+    for (const { partition } of partitions) {
+      const next = this.nextOffset.get(partition);
+      if (reason !== 'lost' && next !== undefined) await this.save(partition, next);
+      for (const [id] of this.stagesOn(partition)) {
+        this.stages.delete(id);
+        this.partitionOf.delete(id);
+      }
+      this.partitionMaxTs.delete(partition);
+      this.restored.delete(partition);
+      this.nextOffset.delete(partition);
+    }
   }
 
   private async onDecisions(messages: KafkaMessage[]): Promise<void> {
@@ -150,11 +258,22 @@ export class HotShardRuntime {
   }
 
   private apply(d: MergeDecision): void {
-    for (const stage of this.stagesOf(d.zone))
-      if (stage.lastClosed === d.tick && !stage.ready) {
-        stage.applyDecision(d);
-        this.counters.decisions++;
-      }
+    let log = this.decided.get(d.zone);
+    if (!log) this.decided.set(d.zone, (log = new Map<number, MergeDecision>()));
+    log.set(d.tick, d);
+    const oldest = d.tick - DECISION_LOG_TICKS * this.o.settings.tickMs;
+    for (const tick of log.keys()) if (tick < oldest) log.delete(tick);
+    for (const stage of this.stagesOf(d.zone)) this.catchUp(stage);
+  }
+
+  /** Apply the decision a stage awaits, if it came already. */
+  private catchUp(stage: ShardStage): void {
+    const last = stage.lastClosed;
+    if (last === null || stage.ready) return;
+    const d = this.decided.get(stage.zone)?.get(last);
+    if (!d) return;
+    stage.applyDecision(d);
+    this.counters.decisions++;
   }
 
   private *stagesOf(zone: string): Generator<ShardStage> {
@@ -172,8 +291,13 @@ export class HotShardRuntime {
     for (const [id, stage] of this.stages) {
       if (!this.origins.has(stage.zone)) continue;
       const pMax = this.partitionMaxTs.get(this.partitionOf.get(id) ?? -1) ?? -Infinity;
-      if (stage.ready && stage.nextTick + this.o.settings.tickMs <= this.watermark(stage, pMax))
+      // A stage replaying from a checkpoint finds its decisions in the log and runs on.
+      for (;;) {
+        this.catchUp(stage);
+        if (!stage.ready || stage.nextTick + this.o.settings.tickMs > this.watermark(stage, pMax))
+          break;
         out.push({ type: 'summary', summary: stage.closeTick() });
+      }
     }
     this.counters.summaries += out.length;
     await this.send(out);

@@ -7,10 +7,10 @@ import { type PartitionSnapshot } from '../core/detector-core';
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
-export interface Checkpoint {
+export interface Checkpoint<S = PartitionSnapshot> {
   /** The next Kafka offset to process: the snapshot covers every message before it. */
   offset: string;
-  snapshot: PartitionSnapshot;
+  snapshot: S;
 }
 
 // Never let an older checkpoint overwrite a newer one (two owners briefly overlap in a rebalance).
@@ -25,20 +25,22 @@ return 1`;
  * group, topic and partition. Restart = load the checkpoint, seek Kafka back to its offset and
  * replay the gap, which the deterministic core turns into exactly the state it had.
  */
-export class CheckpointRepository {
+export class CheckpointRepository<S = PartitionSnapshot> {
   constructor(
     private readonly redis: Redis,
     private readonly group: string,
+    /** Whose state: the detector's partitions, or a hot zone's shard or merge stages. */
+    private readonly kind = 'ckpt',
   ) {}
 
   private key(topic: string, partition: number): string {
-    return `detector:ckpt:${this.group}:${topic}:${partition}`;
+    return `detector:${this.kind}:${this.group}:${topic}:${partition}`;
   }
 
   async save(
     topic: string,
     partition: number,
-    checkpoint: Checkpoint,
+    checkpoint: Checkpoint<S>,
   ): Promise<{ bytes: number; saved: boolean }> {
     const state = await gzipAsync(JSON.stringify(checkpoint.snapshot), {
       level: constants.Z_BEST_SPEED,
@@ -53,14 +55,14 @@ export class CheckpointRepository {
     return { bytes: state.length, saved: saved === 1 };
   }
 
-  async load(topic: string, partition: number): Promise<Checkpoint | null> {
+  async load(topic: string, partition: number): Promise<Checkpoint<S> | null> {
     const h = await this.redis.hgetallBuffer(this.key(topic, partition));
     const offset = h.offset;
     const state = h.state;
     if (!offset || !state) return null;
     return {
       offset: offset.toString(),
-      snapshot: JSON.parse((await gunzipAsync(state)).toString('utf8')) as PartitionSnapshot,
+      snapshot: JSON.parse((await gunzipAsync(state)).toString('utf8')) as S,
     };
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Issue 13 item 1 on the real broker: one zone split over 2 shard consumers (one partition of
  * the hot queries topic each) and 1 merge consumer, talking through the summary and decision
- * topics, alert on a flood exactly as the two stages do in one process.
+ * topics, alert on a flood exactly as the two stages do in one process — also when a shard
+ * consumer and the merge consumer are replaced mid-flood (state handed over through Redis
+ * checkpoints, the gap replayed).
  */
 import {
   alertSchema,
@@ -12,104 +14,157 @@ import {
   type QueryEvent,
 } from '@sluice/contracts';
 import { type Kafka } from '@sluice/kafka';
-import { createTestTopics, testKafka, uniqueName, waitFor } from '@sluice/testing';
+import { createRedis, type Redis } from '@sluice/redis';
+import { createTestTopics, testKafka, testRedisConfig, uniqueName, waitFor } from '@sluice/testing';
 import { simulate, zoneName, type ScenarioSpec } from '@sluice/traffic-sim';
 import { type Producer } from 'kafkajs';
 import { withDefaults } from '../../src/core/settings';
 import { ShardedDetector } from '../../src/core/shard/sharded-detector';
-import { HotMergeRuntime } from '../../src/hot-zone/hot-merge.runtime';
-import { HotShardRuntime } from '../../src/hot-zone/hot-shard.runtime';
+import {
+  HotMergeRuntime,
+  type HotMergePartitionSnapshot,
+} from '../../src/hot-zone/hot-merge.runtime';
+import {
+  HotShardRuntime,
+  type HotShardPartitionSnapshot,
+} from '../../src/hot-zone/hot-shard.runtime';
+import { CheckpointRepository } from '../../src/redis/checkpoint.repository';
 import { collectMessages } from './helpers';
 
-jest.setTimeout(240_000);
+jest.setTimeout(300_000);
 
 const HOT = zoneName(0);
 const K = 2;
+const settings = withDefaults({});
+
+/** 40 s of the zone's own traffic, a 15 s Mirai flood, 35 s of ordinary traffic again. */
+function traffic(seed: number): QueryEvent[] {
+  const spec: ScenarioSpec = {
+    seed,
+    startTime: 1_700_000_000_000,
+    durationMs: 90_000,
+    zones: 1,
+    benignQps: 200,
+    withResponses: true,
+    streams: [{ kind: 'mirai', zone: HOT, startMs: 40_000, durationMs: 15_000, qps: 3000 }],
+  };
+  return [...simulate(spec)].filter((e) => e.zone === HOT);
+}
+
+/** The same queries through both stages in one process (no drain: Kafka has no end). */
+function inProcess(events: QueryEvent[]): Alert[] {
+  const local = new ShardedDetector({}, { shardsFor: () => K });
+  return local.process(0, events).alerts.filter((a) => a.phase !== 'updated');
+}
+
+const exact = (a: Alert) => ({ ...a, topResolvers: null });
 
 describe('a hot zone over 2 shard consumers and 1 merge consumer', () => {
   let kafka: Kafka;
   let producer: Producer;
+  let redis: Redis;
   const stops: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
     kafka = testKafka('hot-zone-it');
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
+    redis = createRedis(testRedisConfig());
   });
 
   afterAll(async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await producer.disconnect();
+    redis.disconnect();
   });
 
-  it('raises and ends one alert, the one the two stages raise in one process', async () => {
+  async function deployment(withCheckpoints: boolean) {
     const [hotQueries] = await createTestTopics(kafka, ['hot-queries'], { partitions: K });
     const [summaries, decisions, alerts, zoneStats, offenders, knownNames] = await createTestTopics(
       kafka,
       ['hot-summaries', 'hot-decisions', 'hot-alerts', 'hot-stats', 'hot-offenders', 'hot-names'],
       { partitions: 1 },
     );
-    const settings = withDefaults({});
-    const topics = { hotQueries, summaries, decisions };
-    const groupId = uniqueName('hot-shards');
-    const shards = [0, 1].map(
-      () =>
+    const shardGroup = uniqueName('hot-shards');
+    const mergeGroup = uniqueName('hot-merge');
+    const shardCheckpoints = withCheckpoints
+      ? {
+          repository: new CheckpointRepository<HotShardPartitionSnapshot>(
+            redis,
+            shardGroup,
+            'hot-shard',
+          ),
+          everyMs: 1000,
+        }
+      : null;
+    const mergeCheckpoints = withCheckpoints
+      ? {
+          repository: new CheckpointRepository<HotMergePartitionSnapshot>(
+            redis,
+            mergeGroup,
+            'hot-merge',
+          ),
+          everyMs: 1000,
+        }
+      : null;
+    const started = async <R extends { start(): Promise<void>; stop(): Promise<void> }>(r: R) => {
+      await r.start();
+      stops.push(() => r.stop());
+      return r;
+    };
+    const shard = () =>
+      started(
         new HotShardRuntime(kafka, {
           settings,
           hotZones: { [HOT]: K },
-          topics,
-          groupId,
+          topics: { hotQueries, summaries, decisions },
+          groupId: shardGroup,
           decisionsGroupId: uniqueName('hot-decisions'),
           maxWaitTimeMs: 100,
+          checkpoints: shardCheckpoints,
         }),
-    );
-    const merge = new HotMergeRuntime(kafka, {
-      settings,
-      topics: { summaries, decisions, alerts, zoneStats, offenders, knownNames },
-      groupId: uniqueName('hot-merge'),
-      maxWaitTimeMs: 100,
-    });
+      );
+    const merge = () =>
+      started(
+        new HotMergeRuntime(kafka, {
+          settings,
+          topics: { summaries, decisions, alerts, zoneStats, offenders, knownNames },
+          groupId: mergeGroup,
+          maxWaitTimeMs: 100,
+          checkpoints: mergeCheckpoints,
+        }),
+      );
     const seen = await collectMessages(kafka, alerts, alertSchema);
     stops.push(() => seen.consumer.disconnect());
-    for (const r of [merge, ...shards]) {
-      await r.start();
-      stops.push(() => r.stop());
-    }
+    const lifecycle = () =>
+      waitFor(
+        () => {
+          const l = seen.messages.filter((a) => a.phase !== 'updated');
+          return l.some((a) => a.phase === 'ended') ? l : undefined;
+        },
+        180_000,
+        'the alert to start and end through Kafka',
+      );
+    const onePartitionEach = (shards: HotShardRuntime[]) =>
+      waitFor(
+        () => (shards.every((r) => r.assigned.length === 1) ? true : undefined),
+        60_000,
+        'one partition per shard consumer',
+      );
+    return { hotQueries, shard, merge, lifecycle, onePartitionEach };
+  }
+
+  it('raises and ends one alert, the one the two stages raise in one process', async () => {
+    const d = await deployment(false);
+    const merge = await d.merge();
+    const shards = [await d.shard(), await d.shard()];
     // Each shard consumer owns one partition before any query is published.
-    await waitFor(
-      () => (shards.every((r) => r.assigned.length === 1) ? true : undefined),
-      60_000,
-      'one partition per shard consumer',
-    );
-
-    // 40 s of the zone's own traffic, a 15 s Mirai flood, 35 s of ordinary traffic again.
-    const spec: ScenarioSpec = {
-      seed: 41,
-      startTime: 1_700_000_000_000,
-      durationMs: 90_000,
-      zones: 1,
-      benignQps: 200,
-      withResponses: true,
-      streams: [{ kind: 'mirai', zone: HOT, startMs: 40_000, durationMs: 15_000, qps: 3000 }],
-    };
-    const events = [...simulate(spec)].filter((e) => e.zone === HOT);
-    await publishAsIngest(producer, hotQueries, events);
-
-    // The same queries through both stages in one process (no drain: Kafka has no end).
-    const local = new ShardedDetector({}, { shardsFor: () => K });
-    const expected = local.process(0, events).alerts.filter((a) => a.phase !== 'updated');
+    await d.onePartitionEach(shards);
+    const events = traffic(41);
+    await publishAsIngest(producer, d.hotQueries, events);
+    const expected = inProcess(events);
     expect(expected.map((a) => a.phase)).toEqual(['started', 'ended']);
-
-    const lifecycle = await waitFor(
-      () => {
-        const l = seen.messages.filter((a) => a.phase !== 'updated');
-        return l.some((a) => a.phase === 'ended') ? l : undefined;
-      },
-      180_000,
-      'the alert to start and end through Kafka',
-    );
-    const exact = (a: Alert) => ({ ...a, topResolvers: null });
-    expect(lifecycle.map(exact)).toEqual(expected.map(exact));
+    expect((await d.lifecycle()).map(exact)).toEqual(expected.map(exact));
     // Both shard consumers scored queries and sent summaries; the merge decided every tick.
     for (const r of shards) {
       expect(r.counters.queries).toBeGreaterThan(0);
@@ -117,6 +172,35 @@ describe('a hot zone over 2 shard consumers and 1 merge consumer', () => {
       expect(r.counters.late).toBe(0);
     }
     expect(merge.counters.decisions).toBeGreaterThan(40);
+  });
+
+  it('a shard consumer and the merge consumer replaced mid-flood: the same alert', async () => {
+    const d = await deployment(true);
+    let merge = await d.merge();
+    const first = await d.shard();
+    const leaving = await d.shard();
+    await d.onePartitionEach([first, leaving]);
+    const events = traffic(42);
+    const expected = inProcess(events);
+    expect(expected.map((a) => a.phase)).toEqual(['started', 'ended']);
+    // Up to the middle of the flood, then both replaced while their state is live.
+    const cut = events.findIndex((e) => e.ts >= events[0]!.ts + 47_000);
+    await publishAsIngest(producer, d.hotQueries, events.slice(0, cut));
+    await waitFor(
+      () => (merge.counters.decisions >= 44 ? true : undefined),
+      120_000,
+      'the merge stage past the flood’s onset',
+    );
+    await leaving.stop();
+    await merge.stop();
+    merge = await d.merge();
+    const joining = await d.shard();
+    await d.onePartitionEach([first, joining]);
+    await publishAsIngest(producer, d.hotQueries, events.slice(cut));
+    expect((await d.lifecycle()).map(exact)).toEqual(expected.map(exact));
+    // The newcomers started from the checkpoints the leavers (and the rebalances) saved.
+    expect(joining.counters.restored).toBeGreaterThan(0);
+    expect(merge.counters.restored).toBeGreaterThan(0);
   });
 });
 
