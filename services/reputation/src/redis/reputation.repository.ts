@@ -28,19 +28,25 @@ import { type SubjectKind, type SubjectState } from '../core/scoring';
 const FOLD_LUA = `
 local cfg = cjson.decode(ARGV[1])
 local hl, cap, win, ttl, maxm = cfg.hl, cfg.cap, cfg.win, cfg.ttl, cfg.maxm
+-- Constant arguments as Redis itself would format the numbers (%.17g), once per call, not per key.
+local TTL, CAP1, KEEPM = string.format('%.17g', ttl), string.format('%.17g', cap - 1), string.format('%.17g', -(maxm + 1))
 local fresh, acc, order = {}, {}, {}
 local px = {}
 local wins, dirty = {}, {}
+-- A resolver-zone hash's state, read with its windows (one HMGET where there were two reads).
+local held = {}
 local WINDOWS_KEPT = 8
 -- Has the resolver-zone hash KEYS[k] folded the window ending at we? Records it if not.
 local function seenBefore(k, we)
   local w = wins[k]
   if w == nil then
     w = {}
-    local s = redis.call('HGET', KEYS[k], 'w')
+    local cur = redis.call('HMGET', KEYS[k], 'a', 't', 'ts', 'p', 'w')
+    local s = cur[5]
     if s then
       for x in string.gmatch(s, '[^,]+') do table.insert(w, tonumber(x)) end
     end
+    held[k] = cur
     wins[k] = w
   end
   for _, x in ipairs(w) do
@@ -95,7 +101,7 @@ for i, r in ipairs(cfg.recs) do
   end
 end
 -- ZADD GT member→ts in chunks (unpack has a small stack limit).
-local function zaddAll(key, map)
+local function zadd(key, map)
   local args = {}
   for m, ts in pairs(map) do
     table.insert(args, ts)
@@ -106,33 +112,46 @@ local function zaddAll(key, map)
     end
   end
   if #args > 0 then redis.call('ZADD', key, 'GT', unpack(args)) end
-  -- Only the newest members count: past maxm the oldest go (a count past the policy's
-  -- thresholds changes nothing, and a flood's million resolvers would all be members).
-  redis.call('ZREMRANGEBYRANK', key, 0, -(maxm + 1))
+end
+-- Only the newest members count: past maxm the oldest go (a count past the policy's
+-- thresholds changes nothing, and a flood's million resolvers would all be members).
+local function zaddAll(key, map)
+  zadd(key, map)
+  redis.call('ZREMRANGEBYRANK', key, 0, KEEPM)
 end
 local out = {}
 local ranked = {}
 for _, h in ipairs(order) do
   local x = acc[h]
-  local cur = redis.call('HMGET', KEYS[h], 'a', 't', 'ts', 'p')
+  local cur = held[h] or redis.call('HMGET', KEYS[h], 'a', 't', 'ts', 'p')
   local ca, ct, cts = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
   local p = cur[4] == '1'
+  local added = false
   if x.fresh then
     local st = { a = ca, t = ct, ts = cts }
     if ca == nil then st = {} end
     addTo(st, x.a, x.t, x.ts)
     ca, ct, cts = st.a, st.t, st.ts
     if x.prot then p = true end
-    redis.call('HSET', KEYS[h], 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0')
-    redis.call('PEXPIRE', KEYS[h], ttl)
+    if dirty[h] then
+      -- the resolver-zone hash: its windows go in the same write
+      redis.call('HSET', KEYS[h], 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0', 'w', table.concat(wins[h], ','))
+      dirty[h] = nil
+    else
+      redis.call('HSET', KEYS[h], 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0')
+    end
+    redis.call('PEXPIRE', KEYS[h], TTL)
     local n = #x.ev
     local from = math.max(1, n - cap + 1)
-    redis.call('LPUSH', KEYS[x.evk], unpack(x.ev, from, n))
-    redis.call('LTRIM', KEYS[x.evk], 0, cap - 1)
-    redis.call('PEXPIRE', KEYS[x.evk], ttl)
+    -- LPUSH answers the length: trim only a list that grew past the cap
+    if redis.call('LPUSH', KEYS[x.evk], unpack(x.ev, from, n)) > cap then
+      redis.call('LTRIM', KEYS[x.evk], 0, CAP1)
+    end
+    redis.call('PEXPIRE', KEYS[x.evk], TTL)
     if x.mk ~= 0 and x.nmem > 0 then
-      zaddAll(KEYS[x.mk], x.mem)
-      redis.call('PEXPIRE', KEYS[x.mk], ttl)
+      zadd(KEYS[x.mk], x.mem)
+      redis.call('PEXPIRE', KEYS[x.mk], TTL)
+      added = true
     end
     redis.call('ZADD', KEYS[x.idx], cts / hl + math.log(math.max(ca, 1e-9)) / math.log(2), KEYS[h])
     ranked[x.idx] = true
@@ -141,16 +160,23 @@ for _, h in ipairs(order) do
   if x.mk ~= 0 and cts ~= nil then
     redis.call('ZREMRANGEBYSCORE', KEYS[x.mk], '-inf', '(' .. tostring(cts - win))
     n = redis.call('ZCARD', KEYS[x.mk])
+    -- Members just added past maxm: the oldest go. The newest maxm of the recent ones are the
+    -- recent ones among the newest maxm (recent = an upper range of scores), so trimming after
+    -- the prune keeps the same members, and only when there is something to trim.
+    if added and n > maxm then
+      redis.call('ZREMRANGEBYRANK', KEYS[x.mk], 0, KEEPM)
+      n = maxm
+    end
   end
   table.insert(out, { h, tostring(ca or 0), tostring(ct or 0), tostring(cts or 0), tostring(n), p and '1' or '0' })
 end
 for k, m in pairs(px) do
   zaddAll(KEYS[k], m)
-  redis.call('PEXPIRE', KEYS[k], ttl)
+  redis.call('PEXPIRE', KEYS[k], TTL)
 end
 for k in pairs(dirty) do
   redis.call('HSET', KEYS[k], 'w', table.concat(wins[k], ','))
-  redis.call('PEXPIRE', KEYS[k], ttl)
+  redis.call('PEXPIRE', KEYS[k], TTL)
 end
 local evicted = 0
 for k in pairs(ranked) do
@@ -162,7 +188,7 @@ for k in pairs(ranked) do
       evicted = evicted + 1
     end
   end
-  redis.call('PEXPIRE', KEYS[k], ttl)
+  redis.call('PEXPIRE', KEYS[k], TTL)
 end
 return { fresh, out, evicted }
 `;
