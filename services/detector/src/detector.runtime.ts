@@ -1,10 +1,20 @@
 import { kafkaConfigFrom, redisConfigFrom } from '@sluice/config';
-import { ConsumerLagMonitor, createKafka, type PartitionLag } from '@sluice/kafka';
+import { TopicSpecs } from '@sluice/contracts';
+import {
+  ConsumerLagMonitor,
+  createKafka,
+  provisionTopics,
+  type Kafka,
+  type PartitionLag,
+} from '@sluice/kafka';
+import { hostname } from 'node:os';
 import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
 import { type ServiceLog } from '@sluice/service-kit';
 import { type Registry } from 'prom-client';
 import { settingsFrom, type DetectorConfig } from './config/detector.config';
 import { DetectorPipeline } from './detector.pipeline';
+import { HotMergeRuntime } from './hot-zone/hot-merge.runtime';
+import { HotShardRuntime } from './hot-zone/hot-shard.runtime';
 import { CheckpointRepository } from './redis/checkpoint.repository';
 
 export interface DetectorRuntimeHooks {
@@ -23,6 +33,9 @@ export class DetectorRuntime {
   private readonly redis: Redis | null;
   private readonly redisHealth: RedisHealth | null;
   private readonly lag: ConsumerLagMonitor;
+  private readonly kafka: Kafka;
+  /** Hot zones (DETECTOR_HOT_ZONES): their shard and merge stages, when any are configured. */
+  readonly hot: { shards: HotShardRuntime; merge: HotMergeRuntime } | null;
 
   constructor(
     private readonly config: DetectorConfig,
@@ -31,6 +44,7 @@ export class DetectorRuntime {
     const c = config;
     const log = hooks.log;
     const kafka = createKafka(kafkaConfigFrom(c, 'sluice-detector'), log);
+    this.kafka = kafka;
     this.redis = c.DETECTOR_CHECKPOINT ? createRedis(redisConfigFrom(c)) : null;
     this.redisHealth = this.redis ? new RedisHealth(this.redis) : null;
     this.pipeline = new DetectorPipeline(kafka, {
@@ -53,6 +67,7 @@ export class DetectorRuntime {
       log,
       onFatal: (error) => hooks.fatal?.(error),
     });
+    this.hot = Object.keys(c.DETECTOR_HOT_ZONES).length > 0 ? this.hotZones(kafka) : null;
     this.lag = new ConsumerLagMonitor(
       kafka,
       [{ groupId: c.DETECTOR_GROUP_ID, topics: [c.DETECTOR_QUERIES_TOPIC] }],
@@ -60,9 +75,65 @@ export class DetectorRuntime {
     );
   }
 
-  /** The consumer is in its group and consuming (false from a crash until it rejoins). */
+  /**
+   * Every instance with hot zones runs both of their stages: shard consumers in the group
+   * `<DETECTOR_GROUP_ID>-hot-shards` (the hot queries topic's partitions spread over instances),
+   * merge consumers in `<DETECTOR_GROUP_ID>-hot-merge`, and reads every decision in a group of
+   * its own (every shard needs every decision of its zones).
+   */
+  private hotZones(kafka: Kafka): { shards: HotShardRuntime; merge: HotMergeRuntime } {
+    const c = this.config;
+    const settings = settingsFrom(c);
+    const every = c.DETECTOR_CHECKPOINT_INTERVAL_MS;
+    const shardGroup = `${c.DETECTOR_GROUP_ID}-hot-shards`;
+    const mergeGroup = `${c.DETECTOR_GROUP_ID}-hot-merge`;
+    return {
+      shards: new HotShardRuntime(kafka, {
+        settings,
+        hotZones: c.DETECTOR_HOT_ZONES,
+        topics: {
+          hotQueries: c.DETECTOR_HOT_QUERIES_TOPIC,
+          summaries: c.DETECTOR_SHARD_SUMMARIES_TOPIC,
+          decisions: c.DETECTOR_SHARD_DECISIONS_TOPIC,
+        },
+        groupId: shardGroup,
+        decisionsGroupId: `${c.DETECTOR_GROUP_ID}-hot-decisions-${hostname()}-${process.pid}`,
+        log: this.hooks.log,
+        checkpoints: this.redis
+          ? {
+              repository: new CheckpointRepository(this.redis, shardGroup, 'hot-shard'),
+              everyMs: every,
+            }
+          : null,
+      }),
+      merge: new HotMergeRuntime(kafka, {
+        settings,
+        topics: {
+          summaries: c.DETECTOR_SHARD_SUMMARIES_TOPIC,
+          decisions: c.DETECTOR_SHARD_DECISIONS_TOPIC,
+          alerts: c.DETECTOR_ALERTS_TOPIC,
+          zoneStats: c.DETECTOR_ZONE_STATS_TOPIC,
+          offenders: c.DETECTOR_OFFENDERS_TOPIC,
+          knownNames: c.DETECTOR_KNOWN_NAMES_TOPIC,
+        },
+        groupId: mergeGroup,
+        log: this.hooks.log,
+        checkpoints: this.redis
+          ? {
+              repository: new CheckpointRepository(this.redis, mergeGroup, 'hot-merge'),
+              everyMs: every,
+            }
+          : null,
+      }),
+    };
+  }
+
+  /** The consumers are in their groups and consuming (false from a crash until they rejoin). */
   get consuming(): boolean {
-    return this.pipeline.isRunning;
+    return (
+      this.pipeline.isRunning &&
+      (this.hot === null || (this.hot.shards.isReady && this.hot.merge.isReady))
+    );
   }
 
   /** Redis connected and answering; null when checkpoints are off (no Redis at all). */
@@ -82,6 +153,21 @@ export class DetectorRuntime {
       this.redisHealth.start();
     }
     await this.pipeline.start();
+    if (this.hot) {
+      // The hot-zone topics came after the others: created here if missing, as known names are.
+      await provisionTopics(
+        this.kafka,
+        [
+          { ...TopicSpecs.hotQueries, name: c.DETECTOR_HOT_QUERIES_TOPIC },
+          { ...TopicSpecs.shardSummaries, name: c.DETECTOR_SHARD_SUMMARIES_TOPIC },
+          { ...TopicSpecs.shardDecisions, name: c.DETECTOR_SHARD_DECISIONS_TOPIC },
+        ],
+        { partitions: c.KAFKA_TOPIC_PARTITIONS, replicationFactor: c.KAFKA_REPLICATION_FACTOR },
+      );
+      await this.hot.merge.start();
+      await this.hot.shards.start();
+      this.hooks.log.info({ hotZones: c.DETECTOR_HOT_ZONES }, 'hot zones split over shards');
+    }
     this.lag.start();
     this.hooks.log.info(
       { topic: c.DETECTOR_QUERIES_TOPIC, group: c.DETECTOR_GROUP_ID },
@@ -92,6 +178,8 @@ export class DetectorRuntime {
   /** Final checkpoints and output flush (the pipeline's stop), then Redis. */
   async stop(): Promise<void> {
     await this.lag.stop();
+    await this.hot?.shards.stop();
+    await this.hot?.merge.stop();
     await this.pipeline.stop();
     this.redisHealth?.stop();
     await this.redis?.quit();

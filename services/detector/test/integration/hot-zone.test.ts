@@ -18,7 +18,10 @@ import { createRedis, type Redis } from '@sluice/redis';
 import { createTestTopics, testKafka, testRedisConfig, uniqueName, waitFor } from '@sluice/testing';
 import { simulate, zoneName, type ScenarioSpec } from '@sluice/traffic-sim';
 import { type Producer } from 'kafkajs';
+import { createServiceLogger } from '@sluice/service-kit';
+import { loadDetectorConfig } from '../../src/config/detector.config';
 import { withDefaults } from '../../src/core/settings';
+import { DetectorRuntime } from '../../src/detector.runtime';
 import { ShardedDetector } from '../../src/core/shard/sharded-detector';
 import {
   HotMergeRuntime,
@@ -172,6 +175,60 @@ describe('a hot zone over 2 shard consumers and 1 merge consumer', () => {
       expect(r.counters.late).toBe(0);
     }
     expect(merge.counters.decisions).toBeGreaterThan(40);
+  });
+
+  it('the detector service splits the zones DETECTOR_HOT_ZONES names', async () => {
+    const [queries, alerts, offenders, zoneStats, deadLetter, knownNames] = await createTestTopics(
+      kafka,
+      ['svc-queries', 'svc-alerts', 'svc-offenders', 'svc-stats', 'svc-dlq', 'svc-names'],
+      { partitions: 2 },
+    );
+    const hotQueries = uniqueName('svc-hot-queries');
+    const config = loadDetectorConfig({
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+      REDIS_URL: process.env.REDIS_URL,
+      KAFKA_TOPIC_PARTITIONS: '2',
+      DETECTOR_GROUP_ID: uniqueName('svc-detector'),
+      DETECTOR_QUERIES_TOPIC: queries,
+      DETECTOR_ALERTS_TOPIC: alerts,
+      DETECTOR_OFFENDERS_TOPIC: offenders,
+      DETECTOR_ZONE_STATS_TOPIC: zoneStats,
+      DETECTOR_DEADLETTER_TOPIC: deadLetter,
+      DETECTOR_KNOWN_NAMES_TOPIC: knownNames,
+      DETECTOR_CHECKPOINT: 'false',
+      DETECTOR_HOT_ZONES: `${HOT}:${K}`,
+      DETECTOR_HOT_QUERIES_TOPIC: hotQueries,
+      DETECTOR_SHARD_SUMMARIES_TOPIC: uniqueName('svc-summaries'),
+      DETECTOR_SHARD_DECISIONS_TOPIC: uniqueName('svc-decisions'),
+    });
+    const runtime = new DetectorRuntime(config, { log: createServiceLogger('detector', 'warn') });
+    await runtime.start();
+    stops.push(() => runtime.stop());
+    expect(runtime.hot).not.toBeNull();
+    await waitFor(() => (runtime.consuming ? true : undefined), 60_000, 'the detector consuming');
+    const seen = await collectMessages(kafka, alerts, alertSchema);
+    stops.push(() => seen.consumer.disconnect());
+    // A flood on a zone with no traffic before it: the cold-zone floors alert within seconds.
+    const flood = [
+      ...simulate({
+        seed: 43,
+        startTime: 1_700_000_000_000,
+        durationMs: 20_000,
+        zones: 1,
+        benignQps: 0,
+        withResponses: true,
+        streams: [{ kind: 'mirai', zone: HOT, startMs: 0, durationMs: 20_000, qps: 1000 }],
+      }),
+    ].filter((e) => e.zone === HOT);
+    await publishAsIngest(producer, hotQueries, flood);
+    const started = await waitFor(
+      () => seen.messages.find((a) => a.phase === 'started'),
+      120_000,
+      'a started alert from the hot-zone stages',
+    );
+    expect(started.zone).toBe(HOT);
+    expect(started.signals).toContain('cold-zone');
+    expect(runtime.hot!.shards.counters.summaries).toBeGreaterThan(0);
   });
 
   it('a shard consumer and the merge consumer replaced mid-flood: the same alert', async () => {
