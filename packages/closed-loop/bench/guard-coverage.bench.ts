@@ -1,18 +1,25 @@
 /**
  * Zone-guard coverage by history length: what a traffic-only guard (the detector's known names,
  * no zone file) would refuse during an attack, after H of the closed loop's legitimate traffic
- * for the attacked zone — with the vocabulary's 24 h retention and with the old behaviour
- * (retention of one 5-min aging), on the same events. Event time, no network.
+ * for the attacked zone — with the vocabulary's 24 h retention, with the old behaviour emulated
+ * (retention of one 5-min aging) and, at the rates in GUARD_COVERAGE_BEFORE_RATES, with the
+ * detector core of the commit before the retention (bb8c4df^), all on the same events. Event
+ * time, no network.
  *
  *   pnpm bench guard-coverage
  *   GUARD_COVERAGE_HISTORIES=90s,1h GUARD_COVERAGE_SEEDS=1 pnpm bench guard-coverage
  *
  * Prints one Markdown section on stdout; progress on stderr.
  */
-import { machineLine, markdownTable } from '@sluice/testing';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { machineLine, markdownTable, repoRoot } from '@sluice/testing';
 import {
   attackedZoneTraffic,
   measureGuardCoverage,
+  type CoverageCore,
+  type GuardCoverageOptions,
   type GuardCoverageResult,
   type Tally,
   type VariantCoverage,
@@ -24,15 +31,21 @@ const SETTINGS = {
   SEEDS: 'comma list of seeds, default 1,7',
   HISTORIES: 'comma list of history lengths (90s, 10m, 1h…), default 90s,10m,1h,6h,24h',
   RATES: "comma list of multiples of the zone's closed-loop rate, default 1,10",
+  BEFORE: "the commit whose detector core runs as a third variant, default bb8c4df^ ('-': none)",
+  BEFORE_RATES: 'the rates (of RATES) at which it runs, default 1',
 } as const;
 const SPARSE = { label: 'sparse-probe', everyMs: 30 * 60_000 };
 const RETENTION_OLD = 300_000;
 
+function raw(k: keyof typeof SETTINGS, dflt: string): string {
+  return process.env[`GUARD_COVERAGE_${k}`] || dflt;
+}
+
 function setting(k: keyof typeof SETTINGS, dflt: string, parse: (s: string) => number | null) {
-  const raw = process.env[`GUARD_COVERAGE_${k}`] || dflt;
-  return raw.split(',').map((s) => {
+  const value = raw(k, dflt);
+  return value.split(',').map((s) => {
     const v = parse(s.trim());
-    if (v === null) throw new Error(`GUARD_COVERAGE_${k}=${raw}: ${SETTINGS[k]}`);
+    if (v === null) throw new Error(`GUARD_COVERAGE_${k}=${value}: ${SETTINGS[k]}`);
     return v;
   });
 }
@@ -43,9 +56,38 @@ function duration(s: string): number | null {
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
 }
 
+/**
+ * Another commit's detector core, loaded from git into packages/closed-loop/.before/ (ignored;
+ * '@sluice/contracts' resolves from there to this checkout's, as in the detector's
+ * against-commit bench).
+ */
+async function coreOf(commit: string): Promise<() => CoverageCore> {
+  const dir = join(repoRoot, 'packages/closed-loop/.before', commit.replace(/[^\w.-]/g, '_'));
+  rmSync(dir, { recursive: true, force: true });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8' });
+  let listing: string;
+  try {
+    listing = git('ls-tree', '-r', '--name-only', commit, 'services/detector/src/core/');
+  } catch {
+    throw new Error(`GUARD_COVERAGE_BEFORE=${commit}: not a commit of this repository`);
+  }
+  const files = listing.split('\n').filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'));
+  if (files.length === 0)
+    throw new Error(`GUARD_COVERAGE_BEFORE=${commit}: no detector core there`);
+  for (const f of files) {
+    const to = join(dir, f.slice('services/detector/src/core/'.length));
+    mkdirSync(dirname(to), { recursive: true });
+    writeFileSync(to, git('show', `${commit}:${f}`));
+  }
+  const mod = (await import(join(dir, 'detector-core.ts'))) as {
+    DetectorCore: new () => CoverageCore;
+  };
+  return () => new mod.DetectorCore();
+}
+
 const positive = (s: string) => (/^\d+(\.\d+)?$/.test(s) && Number(s) > 0 ? Number(s) : null);
 const pct = (t: Tally) => `${((100 * t.refused) / Math.max(1, t.queries)).toFixed(2)} %`;
-const both = (a: string, b: string) => `${a} / ${b}`;
 const after = (v: VariantCoverage) =>
   v.alertAfterMs === null ? 'none' : `${(v.alertAfterMs / 1000).toFixed(1)} s`;
 const fmtH = (ms: number) =>
@@ -55,10 +97,13 @@ const fmtH = (ms: number) =>
       ? `${ms / 60_000} min`
       : `${ms / 1000} s`;
 
-function main(): void {
+async function main(): Promise<void> {
   const seeds = setting('SEEDS', '1,7', (s) => (/^\d+$/.test(s) ? Number(s) : null));
   const histories = setting('HISTORIES', '90s,10m,1h,6h,24h', duration);
   const rates = setting('RATES', '1,10', positive);
+  const before = raw('BEFORE', 'bb8c4df^');
+  const beforeRates = before === '-' ? [] : setting('BEFORE_RATES', '1', positive);
+  const beforeCore = beforeRates.length > 0 ? await coreOf(before) : null;
   const results: { rate: number; seed: number; r: GuardCoverageResult }[] = [];
   // The attacked zone's legitimate rate in the closed loop (its share of 500 q/s).
   const base = attackedZoneTraffic({ seed: 1, historyMs: 0, variants: {} }).traffic.legitQps;
@@ -68,12 +113,17 @@ function main(): void {
         const zoneQps = Math.round(base * rate * 10) / 10;
         log(`== ${fmtH(historyMs)} at ${zoneQps} q/s, seed ${seed}`);
         const t = performance.now();
+        const variants: GuardCoverageOptions['variants'] = {
+          current: {},
+          'one aging': { knownNamesRetentionMs: RETENTION_OLD },
+          ...(beforeCore && beforeRates.includes(rate) ? { [before]: { core: beforeCore } } : {}),
+        };
         const r = measureGuardCoverage({
           seed,
           historyMs,
           zoneQps,
           sparseNames: [SPARSE],
-          variants: { current: {}, old: { knownNamesRetentionMs: RETENTION_OLD } },
+          variants,
         });
         log(`   ${((performance.now() - t) / 1000).toFixed(0)} s wall`);
         results.push({ rate, seed, r });
@@ -94,13 +144,18 @@ function main(): void {
   );
   out.push('');
   out.push(
-    `Each row runs two DetectorCores on the same events: **current** (a known name kept until 24 h unasked, DETECTOR_KNOWN_NAMES_RETENTION_MS default) / **old** (knownNamesRetentionMs = ${RETENTION_OLD / 1000} s, one aging: a known name goes after 1–2 agings unasked — ` +
-      'the old code dropped a name once its halving count reached 0, i.e. a name asked once at the next aging, one asked 2^k times after k+1 idle agings, so this emulation is close for the long tail and harsher on very popular names, which are never idle). ' +
-      `\`${SPARSE.label}.<zone>\` is a name of the zone asked once every ${SPARSE.everyMs / 60_000} min (from minute ${SPARSE.everyMs / 120_000}): on the start list or not ("–": H too short for it to have been asked).`,
+    `Each row runs its detector cores on the same events: **current** (a known name kept until 24 h unasked, DETECTOR_KNOWN_NAMES_RETENTION_MS default); **one aging** (knownNamesRetentionMs = ${RETENTION_OLD / 1000} s: a known name goes after 1–2 agings unasked, the emulation of the old behaviour)` +
+      (beforeCore
+        ? `; at ${beforeRates.map((x) => `${x}×`).join(', ')} the closed loop's rate also **${before}**, that commit's detector core itself (a name dropped once its halving count reaches 0: asked once, at the next aging; asked 2^k times, after k+1 agings unasked)`
+        : '') +
+      `. \`${SPARSE.label}.<zone>\` is a name of the zone asked once every ${SPARSE.everyMs / 60_000} min (from minute ${SPARSE.everyMs / 120_000}): on the start list or not ("–": H too short for it to have been asked).`,
   );
   out.push('');
   for (const rate of rates) {
     const rs = results.filter((x) => x.rate === rate);
+    const names = rs[0]!.r.variants.map((v) => v.variant).join(' / ');
+    const each = (r: GuardCoverageResult, f: (v: VariantCoverage) => string) =>
+      r.variants.map(f).join(' / ');
     out.push(
       `### ${rs[0]!.r.zoneQps} legitimate q/s${rate === 1 ? " (the closed loop's rate)" : ` (${rate}× the closed loop's rate)`}`,
     );
@@ -111,33 +166,33 @@ function main(): void {
           'H',
           'seed',
           'history queries',
-          'list size at start (current / old)',
-          'refused, typos excluded (current / old)',
-          'refused, typos included (current / old)',
-          'refused with updates, typos excluded (current / old)',
-          'distinct names refused (current / old)',
-          `${SPARSE.label} listed (current / old)`,
+          `list size at start (${names})`,
+          `refused, typos excluded (${names})`,
+          `refused, typos included (${names})`,
+          `refused with updates, typos excluded (${names})`,
+          `distinct names refused (${names})`,
+          `${SPARSE.label} listed (${names})`,
           'alert after onset',
           'flood names listed',
-          'CPU s (current / old / traffic)',
+          `CPU s (${names} / traffic)`,
         ],
         rs.map(({ seed, r }) => {
-          const [c, o] = [r.variants[0]!, r.variants[1]!];
-          const sparse = (v: typeof c) =>
-            r.historyMs < SPARSE.everyMs / 2 ? '–' : v.sparseListed.length > 0 ? 'yes' : 'no';
+          const alerts = new Set(r.variants.map(after));
           return [
             fmtH(r.historyMs),
             seed,
             r.historyQueries.toLocaleString('en-US'),
-            both(c.listSize.toLocaleString('en-US'), o.listSize.toLocaleString('en-US')),
-            both(pct(c.atStart.legit), pct(o.atStart.legit)),
-            both(pct(c.atStart.withTypos), pct(o.atStart.withTypos)),
-            both(pct(c.withUpdates.legit), pct(o.withUpdates.legit)),
-            both(String(c.atStart.distinctRefused), String(o.atStart.distinctRefused)),
-            both(sparse(c), sparse(o)),
-            c.alertAfterMs === o.alertAfterMs ? after(c) : both(after(c), after(o)),
-            String(c.floodListed + o.floodListed),
-            `${(c.cpuMs / 1000).toFixed(1)} / ${(o.cpuMs / 1000).toFixed(1)} / ${(r.generateCpuMs / 1000).toFixed(1)}`,
+            each(r, (v) => v.listSize.toLocaleString('en-US')),
+            each(r, (v) => pct(v.atStart.legit)),
+            each(r, (v) => pct(v.atStart.withTypos)),
+            each(r, (v) => pct(v.withUpdates.legit)),
+            each(r, (v) => String(v.atStart.distinctRefused)),
+            each(r, (v) =>
+              r.historyMs < SPARSE.everyMs / 2 ? '–' : v.sparseListed.length > 0 ? 'yes' : 'no',
+            ),
+            alerts.size === 1 ? [...alerts][0]! : each(r, after),
+            String(r.variants.reduce((n, v) => n + v.floodListed, 0)),
+            `${each(r, (v) => (v.cpuMs / 1000).toFixed(1))} / ${(r.generateCpuMs / 1000).toFixed(1)}`,
           ];
         }),
       ),
@@ -159,4 +214,7 @@ function main(): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-main();
+main().catch((e: unknown) => {
+  log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+});

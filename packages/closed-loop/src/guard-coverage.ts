@@ -36,9 +36,15 @@ export interface GuardCoverageOptions {
    * starting at everyMs / 2: a long-TTL name a resolver asks again only when its cache expires.
    */
   sparseNames?: readonly { label: string; everyMs: number }[];
-  /** Detector settings per variant, all fed the same events. */
-  variants: Readonly<Record<string, Partial<DetectorSettings>>>;
+  /**
+   * Per variant, all fed the same events: detector settings, or a core of its own (another
+   * commit's DetectorCore, say).
+   */
+  variants: Readonly<Record<string, Partial<DetectorSettings> | { core: () => CoverageCore }>>;
 }
+
+/** What the measurement needs of a detector core. */
+export type CoverageCore = Pick<DetectorCore, 'process'>;
 
 /** Legitimate queries of the attack period, and those whose name the guard's list lacks. */
 export interface Tally {
@@ -157,17 +163,17 @@ interface Published {
 }
 
 class VariantRun {
-  readonly core: DetectorCore;
+  readonly core: CoverageCore;
   cpuUs = 0;
   startedAt: number | null = null;
   readonly lists: Published[] = [];
 
   constructor(
     readonly name: string,
-    settings: Partial<DetectorSettings>,
+    variant: GuardCoverageOptions['variants'][string],
     private readonly zone: string,
   ) {
-    this.core = new DetectorCore(settings);
+    this.core = 'core' in variant ? variant.core() : new DetectorCore(variant);
   }
 
   feed(batch: readonly QueryEvent[]): void {
