@@ -26,6 +26,20 @@ describe('decodeDnstap', () => {
     expect(r).toMatchObject({ ok: true, event: { resolver: '192.0.2.1', resolverPort: 40000 } });
   });
 
+  it('times a response without query_time by its response_time, not the epoch', () => {
+    const { queryTimeSec: _omit, queryMessage, ...rest } = base;
+    const r = decodeDnstap(
+      encodeDnstap({
+        ...rest,
+        type: DnstapMessageType.AUTH_RESPONSE,
+        responseTimeSec: 1_700_000_001,
+        responseTimeNsec: 5_000_000,
+        responseMessage: queryMessage,
+      }),
+    );
+    expect(r).toMatchObject({ ok: true, event: { isQuery: false, ts: 1_700_000_001_005 } });
+  });
+
   it('counts a query_port above 65535 as malformed (it became a record outside the contract)', () => {
     expect(decodeDnstap(encodeDnstap({ ...base, queryPort: 70_000 }))).toMatchObject({
       ok: false,

@@ -70,7 +70,9 @@ const toNumber = (v: number | Long | undefined): number | undefined =>
 
 function timeMs(sec: number | Long | undefined, nsec: number | undefined): number | undefined {
   const s = toNumber(sec);
-  if (s === undefined) return undefined;
+  // An absent field decodes as 0 (the protobuf default): a response without query_time must
+  // take its response_time, not the epoch.
+  if (s === undefined || s === 0) return undefined;
   // ms with a µs fraction, as QueryEvent.ts documents.
   return s * 1000 + Math.floor((nsec ?? 0) / 1000) / 1000;
 }

@@ -39,6 +39,9 @@ export interface AssemblerOptions {
  * header, which copies them; EDNS unknown). Event time only advances with the traffic, so a
  * replay at any speed pairs identically.
  */
+/** Queries (besides two pairing windows of event time) before a source counts as query-only. */
+const QUERY_ONLY_AFTER = 64;
+
 export class QueryAssembler {
   /**
    * Held queries in a hash table of chains on a numeric key (message id and resolver port); the
@@ -59,12 +62,15 @@ export class QueryAssembler {
   private head = 0;
   /**
    * Pairing costs a held object per query; a source that never carries responses (a capture
-   * of inbound traffic only) should not pay it. After one window of event time without any
-   * response, queries go out immediately; the first response switches pairing back on.
+   * of inbound traffic only) should not pay it. After two windows of event time and
+   * QUERY_ONLY_AFTER queries without any response, queries go out immediately; the first
+   * response switches pairing back on. (One window alone misjudged a nameserver whose first
+   * responses lagged its first few queries — seen with BIND's dnstap on a loaded box.)
    */
   private pairing: boolean;
   private responsesSeen = 0;
   private firstQueryTs: number | null = null;
+  private queriesWithoutResponse = 0;
   private readonly msg: DnsSummary = emptyDnsSummary();
   decoded = 0;
 
@@ -109,8 +115,12 @@ export class QueryAssembler {
       this.decoded++;
       const event = this.toEvent(ts, resolver, resolverPort, transport, msg, null);
       if (this.pairing && this.responsesSeen === 0) {
+        this.queriesWithoutResponse++;
         if (this.firstQueryTs === null) this.firstQueryTs = ts;
-        else if (ts - this.firstQueryTs > this.options.pairWindowMs) {
+        else if (
+          ts - this.firstQueryTs > 2 * this.options.pairWindowMs &&
+          this.queriesWithoutResponse >= QUERY_ONLY_AFTER
+        ) {
           this.pairing = false;
           this.flush();
         }
