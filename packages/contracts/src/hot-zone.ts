@@ -55,6 +55,18 @@ export function parseHotZoneKey(key: string): { zone: string; shard: number } | 
     : null;
 }
 
+/**
+ * One `zone:K` entry of a hot-zone list (DETECTOR_HOT_ZONES, INGEST_HOT_ZONES: the ingest and
+ * the detector must be given the same list), or null when it is not one.
+ */
+export function parseHotZoneEntry(entry: string): { zone: string; shards: number } | null {
+  const m = /^([a-z0-9_.-]+):(\d+)$/i.exec(entry.trim());
+  if (!m || m[1]!.startsWith('.')) return null;
+  const shards = Number(m[2]);
+  if (shards < 1 || shards > HOT_ZONE_MAX_SHARDS) return null;
+  return { zone: m[1]!.toLowerCase().replace(/\.$/, ''), shards };
+}
+
 const pair = z.tuple([z.number(), z.number()]);
 const hll = z
   .object({

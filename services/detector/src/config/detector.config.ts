@@ -8,7 +8,7 @@ import {
   redisEnvShape,
   type Env,
 } from '@sluice/config';
-import { Topics } from '@sluice/contracts';
+import { parseHotZoneEntry, Topics } from '@sluice/contracts';
 import { normaliseName } from '@sluice/dns';
 import { defaultSettings, type DetectorSettings } from '../core/settings';
 
@@ -41,18 +41,14 @@ const hotZoneMap = () =>
   env
     .list()
     .refine(
-      (l) =>
-        l.every((v) => {
-          const m = /^([a-z0-9_.-]+):(\d+)$/i.exec(v);
-          return m !== null && !m[1]!.startsWith('.') && Number(m[2]) >= 1 && Number(m[2]) <= 64;
-        }),
+      (l) => l.every((v) => parseHotZoneEntry(v) !== null),
       'must be zone:K pairs like example.com:4,example.net:2 (K from 1 to 64 shards)',
     )
     .transform((l) =>
       Object.fromEntries(
         l.map((v) => {
-          const [zone, k] = v.split(':') as [string, string];
-          return [normaliseName(zone), Number(k)];
+          const { zone, shards } = parseHotZoneEntry(v)!;
+          return [normaliseName(zone), shards];
         }),
       ),
     );

@@ -7,7 +7,7 @@ import {
   loadConfig,
   type Env,
 } from '@sluice/config';
-import { Topics } from '@sluice/contracts';
+import { parseHotZoneEntry, Topics } from '@sluice/contracts';
 
 const hostPort = z
   .string()
@@ -69,6 +69,27 @@ export const ingestConfigSchema = z
     INGEST_DNSTAP_MAX_CONNECTIONS: env.positiveInt().default(64),
     INGEST_QUERIES_TOPIC: z.string().min(1).default(Topics.queries),
     INGEST_DEADLETTER_TOPIC: z.string().min(1).default(Topics.deadLetter),
+    /**
+     * Hot zones split over K detector shards (zone:K,…; the detector's DETECTOR_HOT_ZONES): their
+     * queries go to INGEST_HOT_QUERIES_TOPIC in one batch per shard, keyed zone#shard.
+     */
+    INGEST_HOT_ZONES: env
+      .list()
+      .refine(
+        (l) => l.every((v) => parseHotZoneEntry(v) !== null),
+        'must be zone:K pairs like example.com:4,example.net:2 (K from 1 to 64 shards)',
+      )
+      .transform(
+        (l) =>
+          new Map(
+            l.map((v) => {
+              const { zone, shards } = parseHotZoneEntry(v)!;
+              return [zone, shards] as const;
+            }),
+          ),
+      )
+      .default(() => new Map<string, number>()),
+    INGEST_HOT_QUERIES_TOPIC: z.string().min(1).default(Topics.hotQueries),
   })
   .superRefine(checkKafkaEnv);
 

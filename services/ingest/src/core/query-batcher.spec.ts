@@ -1,4 +1,4 @@
-import { decodeQueryBatch, type QueryEvent } from '@sluice/contracts';
+import { decodeQueryBatch, hotZoneShard, type QueryEvent } from '@sluice/contracts';
 import { MAX_BATCH_BYTES, QueryBatcher, type EncodedBatch } from './query-batcher';
 
 function event(i: number, zone: string, label = `q${i}`): QueryEvent {
@@ -56,5 +56,25 @@ describe('QueryBatcher', () => {
     const batcher = new QueryBatcher((b) => out.push(b), 2000, 80_000);
     for (let i = 0; i < 4000; i++) batcher.add(event(i, 'victim.example'), 's');
     expect(out.map((b) => b.events)).toEqual([2000, 2000]);
+  });
+
+  it('cuts a hot zone’s batches per shard of the name, keyed zone#shard, the others per zone', () => {
+    const out: EncodedBatch[] = [];
+    const hot = new Map([['hot.example', 4]]);
+    const batcher = new QueryBatcher((b) => out.push(b), 2000, 80_000, MAX_BATCH_BYTES, hot);
+    for (let i = 0; i < 400; i++)
+      batcher.add(event(i, i % 4 ? 'hot.example' : 'cold.example'), 's');
+    batcher.drain();
+    const cold = out.filter((b) => !b.hot);
+    expect(cold.map((b) => [b.key, b.events])).toEqual([['cold.example', 100]]);
+    const shards = out.filter((b) => b.hot);
+    expect(shards.map((b) => b.key).sort()).toEqual([0, 1, 2, 3].map((i) => `hot.example#${i}`));
+    for (const b of shards) {
+      const shard = Number(b.key.split('#')[1]);
+      const events = decodeQueryBatch(b.value).events;
+      expect(events.every((e) => hotZoneShard(e.qname, 'hot.example', 4) === shard)).toBe(true);
+      expect(b.zone).toBe('hot.example');
+    }
+    expect(shards.reduce((n, b) => n + b.events, 0)).toBe(300);
   });
 });

@@ -1,4 +1,4 @@
-import { QueryBatchBuilder, type QueryEvent } from '@sluice/contracts';
+import { hotZoneKey, hotZoneShard, QueryBatchBuilder, type QueryEvent } from '@sluice/contracts';
 
 /** Encoded size at which a batch closes early: a quarter of Kafka's default message.max.bytes. */
 export const MAX_BATCH_BYTES = 256 * 1024;
@@ -8,6 +8,9 @@ const MAX_SPARE_BUILDERS = 64;
 /** One sluice.queries.v1 message, already encoded (see encodeQueryBatch). */
 export interface EncodedBatch {
   zone: string;
+  /** The Kafka key: the zone, or `zone#shard` for a hot zone (then `hot` is true). */
+  key: string;
+  hot: boolean;
   source: string;
   events: number;
   value: Buffer;
@@ -33,7 +36,16 @@ export class QueryBatcher {
     private readonly maxEvents = 2000,
     private readonly maxOpenEvents = 80_000,
     private readonly maxBytes = MAX_BATCH_BYTES,
-  ) {}
+    /**
+     * Hot zones (zone → K): their batches are cut per shard of the name (hotZoneShard), keyed
+     * `zone#shard`, for the detector's shard stages. Null or empty: one batch per zone.
+     */
+    hotZones: ReadonlyMap<string, number> | null = null,
+  ) {
+    this.hot = hotZones !== null && hotZones.size > 0 ? hotZones : null;
+  }
+
+  private readonly hot: ReadonlyMap<string, number> | null;
 
   get heldEvents(): number {
     return this.held;
@@ -45,19 +57,24 @@ export class QueryBatcher {
       zones = new Map();
       this.open.set(source, zones);
     }
-    let builder = zones.get(event.zone);
+    let key = event.zone;
+    if (this.hot !== null) {
+      const k = this.hot.get(event.zone);
+      if (k !== undefined) key = hotZoneKey(event.zone, hotZoneShard(event.qname, event.zone, k));
+    }
+    let builder = zones.get(key);
     if (!builder) {
       builder = this.spare.pop();
       if (builder) builder.reset(source, event.zone);
       else builder = new QueryBatchBuilder(source, event.zone);
-      zones.set(event.zone, builder);
+      zones.set(key, builder);
     }
     builder.add(event);
     this.held++;
     if (builder.count >= this.maxEvents || builder.byteLength >= this.maxBytes) {
-      zones.delete(event.zone);
+      zones.delete(key);
       this.held -= builder.count;
-      this.emit(builder);
+      this.emit(builder, key);
     } else if (this.held >= this.maxOpenEvents) {
       this.drain();
     }
@@ -65,14 +82,21 @@ export class QueryBatcher {
 
   /** Close every open batch (linger expired, end of input). */
   drain(): void {
-    const builders = [...this.open.values()].flatMap((zones) => [...zones.values()]);
+    const builders = [...this.open.values()].flatMap((zones) => [...zones]);
     this.open.clear();
     this.held = 0;
-    for (const b of builders) this.emit(b);
+    for (const [key, b] of builders) this.emit(b, key);
   }
 
-  private emit(b: QueryBatchBuilder): void {
-    this.onBatch({ zone: b.zone, source: b.source, events: b.count, value: b.finish() });
+  private emit(b: QueryBatchBuilder, key: string): void {
+    this.onBatch({
+      zone: b.zone,
+      key,
+      hot: key !== b.zone,
+      source: b.source,
+      events: b.count,
+      value: b.finish(),
+    });
     // finish() copied the batch out: the builder's buffers are free for the next one.
     if (this.spare.length < MAX_SPARE_BUILDERS) this.spare.push(b);
   }

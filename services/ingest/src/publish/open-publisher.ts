@@ -48,6 +48,8 @@ export async function openPublisher(
       maxBufferedBatches: config.INGEST_MAX_BUFFERED_BATCHES,
       maxBufferedBytes: config.INGEST_MAX_BUFFERED_BYTES,
       deadLetterSampleRate: config.INGEST_DEADLETTER_SAMPLE_RATE,
+      hotZones: config.INGEST_HOT_ZONES,
+      hotQueriesTopic: config.INGEST_HOT_QUERIES_TOPIC,
     },
     metrics,
     log,

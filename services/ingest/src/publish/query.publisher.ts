@@ -1,4 +1,4 @@
-import { deadLetterSchema, encodeMessage, type QueryEvent } from '@sluice/contracts';
+import { deadLetterSchema, encodeMessage, Topics, type QueryEvent } from '@sluice/contracts';
 import { type Producer } from 'kafkajs';
 import { DeadLetterSampler } from '../core/dead-letter-sampler';
 import { QueryBatcher, type EncodedBatch } from '../core/query-batcher';
@@ -15,6 +15,12 @@ export interface PublisherOptions {
   /** The queue's bound in bytes (encoded batches awaiting acknowledgement, in flight included). */
   maxBufferedBytes?: number;
   deadLetterSampleRate: number;
+  /**
+   * Hot zones (zone → K shards, INGEST_HOT_ZONES) and their topic: their batches are cut per
+   * shard and published there keyed `zone#shard`, for the detector's shard stages.
+   */
+  hotZones?: ReadonlyMap<string, number>;
+  hotQueriesTopic?: string;
 }
 
 /** No acknowledgement for this long while batches are outstanding: Kafka is not taking any. */
@@ -25,7 +31,8 @@ export interface PublisherLog {
 }
 
 /**
- * The Kafka side of every source: records → per-zone batches → sluice.queries.v1 (key = zone);
+ * The Kafka side of every source: records → per-zone batches → sluice.queries.v1 (key = zone),
+ * a hot zone's per shard → sluice.hot-queries.v1 (key = zone#shard);
  * malformed input → counted by reason, sampled to sluice.deadletter.v1.
  *
  * The queue is bounded (maxBufferedBatches, maxBufferedBytes); at the bound it is `congested`
@@ -38,6 +45,8 @@ export interface PublisherLog {
 export class QueryPublisher implements IngestSink {
   private readonly batcher: QueryBatcher;
   private readonly queries: KafkaBatchSender;
+  /** Hot zones' batches (null when none are configured). */
+  private readonly hot: KafkaBatchSender | null;
   private readonly deadLetters: KafkaBatchSender;
   private readonly sampler: DeadLetterSampler;
   private linger: NodeJS.Timeout | null = null;
@@ -55,28 +64,34 @@ export class QueryPublisher implements IngestSink {
     private readonly metrics: IngestMetrics,
     private readonly log?: PublisherLog,
   ) {
+    const hotZones = options.hotZones?.size ? options.hotZones : null;
     this.batcher = new QueryBatcher(
       (b) => this.publish(b),
       options.batchEvents,
       options.batchEvents * 40,
+      undefined,
+      hotZones,
     );
-    this.queries = new KafkaBatchSender(producer, {
-      topic: options.queriesTopic,
-      maxQueued: options.maxBufferedBatches,
-      maxQueuedBytes: options.maxBufferedBytes,
-      onSent: (n) => {
-        metrics.batches.inc(n);
-        this.updateGauges();
-      },
-      onLost: (n, error) => {
-        metrics.publishFailures.inc(n);
-        this.updateGauges();
-        this.log?.error(
-          { err: error, batches: n },
-          'Kafka did not acknowledge query batches; they are lost',
-        );
-      },
-    });
+    const sender = (topic: string) =>
+      new KafkaBatchSender(producer, {
+        topic,
+        maxQueued: options.maxBufferedBatches,
+        maxQueuedBytes: options.maxBufferedBytes,
+        onSent: (n) => {
+          metrics.batches.inc(n);
+          this.updateGauges();
+        },
+        onLost: (n, error) => {
+          metrics.publishFailures.inc(n);
+          this.updateGauges();
+          this.log?.error(
+            { err: error, batches: n, topic },
+            'Kafka did not acknowledge query batches; they are lost',
+          );
+        },
+      });
+    this.hot = hotZones ? sender(options.hotQueriesTopic ?? Topics.hotQueries) : null;
+    this.queries = sender(options.queriesTopic);
     this.deadLetters = new KafkaBatchSender(producer, {
       topic: options.deadLetterTopic,
       maxQueued: 1000,
@@ -89,20 +104,21 @@ export class QueryPublisher implements IngestSink {
   }
 
   get congested(): boolean {
-    return this.queries.congested;
+    return this.queries.congested || (this.hot?.congested ?? false);
   }
 
   get lostBatches(): number {
-    return this.queries.lost;
+    return this.queries.lost + (this.hot?.lost ?? 0);
   }
 
   /** Encoded bytes not yet acknowledged by Kafka. */
   get bufferedBytes(): number {
-    return this.queries.bytesPending;
+    return this.queries.bytesPending + (this.hot?.bytesPending ?? 0);
   }
 
-  whenUncongested(): Promise<void> {
-    return this.queries.whenUncongested();
+  async whenUncongested(): Promise<void> {
+    await this.queries.whenUncongested();
+    await this.hot?.whenUncongested();
   }
 
   record(event: QueryEvent, source: string): void {
@@ -145,7 +161,7 @@ export class QueryPublisher implements IngestSink {
       this.linger = null;
     }
     this.batcher.drain();
-    await Promise.all([this.queries.flush(), this.deadLetters.flush()]);
+    await Promise.all([this.queries.flush(), this.deadLetters.flush(), this.hot?.flush()]);
   }
 
   private publish(batch: EncodedBatch): void {
@@ -156,14 +172,15 @@ export class QueryPublisher implements IngestSink {
       if (this.recordCounters.size < 1000) this.recordCounters.set(batch.source, counter);
     }
     counter.inc(batch.events);
-    this.queries.enqueue({ key: batch.zone, value: batch.value });
+    if (batch.hot && this.hot) this.hot.enqueue({ key: batch.key, value: batch.value });
+    else this.queries.enqueue({ key: batch.zone, value: batch.value });
     this.updateGauges();
   }
 
   private updateGauges(): void {
-    const bytes = this.queries.bytesPending;
+    const bytes = this.bufferedBytes;
     if (bytes > this.peakBufferedBytes) this.peakBufferedBytes = bytes;
-    this.metrics.bufferedBatches.set(this.queries.queued);
+    this.metrics.bufferedBatches.set(this.queries.queued + (this.hot?.queued ?? 0));
     this.metrics.bufferedBytes.set(bytes);
   }
 }
