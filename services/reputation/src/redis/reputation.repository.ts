@@ -19,15 +19,25 @@ import { type SubjectKind, type SubjectState } from '../core/scoring';
  * still re-runs the policy (e.g. after a crash between the Redis write and the Kafka send); and
  * how many subjects were evicted. Same maths as core/decay.ts fold().
  *
- * ARGV[1] = JSON {hl, cap, win, ttl, maxs, maxm, recs: [[rz, ts, a, t, off, prot, px, pxPrefix, (h, ev, m, member, markProt, idx)…]]}
- * where ts is the window's end, rz/h/ev/m/px/idx are indexes into KEYS (0 = none), and ARGV[1 + i] is record i's evidence
- * JSON (its own argument: nested in ARGV[1] it would be escaped by JSON.stringify and unescaped by
- * cjson). Evicted subjects' :ev and :m keys are derived from their names, not declared in KEYS
- * (standalone Redis, as the rest of Sluice).
+ * KEYS[1..6] = each kind's index (KINDS order), then each subject's hash once per chunk; a
+ * subject's evidence list (:ev), members (:m) and an ASN's prefixes (:px) are named from its hash
+ * key, not declared (standalone Redis, as the rest of Sluice; evicted subjects' keys were already
+ * derived so).
+ * ARGV[1] = JSON {hl, cap, win, ttl, maxs, maxm, z: [zone…], r: [resolver…], p: [prefix or ''…],
+ * recs: [rz, ts, a, t, off, prot, zone, r, p, pz, a, az, …]} — recs flat, REC_FIELDS per record:
+ * ts the window's end, zone an index into z, the subjects (rz … az) indexes into KEYS (0 = none),
+ * r and p per record (p: the ASN's offending prefix, '' for none); ARGV[1 + i] is record i's
+ * evidence JSON (its own argument: nested in ARGV[1] it would be escaped by JSON.stringify and
+ * unescaped by cjson).
+ * Returns {fresh: one '1'/'0' per record, states: "a,t,ts,n,p" per subject in KEYS order, all
+ * joined by ',', evicted}: two strings instead of a nested array of ~6 per subject (the reply's
+ * conversion and parsing were a tenth of the reputation process's time).
  */
 const FOLD_LUA = `
 local cfg = cjson.decode(ARGV[1])
 local hl, cap, win, ttl, maxm = cfg.hl, cfg.cap, cfg.win, cfg.ttl, cfg.maxm
+local R, Z, RES, PFX = cfg.recs, cfg.z, cfg.r, cfg.p
+local RF = 12
 -- Constant arguments as Redis itself would format the numbers (%.17g), once per call, not per key.
 local TTL, CAP1, KEEPM = string.format('%.17g', ttl), string.format('%.17g', cap - 1), string.format('%.17g', -(maxm + 1))
 local fresh, acc, order = {}, {}, {}
@@ -70,32 +80,42 @@ local function addTo(x, a, t, ts)
     x.a, x.t = x.a + a * f, x.t + t * f
   end
 end
-for i, r in ipairs(cfg.recs) do
-  local ok = not seenBefore(r[1], r[2])
-  fresh[i] = ok and 1 or 0
-  local ts, ra, rt, off, prot = r[2], r[3], r[4], r[5], r[6]
+for i = 1, #R / RF do
+  local b = (i - 1) * RF
+  local ts = R[b + 2]
+  local ok = not seenBefore(R[b + 1], ts)
+  fresh[i] = ok and '1' or '0'
+  local ra, rt, off, prot = R[b + 3], R[b + 4], R[b + 5], R[b + 6]
   local ev = ARGV[i + 1]
-  for j = 9, #r, 6 do
-    local h, mk, member = r[j], r[j + 2], r[j + 3]
-    local x = acc[h]
-    if x == nil then
-      x = { ev = {}, mem = {}, nmem = 0, prot = false, evk = r[j + 1], mk = mk, idx = r[j + 5], fresh = false }
-      acc[h] = x
-      table.insert(order, h)
-    end
-    if ok then
-      x.fresh = true
-      addTo(x, ra, rt, ts)
-      table.insert(x.ev, ev)
-      if mk ~= 0 and off == 1 and (x.mem[member] or -1) < ts then
-        if x.mem[member] == nil then x.nmem = x.nmem + 1 end
-        x.mem[member] = ts
+  -- kinds in KINDS order: resolver-zone (no members), resolver (members: zones), then prefix,
+  -- prefix-zone, asn, asn-zone (members: resolvers)
+  for kind = 1, 6 do
+    local h = R[b + (kind == 1 and 1 or kind + 6)]
+    if h ~= 0 then
+      local x = acc[h]
+      if x == nil then
+        x = { ev = {}, mem = {}, nmem = 0, prot = false, kind = kind, fresh = false }
+        acc[h] = x
+        table.insert(order, h)
       end
-      if r[j + 4] == 1 and prot == 1 then x.prot = true end
+      if ok then
+        x.fresh = true
+        addTo(x, ra, rt, ts)
+        table.insert(x.ev, ev)
+        if kind ~= 1 and off == 1 then
+          local member = kind == 2 and Z[R[b + 7]] or RES[i]
+          if (x.mem[member] or -1) < ts then
+            if x.mem[member] == nil then x.nmem = x.nmem + 1 end
+            x.mem[member] = ts
+          end
+        end
+        if prot == 1 then x.prot = true end
+      end
     end
   end
-  if ok and r[7] ~= 0 and off == 1 then
-    local k, p = r[7], r[8]
+  local p = PFX[i]
+  if ok and p ~= '' and off == 1 then
+    local k = R[b + 11]
     px[k] = px[k] or {}
     if (px[k][p] or -1) < ts then px[k][p] = ts end
   end
@@ -113,17 +133,13 @@ local function zadd(key, map)
   end
   if #args > 0 then redis.call('ZADD', key, 'GT', unpack(args)) end
 end
--- Only the newest members count: past maxm the oldest go (a count past the policy's
--- thresholds changes nothing, and a flood's million resolvers would all be members).
-local function zaddAll(key, map)
-  zadd(key, map)
-  redis.call('ZREMRANGEBYRANK', key, 0, KEEPM)
-end
 local out = {}
 local ranked = {}
 for _, h in ipairs(order) do
   local x = acc[h]
-  local cur = held[h] or redis.call('HMGET', KEYS[h], 'a', 't', 'ts', 'p')
+  local key = KEYS[h]
+  local mkey = x.kind ~= 1 and key .. ':m' or nil
+  local cur = held[h] or redis.call('HMGET', key, 'a', 't', 'ts', 'p')
   local ca, ct, cts = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
   local p = cur[4] == '1'
   local added = false
@@ -135,44 +151,49 @@ for _, h in ipairs(order) do
     if x.prot then p = true end
     if dirty[h] then
       -- the resolver-zone hash: its windows go in the same write
-      redis.call('HSET', KEYS[h], 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0', 'w', table.concat(wins[h], ','))
+      redis.call('HSET', key, 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0', 'w', table.concat(wins[h], ','))
       dirty[h] = nil
     else
-      redis.call('HSET', KEYS[h], 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0')
+      redis.call('HSET', key, 'a', tostring(ca), 't', tostring(ct), 'ts', tostring(cts), 'p', p and '1' or '0')
     end
-    redis.call('PEXPIRE', KEYS[h], TTL)
+    redis.call('PEXPIRE', key, TTL)
+    local evk = key .. ':ev'
     local n = #x.ev
     local from = math.max(1, n - cap + 1)
     -- LPUSH answers the length: trim only a list that grew past the cap
-    if redis.call('LPUSH', KEYS[x.evk], unpack(x.ev, from, n)) > cap then
-      redis.call('LTRIM', KEYS[x.evk], 0, CAP1)
+    if redis.call('LPUSH', evk, unpack(x.ev, from, n)) > cap then
+      redis.call('LTRIM', evk, 0, CAP1)
     end
-    redis.call('PEXPIRE', KEYS[x.evk], TTL)
-    if x.mk ~= 0 and x.nmem > 0 then
-      zadd(KEYS[x.mk], x.mem)
-      redis.call('PEXPIRE', KEYS[x.mk], TTL)
+    redis.call('PEXPIRE', evk, TTL)
+    if mkey and x.nmem > 0 then
+      zadd(mkey, x.mem)
+      redis.call('PEXPIRE', mkey, TTL)
       added = true
     end
-    redis.call('ZADD', KEYS[x.idx], cts / hl + math.log(math.max(ca, 1e-9)) / math.log(2), KEYS[h])
-    ranked[x.idx] = true
+    redis.call('ZADD', KEYS[x.kind], cts / hl + math.log(math.max(ca, 1e-9)) / math.log(2), key)
+    ranked[x.kind] = true
   end
   local n = 1
-  if x.mk ~= 0 and cts ~= nil then
-    redis.call('ZREMRANGEBYSCORE', KEYS[x.mk], '-inf', '(' .. tostring(cts - win))
-    n = redis.call('ZCARD', KEYS[x.mk])
+  if mkey and cts ~= nil then
+    redis.call('ZREMRANGEBYSCORE', mkey, '-inf', '(' .. tostring(cts - win))
+    n = redis.call('ZCARD', mkey)
     -- Members just added past maxm: the oldest go. The newest maxm of the recent ones are the
     -- recent ones among the newest maxm (recent = an upper range of scores), so trimming after
     -- the prune keeps the same members, and only when there is something to trim.
     if added and n > maxm then
-      redis.call('ZREMRANGEBYRANK', KEYS[x.mk], 0, KEEPM)
+      redis.call('ZREMRANGEBYRANK', mkey, 0, KEEPM)
       n = maxm
     end
   end
-  table.insert(out, { h, tostring(ca or 0), tostring(ct or 0), tostring(cts or 0), tostring(n), p and '1' or '0' })
+  out[h - 6] = tostring(ca or 0) .. ',' .. tostring(ct or 0) .. ',' .. tostring(cts or 0) .. ',' .. tostring(n) .. ',' .. (p and '1' or '0')
 end
 for k, m in pairs(px) do
-  zaddAll(KEYS[k], m)
-  redis.call('PEXPIRE', KEYS[k], TTL)
+  local key = KEYS[k] .. ':px'
+  zadd(key, m)
+  -- Only the newest members count: past maxm the oldest go (a count past the policy's
+  -- thresholds changes nothing, and a flood's million resolvers would all be members).
+  redis.call('ZREMRANGEBYRANK', key, 0, KEEPM)
+  redis.call('PEXPIRE', key, TTL)
 end
 for k in pairs(dirty) do
   redis.call('HSET', KEYS[k], 'w', table.concat(wins[k], ','))
@@ -190,7 +211,7 @@ for k in pairs(ranked) do
   end
   redis.call('PEXPIRE', KEYS[k], TTL)
 end
-return { fresh, out, evicted }
+return { table.concat(fresh), table.concat(out, ','), evicted }
 `;
 
 export interface FoldSettings {
@@ -225,7 +246,19 @@ export interface ExplainedSubject {
   evidence: unknown[];
 }
 
-type FoldCommand = (...args: Array<string | number>) => Promise<[number[], string[][], number]>;
+type FoldCommand = (...args: Array<string | number>) => Promise<[string, string, number]>;
+
+/** Subject kinds in the fold script's order: KEYS[1..6] are their indexes. */
+const KINDS = [
+  'resolver-zone',
+  'resolver',
+  'prefix',
+  'prefix-zone',
+  'asn',
+  'asn-zone',
+] as const satisfies readonly SubjectKind[];
+/** Numbers per record in the script's `recs`. */
+const REC_FIELDS = 12;
 
 const FOLD_CHUNK = 1000;
 
@@ -259,12 +292,13 @@ export function subjectId(
   }
 }
 
-/** Decayed reputation in Redis. Every key carries the deployment prefix (createRedis keyPrefix). */
-/** A subject's own keys and its per-zone subject's keys, within one chunk. */
+/** A subject's hash and its per-zone subjects' hashes (KEYS indexes), within one chunk. */
 interface Family {
-  own: [number, number, number];
-  zones: Map<string, [number, number, number]>;
+  own: number;
+  zones: Map<string, number>;
 }
+
+/** Decayed reputation in Redis. Every key carries the deployment prefix (createRedis keyPrefix). */
 
 export class ReputationRepository {
   private readonly zones = new Map<string, string>();
@@ -301,102 +335,76 @@ export class ReputationRepository {
   ): Promise<FoldResult[]> {
     if (records.length === 0) return [];
     const s = this.settings;
-    const keys: string[] = [];
-    const k = (key: string): number => {
-      keys.push(key);
-      return keys.length;
-    };
-    // Subjects shared by the chunk's records (a resolver in several zones, a prefix or an ASN
-    // with many resolvers) get their keys named once: [hash, evidence, members] KEYS indexes.
-    type Keys = [number, number, number];
-    const index = new Map<SubjectKind, number>();
-    const indexOf = (kind: SubjectKind): number => {
-      let i = index.get(kind);
-      if (i === undefined) index.set(kind, (i = k(`rep:idx:${kind}`)));
-      return i;
-    };
-    const subject = (kind: SubjectKind, id: string, members: boolean): Keys => {
-      const h = keyOf[kind](id);
-      return [k(h), k(`${h}:ev`), members ? k(`${h}:m`) : 0];
-    };
+    // KEYS: the six indexes, then each subject's hash once (shared by the chunk's records: a
+    // resolver in several zones, a prefix or an ASN with many resolvers).
+    const keys: string[] = KINDS.map((kind) => `rep:idx:${kind}`);
+    const subject = (kind: SubjectKind, id: string): number => keys.push(keyOf[kind](id));
     const families = {
       resolver: new Map<string, Family>(),
       prefix: new Map<string, Family>(),
-      asn: new Map<number, Family & { px: number }>(),
+      asn: new Map<number, Family>(),
     };
+    const zones = new Map<string, number>();
     const prefixes: Array<string | null> = [];
-    const subjectKeys: Array<Array<[SubjectKind, number]>> = [];
+    const resolvers: string[] = [];
+    const pxPrefixes: string[] = [];
     const evidence: string[] = [];
-    const recs = records.map((r) => {
+    const recs: number[] = [];
+    for (const r of records) {
       const prefix = prefixOf(r);
       prefixes.push(prefix);
+      resolvers.push(r.resolver);
       const zone = this.normalised(r.zone);
+      let zi = zones.get(zone);
+      if (zi === undefined) zones.set(zone, (zi = zones.size + 1));
       const ratio = r.totalQueries > 0 ? r.attackQueries / r.totalQueries : 0;
       const asn = r.enrichment.asn;
-      const mine: Array<[SubjectKind, number]> = [];
-      const rec: Array<number | string> = [
-        0, // the resolver-zone hash, set below
+      let res = families.resolver.get(r.resolver);
+      if (res === undefined)
+        families.resolver.set(
+          r.resolver,
+          (res = { own: subject('resolver', r.resolver), zones: new Map() }),
+        );
+      let rz = res.zones.get(zone);
+      if (rz === undefined)
+        res.zones.set(zone, (rz = subject('resolver-zone', `${r.resolver}|${zone}`)));
+      let p = 0;
+      let pz = 0;
+      if (prefix !== null) {
+        let f = families.prefix.get(prefix);
+        if (f === undefined)
+          families.prefix.set(prefix, (f = { own: subject('prefix', prefix), zones: new Map() }));
+        p = f.own;
+        pz = f.zones.get(zone) ?? 0;
+        if (pz === 0) f.zones.set(zone, (pz = subject('prefix-zone', `${prefix}|${zone}`)));
+      }
+      let a = 0;
+      let az = 0;
+      if (asn !== null) {
+        let f = families.asn.get(asn);
+        if (f === undefined)
+          families.asn.set(asn, (f = { own: subject('asn', String(asn)), zones: new Map() }));
+        a = f.own;
+        az = f.zones.get(zone) ?? 0;
+        if (az === 0) f.zones.set(zone, (az = subject('asn-zone', `${asn}|${zone}`)));
+      }
+      pxPrefixes.push(prefix !== null && asn !== null ? prefix : '');
+      // Every subject is marked when a record shows a protected resolver or legitimate traffic:
+      // the policy then never refuses it a whole zone nor blocks its network outright.
+      recs.push(
+        rz,
         r.windowEnd,
         r.attackQueries,
         r.totalQueries,
         ratio >= s.offenderMinRatio && r.attackQueries > 0 ? 1 : 0,
         isProtected(r) || showsLegitimateTraffic(r, s.legitMinQueries) ? 1 : 0,
-        0,
-        '',
-      ];
-      // Every subject is marked when a record shows a protected resolver or legitimate traffic:
-      // the policy then never refuses it a whole zone nor blocks its network outright.
-      const add = (kind: SubjectKind, [h, ev, m]: Keys, member: string) => {
-        rec.push(h, ev, m, member, 1, indexOf(kind));
-        mine.push([kind, h]);
-      };
-      let res = families.resolver.get(r.resolver);
-      if (res === undefined)
-        families.resolver.set(
-          r.resolver,
-          (res = { own: subject('resolver', r.resolver, true), zones: new Map() }),
-        );
-      let rz = res.zones.get(zone);
-      if (rz === undefined)
-        res.zones.set(zone, (rz = subject('resolver-zone', `${r.resolver}|${zone}`, false)));
-      rec[0] = rz[0];
-      add('resolver-zone', rz, '');
-      add('resolver', res.own, zone);
-      if (prefix !== null) {
-        let p = families.prefix.get(prefix);
-        if (p === undefined)
-          families.prefix.set(
-            prefix,
-            (p = { own: subject('prefix', prefix, true), zones: new Map() }),
-          );
-        let pz = p.zones.get(zone);
-        if (pz === undefined)
-          p.zones.set(zone, (pz = subject('prefix-zone', `${prefix}|${zone}`, true)));
-        add('prefix', p.own, r.resolver);
-        add('prefix-zone', pz, r.resolver);
-      }
-      if (asn !== null) {
-        let a = families.asn.get(asn);
-        if (a === undefined)
-          families.asn.set(
-            asn,
-            (a = {
-              own: subject('asn', String(asn), true),
-              zones: new Map(),
-              px: 0,
-            }),
-          );
-        let az = a.zones.get(zone);
-        if (az === undefined) a.zones.set(zone, (az = subject('asn-zone', `${asn}|${zone}`, true)));
-        add('asn', a.own, r.resolver);
-        add('asn-zone', az, r.resolver);
-        if (prefix !== null) {
-          if (a.px === 0) a.px = k(`${keyOf.asn(String(asn))}:px`);
-          rec[6] = a.px;
-          rec[7] = prefix;
-        }
-      }
-      subjectKeys.push(mine);
+        zi,
+        res.own,
+        p,
+        pz,
+        a,
+        az,
+      );
       evidence.push(
         JSON.stringify({
           alertId: r.alertId,
@@ -409,8 +417,7 @@ export class ReputationRepository {
           samples: r.evidence.slice(0, 3),
         }),
       );
-      return rec;
-    });
+    }
     const arg = JSON.stringify({
       hl: s.halfLifeMs,
       cap: s.evidenceCap,
@@ -418,24 +425,43 @@ export class ReputationRepository {
       ttl: s.keyTtlMs,
       maxs: s.maxSubjectsPerKind,
       maxm: s.maxMembers,
+      z: [...zones.keys()],
+      r: resolvers,
+      p: pxPrefixes,
       recs,
     });
     const fold = (this.redis as unknown as { sluiceFold: FoldCommand }).sluiceFold.bind(this.redis);
-    const [fresh, states, evicted] = await fold(keys.length, ...keys, arg, ...evidence);
+    const [fresh, flat, evicted] = await fold(keys.length, ...keys, arg, ...evidence);
     this.evicted += evicted;
-    const byKey = new Map<number, SubjectState>();
-    for (const v of states) byKey.set(Number(v[0]), parseState(v.slice(1)));
+    // One state object per subject (the pipeline names each subject's entry once per object).
+    const v = flat.split(',');
+    const states: SubjectState[] = [];
+    for (let i = 0; i + 4 < v.length; i += 5)
+      states.push({
+        attack: Number(v[i]),
+        total: Number(v[i + 1]),
+        ts: Number(v[i + 2]),
+        members: Number(v[i + 3]),
+        protectedInside: v[i + 4] === '1',
+      });
+    // KEYS index h (1-based, after the six indexes) → states[h - 7].
+    const at = (h: number) => states[h - KINDS.length - 1]!;
     return records.map((_r, i) => {
-      const out: FoldResult = {
-        duplicate: fresh[i] === 0,
-        prefix: prefixes[i] ?? null,
-        states: {},
+      const b = i * REC_FIELDS;
+      // In the fold's order (resolver-zone, resolver, prefix, prefix-zone, asn, asn-zone).
+      const st: FoldResult['states'] = {
+        'resolver-zone': at(recs[b]!),
+        resolver: at(recs[b + 7]!),
       };
-      for (const [kind, hi] of subjectKeys[i]!) {
-        const st = byKey.get(hi);
-        if (st) out.states[kind] = st;
+      if (recs[b + 8] !== 0) {
+        st.prefix = at(recs[b + 8]!);
+        st['prefix-zone'] = at(recs[b + 9]!);
       }
-      return out;
+      if (recs[b + 10] !== 0) {
+        st.asn = at(recs[b + 10]!);
+        st['asn-zone'] = at(recs[b + 11]!);
+      }
+      return { duplicate: fresh.charCodeAt(i) === 48, prefix: prefixes[i] ?? null, states: st };
     });
   }
 
