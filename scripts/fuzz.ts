@@ -51,6 +51,7 @@ async function worker(job: Job): Promise<void> {
   const factory = modules[job.module]().find((t) => t.name === job.target)!;
   const index = new Int32Array(job.progress);
   const target = await factory.create();
+  Atomics.store(index, 0, 0); // started: the hang watchdog times inputs from here
   try {
     const report = await runFuzz(target, {
       inputs: job.inputs,
@@ -75,6 +76,9 @@ function arg(name: string): string | undefined {
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
+/** How long a target may take to start (create()) before the run fails. */
+const START_MS = 300_000;
+
 function runOne(job: Job, hangMs: number, heapMb: number): Promise<FuzzReport> {
   return new Promise((resolve) => {
     const w = new Worker(__filename, {
@@ -82,6 +86,9 @@ function runOne(job: Job, hangMs: number, heapMb: number): Promise<FuzzReport> {
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
     });
     const index = new Int32Array(job.progress);
+    // -1 while the target starts (a whole service for http-feed: 30 s and more on a loaded box),
+    // which has its own, longer budget than an input.
+    Atomics.store(index, 0, -1);
     let last = -1;
     let lastChange = Date.now();
     let settled = false;
@@ -92,7 +99,7 @@ function runOne(job: Job, hangMs: number, heapMb: number): Promise<FuzzReport> {
       void w.terminate();
       resolve({
         target: job.target,
-        inputs: Atomics.load(index, 0),
+        inputs: Math.max(0, Atomics.load(index, 0)),
         seed: job.seed,
         durationMs: 0,
         inputsPerSecond: 0,
@@ -112,7 +119,9 @@ function runOne(job: Job, hangMs: number, heapMb: number): Promise<FuzzReport> {
       if (now !== last) {
         last = now;
         lastChange = Date.now();
-      } else if (Date.now() - lastChange > hangMs) {
+      } else if (now < 0 && Date.now() - lastChange > START_MS) {
+        fail(`the target did not start within ${START_MS} ms`, null);
+      } else if (now >= 0 && Date.now() - lastChange > hangMs) {
         fail(`input #${now} has not returned after ${hangMs} ms: a hang`, String(now));
       }
     }, 250);
