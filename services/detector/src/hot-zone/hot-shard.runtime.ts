@@ -11,6 +11,7 @@ import {
 } from '@sluice/contracts';
 import {
   BatchConsumer,
+  CompressionTypes,
   type BatchConsumerLog,
   type BatchContext,
   type Kafka,
@@ -308,6 +309,8 @@ export class HotShardRuntime {
     await this.producer.send({
       topic: this.o.topics.summaries,
       acks: -1,
+      // An offender window's rows (~350 bytes a resolver, evidence included) ride in one summary.
+      compression: CompressionTypes.GZIP,
       messages: list.map((m) => ({
         key: m.type === 'hello' ? m.zone : m.summary.zone,
         value: encodeMessage(shardMessageSchema, m),
