@@ -2,6 +2,7 @@ import { type Evidence, type QueryColumns, type QueryEvent } from '@sluice/contr
 import { hash2Bytes, type Hash2 } from '../hash';
 import { HyperLogLog } from '../hyperloglog';
 import { labelFeatures, NgramModel, scoreSubnameBytes, utf8 } from '../label-score';
+import { vocabularySettings } from '../name-scoring';
 import { SeenFilter, type SeenFilterJson } from '../seen-filter';
 import { type DetectorSettings } from '../settings';
 import { SpaceSaving, type HeavyHitter } from '../space-saving';
@@ -40,6 +41,12 @@ function blockFilter(s: DetectorSettings) {
   };
 }
 
+/** The zone's vocabulary bounds (NameScoring's), the capacity divided among the blocks. */
+function blockVocabulary(s: DetectorSettings) {
+  const v = vocabularySettings(s);
+  return { ...v, capacity: Math.ceil(v.capacity / BLOCKS) };
+}
+
 /** One block's names: what NameScoring holds per zone, for 1/BLOCKS of the names. */
 class NameBlock {
   seen: SeenFilter;
@@ -50,10 +57,7 @@ class NameBlock {
 
   constructor(s: DetectorSettings) {
     this.seen = new SeenFilter(blockFilter(s));
-    this.vocabulary = new ZoneVocabulary({
-      capacity: Math.ceil(s.knownNamesCapacity / BLOCKS),
-      agingTicks: s.knownNamesAgingTicks,
-    });
+    this.vocabulary = new ZoneVocabulary(blockVocabulary(s));
   }
 
   toJSON(): BlockJson {
@@ -70,10 +74,7 @@ class NameBlock {
     const b = new NameBlock(s);
     b.seen = SeenFilter.fromJSON(blockFilter(s), j.seen);
     b.alertSeen = j.alertSeen ? SeenFilter.fromJSON(blockFilter(s), j.alertSeen) : null;
-    b.vocabulary = ZoneVocabulary.fromJSON(
-      { capacity: Math.ceil(s.knownNamesCapacity / BLOCKS), agingTicks: s.knownNamesAgingTicks },
-      j.vocabulary,
-    );
+    b.vocabulary = ZoneVocabulary.fromJSON(blockVocabulary(s), j.vocabulary);
     b.vocabulary.version = j.vocabularyVersion;
     b.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
     return b;
@@ -450,7 +451,7 @@ export class ShardStage {
         }
       }
       block.sampledThisTick = 0;
-      block.vocabulary.tick();
+      block.vocabulary.tick(!alerting);
       vocabularyVersion += block.vocabulary.version;
     }
     const tickIndex = Math.floor(start / s.tickMs);
