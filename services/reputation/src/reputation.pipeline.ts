@@ -226,7 +226,7 @@ export class ReputationPipeline {
     for (const { prior, entry } of decided)
       if (needsWrite(prior, entry, this.settings.refreshStepMs)) upserts.push(entry);
     if (upserts.length > 0) await this.commit(upserts, []);
-    await this.widenGuards(records, results, existing);
+    await this.widenGuards(records, results, idOf, existing);
   }
 
   /**
@@ -236,20 +236,28 @@ export class ReputationPipeline {
   private async widenGuards(
     records: readonly EnrichedOffender[],
     results: readonly FoldResult[],
+    idOf: ReadonlyMap<SubjectState, { id: string | null }>,
     entries: ReadonlyMap<string, BlocklistEntry>,
   ): Promise<void> {
     const perZone = new Map<
       string,
       { attack: number; leaked: number; secs: number; alertId: string | null }
     >();
+    // A record is covered by an enforced entry of its (resolver, zone), (prefix, zone) or
+    // (ASN, zone): their ids were named once per subject in ingestWindow (a prefix-zone or
+    // asn-zone state exists exactly when the record has a prefix or an ASN).
+    const enforced = (state: SubjectState | undefined): boolean => {
+      const id = state === undefined ? null : (idOf.get(state)?.id ?? null);
+      const e = id === null ? undefined : entries.get(id);
+      return e !== undefined && !e.shadow;
+    };
     records.forEach((r, i) => {
       const zone = normaliseName(r.zone);
-      const prefix = results[i]?.prefix ?? null;
-      const covered = [
-        `rz:${r.resolver}|${zone}`,
-        prefix !== null ? `pz:${prefix}|${zone}` : null,
-        r.enrichment.asn !== null ? `az:${r.enrichment.asn}|${zone}` : null,
-      ].some((id) => id !== null && entries.has(id) && !entries.get(id)!.shadow);
+      const states = results[i]!.states;
+      const covered =
+        enforced(states['resolver-zone']) ||
+        enforced(states['prefix-zone']) ||
+        enforced(states['asn-zone']);
       let z = perZone.get(zone);
       if (!z)
         perZone.set(
