@@ -1,13 +1,11 @@
-import { type Alert, type AlertSignal, type Evidence } from '@sluice/contracts';
-import { alertMessage, type ActiveAlert, type ActiveAlertJson } from '../alert-message';
+import { type Evidence } from '@sluice/contracts';
+import { AttackLifecycle, type LifecycleJson } from '../attack-lifecycle';
 import { FingerprintAcc, round } from '../fingerprint';
 import { HyperLogLog } from '../hyperloglog';
 import { NgramModel } from '../label-score';
 import { type DetectorSettings } from '../settings';
 import { SpaceSaving, type HeavyHitter } from '../space-saving';
 import { sumTicks, type Tick, tickFromJson, tickToJson, type TickJson } from '../tick';
-import { ZoneBaseline, type BaselineJson } from '../zone-baseline';
-import { assess, floorHot, FLOOR_RANDOM, slowFloorHot, type Evaluation } from '../zone-evidence';
 import { type ZoneOutput } from '../zone-output';
 import { byHitsThenName, firstKnown } from '../zone-vocabulary';
 import { byString, smallest } from './bottom-k';
@@ -25,18 +23,13 @@ const bySample = (a: SampleRow, b: SampleRow): number =>
 const byTrain = (a: TrainRow, b: TrainRow): number => a[0] - b[0] || byString(a[1], b[1]);
 const byEvidence = (a: Evidence, b: Evidence): number => a.ts - b.ts || byString(a.qname, b.qname);
 
-export interface MergeSnapshot {
+/** The lifecycle's fields (ring … baseline) sit after `waiting`, as they always have. */
+export interface MergeSnapshot extends LifecycleJson {
   v: 1;
   zone: string;
   shards: number;
   nextTick: number;
   waiting: ShardSummary[];
-  ring: TickJson[];
-  ticksClosed: number;
-  candidateSince: number | null;
-  coldRun: number;
-  active: ActiveAlertJson | null;
-  baseline: BaselineJson;
   model: { counts: number[]; total: number };
   trainBelow: number;
   statsStart: number | null;
@@ -57,20 +50,14 @@ export interface MergeResult {
 /**
  * The merge stage of a hot zone: sums the K shards' summaries of a tick into the Tick the
  * single-instance detector would have filled, then runs what ZoneDetector runs on it — the
- * baseline, the anomaly tests, the alert lifecycle, the stats and offender windows — and
- * answers with a `MergeDecision` that every shard applies before closing the next tick.
- * The lifecycle below is ZoneDetector's (evaluate, start) on merged ticks; where the two must
- * differ it says so.
+ * same `AttackLifecycle` (baseline, anomaly tests, the alert), the stats and offender windows —
+ * and answers with a `MergeDecision` that every shard applies before closing the next tick.
+ * What differs is who holds the names: the shards, so known names are asked for, not listed.
  */
 export class MergeStage {
   nextTick: number;
   private waiting = new Map<number, ShardSummary>();
-  private readonly ring: Tick[] = [];
-  private ticksClosed = 0;
-  private candidateSince: number | null = null;
-  private coldRun = 0;
-  private active: ActiveAlert | null = null;
-  private baseline = new ZoneBaseline();
+  private lifecycle: AttackLifecycle;
   /** The zone's name model, trained as the shards' copies are (the decision carries the names). */
   private model = new NgramModel();
   private trainBelow = 2 ** 32;
@@ -85,8 +72,6 @@ export class MergeStage {
   private windowNsTop: SpaceSaving;
   /** Known names asked of the shards, to publish when their lists arrive. */
   private namesFor: { alertId: string; asOf: number } | null = null;
-  readonly sensitivity: number;
-  private readonly allowlistedZone: boolean;
 
   constructor(
     readonly zone: string,
@@ -95,17 +80,25 @@ export class MergeStage {
     origin: number,
   ) {
     this.nextTick = origin;
-    this.sensitivity = s.sensitivity[zone] ?? 1;
-    this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
     this.windowNsTop = new SpaceSaving(s.topK);
+    this.lifecycle = new AttackLifecycle(zone, s, this.seedTop);
+  }
+
+  /** The open window's never-seen senders (ZoneDetector reads its offender counts here). */
+  private readonly seedTop = (top: SpaceSaving): void => {
+    for (const h of this.windowNsTop.top(this.s.topK)) top.add(h.key, h.count);
+  };
+
+  get sensitivity(): number {
+    return this.lifecycle.sensitivity;
   }
 
   get isActive(): boolean {
-    return this.active !== null;
+    return this.lifecycle.active !== null;
   }
 
   get alertId(): string | null {
-    return this.active?.alertId ?? null;
+    return this.lifecycle.alertId;
   }
 
   /**
@@ -137,7 +130,8 @@ export class MergeStage {
     const s = this.s;
     const out: ZoneOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
     const t = this.mergeTick(parts);
-    const wasActive = this.active !== null;
+    const lifecycle = this.lifecycle;
+    const wasActive = lifecycle.active !== null;
     let repeatTotal = 0;
     let repeated = 0;
     let version = 0;
@@ -152,16 +146,18 @@ export class MergeStage {
     this.publishOffenders(parts, out);
     for (const h of nsTop.top(s.topK)) this.windowNsTop.add(h.key, h.count);
     // During an alert the never-seen senders are its top resolvers (as alertTop in the pass).
-    if (this.active) for (const h of nsTop.top(s.topK)) this.active.top.add(h.key, h.count);
+    const active = lifecycle.active;
+    if (active) for (const h of nsTop.top(s.topK)) active.top.add(h.key, h.count);
 
-    this.ring.push(t);
-    if (this.ring.length > Math.max(s.longHorizonTicks, s.shortHorizonTicks)) this.ring.shift();
-    this.ticksClosed++;
     const repeatShare = repeatTotal > 0 ? repeated / repeatTotal : 0;
-    const lifecycle = this.evaluate(t, repeatShare, version, out);
-    const warm = this.ticksClosed > s.warmupTicks;
-    const baselineQps = warm ? (this.baseline.meanN * 1000) / s.tickMs : null;
-    this.statsWindow(t, parts, baselineQps, out);
+    const step = lifecycle.closeTick(t, repeatShare, version, out);
+    if (step.started) {
+      // The open windows belong to the new alert (as ZoneWindows.alertStarted).
+      this.offAlertId = lifecycle.alertId;
+      this.statsHadAlert = lifecycle.alertId;
+    }
+    const wantNames = step.namesDue ? this.askNames(version) : null;
+    this.statsWindow(t, parts, lifecycle.baselineQps, out);
     this.offenderWindow(t);
 
     // Training: the zone's trainPerTick seen names with the smallest hashes, from every shard.
@@ -191,12 +187,14 @@ export class MergeStage {
         v: 1,
         zone: this.zone,
         tick: t.start,
-        alert: this.active ? { alertId: this.active.alertId, onset: this.active.onset } : null,
-        started: lifecycle.started,
-        ended: lifecycle.ended,
+        alert: lifecycle.active
+          ? { alertId: lifecycle.active.alertId, onset: lifecycle.active.onset }
+          : null,
+        started: step.started,
+        ended: step.ended,
         train,
         trainBelow: this.trainBelow,
-        wantNames: lifecycle.wantNames,
+        wantNames,
       },
     };
   }
@@ -319,7 +317,7 @@ export class MergeStage {
     out: ZoneOutput,
   ): void {
     const s = this.s;
-    const alertId = this.active?.alertId ?? null;
+    const alertId = this.lifecycle.alertId;
     this.statsStart ??= t.start;
     this.statsTicks.push(t);
     if (alertId) this.statsHadAlert = alertId;
@@ -362,7 +360,7 @@ export class MergeStage {
 
   private offenderWindow(t: Tick): void {
     const s = this.s;
-    const alertId = this.active?.alertId ?? null;
+    const alertId = this.lifecycle.alertId;
     this.offStart ??= t.start;
     if (alertId) this.offAlertId = alertId;
     const tickIndex = Math.floor(t.start / s.tickMs);
@@ -373,166 +371,15 @@ export class MergeStage {
     this.windowNsTop.clear();
   }
 
-  private assess(h: number, warm: boolean): Evaluation {
-    return assess(this.ring, h, this.baseline, this.s, this.sensitivity, warm);
-  }
-
-  /** ZoneDetector.evaluate on the merged tick; what the shards must learn is returned. */
-  private evaluate(
-    t: Tick,
-    repeats: number,
-    version: number,
-    out: ZoneOutput,
-  ): { started: boolean; ended: boolean; wantNames: { asOf: number } | null } {
-    const s = this.s;
-    const k = this.sensitivity;
-    const none = { started: false, ended: false, wantNames: null };
-    const warm = this.ticksClosed > s.warmupTicks;
-    const short = this.assess(s.shortHorizonTicks, warm);
-    const long = this.assess(s.longHorizonTicks, warm);
-    const mid = this.assess(Math.max(s.shortHorizonTicks, Math.ceil(s.longHorizonTicks / 2)), warm);
-    const tickEnd = t.start + s.tickMs;
-    const floor = floorHot(t, s, k, 1, !warm);
-    const floorCounts =
-      (floor & ~FLOOR_RANDOM) !== 0 || (floor !== 0 && repeats <= s.maxRepeatShare);
-    this.coldRun = !warm && floorCounts ? this.coldRun + 1 : 0;
-    const coldHot =
-      !warm &&
-      (this.coldRun >= s.coldTicks || slowFloorHot(this.ring, s, k, repeats <= s.maxRepeatShare));
-
-    if (short.candidate || long.candidate) this.candidateSince ??= t.start;
-    else if (this.active === null) this.candidateSince = null;
-    if (short.failHot || long.failHot || short.surgeHot || long.surgeHot)
-      this.candidateSince ??= t.start;
-
-    if (this.active === null) {
-      const signals: AlertSignal[] = [];
-      if (warm && (short.hot || long.hot) && repeats <= s.maxRepeatShare)
-        signals.push('never-seen');
-      if (warm && (short.failHot || long.failHot)) signals.push('failures');
-      if (short.surgeHot || long.surgeHot) signals.push('surge');
-      if (coldHot) signals.push('cold-zone');
-      if (!this.allowlistedZone && signals.length > 0) {
-        if (coldHot) this.candidateSince ??= t.start - (s.coldTicks - 1) * s.tickMs;
-        this.start(t, short, long, tickEnd, signals, version, out);
-        return { started: true, ended: false, wantNames: { asOf: this.active!.onset } };
-      }
-      const alpha = warm ? s.baselineAlpha : s.warmupAlpha;
-      const unusual = short.candidate || long.candidate || this.candidateSince !== null;
-      this.baseline.learn(t, unusual ? alpha / 4 : alpha);
-      return none;
-    }
-
-    const a = this.active;
-    if (
-      short.cold &&
-      short.failCold &&
-      !short.surgeHot &&
-      !mid.hot &&
-      !mid.failHot &&
-      !mid.surgeHot &&
-      floorHot(t, s, k, 0.5, a.signals.includes('cold-zone')) === 0 &&
-      !(a.signals.includes('cold-zone') && slowFloorHot(this.ring, s, k, true))
-    ) {
-      if (a.quietTicks === 0) a.firstQuietTick = t.start;
-      a.quietTicks++;
-    } else {
-      if (a.quietTicks >= s.shortHorizonTicks)
-        a.longestGap = Math.max(a.longestGap ?? 0, a.quietTicks);
-      a.quietTicks = 0;
-    }
-    const quietNeeded = Math.min(
-      s.maxEndQuietTicks,
-      Math.max(s.endQuietTicks, 2 * (a.longestGap ?? 0)),
-    );
-    if (a.quietTicks >= quietNeeded) {
-      out.alerts.push(this.alert('ended', tickEnd, short, long, a.firstQuietTick));
-      this.active = null;
-      this.candidateSince = null;
-      return { started: false, ended: true, wantNames: null };
-    }
-    for (const sig of signalsNow(short, long, mid))
-      if (!a.signals.includes(sig)) a.signals.push(sig);
-    let wantNames: { asOf: number } | null = null;
-    if (tickEnd - a.lastUpdateAt >= s.updateEveryMs) {
-      a.lastUpdateAt = tickEnd;
-      if (version !== (a.namesVersion ?? 0)) wantNames = this.askNames(version);
-      out.alerts.push(this.alert('updated', tickEnd, short, long, null));
-    }
-    return { started: false, ended: false, wantNames };
-  }
-
-  private start(
-    t: Tick,
-    short: Evaluation,
-    long: Evaluation,
-    tickEnd: number,
-    signals: AlertSignal[],
-    version: number,
-    out: ZoneOutput,
-  ): void {
-    const s = this.s;
-    const onset = Math.max(
-      this.candidateSince ?? t.start,
-      t.start - (s.longHorizonTicks - 1) * s.tickMs,
-    );
-    const fp = new FingerprintAcc();
-    const top = new SpaceSaving(s.topK);
-    const samples: string[] = [];
-    const evidence: Evidence[] = [];
-    for (const r of this.ring) {
-      if (r.start < onset) continue;
-      fp.merge(r.fp);
-      for (const x of r.samples) if (samples.length < s.sampleNames) samples.push(x);
-      for (const x of r.evidence) if (evidence.length < s.sampleNames) evidence.push(x);
-    }
-    // The open window's never-seen senders (ZoneDetector reads its offender counts here).
-    for (const h of this.windowNsTop.top(s.topK)) top.add(h.key, h.count);
-    this.active = {
-      alertId: `${this.zone}@${onset}`,
-      onset,
-      lastUpdateAt: tickEnd,
-      quietTicks: 0,
-      firstQuietTick: tickEnd,
-      fp,
-      top,
-      samples,
-      evidence,
-      signals,
-    };
-    this.offAlertId = this.active.alertId;
-    this.statsHadAlert = this.active.alertId;
-    this.askNames(version);
-    out.alerts.push(this.alert('started', tickEnd, short, long, null));
-  }
-
   /**
    * Known names come from the shards' vocabularies: asked for with this decision, published with
    * the next tick (one tick after ZoneDetector publishes them; the same for every K).
    */
   private askNames(version: number): { asOf: number } {
-    const a = this.active!;
-    a.namesVersion = version;
+    const a = this.lifecycle.active!;
+    this.lifecycle.namesSent(version);
     this.namesFor = { alertId: a.alertId, asOf: a.onset };
     return { asOf: a.onset };
-  }
-
-  private alert(
-    phase: Alert['phase'],
-    at: number,
-    short: Evaluation,
-    long: Evaluation,
-    endedAt: number | null,
-  ): Alert {
-    return alertMessage(this.active!, phase, at, endedAt, {
-      zone: this.zone,
-      settings: this.s,
-      sensitivity: this.sensitivity,
-      ring: this.ring,
-      baseline: this.baseline,
-      short,
-      long,
-    });
   }
 
   toJSON(): MergeSnapshot {
@@ -542,14 +389,7 @@ export class MergeStage {
       shards: this.shards,
       nextTick: this.nextTick,
       waiting: [...this.waiting.values()],
-      ring: this.ring.map(tickToJson),
-      ticksClosed: this.ticksClosed,
-      candidateSince: this.candidateSince,
-      coldRun: this.coldRun,
-      active: this.active
-        ? { ...this.active, fp: this.active.fp.toJSON(), top: this.active.top.toJSON() }
-        : null,
-      baseline: this.baseline.toJSON(),
+      ...this.lifecycle.toJSON(),
       model: this.model.toJSON(),
       trainBelow: this.trainBelow,
       statsStart: this.statsStart,
@@ -566,19 +406,7 @@ export class MergeStage {
   static fromJSON(s: DetectorSettings, j: MergeSnapshot): MergeStage {
     const m = new MergeStage(j.zone, j.shards, s, j.nextTick);
     for (const w of j.waiting) m.waiting.set(w.tick * BLOCKS + w.shard, w);
-    m.ring.push(...j.ring.map(tickFromJson));
-    m.ticksClosed = j.ticksClosed;
-    m.candidateSince = j.candidateSince;
-    m.coldRun = j.coldRun;
-    m.active = j.active
-      ? {
-          ...j.active,
-          fp: FingerprintAcc.fromJSON(j.active.fp),
-          top: SpaceSaving.fromJSON(s.topK, j.active.top),
-          signals: j.active.signals ?? ['never-seen'],
-        }
-      : null;
-    m.baseline = ZoneBaseline.fromJSON(j.baseline);
+    m.lifecycle = AttackLifecycle.fromJSON(j.zone, s, j, m.seedTop);
     m.model = NgramModel.fromJSON(j.model);
     m.trainBelow = j.trainBelow;
     m.statsStart = j.statsStart;
@@ -591,13 +419,4 @@ export class MergeStage {
     m.namesFor = j.namesFor;
     return m;
   }
-}
-
-/** Evidence that holds now, during an alert (for the alert's `signals`). */
-function signalsNow(short: Evaluation, long: Evaluation, mid: Evaluation): AlertSignal[] {
-  const out: AlertSignal[] = [];
-  if (short.hot || mid.hot || long.hot) out.push('never-seen');
-  if (short.failHot || mid.failHot || long.failHot) out.push('failures');
-  if (short.surgeHot || mid.surgeHot || long.surgeHot) out.push('surge');
-  return out;
 }
