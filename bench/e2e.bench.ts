@@ -61,7 +61,8 @@ const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WORK = join(ROOT, '.local', 'e2e');
 /** The detector closes a tick once its zone's event time is this far past the tick's end (shipped default). */
-const LATENESS_MS = Number(process.env.DETECTOR_ALLOWED_LATENESS_MS ?? 1000);
+// The detector's own default (services/detector/src/core/settings.ts) unless overridden.
+const LATENESS_MS = Number(process.env.DETECTOR_ALLOWED_LATENESS_MS ?? 500);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const log = (s: string) => process.stderr.write(`[e2e] ${s}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
