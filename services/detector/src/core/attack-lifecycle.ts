@@ -4,6 +4,7 @@ import { FingerprintAcc } from './fingerprint';
 import { type DetectorSettings } from './settings';
 import { SpaceSaving } from './space-saving';
 import { type Tick, tickFromJson, tickToJson, type TickJson } from './tick';
+import { zoneAllowlisted } from './zone-allowlist';
 import { ZoneBaseline, type BaselineJson } from './zone-baseline';
 import { assess, floorHot, FLOOR_RANDOM, slowFloorHot, type Evaluation } from './zone-evidence';
 import { type ZoneOutput } from './zone-output';
@@ -60,7 +61,7 @@ export class AttackLifecycle {
     private readonly seedTop: (top: SpaceSaving) => void,
   ) {
     this.sensitivity = s.sensitivity[zone] ?? 1;
-    this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
+    this.allowlistedZone = zoneAllowlisted(s.allowlist, zone);
   }
 
   get active(): ActiveAlert | null {

@@ -1,11 +1,12 @@
 import { hash2Bytes, type Hash2 } from './hash';
 import { HyperLogLog } from './hyperloglog';
-import { labelFeatures, NgramModel, scoreSubnameBytes, utf8 } from './label-score';
+import { labelFeatures, NgramModel, scoreSubnameBytes } from './label-score';
 import { SeenFilter, type SeenFilterJson } from './seen-filter';
 import { type DetectorSettings } from './settings';
 import { type SpaceSaving } from './space-saving';
 import { type Tick } from './tick';
 import { ROW_EDNS, ROW_RD, type TickRows } from './tick-rows';
+import { countAnswer, ZoneAllowlist } from './zone-allowlist';
 import { ZoneVocabulary, type VocabularyJson, type VocabularySettings } from './zone-vocabulary';
 import { type ZoneWindows } from './zone-windows';
 
@@ -42,10 +43,7 @@ export class NameScoring {
    * new names that repeat is therefore not an attack, however many there are.
    */
   private recentNew = new Map<number, { tick: number; repeated: boolean }>();
-  private readonly subtrees: string[];
-  /** The allowlisted subtrees' labels left of the zone, as bytes (subnames are bytes). */
-  private readonly subtreeLabels: Uint8Array[];
-  readonly allowlistedZone: boolean;
+  private readonly allowlist: ZoneAllowlist;
 
   constructor(
     zone: string,
@@ -56,32 +54,11 @@ export class NameScoring {
       falsePositiveRate: s.seenFalsePositiveRate,
     });
     this.vocabulary = new ZoneVocabulary(vocabularySettings(s));
-    this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
-    this.subtrees = s.allowlist.filter((a) => a.endsWith(`.${zone}`));
-    this.subtreeLabels = this.subtrees.map((a) => utf8(a.slice(0, a.length - zone.length - 1)));
+    this.allowlist = new ZoneAllowlist(s.allowlist, zone);
   }
 
-  /** Is row i's name in an allowlisted subtree (or the zone allowlisted)? */
-  private isAllowlisted(rows: TickRows, i: number): boolean {
-    if (this.allowlistedZone) return true;
-    if (this.subtrees.length === 0) return false;
-    const odd = rows.oddQname(i);
-    if (odd !== undefined) {
-      for (const sub of this.subtrees) if (odd === sub || odd.endsWith(`.${sub}`)) return true;
-      return false;
-    }
-    // sub.zone is in subtree a.zone when sub is a or ends with ".a".
-    const b = rows.arena;
-    const start = rows.subStart[i]!;
-    const end = rows.subEnd[i]!;
-    for (const a of this.subtreeLabels) {
-      const from = end - a.length;
-      if (from < start || (from > start && b[from - 1] !== 0x2e)) continue;
-      let same = true;
-      for (let k = 0; k < a.length && same; k++) same = b[from + k] === a[k];
-      if (same) return true;
-    }
-    return false;
+  get allowlistedZone(): boolean {
+    return this.allowlist.zone;
   }
 
   /**
@@ -115,27 +92,12 @@ export class NameScoring {
         t.rc++;
         if (rcode === 3) t.nx++;
       }
-      if (this.isAllowlisted(rows, i)) {
+      if (this.allowlist.has(rows, i)) {
         t.allow++;
         windows.countOffender(resolver, false);
         continue;
       }
-      if (rcode >= 0) {
-        t.rcs++;
-        if (rcode === 3) t.fails++;
-        else if (rcode === 0) {
-          if (rows.ancount[i] === 0) {
-            t.fails++;
-            t.nodata++;
-          }
-        } else if (rcode === 2) {
-          t.fails++;
-          t.servfail++;
-        } else if (rcode === 5) {
-          t.fails++;
-          t.refused++;
-        }
-      }
+      countAnswer(t, rcode, rows.ancount[i]!);
       const known = vocabulary.lookup(h1);
       if (!ZoneVocabulary.established(known, establishedBefore)) {
         t.fresh++;

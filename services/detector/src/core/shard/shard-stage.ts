@@ -1,24 +1,20 @@
-import { type Evidence, type QueryColumns, type QueryEvent } from '@sluice/contracts';
+import { type QueryColumns, type QueryEvent } from '@sluice/contracts';
 import { hash2Bytes, type Hash2 } from '../hash';
 import { HyperLogLog } from '../hyperloglog';
-import { labelFeatures, NgramModel, scoreSubnameBytes, utf8 } from '../label-score';
-import { vocabularySettings } from '../name-scoring';
-import { SeenFilter, type SeenFilterJson } from '../seen-filter';
+import { labelFeatures, NgramModel, scoreSubnameBytes } from '../label-score';
+import { SeenFilter } from '../seen-filter';
 import { type DetectorSettings } from '../settings';
 import { SpaceSaving, type HeavyHitter } from '../space-saving';
 import { Tick, tickToJson } from '../tick';
 import { ROW_EDNS, ROW_RD, TickRows, type PendingRow } from '../tick-rows';
-import {
-  byHitsThenName,
-  firstKnown,
-  ZoneVocabulary,
-  type VocabularyJson,
-} from '../zone-vocabulary';
+import { countAnswer, ZoneAllowlist } from '../zone-allowlist';
+import { byHitsThenName, firstKnown, ZoneVocabulary } from '../zone-vocabulary';
 import { BottomK, byString } from './bottom-k';
+import { blockFilter, NameBlock, type BlockJson } from './name-block';
+import { ShardOffenders, type ShardOffendersJson } from './shard-offenders';
 import { BLOCKS, blockOf, shardOfBlock } from './shard-routing';
 import {
   type MergeDecision,
-  type OffenderRow,
   type SampleRow,
   type ShardSummary,
   type TrainRow,
@@ -28,74 +24,11 @@ const scratch: Hash2 = { h1: 0, h2: 0 };
 const f = labelFeatures();
 /** New names sampled per block and tick for the repeat share (today's 200 per zone, over 64 blocks). */
 const REPEAT_SAMPLE_PER_BLOCK = Math.ceil(200 / BLOCKS);
-const EVIDENCE_PER_RESOLVER = 3;
 /** Never-seen senders sent per shard and tick: an alert lists 10. */
 export const NS_TOP = 16;
 
-/** Seen-filter and vocabulary settings for one block: the zone's, divided by BLOCKS. */
-function blockFilter(s: DetectorSettings) {
-  return {
-    capacity: Math.ceil(s.seenCapacity / BLOCKS),
-    falsePositiveRate: s.seenFalsePositiveRate,
-    initialCapacity: Math.ceil(4096 / BLOCKS),
-  };
-}
-
-/** The zone's vocabulary bounds (NameScoring's), the capacity divided among the blocks. */
-function blockVocabulary(s: DetectorSettings) {
-  const v = vocabularySettings(s);
-  return { ...v, capacity: Math.ceil(v.capacity / BLOCKS) };
-}
-
-/** One block's names: what NameScoring holds per zone, for 1/BLOCKS of the names. */
-class NameBlock {
-  seen: SeenFilter;
-  alertSeen: SeenFilter | null = null;
-  vocabulary: ZoneVocabulary;
-  recentNew = new Map<number, { tick: number; repeated: boolean }>();
-  sampledThisTick = 0;
-
-  constructor(s: DetectorSettings) {
-    this.seen = new SeenFilter(blockFilter(s));
-    this.vocabulary = new ZoneVocabulary(blockVocabulary(s));
-  }
-
-  toJSON(): BlockJson {
-    return {
-      seen: this.seen.toJSON(),
-      alertSeen: this.alertSeen?.toJSON() ?? null,
-      vocabulary: this.vocabulary.toJSON(),
-      vocabularyVersion: this.vocabulary.version,
-      recentNew: [...this.recentNew],
-    };
-  }
-
-  static fromJSON(s: DetectorSettings, j: BlockJson): NameBlock {
-    const b = new NameBlock(s);
-    b.seen = SeenFilter.fromJSON(blockFilter(s), j.seen);
-    b.alertSeen = j.alertSeen ? SeenFilter.fromJSON(blockFilter(s), j.alertSeen) : null;
-    b.vocabulary = ZoneVocabulary.fromJSON(blockVocabulary(s), j.vocabulary);
-    b.vocabulary.version = j.vocabularyVersion;
-    b.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
-    return b;
-  }
-}
-
-interface BlockJson {
-  seen: SeenFilterJson;
-  alertSeen: SeenFilterJson | null;
-  vocabulary: VocabularyJson;
-  vocabularyVersion: number;
-  recentNew: [number, { tick: number; repeated: boolean }][];
-}
-
-interface OffCount {
-  attack: number;
-  total: number;
-  evidence: Evidence[];
-}
-
-export interface ShardSnapshot {
+/** The offender window's fields (offStart … offDone) sit after `statsTop`, as they always have. */
+export interface ShardSnapshot extends ShardOffendersJson {
   v: 1;
   zone: string;
   shard: number;
@@ -110,18 +43,12 @@ export interface ShardSnapshot {
   alert: { alertId: string; onset: number } | null;
   trainBelow: number;
   statsTop: HeavyHitter[];
-  offStart: number | null;
-  offAlertId: string | null;
-  off: [string, OffCount][];
-  offClosed: { windowStart: number; windowEnd: number; off: [string, OffCount][] } | null;
-  offDone: ShardSummary['offenders'];
   namesDue: ShardSummary['knownNames'];
 }
 
 const bySample = (a: SampleRow, b: SampleRow): number =>
   a[0] - b[0] || a[1] - b[1] || byString(a[2], b[2]) || byString(a[3], b[3]);
 const byTrain = (a: TrainRow, b: TrainRow): number => a[0] - b[0] || byString(a[1], b[1]);
-const byEvidence = (a: Evidence, b: Evidence): number => a.ts - b.ts || byString(a.qname, b.qname);
 
 /**
  * The shard stage of a hot zone: the per-query pass over the names of its blocks. It owns
@@ -144,16 +71,9 @@ export class ShardStage {
   private alert: { alertId: string; onset: number } | null = null;
   private trainBelow = 2 ** 32;
   private statsTop: SpaceSaving;
-  private off = new Map<string, OffCount>();
-  private offStart: number | null = null;
-  private offAlertId: string | null = null;
-  private offClosed: { windowStart: number; windowEnd: number; off: Map<string, OffCount> } | null =
-    null;
-  private offDone: ShardSummary['offenders'] = null;
+  private offenders: ShardOffenders;
   private namesDue: ShardSummary['knownNames'] = null;
-  private readonly subtrees: string[];
-  private readonly subtreeLabels: Uint8Array[];
-  private readonly allowlistedZone: boolean;
+  private readonly allowlist: ZoneAllowlist;
 
   constructor(
     readonly zone: string,
@@ -169,9 +89,8 @@ export class ShardStage {
     for (let b = 0; b < BLOCKS; b++)
       this.blocks.push(shardOfBlock(b, shards) === shard ? new NameBlock(s) : undefined);
     this.statsTop = new SpaceSaving(s.topK);
-    this.allowlistedZone = s.allowlist.some((a) => zone === a || zone.endsWith(`.${a}`));
-    this.subtrees = s.allowlist.filter((a) => a.endsWith(`.${zone}`));
-    this.subtreeLabels = this.subtrees.map((a) => utf8(a.slice(0, a.length - zone.length - 1)));
+    this.offenders = new ShardOffenders(s);
+    this.allowlist = new ZoneAllowlist(s.allowlist, zone);
   }
 
   /**
@@ -271,21 +190,7 @@ export class ShardStage {
     this.alert = d.alert;
     this.trainBelow = d.trainBelow;
     if (d.wantNames) this.namesDue = this.knownNames(d.wantNames.asOf);
-    // The offender window: an alert open after any of its ticks owns it (as ZoneWindows).
-    if (d.alert) this.offAlertId = d.alert.alertId;
-    if (this.offClosed) {
-      const c = this.offClosed;
-      this.offDone =
-        this.offAlertId !== null
-          ? {
-              windowStart: c.windowStart,
-              windowEnd: c.windowEnd,
-              rows: [...c.off].map(([r, x]): OffenderRow => [r, x.attack, x.total, x.evidence]),
-            }
-          : null;
-      this.offClosed = null;
-      this.offAlertId = d.alert?.alertId ?? null;
-    }
+    this.offenders.decided(d.alert);
     this.decidedThrough = d.tick;
   }
 
@@ -297,27 +202,6 @@ export class ShardStage {
       names: firstKnown(picked, this.s.knownNamesMax, this.s.knownNamesMaxBytes),
       picked: picked.length,
     };
-  }
-
-  private isAllowlisted(rows: TickRows, i: number): boolean {
-    if (this.allowlistedZone) return true;
-    if (this.subtrees.length === 0) return false;
-    const odd = rows.oddQname(i);
-    if (odd !== undefined) {
-      for (const sub of this.subtrees) if (odd === sub || odd.endsWith(`.${sub}`)) return true;
-      return false;
-    }
-    const b = rows.arena;
-    const start = rows.subStart[i]!;
-    const end = rows.subEnd[i]!;
-    for (const a of this.subtreeLabels) {
-      const from = end - a.length;
-      if (from < start || (from > start && b[from - 1] !== 0x2e)) continue;
-      let same = true;
-      for (let k = 0; k < a.length && same; k++) same = b[from + k] === a[k];
-      if (same) return true;
-    }
-    return false;
   }
 
   /**
@@ -360,27 +244,12 @@ export class ShardStage {
         t.rc++;
         if (rcode === 3) t.nx++;
       }
-      if (this.isAllowlisted(r, i)) {
+      if (this.allowlist.has(r, i)) {
         t.allow++;
-        this.countOffender(r, i, resolver, false);
+        this.offenders.count(r, i, resolver, false);
         continue;
       }
-      if (rcode >= 0) {
-        t.rcs++;
-        if (rcode === 3) t.fails++;
-        else if (rcode === 0) {
-          if (r.ancount[i] === 0) {
-            t.fails++;
-            t.nodata++;
-          }
-        } else if (rcode === 2) {
-          t.fails++;
-          t.servfail++;
-        } else if (rcode === 5) {
-          t.fails++;
-          t.refused++;
-        }
-      }
+      countAnswer(t, rcode, r.ancount[i]!);
       const vocabulary = block.vocabulary;
       const known = vocabulary.lookup(h1);
       if (!ZoneVocabulary.established(known, establishedBefore)) {
@@ -435,7 +304,7 @@ export class ShardStage {
         if (samples.admits(h1)) samples.offer([h1, r.ts[i]!, resolver, r.qname(i)]);
         nsTop.add(resolver);
       }
-      this.countOffender(r, i, resolver, !seen);
+      this.offenders.count(r, i, resolver, !seen);
     }
     const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
     let sampled = 0;
@@ -460,13 +329,7 @@ export class ShardStage {
       statsTop = this.statsTop.top(s.topK);
       this.statsTop.clear();
     }
-    this.offStart ??= start;
-    if ((tickIndex + 1) % s.offenderWindowTicks === 0) {
-      // Sent with the next tick, once the merge stage has said whether an alert owns it.
-      this.offClosed = { windowStart: this.offStart, windowEnd: start + s.tickMs, off: this.off };
-      this.off = new Map();
-      this.offStart = null;
-    }
+    this.offenders.closeTick(start);
     const blockFloats: ShardSummary['floats'] = [];
     for (let k = 0; k < BLOCKS; k++) {
       const at = k * 4;
@@ -491,36 +354,11 @@ export class ShardStage {
       vocabularyVersion,
       train: train.take(),
       statsTop,
-      offenders: this.offDone,
+      offenders: this.offenders.take(),
       knownNames: this.namesDue,
     };
-    this.offDone = null;
     this.namesDue = null;
     return summary;
-  }
-
-  /** Offender window counts, with each resolver's earliest attack-like queries as evidence. */
-  private countOffender(rows: TickRows, i: number, resolver: string, attackLike: boolean): void {
-    let c = this.off.get(resolver);
-    if (!c) {
-      if (this.off.size >= this.s.maxTrackedResolvers) return;
-      this.off.set(resolver, (c = { attack: 0, total: 0, evidence: [] }));
-    }
-    c.total++;
-    if (!attackLike) return;
-    c.attack++;
-    const ev = c.evidence;
-    const ts = rows.ts[i]!;
-    if (ev.length < EVIDENCE_PER_RESOLVER) {
-      ev.push({ ts, resolver, qname: rows.qname(i) });
-      ev.sort(byEvidence);
-    } else if (ts <= ev[ev.length - 1]!.ts) {
-      const e = { ts, resolver, qname: rows.qname(i) };
-      if (byEvidence(e, ev[ev.length - 1]!) < 0) {
-        ev[ev.length - 1] = e;
-        ev.sort(byEvidence);
-      }
-    }
   }
 
   /** Sketch bytes held (filters, vocabulary), for benchmarks. */
@@ -532,8 +370,6 @@ export class ShardStage {
   }
 
   toJSON(): ShardSnapshot {
-    const offEntries = (m: Map<string, OffCount>) =>
-      [...m].map(([r, c]): [string, OffCount] => [r, { ...c, evidence: [...c.evidence] }]);
     return {
       v: 1,
       zone: this.zone,
@@ -549,17 +385,7 @@ export class ShardStage {
       alert: this.alert,
       trainBelow: this.trainBelow,
       statsTop: this.statsTop.toJSON(),
-      offStart: this.offStart,
-      offAlertId: this.offAlertId,
-      off: offEntries(this.off),
-      offClosed: this.offClosed
-        ? {
-            windowStart: this.offClosed.windowStart,
-            windowEnd: this.offClosed.windowEnd,
-            off: offEntries(this.offClosed.off),
-          }
-        : null,
-      offDone: this.offDone,
+      ...this.offenders.toJSON(),
       namesDue: this.namesDue,
     };
   }
@@ -579,17 +405,7 @@ export class ShardStage {
     z.alert = j.alert;
     z.trainBelow = j.trainBelow;
     z.statsTop = SpaceSaving.fromJSON(s.topK, j.statsTop);
-    z.offStart = j.offStart;
-    z.offAlertId = j.offAlertId;
-    z.off = new Map(j.off);
-    z.offClosed = j.offClosed
-      ? {
-          windowStart: j.offClosed.windowStart,
-          windowEnd: j.offClosed.windowEnd,
-          off: new Map(j.offClosed.off),
-        }
-      : null;
-    z.offDone = j.offDone;
+    z.offenders = ShardOffenders.fromJSON(s, j);
     z.namesDue = j.namesDue;
     return z;
   }
