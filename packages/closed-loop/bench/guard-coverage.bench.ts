@@ -57,12 +57,12 @@ function duration(s: string): number | null {
 }
 
 /**
- * Another commit's detector core, loaded from git into packages/closed-loop/.before/ (ignored;
+ * Another commit's detector core, loaded from git into packages/closed-loop/.baseline/ (ignored;
  * '@sluice/contracts' resolves from there to this checkout's, as in the detector's
  * against-commit bench).
  */
 async function coreOf(commit: string): Promise<() => CoverageCore> {
-  const dir = join(repoRoot, 'packages/closed-loop/.before', commit.replace(/[^\w.-]/g, '_'));
+  const dir = join(repoRoot, 'packages/closed-loop/.baseline', commit.replace(/[^\w.-]/g, '_'));
   rmSync(dir, { recursive: true, force: true });
   const git = (...args: string[]) =>
     execFileSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8' });
