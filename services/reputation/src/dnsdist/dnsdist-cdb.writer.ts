@@ -55,7 +55,7 @@ export class DnsdistCdbWriter implements BlocklistSink {
     let socket = this.sockets.get(family);
     if (!socket) {
       socket = createSocket(family);
-      // An acknowledgement is a response (QR) with our id; nothing else is read.
+      // Anything with QR set counts as an acknowledgement (only dnsdist answers this socket).
       socket.on('message', (m) => {
         if (m.length >= 3 && (m[2]! & 0x80) !== 0) this.notifiesAcked++;
       });
