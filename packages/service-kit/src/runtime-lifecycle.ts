@@ -1,6 +1,7 @@
 import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
 import { type Readiness, type ReadinessCheck } from './readiness';
@@ -16,13 +17,19 @@ export interface ServiceRuntime {
  * runtime started; stopped on shutdown. `<S>Service` extends it and names its checks.
  */
 export abstract class RuntimeLifecycle<R extends ServiceRuntime>
-  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+  implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
 {
   /**
    * When the runtime starts: at module init (before the HTTP server listens, so controllers
    * never see it unstarted), or at application bootstrap, once every module is up.
    */
   protected readonly startsOn: 'module-init' | 'bootstrap' = 'module-init';
+
+  /**
+   * When it stops: at shutdown, after the HTTP server closed, or at module destroy, while the
+   * server still answers /metrics and /readyz (Nest closes it in between).
+   */
+  protected readonly stopsOn: 'module-destroy' | 'shutdown' = 'shutdown';
 
   constructor(
     protected readonly runtime: R,
@@ -40,8 +47,12 @@ export abstract class RuntimeLifecycle<R extends ServiceRuntime>
     if (this.startsOn === 'bootstrap') await this.start();
   }
 
+  async onModuleDestroy(): Promise<void> {
+    if (this.stopsOn === 'module-destroy') await this.runtime.stop();
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await this.runtime.stop();
+    if (this.stopsOn === 'shutdown') await this.runtime.stop();
   }
 
   private async start(): Promise<void> {

@@ -6,3 +6,4 @@ export * from './publish/open-publisher';
 export * from './listeners/dnstap.listener';
 export * from './listeners/udp-mirror.listener';
 export * from './replay';
+export * from './ingest.runtime';

@@ -1,9 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ServiceKitModule } from '@sluice/service-kit';
+import { PinoLogger, Registry, ServiceKitModule } from '@sluice/service-kit';
 import { type IngestConfig } from './config/ingest.config';
-import { INGEST_CONFIG, IngestService } from './ingest.service';
+import { IngestRuntime } from './ingest.runtime';
+import { createIngestRuntime, IngestService } from './ingest.service';
 
-export { INGEST_CONFIG };
+export const INGEST_CONFIG = Symbol('INGEST_CONFIG');
 
 @Module({})
 export class IngestModule {
@@ -11,7 +12,16 @@ export class IngestModule {
     return {
       module: IngestModule,
       imports: [ServiceKitModule.forRoot({ serviceName: 'ingest', logLevel: config.LOG_LEVEL })],
-      providers: [{ provide: INGEST_CONFIG, useValue: config }, IngestService],
+      providers: [
+        { provide: INGEST_CONFIG, useValue: config },
+        {
+          provide: IngestRuntime,
+          inject: [Registry, PinoLogger],
+          useFactory: (registry: Registry, logger: PinoLogger) =>
+            createIngestRuntime(config, registry, logger),
+        },
+        IngestService,
+      ],
     };
   }
 }
