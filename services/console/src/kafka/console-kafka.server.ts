@@ -31,6 +31,8 @@ export class ConsoleKafkaServer extends ServerKafka {
   /** `topic:partition` → last offset to read before the held topics go on; empty: not holding. */
   private readonly catchUp = new Map<string, bigint>();
   private holding = false;
+  /** Ends the hold after holdMaxMs; cleared when the hold ends or the server closes. */
+  private holdDeadline: NodeJS.Timeout | null = null;
 
   constructor(
     options: Required<KafkaOptions>['options'],
@@ -50,17 +52,20 @@ export class ConsoleKafkaServer extends ServerKafka {
     const release = (why: 'caught up' | 'deadline') => {
       if (!this.holding) return;
       this.holding = false;
-      clearTimeout(deadline);
+      this.clearHoldDeadline();
       if (why === 'deadline')
         this.history.log?.warn(
           { topics: this.history.holdTopics, pending: [...this.catchUp.keys()] },
           'the blocklist was not read to its end in time: offender records let through (stop figures may miss some of the history)',
         );
-      consumer.resume(held);
+      // kafkajs throws when its group is being rebuilt (a crash) or gone (stopped); the next join
+      // does not pause again (holding is false), so the topics resume there.
+      ignoreNoGroup(() => consumer.resume(held));
     };
-    const deadline = setTimeout(() => release('deadline'), this.history.holdMaxMs ?? 60_000);
-    deadline.unref();
-    if (!this.holding) clearTimeout(deadline);
+    if (this.holding) {
+      this.holdDeadline = setTimeout(() => release('deadline'), this.history.holdMaxMs ?? 60_000);
+      this.holdDeadline.unref();
+    }
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (!this.holding) return;
       const key = `${payload.topic}:${payload.partition}`;
@@ -77,9 +82,11 @@ export class ConsoleKafkaServer extends ServerKafka {
       this.consumerReady = true;
       const now = seeks;
       seeks = [];
-      for (const s of now) consumer.seek(s);
-      // Each (re)join builds a new kafkajs group, which forgets pauses: hold again until released.
-      if (this.holding) consumer.pause(held);
+      ignoreNoGroup(() => {
+        for (const s of now) consumer.seek(s);
+        // Each (re)join builds a new kafkajs group, which forgets pauses: hold again until released.
+        if (this.holding) consumer.pause(held);
+      });
     });
     consumer.on(consumer.events.CRASH, () => (this.consumerReady = false));
     consumer.on(consumer.events.STOP, () => (this.consumerReady = false));
@@ -88,7 +95,16 @@ export class ConsoleKafkaServer extends ServerKafka {
 
   override async close(): Promise<void> {
     this.consumerReady = false;
+    // A deadline firing after close would resume a consumer that no longer has a group: kafkajs
+    // throws, uncaught, and takes the process with it (it crashed the test runner).
+    this.holding = false;
+    this.clearHoldDeadline();
     await super.close();
+  }
+
+  private clearHoldDeadline(): void {
+    if (this.holdDeadline) clearTimeout(this.holdDeadline);
+    this.holdDeadline = null;
   }
 
   private async historyOffsets(): Promise<
@@ -113,5 +129,15 @@ export class ConsoleKafkaServer extends ServerKafka {
     } finally {
       await admin.disconnect();
     }
+  }
+}
+
+/** Runs a kafkajs pause/resume/seek; a consumer without a group (crashed, stopped) is not fatal. */
+function ignoreNoGroup(action: () => void): void {
+  try {
+    action();
+  } catch (error) {
+    if (!(error instanceof Error) || !/Consumer group was not initialized/.test(error.message))
+      throw error;
   }
 }
