@@ -10,6 +10,7 @@ import { type ZoneOutput } from '../zone-output';
 import { byHitsThenName, firstKnown } from '../zone-vocabulary';
 import { byString, smallest } from './bottom-k';
 import { BLOCKS } from './shard-routing';
+import { byEvidence } from './shard-offenders';
 import {
   type MergeDecision,
   type SampleRow,
@@ -21,7 +22,6 @@ const FLOAT_SLOTS = [4, 8, 9] as const;
 const bySample = (a: SampleRow, b: SampleRow): number =>
   a[0] - b[0] || a[1] - b[1] || byString(a[2], b[2]) || byString(a[3], b[3]);
 const byTrain = (a: TrainRow, b: TrainRow): number => a[0] - b[0] || byString(a[1], b[1]);
-const byEvidence = (a: Evidence, b: Evidence): number => a.ts - b.ts || byString(a.qname, b.qname);
 
 /** The lifecycle's fields (ring … baseline) sit after `waiting`, as they always have. */
 export interface MergeSnapshot extends LifecycleJson {
