@@ -98,6 +98,8 @@ local evicted = 0
 local excess = redis.call('ZCARD', IDX) - cap
 if excess > 0 then
   local popped = redis.call('ZPOPMIN', IDX, excess)
+  -- per scope: rows, attack and total queries evicted, added to its :evicted once per call
+  local gone, order = {}, {}
   for i = 1, #popped, 2 do
     local scope, resolver = string.match(popped[i], '^(.*)|([^|]*)$')
     if scope then
@@ -106,18 +108,28 @@ if excess > 0 then
       -- nothing to count when the scope expired (retention) before its rows were evicted
       if v then
         local q1, q2 = string.match(v, '^([^,]+),([^,]+),')
-        local kX = pfx .. scope .. ':evicted'
-        redis.call('HINCRBY', kX, 'rows', 1)
-        redis.call('HINCRBY', kX, 'attackQueries', q1)
-        redis.call('HINCRBY', kX, 'totalQueries', q2)
-        local left = redis.call('TTL', kAgg)
-        redis.call('EXPIRE', kX, left > 0 and left or ttl)
+        local g = gone[scope]
+        if g == nil then
+          g = {0, 0, 0}
+          gone[scope] = g
+          table.insert(order, scope)
+        end
+        g[1], g[2], g[3] = g[1] + 1, g[2] + tonumber(q1), g[3] + tonumber(q2)
         redis.call('HDEL', kAgg, resolver)
         redis.call('HDEL', pfx .. scope .. ':ev', resolver)
         redis.call('HDEL', pfx .. scope .. ':enr', resolver)
         evicted = evicted + 1
       end
     end
+  end
+  for _, scope in ipairs(order) do
+    local g, kX = gone[scope], pfx .. scope .. ':evicted'
+    redis.call('HINCRBY', kX, 'rows', g[1])
+    redis.call('HINCRBY', kX, 'attackQueries', string.format('%.0f', g[2]))
+    redis.call('HINCRBY', kX, 'totalQueries', string.format('%.0f', g[3]))
+    -- as long as the scope's rows: :enr is written with every row (gone with the last, then the retention)
+    local left = redis.call('TTL', pfx .. scope .. ':enr')
+    redis.call('EXPIRE', kX, left > 0 and left or ttl)
   end
 end
 return {written, evicted}
