@@ -80,4 +80,20 @@ describe('runFuzz with several async inputs in flight', () => {
     const replay = await runFuzz(t, { inputs: 1, seed: 3, path: r.failure!.path! });
     expect(replay.failure).toBeNull();
   });
+
+  it('reports a failing check as the check, not as the input that preceded it', async () => {
+    let checks = 0;
+    const t = target(async (x) => {
+      await tick(x);
+      return verdict(x);
+    }, 4);
+    t.check = () => {
+      if (++checks === 3) throw new Error('the bouncer pull answered 503');
+    };
+    const r = await runFuzz(t, { inputs: 1_000, seed: 5, checkEvery: 100 });
+    expect(r.failure?.message).toBe(
+      'the check after 300 inputs failed, 4 in flight: Error: the bouncer pull answered 503',
+    );
+    expect(r.failure?.path).toBeNull();
+  });
 });

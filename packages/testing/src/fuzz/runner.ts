@@ -103,6 +103,15 @@ export interface FuzzReport {
   failure: FuzzFailure | null;
 }
 
+/** The first input that failed among several in flight (or the check that followed it). */
+interface PooledFailure<I> {
+  index: number;
+  error: unknown;
+  input: I;
+  /** Set when the periodic check failed: the inputs completed by then. */
+  check?: number;
+}
+
 let gcFn: (() => void) | null = null;
 
 /** A full garbage collection, with or without --expose-gc. */
@@ -232,11 +241,9 @@ export async function runFuzz<I>(target: FuzzTarget<I>, o: FuzzOptions): Promise
    * (the property only waits for a free slot), so input #i is the one a sequential run or
    * `--path i` sees. The first failure stops the drawing of new inputs from running.
    */
-  async function runPooled(
-    width: number,
-  ): Promise<{ index: number; error: unknown; input: I } | null> {
+  async function runPooled(width: number): Promise<PooledFailure<I> | null> {
     const running = new Map<number, Promise<void>>();
-    let failure: { index: number; error: unknown; input: I } | null = null;
+    let failure: PooledFailure<I> | null = null;
     let wake: (() => void) | null = null;
     const oldest = () => {
       let min = index;
@@ -251,9 +258,15 @@ export async function runFuzz<I>(target: FuzzTarget<I>, o: FuzzOptions): Promise
         timed(ms, input, i);
         if (ms > maxInputMs) throw slow(ms);
         account(v);
-        if (target.check && report.inputs % checkEvery === 0) await target.check();
       } catch (error) {
         if (!failure || i < failure.index) failure = { index: i, error, input };
+        failing = true;
+      }
+      try {
+        if (!failing && target.check && report.inputs % checkEvery === 0) await target.check();
+      } catch (error) {
+        // Not the input's fault: nothing to replay.
+        failure ??= { index: i, error, input, check: report.inputs };
         failing = true;
       } finally {
         running.delete(i);
@@ -275,7 +288,16 @@ export async function runFuzz<I>(target: FuzzTarget<I>, o: FuzzOptions): Promise
   }
 
   /** A failure among concurrent inputs, replayed alone from its index (and shrunk if it fails). */
-  async function replayAlone(f: { index: number; error: unknown; input: I }): Promise<FuzzFailure> {
+  async function replayAlone(f: PooledFailure<I>): Promise<FuzzFailure> {
+    const message =
+      f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error);
+    if (f.check !== undefined)
+      return {
+        message: `the check after ${f.check} inputs failed, ${width} in flight: ${message}`,
+        input: '(the check)',
+        seed: o.seed,
+        path: null,
+      };
     const alone = await runFuzz(target, {
       ...o,
       inputs: 1,
@@ -284,8 +306,6 @@ export async function runFuzz<I>(target: FuzzTarget<I>, o: FuzzOptions): Promise
       onInput: (i) => o.onInput?.(f.index + i),
     });
     if (alone.failure) return alone.failure;
-    const message =
-      f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error);
     return {
       message: `${message} (among ${width} concurrent inputs; alone it passed: it depends on the inputs around it)`,
       input: describeSafely(f.input),
