@@ -30,12 +30,16 @@ import { DnstapFeeder, ServiceStack, type ServiceName } from './service-stack';
  * `redis-down` keeps Redis down for 30 s (SLUICE_FAULTS_REDIS_DOWN_MS) mid-attack, then restarts
  * it with its AOF: meanwhile no service exits, the three that use Redis say so on /readyz, and
  * afterwards they are ready again by themselves and the checks above hold.
+ * `two-at-once` SIGKILLs the detector and the reputation service together mid-attack.
  * SLUICE_FAULTS_KILL (comma list of detector, enrichment, reputation, ingest, redis-aof,
- * redis-noaof, redis-down, or all) picks the cases; CI runs `redis-noaof` (the regression test of the
+ * redis-noaof, redis-down, two-at-once, or all) picks the cases; CI runs `redis-noaof` (the regression test of the
  * phantom-entries fix), scripts/faults.sh all of them.
  */
-type Victim = ServiceName | 'redis-aof' | 'redis-noaof' | 'redis-down';
-const ALL_CASES = 'detector,enrichment,reputation,ingest,redis-aof,redis-noaof,redis-down';
+type Victim = ServiceName | 'redis-aof' | 'redis-noaof' | 'redis-down' | 'two-at-once';
+const ALL_CASES =
+  'detector,enrichment,reputation,ingest,redis-aof,redis-noaof,redis-down,two-at-once';
+/** `two-at-once`: the detector and the reputation service SIGKILLed together, both restarted. */
+const TWO_AT_ONCE: ServiceName[] = ['detector', 'reputation'];
 const ALL: Victim[] = [
   'detector',
   'enrichment',
@@ -44,6 +48,7 @@ const ALL: Victim[] = [
   'redis-aof',
   'redis-noaof',
   'redis-down',
+  'two-at-once',
 ];
 const CASES = (process.env.SLUICE_FAULTS_KILL ?? 'redis-noaof')
   .replace(/^all$/, ALL_CASES)
@@ -129,6 +134,7 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
             case 'redis-aof':
             case 'redis-noaof':
             case 'redis-down':
+            case 'two-at-once':
               return stack.blocklist.length > 0;
             case 'ingest':
               return true;
@@ -161,6 +167,9 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
               'the services ready again after Redis came back',
             );
             t.readyAgainMs = Date.now() - t.killAt;
+          } else if (victim === 'two-at-once') {
+            await Promise.all(TWO_AT_ONCE.map((svc) => stack.kill(svc)));
+            await Promise.all(TWO_AT_ONCE.map((svc) => stack.start(svc)));
           } else {
             await stack.kill(victim);
             feeder?.reset();
