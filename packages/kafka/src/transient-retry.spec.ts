@@ -2,7 +2,9 @@ import { KafkaJSProtocolError } from 'kafkajs';
 import { retryTransient } from './transient-retry';
 
 function protocolError(type: string, message: string): Error {
-  return new KafkaJSProtocolError({ type, code: 6, retriable: true, message });
+  // kafkajs builds its protocol errors from its error-code table entry; its typings say Error.
+  const entry = { type, code: 6, retriable: true, message };
+  return new KafkaJSProtocolError(entry as unknown as Error);
 }
 
 describe('retryTransient', () => {
