@@ -357,7 +357,9 @@ async function overload(n: number): Promise<void> {
   if (baseDir) variants.push(baselineVariant(baseDir));
   const caps = (
     process.env.BENCH_OVERLOAD_CAPS ?? String(loadEnrichmentConfig({}).REPORT_MAX_RESOLVER_ROWS)
-  ).split(',');
+  )
+    .split(',')
+    .filter(Boolean);
   for (const cap of caps)
     variants.push({
       ...variantFrom(
