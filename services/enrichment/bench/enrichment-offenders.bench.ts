@@ -16,17 +16,14 @@
  *   BENCH_BASELINE_SRC=services/enrichment/.local/baseline/src pnpm bench enrichment-offenders
  * Rounds alternate baseline and current, and the ratio is of their medians.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Session } from 'node:inspector';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { encodeMessage, offenderSchema, type Offender } from '@sluice/contracts';
 import { createKafka, provisionTopics, BatchingProducer } from '@sluice/kafka';
 import { formatIpv4, formatIpv6 } from '@sluice/dns';
 import { createRedis } from '@sluice/redis';
-import { machineLine, markdownTable } from '@sluice/testing';
+import { machineLine, markdownTable, startBenchRedis } from '@sluice/testing';
 import { loadavg } from 'node:os';
 import * as current from '../src';
 import { loadEnrichmentConfig } from '../src/config/enrichment.config';
@@ -262,42 +259,6 @@ function profileStop(name: string): void {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** A private redis-server on a free port: its memory and CPU are this bench's alone. */
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
-  const port = await new Promise<number>((ok) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => ok(p));
-    });
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--dir', dir], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const probe = createRedis({ url, keyPrefix: '' });
-    probe.on('error', () => undefined); // refused until the server listens
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      break;
-    } catch (e) {
-      probe.disconnect();
-      if (i > 50) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    url,
-    stop: () => {
-      child.kill('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 /**
  * BENCH_OVERLOAD_RESOLVERS=N: one offender window from N distinct resolvers (over the ten zones)
  * through each variant in turn — the current code at each REPORT_MAX_RESOLVER_ROWS of
@@ -369,7 +330,7 @@ async function overload(n: number): Promise<void> {
       ),
       env: { REPORT_MAX_RESOLVER_ROWS: cap },
     });
-  const server = await startRedis();
+  const server = await startBenchRedis();
   redisUrl = server.url;
   const raw = createRedis({ url: server.url, keyPrefix: '' });
   raw.options.commandTimeout = undefined;
