@@ -167,10 +167,10 @@ export class AttackLifecycle {
     if (
       short.cold &&
       short.failCold &&
-      !short.surgeHot &&
+      !short.surgeHeld &&
       !mid.hot &&
       !mid.failHot &&
-      !mid.surgeHot &&
+      !mid.surgeHeld &&
       floorHot(t, s, k, 0.5, a.signals.includes('cold-zone')) === 0 &&
       // An alert raised without a baseline has none to measure against: the floors carry it.
       !(a.signals.includes('cold-zone') && slowFloorHot(this.ring, s, k, true))
