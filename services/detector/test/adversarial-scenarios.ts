@@ -540,6 +540,7 @@ export const ADVERSARIAL_CASES: readonly AdversarialCase[] = [
   },
   {
     name: 'replay: 300 names at 5× from 500 resolvers',
+    bench: true,
     shape: 'replay',
     seed: 22,
     factor: 5,

@@ -155,7 +155,10 @@ export class AttackLifecycle {
       // genuine level shift is eventually accepted rather than frozen out.
       const alpha = warm ? s.baselineAlpha : s.warmupAlpha;
       const unusual = short.candidate || long.candidate || this.candidateSince !== null;
-      this.baseline.learn(t, unusual ? alpha / 4 : alpha);
+      // Until the zone has been seen for surgeEstablishTicks no name can be established: every
+      // name is fresh then, which says nothing about how many fresh names the zone usually has.
+      const freshMeans = this.ticksClosed > s.surgeEstablishTicks;
+      this.baseline.learn(t, unusual ? alpha / 4 : alpha, freshMeans);
       return NOTHING;
     }
 

@@ -10,6 +10,8 @@ export interface BaselineJson {
   meanFail?: number;
   varFail?: number;
   meanFreshD?: number;
+  /** Absent before the fresh-name mean waited for the zone’s names to establish. */
+  freshLearned?: boolean;
 }
 
 /**
@@ -26,6 +28,8 @@ export class ZoneBaseline {
   meanFail = 0;
   varFail = 0;
   meanFreshD = 0;
+  /** meanFreshD has learned from a tick (it starts from the first one, not from 0). */
+  freshLearned = false;
 
   /** The zone's usual never-seen share of its scored queries (1 before anything was learned). */
   get share(): number {
@@ -37,7 +41,8 @@ export class ZoneBaseline {
     return this.meanRc > 0 ? Math.min(1, this.meanFail / this.meanRc) : 0;
   }
 
-  learn(t: Tick, alpha: number): void {
+  /** `freshMeans`: the tick's fresh names say something (the zone could establish names). */
+  learn(t: Tick, alpha: number, freshMeans = true): void {
     const n = t.n - t.allow;
     const nResid = n - this.meanN;
     this.meanN += alpha * nResid;
@@ -49,8 +54,11 @@ export class ZoneBaseline {
     this.meanFail += alpha * (t.fails - this.meanFail);
     const failResid = t.fails - this.failShare * t.rcs;
     this.varFail += alpha * (failResid * failResid - this.varFail);
+    if (!freshMeans) return;
     const freshD = t.freshHll ? t.freshHll.count() : 0;
-    this.meanFreshD += alpha * (freshD - this.meanFreshD);
+    if (this.freshLearned) this.meanFreshD += alpha * (freshD - this.meanFreshD);
+    else this.meanFreshD = freshD;
+    this.freshLearned = true;
   }
 
   toJSON(): Required<BaselineJson> {
@@ -63,6 +71,7 @@ export class ZoneBaseline {
       meanFail: this.meanFail,
       varFail: this.varFail,
       meanFreshD: this.meanFreshD,
+      freshLearned: this.freshLearned,
     };
   }
 
@@ -76,6 +85,8 @@ export class ZoneBaseline {
     b.meanFail = j.meanFail ?? 0;
     b.varFail = j.varFail ?? 0;
     b.meanFreshD = j.meanFreshD ?? 0;
+    // Written before the flag: the mean goes on as it always learned (from 0, from the start).
+    b.freshLearned = j.freshLearned ?? true;
     return b;
   }
 }
