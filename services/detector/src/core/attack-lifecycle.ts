@@ -156,9 +156,19 @@ export class AttackLifecycle {
       const alpha = warm ? s.baselineAlpha : s.warmupAlpha;
       const unusual = short.candidate || long.candidate || this.candidateSince !== null;
       // Until the zone has been seen for surgeEstablishTicks no name can be established: every
-      // name is fresh then, which says nothing about how many fresh names the zone usually has.
-      const freshMeans = this.ticksClosed > s.surgeEstablishTicks;
-      this.baseline.learn(t, unusual ? alpha / 4 : alpha, freshMeans);
+      // name is fresh, which says nothing about how many fresh names the zone usually has. The
+      // mean then learns at the warm-up rate for warmupTicks, as the zone's names establish.
+      const rate = unusual ? alpha / 4 : alpha;
+      const sinceEstablishing = this.ticksClosed - s.surgeEstablishTicks;
+      const freshRate =
+        sinceEstablishing <= 0
+          ? 0
+          : sinceEstablishing <= s.warmupTicks
+            ? unusual
+              ? s.warmupAlpha / 4
+              : s.warmupAlpha
+            : rate;
+      this.baseline.learn(t, rate, freshRate);
       return NOTHING;
     }
 

@@ -10,8 +10,6 @@ export interface BaselineJson {
   meanFail?: number;
   varFail?: number;
   meanFreshD?: number;
-  /** Absent before the fresh-name mean waited for the zone’s names to establish. */
-  freshLearned?: boolean;
 }
 
 /**
@@ -28,8 +26,6 @@ export class ZoneBaseline {
   meanFail = 0;
   varFail = 0;
   meanFreshD = 0;
-  /** meanFreshD has learned from a tick (it starts from the first one, not from 0). */
-  freshLearned = false;
 
   /** The zone's usual never-seen share of its scored queries (1 before anything was learned). */
   get share(): number {
@@ -41,8 +37,8 @@ export class ZoneBaseline {
     return this.meanRc > 0 ? Math.min(1, this.meanFail / this.meanRc) : 0;
   }
 
-  /** `freshMeans`: the tick's fresh names say something (the zone could establish names). */
-  learn(t: Tick, alpha: number, freshMeans = true): void {
+  /** `freshAlpha`: the fresh-name mean's rate (0: this tick's fresh names say nothing). */
+  learn(t: Tick, alpha: number, freshAlpha = alpha): void {
     const n = t.n - t.allow;
     const nResid = n - this.meanN;
     this.meanN += alpha * nResid;
@@ -54,11 +50,9 @@ export class ZoneBaseline {
     this.meanFail += alpha * (t.fails - this.meanFail);
     const failResid = t.fails - this.failShare * t.rcs;
     this.varFail += alpha * (failResid * failResid - this.varFail);
-    if (!freshMeans) return;
+    if (freshAlpha <= 0) return;
     const freshD = t.freshHll ? t.freshHll.count() : 0;
-    if (this.freshLearned) this.meanFreshD += alpha * (freshD - this.meanFreshD);
-    else this.meanFreshD = freshD;
-    this.freshLearned = true;
+    this.meanFreshD += freshAlpha * (freshD - this.meanFreshD);
   }
 
   toJSON(): Required<BaselineJson> {
@@ -71,7 +65,6 @@ export class ZoneBaseline {
       meanFail: this.meanFail,
       varFail: this.varFail,
       meanFreshD: this.meanFreshD,
-      freshLearned: this.freshLearned,
     };
   }
 
@@ -85,8 +78,6 @@ export class ZoneBaseline {
     b.meanFail = j.meanFail ?? 0;
     b.varFail = j.varFail ?? 0;
     b.meanFreshD = j.meanFreshD ?? 0;
-    // Written before the flag: the mean goes on as it always learned (from 0, from the start).
-    b.freshLearned = j.freshLearned ?? true;
     return b;
   }
 }
