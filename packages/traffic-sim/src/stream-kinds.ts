@@ -83,6 +83,12 @@ export interface StreamSpec {
    * were (a migration), instead of `vocabulary` new hosts.
    */
   migrate?: boolean;
+  /**
+   * deploy: the Zipf exponent of the new names' popularity (default 1.0, 1.1 for a migration);
+   * 0 asks them evenly (load-balanced or sharded hosts, the shape query-only detection cannot
+   * tell from a replayed list).
+   */
+  popularity?: number;
 }
 
 const RANDOM_QTYPES = [1, 28, 2, 5, 6, 15, 16, 33, 65, 255] as const;
@@ -347,7 +353,7 @@ export function streamEmitter(
         s.migrate && model
           ? model.vocab.map((h) => `${h}-v2`)
           : deployNames(poolRng, s.vocabulary ?? 300);
-      const popularity = new Zipf(hosts.length, s.migrate ? 1.1 : 1.0);
+      const popularity = new Zipf(hosts.length, s.popularity ?? (s.migrate ? 1.1 : 1.0));
       const rs = pool(s.resolvers ?? 3000);
       const size = new Zipf(rs.length, 0.8);
       const ttl = s.ttlMs ?? 300_000;

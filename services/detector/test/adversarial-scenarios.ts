@@ -763,6 +763,23 @@ export const BENIGN_CASES: readonly AdversarialCase[] = [
     stream: { kind: 'deploy', migrate: true, resolvers: 4000, ttlMs: 300_000, durationMs: 60_000 },
   },
   {
+    name: 'rollout: 300 new hosts asked evenly at 5× from 300 resolvers, TTL 30 s',
+    queriesOnlyLimit:
+      'new names asked evenly are, query by query, a replayed list (each resolver asks each once per TTL in both); only the answers (NOERROR, cached) tell them apart',
+    shape: 'benign',
+    seed: 57,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 5,
+    stream: {
+      kind: 'deploy',
+      vocabulary: 300,
+      resolvers: 300,
+      ttlMs: 30_000,
+      popularity: 0,
+      durationMs: 60_000,
+    },
+  },
+  {
     name: 'app launch: 5 new names at 20× from 20000 resolvers, TTL 30 s',
     bench: true,
     shape: 'benign',

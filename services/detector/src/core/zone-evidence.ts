@@ -99,8 +99,16 @@ export function assess(
   const nZ = nExcess / Math.sqrt(span * b.varN + nExpected + (0.25 * nExpected) ** 2 + 1);
   let surgeHot = false;
   let surgeHeld = false;
+  // Where responses arrive they decide what queries alone cannot: names the zone answers are
+  // cached by every resolver for their TTL, so a crowd on them (a CDN or a deployment going
+  // live, however flatly asked) is not a flood that misses caches; a replayed list or a word
+  // list is mostly NXDOMAIN. So with responses, the surge counts only while failed answers run
+  // above the zone's own share. (A dictionary flood on a wildcard zone, all NOERROR, is then
+  // left to the never-seen test.)
+  const resolvedCrowd = responsesKnown && rcs >= s.minResponseShare * n && failZ < s.zEnd;
   if (
     warm &&
+    !resolvedCrowd &&
     n >= s.surgeMinRatio * nExpected &&
     nZ >= s.zStart / k &&
     nExcess >= minExcess / k &&
@@ -190,8 +198,10 @@ export function floorHot(
   // Query-only, no baseline: thousands of distinct names, spread flat (most queries of the
   // tick for a name not asked before in it). A zone going live is asked for a few names
   // (www, mail, the apex) over and over; a dictionary flood is not.
-  if (withSurge && t.freshHll !== null) {
-    const scored = t.n - t.allow;
+  // With responses, only while most of them fail (as above: names that resolve are cached).
+  const scored = t.n - t.allow;
+  const resolved = t.rcs >= s.minResponseShare * scored && t.fails < s.coldMinFailShare * t.rcs;
+  if (withSurge && t.freshHll !== null && !resolved) {
     const distinct = t.freshHll.count();
     if (distinct >= (factor * s.surgeMinNames) / k && distinct >= s.coldSurgeFlatShare * scored)
       hot |= FLOOR_SURGE;
