@@ -46,6 +46,12 @@ export interface BatchConsumerOptions {
   maxBytesPerPartition?: number;
   /** Longest a fetch waits for data; small values make stop() and tests quick. */
   maxWaitTimeMs?: number;
+  /**
+   * Commit a partition's offset at most this often (0, the default: after every batch). For a
+   * consumer on a round-trip path whose handler tolerates redelivery: a commit is a broker round
+   * trip before the next fetch; a crash or stop redelivers up to this much more.
+   */
+  commitIntervalMs?: number;
   /** Partitions this member now owns (after each group join). Batches wait until it resolves. */
   onPartitionsAssigned?(partitions: TopicPartition[]): void | Promise<void>;
   /** Partitions this member no longer owns. Batches wait until it resolves. */
@@ -96,6 +102,8 @@ export class BatchConsumer {
   private hooks: Promise<void> = Promise.resolve();
   private failures = 0;
   private rebuildTimer: NodeJS.Timeout | null = null;
+  /** When each partition's offset was last committed (with commitIntervalMs). */
+  private readonly committedAt = new Map<string, number>();
   private launching: Promise<void> | null = null;
   private firstJoin: { resolve(): void; reject(error: unknown): void } | null = null;
   /** The rebuild attempt waiting for its join (logged when it joins). */
@@ -225,10 +233,16 @@ export class BatchConsumer {
     if (sought || payload.isStale()) return;
     const last = batch.messages[batch.messages.length - 1]!.offset;
     payload.resolveOffset(last);
-    // Through the payload (no retrier): a membership error reaches the runner raw, and it rejoins.
-    await payload.commitOffsetsIfNecessary({
-      topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],
-    });
+    const every = this.options.commitIntervalMs ?? 0;
+    const key = `${topic}\0${partition}`;
+    const now = Date.now();
+    if (every <= 0 || now - (this.committedAt.get(key) ?? 0) >= every) {
+      // Through the payload (no retrier): a membership error reaches the runner raw, and it rejoins.
+      await payload.commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],
+      });
+      if (every > 0) this.committedAt.set(key, now);
+    }
     this.failures = 0;
     await payload.heartbeat();
   }

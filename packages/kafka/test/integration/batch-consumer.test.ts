@@ -121,6 +121,50 @@ describe('BatchConsumer against the real broker', () => {
     expect(revoked.at(-1)).toEqual({ partitions: [{ topic, partition: 0 }], reason: 'stop' });
   });
 
+  it('commits after every batch by default, at most every commitIntervalMs with it', async () => {
+    const [topic] = await createTestTopics(kafka, ['bc-commit-interval'], { partitions: 1 });
+    const run = async (commitIntervalMs?: number) => {
+      const groupId = uniqueName('bc-commit');
+      let handled = 0;
+      const c = consumer({
+        groupId,
+        topics: [topic],
+        commitIntervalMs,
+        handler: async (messages) => {
+          handled += messages.length;
+        },
+      });
+      await c.start();
+      return { groupId, handled: () => handled, c };
+    };
+    await publish(topic, range(0, 3));
+    const every = await run();
+    const interval = await run(600_000);
+    await waitFor(
+      () => (every.handled() === 3 && interval.handled() === 3 ? true : undefined),
+      30_000,
+      'the first batch',
+    );
+    await waitFor(
+      async () => ((await committed(interval.groupId, topic))[0] === '3' ? true : undefined),
+      30_000,
+      'the first commit',
+    );
+    await publish(topic, range(3, 5));
+    await waitFor(
+      () => (every.handled() === 5 && interval.handled() === 5 ? true : undefined),
+      30_000,
+      'the second batch',
+    );
+    await waitFor(
+      async () => ((await committed(every.groupId, topic))[0] === '5' ? true : undefined),
+      30_000,
+      'the default consumer’s second commit',
+    );
+    // The interval has not passed: the second batch is handled but its offset not committed.
+    expect(await committed(interval.groupId, topic)).toEqual(['3']);
+  });
+
   it('gives up after maxRebuilds failed rebuilds and calls onFatal', async () => {
     const [topic] = await createTestTopics(kafka, ['bc-fatal'], { partitions: 1 });
     await publish(topic, ['poison']);

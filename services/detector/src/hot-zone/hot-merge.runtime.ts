@@ -30,7 +30,7 @@ export interface HotMergePartitionSnapshot {
   merges: { origin: number; merge: MergeSnapshot }[];
 }
 import { type ZoneOutput } from '../core/zone-output';
-import { type HotZoneTrace } from './trace';
+import { ROUND_TRIP_COMMIT_MS, type HotZoneTrace } from './trace';
 
 export interface HotMergeOptions {
   settings: DetectorSettings;
@@ -83,6 +83,8 @@ export class HotMergeRuntime {
       topics: [o.topics.summaries],
       fromBeginning: true,
       maxWaitTimeMs: o.maxWaitTimeMs,
+      // Not a commit per tick: the checkpoints and the stage's own dedup carry a redelivery.
+      commitIntervalMs: ROUND_TRIP_COMMIT_MS,
       log: o.log,
       handler: (messages, ctx) => this.onSummaries(messages, ctx),
       onPartitionsRevoked: (partitions, reason) => this.onRevoked(partitions, reason),
@@ -137,40 +139,35 @@ export class HotMergeRuntime {
         out.knownNames.push(...r.out.knownNames);
       }
     }
-    // Outputs first: when a decision lets the shards move on, its tick's alert is already out.
+    // Outputs first (one request for the four topics): when a decision lets the shards move
+    // on, its tick's alert is already out. Then the decisions, the shards' next round trip.
     const t = this.o.topics;
-    const send = async <S extends z.ZodType>(
-      topic: string,
-      schema: S,
-      list: [string, z.input<S>][],
-    ) => {
-      if (list.length)
-        await this.producer.send({
-          topic,
-          acks: -1,
-          messages: list.map(([key, x]) => ({ key, value: encodeMessage(schema, x) })),
-        });
-    };
-    const byZone = <T extends { zone: string }>(list: T[]): [string, T][] =>
-      list.map((x) => [x.zone, x]);
-    await send(t.knownNames, knownNamesSchema, byZone(out.knownNames));
-    await send(t.alerts, alertSchema, byZone(out.alerts));
-    await send(t.offenders, offenderSchema, byZone(out.offenders));
-    await send(t.zoneStats, zoneStatsSchema, byZone(out.zoneStats));
+    const batch = <S extends z.ZodType>(topic: string, schema: S, list: { zone: string }[]) => ({
+      topic,
+      messages: list.map((x) => ({ key: x.zone, value: encodeMessage(schema, x as z.input<S>) })),
+    });
+    const outputs = [
+      batch(t.knownNames, knownNamesSchema, out.knownNames),
+      batch(t.alerts, alertSchema, out.alerts),
+      batch(t.offenders, offenderSchema, out.offenders),
+      batch(t.zoneStats, zoneStatsSchema, out.zoneStats),
+    ].filter((b) => b.messages.length > 0);
+    if (outputs.length) await this.producer.sendBatch({ acks: -1, topicMessages: outputs });
     this.counters.alerts += out.alerts.length;
     this.counters.decisions += decisions.filter((d) => d.type === 'decision').length;
     const trace = this.o.trace;
     if (trace)
       for (const d of decisions)
         if (d.type === 'decision') trace('decision-send', d.decision.zone, d.decision.tick);
-    await send(
-      t.decisions,
-      mergeMessageSchema,
-      decisions.map((d): [string, MergeMessage] => [
-        d.type === 'start' ? d.zone : d.decision.zone,
-        d,
-      ]),
-    );
+    if (decisions.length)
+      await this.producer.send({
+        topic: t.decisions,
+        acks: -1,
+        messages: decisions.map((d) => ({
+          key: d.type === 'start' ? d.zone : d.decision.zone,
+          value: encodeMessage(mergeMessageSchema, d),
+        })),
+      });
     if (trace)
       for (const d of decisions)
         if (d.type === 'decision') trace('decision-acked', d.decision.zone, d.decision.tick);

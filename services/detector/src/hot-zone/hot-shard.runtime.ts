@@ -23,7 +23,7 @@ import { type Producer } from 'kafkajs';
 import { type DetectorSettings } from '../core/settings';
 import { ShardStage, type ShardSnapshot } from '../core/shard/shard-stage';
 import { type CheckpointRepository } from '../redis/checkpoint.repository';
-import { type HotZoneTrace } from './trace';
+import { ROUND_TRIP_COMMIT_MS, type HotZoneTrace } from './trace';
 
 /** A partition's shard stages, as checkpointed. */
 export interface HotShardPartitionSnapshot {
@@ -31,6 +31,9 @@ export interface HotShardPartitionSnapshot {
   partitionMaxTs: number | null;
   stages: ShardSnapshot[];
 }
+
+/** Summaries above this (a send's total) are gzip'd; the topic takes 8 MiB messages. */
+const GZIP_ABOVE_BYTES = 256 * 1024;
 
 /** Decisions kept per zone for a stage that catches up (a restored checkpoint replays ticks). */
 const DECISION_LOG_TICKS = 600;
@@ -117,6 +120,8 @@ export class HotShardRuntime {
       topics: [o.topics.decisions],
       fromBeginning: true,
       maxWaitTimeMs: o.maxWaitTimeMs,
+      // Not a commit per tick: this instance's own group, and applying a decision twice is a no-op.
+      commitIntervalMs: ROUND_TRIP_COMMIT_MS,
       log: o.log,
       handler: (messages) => this.onDecisions(messages),
     });
@@ -318,15 +323,18 @@ export class HotShardRuntime {
       for (const m of list)
         if (m.type === 'summary')
           trace('summary-send', m.summary.zone, m.summary.tick, m.summary.shard);
+    const messages = list.map((m) => ({
+      key: m.type === 'hello' ? m.zone : m.summary.zone,
+      value: encodeMessage(shardMessageSchema, m),
+    }));
+    const bytes = messages.reduce((n, m) => n + m.value.length, 0);
     await this.producer.send({
       topic: this.o.topics.summaries,
       acks: -1,
-      // An offender window's rows (~350 bytes a resolver, evidence included) ride in one summary.
-      compression: CompressionTypes.GZIP,
-      messages: list.map((m) => ({
-        key: m.type === 'hello' ? m.zone : m.summary.zone,
-        value: encodeMessage(shardMessageSchema, m),
-      })),
+      // An offender window's rows (~350 bytes a resolver, evidence included) ride in one summary:
+      // gzip'd when big; an ordinary tick's few KB go as they are (gzip is on the round trip).
+      compression: bytes > GZIP_ABOVE_BYTES ? CompressionTypes.GZIP : CompressionTypes.None,
+      messages,
     });
     if (trace)
       for (const m of list)

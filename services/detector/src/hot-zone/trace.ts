@@ -26,3 +26,9 @@ export type HotZoneTrace = (
   tick: number,
   shard?: number,
 ) => void;
+
+/**
+ * The summaries and decisions consumers commit at most this often: each tick is one round trip
+ * through them, and a commit per batch would put a broker round trip before every next fetch.
+ */
+export const ROUND_TRIP_COMMIT_MS = 1000;
