@@ -141,7 +141,14 @@ export class AttackLifecycle {
       const signals: AlertSignal[] = [];
       // New names that are asked again are churn (a deployment), not a flood — unless the
       // responses say they do not exist, or the surge test (which expects repeats) holds.
-      if (warm && (short.hot || long.hot) && repeats <= s.maxRepeatShare)
+      // New names the zone answers, not random-looking, are hosts going live (a deployment
+      // ramping up before its names are asked again): cached per TTL, not a flood.
+      if (
+        warm &&
+        (short.hot || long.hot) &&
+        repeats <= s.maxRepeatShare &&
+        !(short.answeredPlain && long.answeredPlain)
+      )
         signals.push('never-seen');
       if (warm && (short.failHot || long.failHot)) signals.push('failures');
       if (short.surgeHot || long.surgeHot) signals.push('surge');

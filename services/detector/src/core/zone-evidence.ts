@@ -24,6 +24,11 @@ export interface Evaluation {
    * volume, half the distinct names. Implied by surgeHot.
    */
   surgeHeld: boolean;
+  /**
+   * Responses say the never-seen names exist: answered (no failures above the zone's share)
+   * and not random-looking — new hosts going live, cached per TTL, not a flood.
+   */
+  answeredPlain: boolean;
 }
 
 export const FLOOR_RANDOM = 1;
@@ -49,6 +54,7 @@ export function assess(
   let rcs = 0;
   let fails = 0;
   let fresh = 0;
+  let nsRandom = 0;
   let tracked = 0;
   let pairs = 0;
   let coincidences = 0;
@@ -59,6 +65,7 @@ export function assess(
     rcs += t.rcs;
     fails += t.fails;
     fresh += t.fresh;
+    nsRandom += t.nsRandom;
     tracked += t.freshTracked;
     pairs += (t.freshTracked * (t.freshTracked - 1)) / 2;
     coincidences += t.freshColl;
@@ -146,8 +153,15 @@ export function assess(
     failZ,
     surgeHot,
     surgeHeld,
+    // A random-label flood on a wildcard zone is answered too: random names keep the test (a
+    // deployment's hostnames score random for a few per cent; short random labels under a
+    // wildcard subtree for 30 % and more).
+    answeredPlain: resolvedCrowd && nsRandom < PLAIN_MAX_RANDOM_SHARE * ns,
   };
 }
+
+/** Never-seen names scoring random above this share are not "hosts going live". */
+const PLAIN_MAX_RANDOM_SHARE = 0.2;
 
 /** Below this many coincidences a flat spread would show, flatness is not measured. */
 const FLAT_MIN_EXPECTED = 10;
