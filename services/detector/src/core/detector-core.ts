@@ -82,9 +82,22 @@ export class DetectorCore {
     const p = this.partition(partition);
     let late = 0;
     const zones = c.rowZones;
+    // A batch is one zone's (rowZones is rare): the zone's detector is looked up once, and again
+    // only when a row's zone differs or the cached one may have gone idle long enough to evict.
+    let lastZone: string | null = null;
+    let last: ZoneDetector | null = null;
+    const idleMs = this.settings.evictIdleMs;
     for (let i = 0; i < c.count; i++) {
       const ts = c.ts[i]!;
-      const z = this.admit(p, zones?.[i] ?? c.zone, ts);
+      const zone = zones?.[i] ?? c.zone;
+      let z: ZoneDetector;
+      if (last !== null && zone === lastZone && last.maxTs >= Math.max(p.maxTs, ts) - idleMs) {
+        if (ts > p.maxTs) p.maxTs = ts;
+        z = last;
+      } else {
+        z = last = this.admit(p, zone, ts);
+        lastZone = zone;
+      }
       const watermark = this.zoneWatermark(z, p);
       if (ts < watermark) {
         late++;

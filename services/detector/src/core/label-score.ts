@@ -16,7 +16,7 @@ export function utf8(text: string): Uint8Array {
   return Buffer.from(text, 'utf8');
 }
 
-function symbol(code: number): number {
+function symbolOf(code: number): number {
   if (code >= 97 && code <= 122) return code - 97; // a-z
   if (code >= 48 && code <= 57) return 26 + code - 48; // 0-9
   if (code === 45) return 36; // -
@@ -24,6 +24,8 @@ function symbol(code: number): number {
   if (code === 46) return BOUNDARY; // '.' separates labels like a word boundary
   return 38;
 }
+/** symbolOf for every byte: one read per character in the scoring loops, no branches. */
+const SYMBOL = Uint8Array.from({ length: 256 }, (_, c) => symbolOf(c));
 
 /** Generic prior: what host names and English words look like before a zone has taught us. */
 const PRIOR_WORDS =
@@ -55,7 +57,7 @@ export class NgramModel {
   trainBytes(b: Uint8Array, start: number, end: number, weight = 1): void {
     let prev = BOUNDARY;
     for (let i = start; i < end; i++) {
-      const s = symbol(b[i]!);
+      const s = SYMBOL[b[i]!]!;
       this.counts[prev * SYMBOLS + s]! += weight;
       this.rows[prev]! += weight;
       prev = s;
@@ -137,10 +139,11 @@ export function bitsPerCharBytes(
 ): number {
   const useZone = zone !== null && zone.total >= MIN_ZONE_CHARS;
   const generic = prior === GENERIC_PRIOR;
+  if (useZone && generic) return zoneBitsPerChar(b, start, end, zone);
   let bits = 0;
   let prev = BOUNDARY;
   for (let i = start; i <= end; i++) {
-    const s = i < end ? symbol(b[i]!) : BOUNDARY;
+    const s = i < end ? SYMBOL[b[i]!]! : BOUNDARY;
     const idx = prev * SYMBOLS + s;
     if (!useZone && generic) {
       bits += PRIOR_BITS[idx]!;
@@ -149,6 +152,43 @@ export function bitsPerCharBytes(
       const p = useZone ? 0.5 * pPrior + 0.5 * bigramP(zone, prev, idx) : pPrior;
       bits -= log2(p);
     }
+    prev = s;
+  }
+  return bits / (end - start + 1);
+}
+
+/**
+ * −log2 of the mixed bigram probability, remembered with the two counts it came from: the
+ * probability depends on nothing else (the prior is fixed), so an entry whose counts match is
+ * exact for any zone's model. Ticks are scored one zone at a time and a model only changes
+ * where it trains, so most bigrams hit: a table read instead of a division and a log2.
+ */
+const cachedCount = new Float64Array(SYMBOLS * SYMBOLS).fill(NaN);
+const cachedRow = new Float64Array(SYMBOLS * SYMBOLS).fill(NaN);
+const cachedBits = new Float64Array(SYMBOLS * SYMBOLS);
+
+/** −log2 P(s | prev) under `zone` mixed with the generic prior; idx = prev · SYMBOLS + s. */
+function zoneBits(counts: Float64Array, rows: Float64Array, prev: number, idx: number): number {
+  const c = counts[idx]!;
+  const r = rows[prev]!;
+  if (cachedCount[idx] === c && cachedRow[idx] === r) return cachedBits[idx]!;
+  const p = 0.5 * PRIOR_P[idx]! + 0.5 * ((c + SMOOTHING) / (r + SMOOTHING * SYMBOLS));
+  const x = -log2(p);
+  cachedCount[idx] = c;
+  cachedRow[idx] = r;
+  cachedBits[idx] = x;
+  return x;
+}
+
+/** bitsPerCharBytes with a zone model and the generic prior (the detector's case). */
+function zoneBitsPerChar(b: Uint8Array, start: number, end: number, zone: NgramModel): number {
+  const counts = zone.counts;
+  const rows = zone.rows;
+  let bits = 0;
+  let prev = BOUNDARY;
+  for (let i = start; i <= end; i++) {
+    const s = i < end ? SYMBOL[b[i]!]! : BOUNDARY;
+    bits += zoneBits(counts, rows, prev, prev * SYMBOLS + s);
     prev = s;
   }
   return bits / (end - start + 1);
@@ -170,8 +210,40 @@ export interface LabelFeatures {
 
 const counts = new Uint16Array(128);
 
+/**
+ * p·log2(p) for p = count / length, per length up to TERM_MAX, filled a row at a time on first
+ * use: a name's entropy is then table reads, not a log2 per distinct character. The very same
+ * expression fills it, so the sums are bit for bit those of computing each term.
+ */
+const TERM_MAX = 255;
+const terms = new Float64Array((TERM_MAX + 1) * (TERM_MAX + 1));
+const termRowFilled = new Uint8Array(TERM_MAX + 1);
+
+function termRow(length: number): number {
+  const row = length * (TERM_MAX + 1);
+  if (termRowFilled[length] === 0) {
+    for (let c = 1; c <= length; c++) {
+      const p = c / length;
+      terms[row + c] = p * log2(p);
+    }
+    termRowFilled[length] = 1;
+  }
+  return row;
+}
+
 /** Adds the entropy terms of the counts `mask` marks (base + bit), lowest first, and zeroes them. */
 function entropyOf(mask: number, base: number, length: number, entropy: number): number {
+  if (length <= TERM_MAX) {
+    const row = termRow(length);
+    while (mask !== 0) {
+      const low = mask & -mask;
+      const k = base + 31 - clz32(low);
+      entropy -= terms[row + counts[k]!]!;
+      counts[k] = 0;
+      mask ^= low;
+    }
+    return entropy;
+  }
   while (mask !== 0) {
     const low = mask & -mask;
     const k = base + 31 - clz32(low);
@@ -228,8 +300,18 @@ export function scoreSubnameBytes(
   let m1 = 0;
   let m2 = 0;
   let m3 = 0;
+  // The bigram surprise in the same pass (bitsPerCharBytes' sum, term for term, same order).
+  const useZone = zone !== null && zone.total >= MIN_ZONE_CHARS;
+  const zoneCounts = zone !== null ? zone.counts : PRIOR_BITS;
+  const zoneRows = zone !== null ? zone.rows : PRIOR_BITS;
+  let bits = 0;
+  let prev = BOUNDARY;
   for (let i = start; i < end; i++) {
     const c = b[i]!;
+    const s = SYMBOL[c]!;
+    const idx = prev * SYMBOLS + s;
+    bits += useZone ? zoneBits(zoneCounts, zoneRows, prev, idx) : PRIOR_BITS[idx]!;
+    prev = s;
     if (c === 46) {
       labels++;
       if (firstLabelLength < 0) firstLabelLength = i - start;
@@ -258,7 +340,9 @@ export function scoreSubnameBytes(
     entropy = entropyOf(m2, 64, length, entropy);
     entropy = entropyOf(m3, 96, length, entropy);
   }
-  const bpc = length > 0 ? bitsPerCharBytes(b, start, end, zone) : 0;
+  const last = prev * SYMBOLS + BOUNDARY;
+  bits += useZone ? zoneBits(zoneCounts, zoneRows, prev, last) : PRIOR_BITS[last]!;
+  const bpc = length > 0 ? bits / (end - start + 1) : 0;
   const digitShare = length > 0 ? digits / length : 0;
   const classSwitches = length > 1 ? switches / (length - 1) : 0;
   out.length = length;

@@ -28,6 +28,9 @@ export class ZoneDetector {
   private readonly pending = new Map<number, TickRows>();
   /** Closed ticks' rows, kept for reuse: a busy zone allocates its buffers once. */
   private spare: TickRows[] = [];
+  /** rowsFor's last answer (NaN: none; cleared when a tick closes, its rows recycled). */
+  private lastTick = NaN;
+  private lastRows: TickRows | null = null;
   private names: NameScoring;
   private windows: ZoneWindows;
   private lifecycle: AttackLifecycle;
@@ -80,10 +83,14 @@ export class ZoneDetector {
 
   private rowsFor(ts: number): TickRows {
     const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
+    // Consecutive queries mostly share a tick: one Map lookup per tick change, not per query.
+    if (tick === this.lastTick) return this.lastRows!;
     if (this.nextTick === null)
       this.nextTick = Math.floor((ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;
     let rows = this.pending.get(tick);
     if (!rows) this.pending.set(tick, (rows = this.spare.pop() ?? new TickRows(this.zone)));
+    this.lastTick = tick;
+    this.lastRows = rows;
     return rows;
   }
 
@@ -111,7 +118,10 @@ export class ZoneDetector {
         }
       }
       const rows = this.pending.get(next);
-      if (rows) this.pending.delete(next);
+      if (rows) {
+        this.pending.delete(next);
+        this.lastTick = NaN;
+      }
       this.closeTick(next, rows ?? NO_ROWS, out);
       if (rows && this.spare.length < 2) {
         rows.clear();
