@@ -120,8 +120,11 @@ setTimeout(() => {
     );
 }, 100);
 if (process.env.VERBOSE)
-  console.error(`head ${t.head!.map((x) => x.toFixed(3)).join(' ')}\nnow  ${t.now!.map((x) => x.toFixed(3)).join(' ')}`);
+  console.error(
+    `head ${t.head!.map((x) => x.toFixed(3)).join(' ')}\nnow  ${t.now!.map((x) => x.toFixed(3)).join(' ')}`,
+  );
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(
-  `${events} queries; identical alerts: ${same}; baseline ${(events / med(t.head!)).toFixed(0)}/s  now ${(events / med(t.now!)).toFixed(0)}/s  ratio ${(med(t.head!) / med(t.now!)).toFixed(2)} (median CPU of ${passes}; median of pass pairs ${med(t.head!.map((h, i) => h / t.now![i]!)).toFixed(2)}; fastest passes ${(Math.min(...t.head!) / Math.min(...t.now!)).toFixed(2)})`,
-);
+if (!process.env.ONLY)
+  console.log(
+    `${events} queries; identical alerts: ${same}; baseline ${(events / med(t.head!)).toFixed(0)}/s  now ${(events / med(t.now!)).toFixed(0)}/s  ratio ${(med(t.head!) / med(t.now!)).toFixed(2)} (median CPU of ${passes}; median of pass pairs ${med(t.head!.map((h, i) => h / t.now![i]!)).toFixed(2)}; fastest passes ${(Math.min(...t.head!) / Math.min(...t.now!)).toFixed(2)})`,
+  );

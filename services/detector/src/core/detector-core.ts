@@ -86,23 +86,25 @@ export class DetectorCore {
     // only when a row's zone differs or the cached one may have gone idle long enough to evict.
     let lastZone: string | null = null;
     let last: ZoneDetector | null = null;
-    const idleMs = this.settings.evictIdleMs;
+    const { evictIdleMs, allowedLatenessMs, idleAdvanceMs } = this.settings;
     for (let i = 0; i < c.count; i++) {
       const ts = c.ts[i]!;
       const zone = zones?.[i] ?? c.zone;
       let z: ZoneDetector;
-      if (last !== null && zone === lastZone && last.maxTs >= Math.max(p.maxTs, ts) - idleMs) {
+      if (last !== null && zone === lastZone && last.maxTs >= Math.max(p.maxTs, ts) - evictIdleMs) {
         if (ts > p.maxTs) p.maxTs = ts;
         z = last;
       } else {
         z = last = this.admit(p, zone, ts);
         lastZone = zone;
       }
-      const watermark = this.zoneWatermark(z, p);
+      // zoneWatermark, inline: times are not small integers, and a number crossing a call is
+      // boxed — per query, that was garbage. Only the rare late row passes one.
+      const watermark = Math.max(z.maxTs - allowedLatenessMs, p.maxTs - idleAdvanceMs);
       if (ts < watermark) {
         late++;
-        z.bufferColumns(c, i, watermark);
-      } else z.bufferColumns(c, i, ts);
+        z.bufferColumnsAt(c, i, watermark);
+      } else z.bufferColumns(c, i);
     }
     this.counters.events += c.count;
     this.counters.late += late;

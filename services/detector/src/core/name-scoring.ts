@@ -38,7 +38,7 @@ export class NameScoring {
   private readonly model = new NgramModel();
   vocabulary: ZoneVocabulary;
   /**
-   * A sample of recently never-seen names (hash → tick, repeated?). Attack names never come
+   * A sample of recently never-seen names (hash as int32 → tick, repeated?). Attack names never come
    * back; a new CDN deployment or a renamed host is asked again within seconds. A burst of
    * new names that repeat is therefore not an attack, however many there are.
    */
@@ -83,7 +83,9 @@ export class NameScoring {
       const to = rows.subEnd[i]!;
       const resolver = rows.resolver[i]!;
       hash2Bytes(b, from, to, scratch);
-      const h1 = scratch.h1;
+      // As a signed 32-bit integer: every use below reads the same bits, and unlike an unsigned
+      // hash ≥ 2^31 it is a small integer, not a number boxed at each call it crosses.
+      const h1 = scratch.h1 | 0;
       if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
       t.hll.add(h1);
       windows.seenResolver(resolver);
@@ -211,7 +213,7 @@ export class NameScoring {
     return {
       seen: this.seen.toJSON(),
       model: this.model.toJSON(),
-      recentNew: [...this.recentNew],
+      recentNew: [...this.recentNew].map(([h, r]) => [h >>> 0, r]),
       vocabulary: this.vocabulary.toJSON(),
       vocabularyVersion: this.vocabulary.version,
       alertSeen: this.alertSeen ? this.alertSeen.toJSON() : null,
@@ -231,7 +233,7 @@ export class NameScoring {
     n.model.counts.set(model.counts);
     n.model.rows.set(model.rows);
     n.model.total = model.total;
-    n.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
+    n.recentNew = new Map(j.recentNew.map(([h, r]) => [h | 0, { ...r }]));
     n.vocabulary = ZoneVocabulary.fromJSON(vocabularySettings(s), j.vocabulary);
     n.vocabulary.version = j.vocabularyVersion ?? 0;
     // An alert restored from a checkpoint older than the per-alert filter starts an empty one.

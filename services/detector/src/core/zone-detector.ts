@@ -74,8 +74,17 @@ export class ZoneDetector {
     this.rowsFor(at).pushEvent(e);
   }
 
-  /** Row i of decoded batch columns, likewise (the consumer's path: no QueryEvent). */
-  bufferColumns(c: QueryColumns, i: number, at = c.ts[i]!): void {
+  /** Row i of decoded batch columns, into its own tick (the consumer's path: no QueryEvent). */
+  bufferColumns(c: QueryColumns, i: number): void {
+    const ts = c.ts[i]!;
+    if (ts > this.maxTs) this.maxTs = ts;
+    // rowsFor's fast path, inline (a time passed to a call that is not inlined is boxed).
+    const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
+    (tick === this.lastTick ? this.lastRows! : this.rowsFor(ts)).pushColumns(c, i);
+  }
+
+  /** Row i of decoded batch columns, late: into the tick holding `at`. */
+  bufferColumnsAt(c: QueryColumns, i: number, at: number): void {
     const ts = c.ts[i]!;
     if (ts > this.maxTs) this.maxTs = ts;
     this.rowsFor(at).pushColumns(c, i);
