@@ -39,6 +39,7 @@ export class DetectorCore {
   readonly settings: DetectorSettings;
   private readonly partitions = new Map<number, PartitionState>();
   readonly counters: DetectorCounters = { events: 0, late: 0, zones: 0 };
+  private batches = 0;
 
   constructor(settings: Partial<DetectorSettings> = {}) {
     this.settings = withDefaults(settings);
@@ -87,6 +88,8 @@ export class DetectorCore {
     let lastZone: string | null = null;
     let last: ZoneDetector | null = null;
     const { evictIdleMs, allowedLatenessMs, idleAdvanceMs } = this.settings;
+    // Names this batch for the zones' resolver-id caches (its dictionary is looked up once).
+    const batch = (this.batches = (this.batches + 1) | 0);
     for (let i = 0; i < c.count; i++) {
       const ts = c.ts[i]!;
       const zone = zones?.[i] ?? c.zone;
@@ -103,8 +106,8 @@ export class DetectorCore {
       const watermark = Math.max(z.maxTs - allowedLatenessMs, p.maxTs - idleAdvanceMs);
       if (ts < watermark) {
         late++;
-        z.bufferColumnsAt(c, i, watermark);
-      } else z.bufferColumns(c, i);
+        z.bufferColumnsAt(c, i, watermark, batch);
+      } else z.bufferColumns(c, i, batch);
     }
     this.counters.events += c.count;
     this.counters.late += late;

@@ -88,7 +88,8 @@ export class NameScoring {
       const h1 = scratch.h1 | 0;
       if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
       t.hll.add(h1);
-      windows.seenResolver(resolver);
+      const rid = rows.rid[i]!;
+      windows.seenResolver(rid);
       const rcode = rows.rcode[i]!;
       if (rcode >= 0) {
         t.rc++;
@@ -96,7 +97,7 @@ export class NameScoring {
       }
       if (this.allowlist.has(rows, i)) {
         t.allow++;
-        windows.countOffender(resolver, false);
+        windows.countOffender(rid, false);
         continue;
       }
       countAnswer(t, rcode, rows.ancount[i]!);
@@ -167,7 +168,7 @@ export class NameScoring {
         }
         alertTop?.add(resolver);
       }
-      const wantsEvidence = windows.countOffender(resolver, !seen);
+      const wantsEvidence = windows.countOffender(rid, !seen);
       if (wantsEvidence !== null)
         wantsEvidence.evidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
     }
