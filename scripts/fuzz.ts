@@ -1,6 +1,6 @@
 /**
  * Long fuzz runs: `pnpm fuzz [target…] [--inputs N] [--seed S] [--path P] [--hang-ms MS]
- * [--heap-mb MB] [--out FILE]` (see scripts/fuzz.sh). Each target runs in its own worker thread
+ * [--heap-mb MB] [--concurrency C] [--out FILE]` (see scripts/fuzz.sh). Each target runs in its own worker thread
  * with a hard heap limit, watched from the main thread: an input that never returns is reported
  * with its seed and index (replay it with --seed S --path INDEX), an out-of-memory worker as a
  * memory failure. Prints a progress line per 100,000 inputs and a Markdown table at the end.
@@ -42,6 +42,8 @@ interface Job {
   inputs: number;
   seed: number;
   path?: string;
+  /** Network targets: inputs in flight at once (default: the target's own). */
+  concurrency?: number;
   progress: SharedArrayBuffer;
 }
 
@@ -57,6 +59,7 @@ async function worker(job: Job): Promise<void> {
       inputs: job.inputs,
       seed: job.seed,
       ...(job.path !== undefined ? { path: job.path } : {}),
+      ...(job.concurrency !== undefined ? { concurrency: job.concurrency } : {}),
       onInput: (i) => Atomics.store(index, 0, i),
       onProgress: (r) =>
         parentPort!.postMessage({ kind: 'progress', report: r } satisfies FromWorker),
@@ -170,6 +173,7 @@ async function main(): Promise<void> {
   const path = arg('path');
   const hangMs = Number(arg('hang-ms') ?? 30_000);
   const heapMb = Number(arg('heap-mb') ?? 1_024);
+  const concurrency = arg('concurrency') === undefined ? undefined : Number(arg('concurrency'));
   log(
     `fuzz: ${chosen.map((t) => t.name).join(', ')} — ${inputs.toLocaleString('en-US')} inputs each, seed ${seed}${path ? `, path ${path}` : ''}`,
   );
@@ -178,7 +182,15 @@ async function main(): Promise<void> {
     log(`${t.name}: ${t.description}`);
     const module = ingest.has(t.name) ? 'ingest' : 'reputation';
     const r = await runOne(
-      { module, target: t.name, inputs, seed, path, progress: new SharedArrayBuffer(4) },
+      {
+        module,
+        target: t.name,
+        inputs,
+        seed,
+        path,
+        concurrency,
+        progress: new SharedArrayBuffer(4),
+      },
       hangMs,
       heapMb,
     );

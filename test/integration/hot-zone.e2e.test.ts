@@ -91,7 +91,11 @@ it('ingest → hot queries topic (zone#shard) → shard and merge stages → one
     expect(shards.counters.summaries).toBeGreaterThanOrEqual(4);
     expect(shards.counters.unknownZone).toBe(0);
     // The hot zone went only to the hot topic, cut per shard; the other zone to the usual one.
-    expect(await keysOf(hotQueries)).toEqual(new Set([0, 1, 2, 3].map((i) => `${HOT}#${i}`)));
+    const hot = await keysOf(hotQueries);
+    expect(new Set(hot.keys())).toEqual(new Set([0, 1, 2, 3].map((i) => `${HOT}#${i}`)));
+    // Each shard on a partition of its own (the ingest's hot-zone partitioner), so the four
+    // shard stages can run on four consumers.
+    expect(new Set(hot.values()).size).toBe(4);
     const usual = await keysOf(queries);
     expect(usual.size).toBeGreaterThan(0);
     expect(usual.has(HOT)).toBe(false);
@@ -102,22 +106,22 @@ it('ingest → hot queries topic (zone#shard) → shard and merge stages → one
   }
 });
 
-/** Every message key on a topic (read to its end offsets). */
-async function keysOf(topic: string): Promise<Set<string>> {
+/** Every message key on a topic (read to its end offsets), with the partition it was on. */
+async function keysOf(topic: string): Promise<Map<string, number>> {
   const kafka = testKafka('hot-zone-e2e-keys');
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   const total = ends.reduce((n, p) => n + Number(p.high), 0);
-  const keys = new Set<string>();
+  const keys = new Map<string, number>();
   let read = 0;
   const consumer = kafka.consumer({ groupId: uniqueName('e2e-keys') });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
-    eachMessage: ({ message }) => {
-      keys.add(message.key?.toString() ?? '');
+    eachMessage: ({ partition, message }) => {
+      keys.set(message.key?.toString() ?? '', partition);
       read++;
       return Promise.resolve();
     },

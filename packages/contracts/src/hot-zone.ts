@@ -85,7 +85,8 @@ export const shardSummarySchema = z.object({
   shard: z.number().int().min(0),
   shards: z.number().int().min(1).max(HOT_ZONE_MAX_SHARDS),
   tick: z.number(),
-  counts: z.array(z.number()).length(16),
+  // 16 before the surge's flatness counts (fresh names tracked, their coincidences), 18 since.
+  counts: z.array(z.number()).min(16).max(18),
   floats: z
     .array(z.tuple([z.number().int(), z.number(), z.number(), z.number(), z.number()]))
     .max(HOT_ZONE_BLOCKS),

@@ -7,3 +7,4 @@ export * from './kafka-batch-sender';
 export * from './consumer-lag';
 export * from './errors';
 export * from './group-coordinator';
+export * from './transient-retry';

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { SluiceError } from '@sluice/contracts';
+import { ClientErrorFilter } from './client-error.filter';
 import { Readiness } from './readiness';
 
 /**
@@ -28,6 +29,7 @@ export async function bootstrapService<C extends { HTTP_PORT: number; HTTP_HOST:
       abortOnError: false,
     });
     app.useLogger(app.get(Logger));
+    app.useGlobalFilters(new ClientErrorFilter(app.get(HttpAdapterHost).httpAdapter));
     app.enableShutdownHooks();
     const readiness = app.get(Readiness);
     for (const signal of ['SIGTERM', 'SIGINT'] as const)

@@ -8,3 +8,4 @@ export * from './service-kit.module';
 export * from './shared-metrics';
 export { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 export { Logger, PinoLogger, InjectPinoLogger } from 'nestjs-pino';
+export * from './client-error.filter';

@@ -1,4 +1,9 @@
-import { cpus, totalmem } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createRedis, type Redis } from '@sluice/redis';
+import { freePort } from './ports';
 
 /** One line naming the machine, so every recorded figure says where it came from. */
 export function machineLine(): string {
@@ -42,3 +47,44 @@ export class PeakRss {
 export const formatRate = (perSecond: number): string =>
   `${Math.round(perSecond).toLocaleString('en-US')}/s`;
 export const formatMiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/**
+ * A private redis-server on a free port, without persistence: its memory and CPU are the
+ * bench's alone (the shared Redis carries everything else on the box). `stop` kills it and
+ * removes its directory.
+ */
+export async function startBenchRedis(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn('redis-server', [...args, '--dir', dir], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const probe = createRedis({ url, keyPrefix: '' });
+    probe.on('error', () => undefined); // refused until the server listens
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      break;
+    } catch (e) {
+      probe.disconnect();
+      if (i > 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    stop: () => {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU milliseconds a Redis server has used (user + system), from INFO cpu. */
+export async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const v = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (v('used_cpu_user') + v('used_cpu_sys')) * 1000;
+}

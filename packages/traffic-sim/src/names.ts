@@ -344,3 +344,21 @@ export function scrapedNames(rng: Rng, size: number): string[] {
   }
   return [...names];
 }
+
+/**
+ * `size` distinct new host names of a deployment: service words with a region, an environment
+ * or a number, the way a rollout names its hosts.
+ */
+export function deployNames(rng: Rng, size: number): string[] {
+  if (size > 20_000) throw new RangeError(`deployment of ${size} hosts is above 20000`);
+  const names = new Set<string>();
+  const envs = ['prod', 'stage', 'edge', 'app', 'svc'];
+  while (names.size < size) {
+    const word = rng.pick(HOST_WORDS);
+    const r = rng.next();
+    if (r < 0.4) names.add(`${word}-${rng.pick(REGIONS)}${rng.int(1, 9)}`);
+    else if (r < 0.7) names.add(`${word}-${rng.pick(envs)}-${rng.int(1, 99)}`);
+    else names.add(`${rng.pick(envs)}${rng.int(1, 999)}.${word}`);
+  }
+  return [...names];
+}

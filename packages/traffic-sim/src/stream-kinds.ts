@@ -6,6 +6,7 @@ import {
   MIRAI_ALPHABET,
   MIRAI_DEFAULT_RESOLVERS,
   RANDOMLABEL_ALPHABET,
+  deployNames,
   resolverPool,
   scrapedNames,
   wordlistNames,
@@ -28,8 +29,11 @@ export const ATTACK_KINDS = [
   'replay',
 ] as const;
 export type AttackKind = (typeof ATTACK_KINDS)[number];
-/** Benign look-alikes: repeating hash hostnames, flash crowds on existing names, RUM beacons. */
-export const BENIGN_KINDS = ['cdn', 'flashcrowd', 'rum'] as const;
+/**
+ * Benign look-alikes: repeating hash hostnames, flash crowds on existing names, RUM beacons, and
+ * new hosts going live behind caching resolvers (a deployment, a migration, an app launch).
+ */
+export const BENIGN_KINDS = ['cdn', 'flashcrowd', 'rum', 'deploy'] as const;
 export type BenignKind = (typeof BENIGN_KINDS)[number];
 export type StreamKind = AttackKind | BenignKind;
 
@@ -72,6 +76,13 @@ export interface StreamSpec {
   vocabulary?: number;
   /** nested: how many of the zone's existing host names the random labels go under (default 3). */
   parents?: number;
+  /** deploy: how long a resolver caches an answer (default 300 s). */
+  ttlMs?: number;
+  /**
+   * deploy: the new names are the zone's own hosts renamed (`<host>-v2`), as popular as they
+   * were (a migration), instead of `vocabulary` new hosts.
+   */
+  migrate?: boolean;
 }
 
 const RANDOM_QTYPES = [1, 28, 2, 5, 6, 15, 16, 33, 65, 255] as const;
@@ -320,6 +331,41 @@ export function streamEmitter(
         );
         e.rcode = ok;
         e.ancount = ok === null ? null : 1;
+        return e;
+      };
+    }
+    case 'deploy': {
+      // New hosts going live, seen from the authoritative: clients ask names by Zipf popularity
+      // through resolvers of very different sizes (Zipf too), and a resolver asks the
+      // authoritative only when its cached answer has expired — once per TTL per name at most.
+      // Each query is the next cache miss: client asks are drawn until one misses. Unless
+      // nearly every resolver asks every name every TTL (`qps` × TTL near resolvers × names,
+      // then it is a replay whose pass is the TTL), popular names dominate and small resolvers
+      // only ever ask those.
+      const model = byZone.get(zone);
+      const hosts =
+        s.migrate && model
+          ? model.vocab.map((h) => `${h}-v2`)
+          : deployNames(poolRng, s.vocabulary ?? 300);
+      const popularity = new Zipf(hosts.length, s.migrate ? 1.1 : 1.0);
+      const rs = pool(s.resolvers ?? 3000);
+      const size = new Zipf(rs.length, 0.8);
+      const ttl = s.ttlMs ?? 300_000;
+      const expires = new Map<number, number>();
+      const created = new Set(hosts);
+      return (rng, t) => {
+        let r = 0;
+        let x = 0;
+        for (let tries = 0; tries < 200; tries++) {
+          r = size.sample(rng);
+          x = popularity.sample(rng);
+          const until = expires.get(r * hosts.length + x);
+          if (until === undefined || until <= t) break;
+        }
+        expires.set(r * hosts.length + x, t + ttl);
+        const host = hosts[x]!;
+        const e = baseEvent(rng, t, rs[r]!, `${host}.${zone}`, zone, rng.next() < 0.7 ? 1 : 28);
+        respond(e, host, created);
         return e;
       };
     }

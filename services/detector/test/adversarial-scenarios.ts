@@ -49,6 +49,12 @@ export interface AdversarialCase {
   allowlist?: string[];
   /** Check that the fingerprint, generator and mean score hold through the flood. */
   checkDrift?: boolean;
+  /**
+   * How long the zone has been live before the onset, at least (default: the harness's 60 s).
+   * A zone younger than surgeEstablishTicks has established nothing: all its traffic is for
+   * fresh names, which hides a surge of a hundred or two (real zones are older).
+   */
+  minOnsetMs?: number;
   /** A row of the benchmark's time-to-detect table (`pnpm bench detector`). */
   bench?: boolean;
   /**
@@ -56,6 +62,11 @@ export interface AdversarialCase {
    * fails as soon as the detector catches it, so the limit is re-stated or removed.
    */
   queriesOnlyLimit?: string;
+  /**
+   * A benign case the detector is known to alert on today (with and without responses): the
+   * spec expects the false alert (it.failing) and fails once it is gone.
+   */
+  knownFalseAlert?: string;
 }
 
 export interface BuiltScenario {
@@ -86,6 +97,8 @@ export interface BuildOptions {
 
 export const T0 = 1_700_000_000_000;
 const ONSET_MS = 60_000;
+/** An onset after the zone's names are established (surgeEstablishTicks, 60 s) and then some. */
+const ESTABLISHED_ONSET_MS = 150_000;
 /** Alerts end after 20 quiet ticks (past the mid horizon); room for that, no lingering. */
 const END_GRACE_MS = 30_000;
 const FAST_TARGET_MS = 2_000;
@@ -95,7 +108,7 @@ const DRIFT_TOLERANCE = 0.05;
 
 export function buildScenario(c: AdversarialCase, o: BuildOptions): BuiltScenario {
   const startTime = o.startTime ?? T0;
-  const onsetMs = o.onsetMs ?? ONSET_MS;
+  const onsetMs = Math.max(o.onsetMs ?? ONSET_MS, c.minOnsetMs ?? 0);
   const zones = o.zones ?? c.zones ?? 4;
   const benignQps = o.benignQps ?? c.benignQps ?? 200;
   const victim = c.stream.zone ?? zoneName(0);
@@ -527,12 +540,79 @@ export const ADVERSARIAL_CASES: readonly AdversarialCase[] = [
   },
   {
     name: 'replay: 300 names at 5× from 500 resolvers',
-    queriesOnlyLimit:
-      '300 names that repeat, without responses, look like a deployment of new hosts (below DETECTOR_SURGE_MIN_NAMES)',
+    bench: true,
     shape: 'replay',
     seed: 22,
     factor: 5,
     stream: { kind: 'replay', vocabulary: 300, resolvers: 500, durationMs: 40_000 },
+  },
+  // Short replayed lists and small word lists (below the surge's 500-name floor): each
+  // resolver walks the list from its own offset, or draws from it; flat, not heavy-tailed.
+  {
+    name: 'replay: 100 names at 3× from 200 resolvers',
+    bench: true,
+    shape: 'replay',
+    seed: 40,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 3,
+    stream: { kind: 'replay', vocabulary: 100, resolvers: 200, durationMs: 40_000 },
+  },
+  {
+    name: 'replay: 200 names at 4× from 1000 resolvers',
+    shape: 'replay',
+    seed: 41,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 4,
+    stream: { kind: 'replay', vocabulary: 200, resolvers: 1000, durationMs: 40_000 },
+  },
+  {
+    name: 'replay: 500 names at 10× from 2000 resolvers',
+    shape: 'replay',
+    seed: 42,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 10,
+    stream: { kind: 'replay', vocabulary: 500, resolvers: 2000, durationMs: 40_000 },
+  },
+  {
+    name: 'replay: 150 names at 6× from 500 resolvers',
+    shape: 'replay',
+    seed: 43,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 6,
+    stream: { kind: 'replay', vocabulary: 150, resolvers: 500, durationMs: 40_000 },
+  },
+  {
+    name: 'replay: 400 names at 3× from 300 resolvers, 60 s',
+    shape: 'replay',
+    seed: 44,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 3,
+    stream: { kind: 'replay', vocabulary: 400, resolvers: 300, durationMs: 60_000 },
+  },
+  {
+    name: 'replay: 300 names at 5× through the users’ own resolvers',
+    shape: 'replay',
+    seed: 45,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 5,
+    stream: { kind: 'replay', vocabulary: 300, sharedResolvers: true, durationMs: 40_000 },
+  },
+  {
+    name: 'wordlist: 200 names at 5× from 1000 resolvers',
+    bench: true,
+    shape: 'wordlist',
+    seed: 46,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 5,
+    stream: { kind: 'wordlist', vocabulary: 200, resolvers: 1000, durationMs: 40_000 },
+  },
+  {
+    name: 'wordlist: 120 names at 8× from 300 resolvers',
+    shape: 'wordlist',
+    seed: 47,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 8,
+    stream: { kind: 'wordlist', vocabulary: 120, resolvers: 300, durationMs: 40_000 },
   },
   // Thirty minutes of flood at a modest rate (a zone of 40 qps on its own).
   {
@@ -598,6 +678,98 @@ export const BENIGN_CASES: readonly AdversarialCase[] = [
     seed: 34,
     factor: 10,
     stream: { kind: 'flashcrowd', durationMs: 120_000, onMs: 10_000, offMs: 20_000 },
+  },
+  // New hosts going live behind caching resolvers (each asks a name at most once per TTL): as
+  // many new names as a short replayed list, a volume surge, and no (resolver, name) pair
+  // asked twice within the TTL — but Zipf popularity, and resolvers of very different sizes.
+  // Each keeps resolvers × names well above qps × TTL (saturation = qps × TTL ÷ (resolvers ×
+  // names), here ≤ 0.2): where every resolver asks every new name every TTL the traffic is a
+  // replay whose pass is the TTL, and query-only detection cannot tell them apart.
+  {
+    name: 'deployment: 300 new hosts at 3× from 3000 resolvers, TTL 300 s',
+    bench: true,
+    shape: 'benign',
+    seed: 50,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 3,
+    stream: {
+      kind: 'deploy',
+      vocabulary: 300,
+      resolvers: 3000,
+      ttlMs: 300_000,
+      durationMs: 60_000,
+    },
+  },
+  {
+    name: 'deployment: 500 new hosts at 5× from 2000 resolvers, TTL 60 s',
+    shape: 'benign',
+    seed: 51,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 5,
+    stream: { kind: 'deploy', vocabulary: 500, resolvers: 2000, ttlMs: 60_000, durationMs: 90_000 },
+  },
+  {
+    name: 'deployment: 100 new hosts at 3× from 5000 resolvers, TTL 120 s',
+    shape: 'benign',
+    seed: 52,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 3,
+    stream: {
+      kind: 'deploy',
+      vocabulary: 100,
+      resolvers: 5000,
+      ttlMs: 120_000,
+      durationMs: 60_000,
+    },
+  },
+  {
+    name: 'deployment: 200 new hosts ramping to 8× over 30 s from 5000 resolvers, TTL 180 s',
+    knownFalseAlert:
+      'the never-seen test, not the surge: the ramp’s first new names (30–40 a second on a zone that sees 3) have not been asked again yet (repeat share 0.18–0.26 ≤ 0.3), and NOERROR answers do not count against it',
+    shape: 'benign',
+    seed: 53,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 8,
+    stream: {
+      kind: 'deploy',
+      vocabulary: 200,
+      resolvers: 5000,
+      ttlMs: 180_000,
+      rampMs: 30_000,
+      durationMs: 60_000,
+    },
+  },
+  {
+    name: 'migration: the zone’s hosts renamed, 2.5× from 300 resolvers, TTL 60 s',
+    bench: true,
+    shape: 'benign',
+    seed: 54,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 2.5,
+    stream: {
+      kind: 'deploy',
+      migrate: true,
+      sharedResolvers: true,
+      ttlMs: 60_000,
+      durationMs: 60_000,
+    },
+  },
+  {
+    name: 'migration: the zone’s hosts renamed at 4× from 4000 resolvers, TTL 300 s',
+    shape: 'benign',
+    seed: 55,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 4,
+    stream: { kind: 'deploy', migrate: true, resolvers: 4000, ttlMs: 300_000, durationMs: 60_000 },
+  },
+  {
+    name: 'app launch: 5 new names at 20× from 20000 resolvers, TTL 30 s',
+    bench: true,
+    shape: 'benign',
+    seed: 56,
+    minOnsetMs: ESTABLISHED_ONSET_MS,
+    factor: 20,
+    stream: { kind: 'deploy', vocabulary: 5, resolvers: 20_000, ttlMs: 30_000, durationMs: 40_000 },
   },
   {
     name: 'RUM beacons at 5× (allowlisted)',

@@ -23,7 +23,7 @@ import { encodeMessage, offenderSchema, type Offender } from '@sluice/contracts'
 import { createKafka, provisionTopics, BatchingProducer } from '@sluice/kafka';
 import { formatIpv4, formatIpv6 } from '@sluice/dns';
 import { createRedis } from '@sluice/redis';
-import { machineLine, markdownTable } from '@sluice/testing';
+import { machineLine, markdownTable, startBenchRedis } from '@sluice/testing';
 import { loadavg } from 'node:os';
 import * as current from '../src';
 import { loadEnrichmentConfig } from '../src/config/enrichment.config';
@@ -35,7 +35,7 @@ const RESOLVERS = Number(process.env.BENCH_RESOLVERS_PER_ZONE ?? 2_000);
 const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 type Runtime = {
   start(): Promise<void>;
@@ -44,6 +44,8 @@ type Runtime = {
 };
 type Variant = {
   name: string;
+  /** Settings of this variant (e.g. its REPORT_MAX_RESOLVER_ROWS). */
+  env?: Record<string, string>;
   make(env: Record<string, string>, hooks: { processed(n: number): void }): Runtime;
 };
 
@@ -107,8 +109,15 @@ export function floodRecords(
   return out;
 }
 
+/**
+ * One copy of the IP data for every variant (the baseline's runtime takes the current code's, as
+ * before): a 1 M-resolver run with three variants in one process ran out of a 384 MiB old space
+ * holding three. Each round starts with its caches cleared.
+ */
+let sharedData: ReturnType<typeof loadEnrichmentData> | null = null;
+
 function variantFrom(name: string, src: typeof current, cfg: typeof loadEnrichmentConfig): Variant {
-  const data = loadEnrichmentData(cfg({ ENRICH_MMDB_WATCH: 'false' }));
+  const data = (sharedData ??= loadEnrichmentData(cfg({ ENRICH_MMDB_WATCH: 'false' })));
   return {
     name,
     make: (env, hooks) =>
@@ -153,6 +162,8 @@ async function round(
   n: number,
   stamp: string,
   measureRedis = false,
+  /** Called once the last record is stored, before anything is measured or deleted. */
+  sampler?: () => Promise<void>,
 ): Promise<RoundResult> {
   const prefix = `${stamp}:${v.name}:${Math.random().toString(36).slice(2, 8)}:`;
   let seen = 0;
@@ -165,6 +176,7 @@ async function round(
   const finished = new Promise<void>((r) => (done = r));
   const runtime = v.make(
     {
+      ...v.env,
       KAFKA_BROKERS: brokers.join(','),
       REDIS_URL: redisUrl,
       REDIS_KEY_PREFIX: prefix,
@@ -191,8 +203,10 @@ async function round(
       },
     },
   );
+  sharedData?.enricher.replaceSources({}); // a cold LRU, as in a fresh process
   await runtime.start();
   await finished;
+  await sampler?.();
   const used = process.cpuUsage(cpu0!);
   profileStop(v.name);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
@@ -246,10 +260,13 @@ function profileStop(name: string): void {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * BENCH_OVERLOAD_RESOLVERS=N: one offender window from N distinct resolvers (over the ten zones),
- * through the current code only; reports peak heap and RSS growth over the idle service and what
- * the run left in Redis. The input is produced in chunks and not kept, so the process's memory is
- * the service's.
+ * BENCH_OVERLOAD_RESOLVERS=N: one offender window from N distinct resolvers (over the ten zones)
+ * through each variant in turn — the current code at each REPORT_MAX_RESOLVER_ROWS of
+ * BENCH_OVERLOAD_CAPS (comma list; default the setting's default), after BENCH_BASELINE_SRC's
+ * code when given (e.g. the commit before the cap: uncapped) — each against a private
+ * redis-server started here (REDIS_URL is not used): its used_memory before, at the peak
+ * (sampled every second) and after, and its CPU (INFO cpu). Also the process's heap and RSS and
+ * what the run left (keys, MEMORY USAGE). The input is produced in chunks and not kept.
  */
 async function overload(n: number): Promise<void> {
   const stamp = `bench.enroff.ovl.${Date.now()}`;
@@ -296,50 +313,116 @@ async function overload(n: number): Promise<void> {
     await producer.send(input, chunk);
   }
   await producer.disconnect();
-  const v = variantFrom('current', current, loadEnrichmentConfig);
-  (globalThis as { gc?: () => void }).gc?.();
-  const idle = process.memoryUsage();
+  const variants: Variant[] = [];
+  const baseDir = process.env.BENCH_BASELINE_SRC;
+  if (baseDir) variants.push(baselineVariant(baseDir));
+  const caps = (
+    process.env.BENCH_OVERLOAD_CAPS ?? String(loadEnrichmentConfig({}).REPORT_MAX_RESOLVER_ROWS)
+  )
+    .split(',')
+    .filter(Boolean);
+  for (const cap of caps)
+    variants.push({
+      ...variantFrom(
+        `rows ≤ ${Number(cap).toLocaleString('en-US')}`,
+        current,
+        loadEnrichmentConfig,
+      ),
+      env: { REPORT_MAX_RESOLVER_ROWS: cap },
+    });
+  const server = await startBenchRedis();
+  redisUrl = server.url;
+  const raw = createRedis({ url: server.url, keyPrefix: '' });
+  raw.options.commandTimeout = undefined;
+  await raw.connect();
+  const info = async (section: string, k: string) =>
+    Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(await raw.info(section))?.[1] ?? NaN);
+  const cpuMs = async () =>
+    ((await info('cpu', 'used_cpu_user')) + (await info('cpu', 'used_cpu_sys'))) * 1000;
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const rows: string[][] = [];
   const load0 = loadavg();
-  const res = await round(v, input, n, stamp, true);
+  for (const v of variants) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const idle = process.memoryUsage();
+    const before = await info('memory', 'used_memory');
+    const redisCpu0 = await cpuMs();
+    let peak = before;
+    let after = before;
+    let redisCpu = 0;
+    const timer = setInterval(() => {
+      void info('memory', 'used_memory').then(
+        (m) => (peak = Math.max(peak, m)),
+        () => undefined,
+      );
+    }, 1_000);
+    const res = await round(v, input, n, stamp, true, async () => {
+      clearInterval(timer);
+      redisCpu = (await cpuMs()) - redisCpu0;
+      after = await info('memory', 'used_memory');
+      peak = Math.max(peak, after);
+    });
+    log(
+      `${v.name}: ${((res.cpuMs * 1000) / res.records).toFixed(1)} µs/record, Redis ${mib(after)}`,
+    );
+    rows.push([
+      v.name,
+      Math.round(res.records / (res.wallMs / 1000)).toLocaleString('en-US'),
+      `${((res.cpuMs * 1000) / res.records).toFixed(1)} µs`,
+      `${((redisCpu * 1000) / res.records).toFixed(1)} µs`,
+      `${mib(idle.heapUsed)} → ${mib(res.heapPeak)} → ${mib(res.heapAfter)}`,
+      `${mib(idle.rss)} → ${mib(res.rssPeak)}`,
+      res.redisKeys.toLocaleString('en-US'),
+      mib(res.redisBytes),
+      `${mib(before)} → ${mib(peak)} → ${mib(after)}`,
+      `${Math.round((after - before) / n)} B`,
+    ]);
+  }
   const load1 = loadavg();
+  raw.disconnect();
+  server.stop();
   const admin = kafka.admin();
   await admin.connect();
   await admin.deleteTopics({ topics });
   await admin.disconnect();
-  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   process.stdout.write(
     [
       `## Enrichment under offender records from ${n.toLocaleString('en-US')} distinct resolvers`,
       '',
-      `${machineLine()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} → ${load1.map((x) => x.toFixed(1)).join(' ')}. \`BENCH_OVERLOAD_RESOLVERS=${n}\` (services/enrichment/bench/enrichment-offenders.bench.ts), one window, ${ZONES} zones, LRU ${loadEnrichmentConfig({}).ENRICH_CACHE_SIZE.toLocaleString('en-US')}.`,
+      `${machineLine()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} → ${load1.map((x) => x.toFixed(1)).join(' ')}. \`BENCH_OVERLOAD_RESOLVERS=${n}\` (services/enrichment/bench/enrichment-offenders.bench.ts)${baseDir ? ` with \`BENCH_BASELINE_SRC=${baseDir}\`` : ''}, one window, ${ZONES} zones (each resolver one row in its alert and one in its zone's minute bucket), LRU ${loadEnrichmentConfig({}).ENRICH_CACHE_SIZE.toLocaleString('en-US')}; a private redis-server per run, one pass per variant.`,
       '',
       markdownTable(
         [
-          'records',
+          'variant',
           'records/s (wall)',
-          'CPU per record',
+          'CPU per record (process)',
+          'Redis CPU per record',
           'heap: idle → peak → live after',
           'RSS: idle → peak',
           'Redis keys',
           'Redis bytes (MEMORY USAGE)',
+          'Redis used_memory: before → peak → after',
           'per resolver',
         ],
-        [
-          [
-            n.toLocaleString('en-US'),
-            Math.round(res.records / (res.wallMs / 1000)).toLocaleString('en-US'),
-            `${((res.cpuMs * 1000) / res.records).toFixed(1)} µs`,
-            `${mib(idle.heapUsed)} → ${mib(res.heapPeak)} → ${mib(res.heapAfter)}`,
-            `${mib(idle.rss)} → ${mib(res.rssPeak)}`,
-            res.redisKeys.toLocaleString('en-US'),
-            mib(res.redisBytes),
-            `${Math.round(res.redisBytes / n)} B`,
-          ],
-        ],
+        rows,
       ),
       '',
     ].join('\n'),
   );
+}
+
+/** The enrichment service of BENCH_BASELINE_SRC (another version of services/enrichment/src). */
+function baselineVariant(baseDir: string): Variant {
+  const dir = resolve(baseDir);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const base = require(dir) as typeof current;
+  const baseCfg = (
+    require(`${dir}/config/enrichment.config`) as {
+      loadEnrichmentConfig: typeof loadEnrichmentConfig;
+    }
+  ).loadEnrichmentConfig;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return variantFrom('baseline', base, baseCfg);
 }
 
 async function main(): Promise<void> {
@@ -375,18 +458,7 @@ async function main(): Promise<void> {
 
   const variants: Variant[] = [variantFrom('current', current, loadEnrichmentConfig)];
   const baseDir = process.env.BENCH_BASELINE_SRC;
-  if (baseDir) {
-    const dir = resolve(baseDir);
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const base = require(dir) as typeof current;
-    const baseCfg = (
-      require(`${dir}/config/enrichment.config`) as {
-        loadEnrichmentConfig: typeof loadEnrichmentConfig;
-      }
-    ).loadEnrichmentConfig;
-    /* eslint-enable @typescript-eslint/no-require-imports */
-    variants.unshift(variantFrom('baseline', base, baseCfg));
-  }
+  if (baseDir) variants.unshift(baselineVariant(baseDir));
   const load0 = loadavg();
   log(`warm-up (${variants.length} variants)…`);
   for (const v of variants) await round(v, input, records.length, stamp);

@@ -92,6 +92,7 @@ async function main() {
     bucketSeconds: 60,
     retentionDays: 1,
     evidencePerResolver: 5,
+    maxRows: 1_000_000,
   });
   const alertId = 'bench-alert';
   const T = Date.UTC(2026, 0, 1);

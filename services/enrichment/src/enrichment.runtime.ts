@@ -61,6 +61,7 @@ export class EnrichmentRuntime {
       bucketSeconds: config.REPORT_BUCKET_SECONDS,
       retentionDays: config.REPORT_RETENTION_DAYS,
       evidencePerResolver: config.REPORT_EVIDENCE_PER_RESOLVER,
+      maxRows: config.REPORT_MAX_RESOLVER_ROWS,
     });
     this.reports = new ReportService(this.repository);
   }

@@ -30,6 +30,7 @@ export function createEnrichmentRuntime(
     {
       processed: (n) => metrics.offenders.inc(n),
       bad: (reason) => metrics.malformed.inc({ reason }),
+      evicted: (n) => metrics.reportEvicted.inc(n),
       log,
       reloaded: (e) => {
         metrics.mmdbReloads.inc({ role: e.role, result: e.ok ? 'ok' : 'error' });

@@ -20,12 +20,9 @@
  *   mkdir -p services/reputation/.local/ab/src && cp -r <old>/services/reputation/src services/reputation/.local/ab/
  *   BENCH_BASELINE_SRC=services/reputation/.local/ab/src pnpm bench reputation-redis-cpu
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import {
   encodeMessage,
   enrichedOffenderSchema,
@@ -36,7 +33,7 @@ import {
 import { BatchingProducer, createKafka, provisionTopics, type Kafka } from '@sluice/kafka';
 import { createRedis, type Redis } from '@sluice/redis';
 import { formatIpv4, formatIpv6 } from '@sluice/dns';
-import { machineLine, markdownTable } from '@sluice/testing';
+import { machineLine, markdownTable, redisCpuMs, startBenchRedis } from '@sluice/testing';
 import * as currentIndex from '../src';
 import { OffendersConsumer as CurrentConsumer } from '../src/kafka/offenders.consumer';
 import { BlocklistPublisher as CurrentPublisher } from '../src/kafka/blocklist.publisher';
@@ -181,62 +178,6 @@ function alertOf(zone: string, at: number): Alert {
   };
 }
 
-/** A private redis-server on a free port: its CPU is this bench's alone. */
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
-  const port = await new Promise<number>((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => ok(p));
-    });
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const probe = createRedis({ url, keyPrefix: '' });
-    probe.on('error', () => undefined); // refused until the server listens
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      break;
-    } catch (e) {
-      probe.disconnect();
-      if (i > 50) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    url,
-    stop: () => {
-      child.kill('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function redisCpuMs(raw: Redis): Promise<number> {
-  const info = await raw.info('cpu');
-  const v = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  return (v('used_cpu_user') + v('used_cpu_sys')) * 1000;
-}
-
 /** Every key with its type, value and whether it expires; the change log without its ids. */
 async function dumpRedis(raw: Redis): Promise<string> {
   const keys = (await raw.keys('*')).sort();
@@ -321,7 +262,12 @@ async function check(variants: Src[], redisUrl: string): Promise<string[]> {
       );
       redis.disconnect();
     }
-    if (new Set(seen).size !== 1)
+    // BENCH_CHECK_BLOCKLIST_ONLY=1, for a change to what is stored or evicted on purpose: at the
+    // defaults the blocklist, upserts and stats must still match; under tight bounds (where the
+    // eviction decides) nothing is enforced. The table shows both either way.
+    const loose = !!process.env.BENCH_CHECK_BLOCKLIST_ONLY;
+    const compared = loose ? seen.map((x) => x.split(' / ')[0]) : seen;
+    if (new Set(compared).size !== 1 && !(loose && label !== 'defaults'))
       throw new Error(`check (${label}): the variants differ:\n${seen.join('\n')}`);
   }
   await raw.flushall();
@@ -426,7 +372,7 @@ function load(dir: string): Src {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const { url: redisUrl, stop } = await startRedis();
+  const { url: redisUrl, stop } = await startBenchRedis();
   try {
     await run(redisUrl);
   } finally {

@@ -1,10 +1,14 @@
-import { encodeQueryBatch } from '@sluice/contracts';
+import { encodeQueryBatch, Topics } from '@sluice/contracts';
 import { CheckpointRepository, DetectorPipeline, type DetectorTopics } from '@sluice/detector';
 import { type Kafka } from '@sluice/kafka';
 import { createRedis, type Redis } from '@sluice/redis';
 import { createTestTopics, testRedisConfig, uniqueName, waitFor } from '@sluice/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CapturedLog, PrivateKafka } from './fault-infra';
 import { recordResult } from './fault-pipeline';
+import { ServiceStack, type ServiceName } from './service-stack';
 
 /**
  * Issue 14, faults: boot against a broker that has just started. The group coordinator is not
@@ -110,5 +114,42 @@ describe('faults: detector boot against a broker that has just started', () => {
     expect(log.errors).toEqual([]);
     expect(pipeline.crashes).toBe(0);
     await pipeline.stop();
+  });
+
+  // The four services as processes on a brand-new cluster. The reputation service creates its
+  // own topics (as on a first deployment with its default names) and reads the blocklist topic
+  // to its end at once: ListOffsets on a topic created a moment ago answers
+  // NOT_LEADER_FOR_PARTITION until its leader is elected, and the start-up reconcile used to
+  // throw it — the service died before it was ready. The others start on topics created just
+  // before them (`sluice topics create`, then the services).
+  it('a brand-new cluster: the four services boot as processes, no ERROR, none exits', async () => {
+    await broker.start({ fresh: true });
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-boot-'));
+    const stack = new ServiceStack({
+      brokers: broker.brokers.join(','),
+      redisUrl: testRedisConfig().url,
+      zones: ['example.com'],
+      dir,
+    });
+    try {
+      await stack.start('reputation', 'reputation', {
+        REPUTATION_INPUT_TOPIC: Topics.offendersEnriched,
+        REPUTATION_OUTPUT_TOPIC: Topics.blocklist,
+        REPUTATION_DEADLETTER_TOPIC: Topics.deadLetter,
+        REPUTATION_ALERTS_TOPIC: Topics.alerts,
+        REPUTATION_KNOWN_NAMES_TOPIC: Topics.knownNames,
+      });
+      await stack.init();
+      const others: ServiceName[] = ['enrichment', 'detector', 'ingest'];
+      await Promise.all(others.map((svc) => stack.start(svc)));
+      stack.assertAlive();
+      recordResult('kafka-boot-fresh-cluster-services', {
+        errorLines: stack.errorLines().length,
+      });
+      expect(stack.errorLines()).toEqual([]);
+    } finally {
+      await stack.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,12 +27,19 @@ import { DnstapFeeder, ServiceStack, type ServiceName } from './service-stack';
  *   lost), no entry names anyone else (no false or phantom entry), and the compacted topic holds
  *   exactly what Redis — the source of truth — holds, value for value (nothing lost, duplicated
  *   or left behind).
+ * `redis-down` keeps Redis down for 30 s (SLUICE_FAULTS_REDIS_DOWN_MS) mid-attack, then restarts
+ * it with its AOF: meanwhile no service exits, the three that use Redis say so on /readyz, and
+ * afterwards they are ready again by themselves and the checks above hold.
+ * `two-at-once` SIGKILLs the detector and the reputation service together mid-attack.
  * SLUICE_FAULTS_KILL (comma list of detector, enrichment, reputation, ingest, redis-aof,
- * redis-noaof, or all) picks the cases; CI runs `redis-noaof` (the regression test of the
+ * redis-noaof, redis-down, two-at-once, or all) picks the cases; CI runs `redis-noaof` (the regression test of the
  * phantom-entries fix), scripts/faults.sh all of them.
  */
-type Victim = ServiceName | 'redis-aof' | 'redis-noaof';
-const ALL_CASES = 'detector,enrichment,reputation,ingest,redis-aof,redis-noaof';
+type Victim = ServiceName | 'redis-aof' | 'redis-noaof' | 'redis-down' | 'two-at-once';
+const ALL_CASES =
+  'detector,enrichment,reputation,ingest,redis-aof,redis-noaof,redis-down,two-at-once';
+/** `two-at-once`: the detector and the reputation service SIGKILLed together, both restarted. */
+const TWO_AT_ONCE: ServiceName[] = ['detector', 'reputation'];
 const ALL: Victim[] = [
   'detector',
   'enrichment',
@@ -40,6 +47,8 @@ const ALL: Victim[] = [
   'ingest',
   'redis-aof',
   'redis-noaof',
+  'redis-down',
+  'two-at-once',
 ];
 const CASES = (process.env.SLUICE_FAULTS_KILL ?? 'redis-noaof')
   .replace(/^all$/, ALL_CASES)
@@ -47,6 +56,9 @@ const CASES = (process.env.SLUICE_FAULTS_KILL ?? 'redis-noaof')
   .map((s) => s.trim())
   .filter((s): s is Victim => (ALL as string[]).includes(s));
 const REDIS_PORT = Number(process.env.SLUICE_FAULTS_SVC_REDIS_PORT ?? 16_400);
+const REDIS_DOWN_MS = Number(process.env.SLUICE_FAULTS_REDIS_DOWN_MS ?? 30_000);
+/** The services that keep state in Redis: their readiness must say when it is gone. */
+const REDIS_USERS: ServiceName[] = ['detector', 'enrichment', 'reputation'];
 const T0 = 1_700_000_000_000;
 const ONSET = 40_000;
 const ATTACK = 60_000;
@@ -103,6 +115,7 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
       });
       let feeder: DnstapFeeder | null = null;
       const t = { killAt: 0, downMs: 0, readyAgainMs: 0 };
+      const notReadyDuringOutage = new Set<ServiceName>();
       try {
         await stack.init();
         const services: ServiceName[] = ['reputation', 'enrichment', 'detector'];
@@ -120,6 +133,8 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
             case 'reputation':
             case 'redis-aof':
             case 'redis-noaof':
+            case 'redis-down':
+            case 'two-at-once':
               return stack.blocklist.length > 0;
             case 'ingest':
               return true;
@@ -130,6 +145,31 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
           if (victim === 'redis-aof' || victim === 'redis-noaof') {
             await redis.kill();
             await redis.start();
+          } else if (victim === 'redis-down') {
+            await redis.kill();
+            // Down for REDIS_DOWN_MS while the attack pours in: nobody exits (no crash loop),
+            // and each Redis user's readiness goes false.
+            while (Date.now() - t.killAt < REDIS_DOWN_MS) {
+              stack.assertAlive();
+              for (const svc of REDIS_USERS)
+                if (!(await stack.isReady(svc))) notReadyDuringOutage.add(svc);
+              await new Promise((r) => setTimeout(r, 500));
+            }
+            await redis.start();
+            // Back by themselves: every service ready again, none restarted.
+            await waitFor(
+              async () => {
+                stack.assertAlive();
+                for (const svc of REDIS_USERS) if (!(await stack.isReady(svc))) return undefined;
+                return true;
+              },
+              60_000,
+              'the services ready again after Redis came back',
+            );
+            t.readyAgainMs = Date.now() - t.killAt;
+          } else if (victim === 'two-at-once') {
+            await Promise.all(TWO_AT_ONCE.map((svc) => stack.kill(svc)));
+            await Promise.all(TWO_AT_ONCE.map((svc) => stack.start(svc)));
           } else {
             await stack.kill(victim);
             feeder?.reset();
@@ -259,6 +299,12 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
           victim,
           seed,
           downMs: t.downMs,
+          ...(victim === 'redis-down'
+            ? {
+                notReadyDuringOutage: [...notReadyDuringOutage].sort(),
+                readyAgainMs: t.readyAgainMs,
+              }
+            : {}),
           queries: events.length,
           dnstapSent: feeder?.sent ?? 0,
           ...queriesOnTopic,
@@ -289,6 +335,8 @@ describe('faults: a service (or Redis) SIGKILLed mid-attack and restarted', () =
           alertIds: 1,
         });
         expect(end!.endedAt!).toBeGreaterThanOrEqual(T0 + ONSET + ATTACK);
+        if (victim === 'redis-down')
+          expect([...notReadyDuringOutage].sort()).toEqual([...REDIS_USERS].sort());
         // Without AOF a Redis restart loses the list by design (scores and guards relearn from the
         // records that follow): what must hold then is that nothing phantom is left anywhere.
         expect({

@@ -27,6 +27,13 @@ export interface FuzzTarget<I> {
   run(input: I): Verdict | Promise<Verdict>;
   /** Network targets: run returns a promise (and slow inputs are not re-timed). */
   async?: boolean;
+  /**
+   * Async targets: inputs in flight at once (default 1). The inputs are the same, in the same
+   * order, as a sequential run of the seed; a failing input is replayed alone from its index and
+   * shrunk. A server that answers in a few ms of CPU but waits on sockets and Redis in between is
+   * kept busy only by several clients at once.
+   */
+  concurrency?: number;
   describe(input: I): string;
   /** Called every `checkEvery` inputs and at the end: a valid input is still served. */
   check?(): void | Promise<void>;
@@ -57,8 +64,13 @@ export interface FuzzOptions {
   checkEvery?: number;
   /** Heap growth allowed between the start and the end of the run, after GC (default 64 MiB). */
   maxHeapGrowthMiB?: number;
-  /** Called before every input (the CLI's hang watchdog reads it). */
+  /**
+   * Called before every input (the CLI's hang watchdog reads it); with several in flight, the
+   * index of the oldest input still running.
+   */
   onInput?: (index: number) => void;
+  /** Overrides the target's `concurrency` (a replay from `path` always runs alone). */
+  concurrency?: number;
   /** Called every `progressEvery` inputs with the report so far. */
   onProgress?: (report: FuzzReport) => void;
   progressEvery?: number;
@@ -89,6 +101,15 @@ export interface FuzzReport {
   /** The slowest input, described (synchronous targets: the best of up to four timings). */
   slowestInput: string;
   failure: FuzzFailure | null;
+}
+
+/** The first input that failed among several in flight (or the check that followed it). */
+interface PooledFailure<I> {
+  index: number;
+  error: unknown;
+  input: I;
+  /** Set when the periodic check failed: the inputs completed by then. */
+  check?: number;
 }
 
 let gcFn: (() => void) | null = null;
@@ -183,9 +204,9 @@ export async function runFuzz<I>(target: FuzzTarget<I>, o: FuzzOptions): Promise
     }
   };
 
-  const timed = (ms: number, input: I): void => {
+  const timed = (ms: number, input: I, i = index): void => {
     // The first inputs pay for compilation: they are not what a long run should report.
-    if (failing || index < 1_000 || ms <= report.slowestInputMs) return;
+    if (failing || i < 1_000 || ms <= report.slowestInputMs) return;
     report.slowestInputMs = Math.round(ms * 100) / 100;
     report.slowestInput = describeSafely(input).slice(0, 2_000);
   };
@@ -215,14 +236,99 @@ export async function runFuzz<I>(target: FuzzTarget<I>, o: FuzzOptions): Promise
     if (target.check && report.inputs % checkEvery === 0) void target.check();
   };
 
+  /**
+   * Up to `width` inputs in flight. fast-check still draws every input, in order, from the seed
+   * (the property only waits for a free slot), so input #i is the one a sequential run or
+   * `--path i` sees. The first failure stops the drawing of new inputs from running.
+   */
+  async function runPooled(width: number): Promise<PooledFailure<I> | null> {
+    const running = new Map<number, Promise<void>>();
+    let failure: PooledFailure<I> | null = null;
+    let wake: (() => void) | null = null;
+    const oldest = () => {
+      let min = index;
+      for (const i of running.keys()) if (i < min) min = i;
+      return min;
+    };
+    const one = async (i: number, input: I): Promise<void> => {
+      try {
+        const t0 = performance.now();
+        const v = await target.run(input);
+        const ms = performance.now() - t0;
+        timed(ms, input, i);
+        if (ms > maxInputMs) throw slow(ms);
+        account(v);
+      } catch (error) {
+        if (!failure || i < failure.index) failure = { index: i, error, input };
+        failing = true;
+      }
+      try {
+        if (!failing && target.check && report.inputs % checkEvery === 0) await target.check();
+      } catch (error) {
+        // Not the input's fault: nothing to replay.
+        failure ??= { index: i, error, input, check: report.inputs };
+        failing = true;
+      } finally {
+        running.delete(i);
+        o.onInput?.(oldest());
+        wake?.();
+      }
+    };
+    const property = fc.asyncProperty(target.arbitrary, async (input) => {
+      while (running.size >= width && !failing) await new Promise<void>((r) => (wake = r));
+      if (failing) return; // the rest are drawn (cheap) but not run
+      const i = index++;
+      running.set(i, one(i, input));
+      o.onInput?.(oldest());
+    });
+    const details = await fc.check(property, { numRuns: o.inputs, seed: o.seed });
+    await Promise.all(running.values());
+    if (details.failed) failure ??= { index, error: details.errorInstance, input: undefined as I };
+    return failure;
+  }
+
+  /** A failure among concurrent inputs, replayed alone from its index (and shrunk if it fails). */
+  async function replayAlone(f: PooledFailure<I>): Promise<FuzzFailure> {
+    const message =
+      f.error instanceof Error ? `${f.error.name}: ${f.error.message}` : String(f.error);
+    if (f.check !== undefined)
+      return {
+        message: `the check after ${f.check} inputs failed, ${width} in flight: ${message}`,
+        input: '(the check)',
+        seed: o.seed,
+        path: null,
+      };
+    const alone = await runFuzz(target, {
+      ...o,
+      inputs: 1,
+      path: String(f.index),
+      onProgress: undefined,
+      onInput: (i) => o.onInput?.(f.index + i),
+    });
+    if (alone.failure) return alone.failure;
+    return {
+      message: `${message} (among ${width} concurrent inputs; alone it passed: it depends on the inputs around it)`,
+      input: describeSafely(f.input),
+      seed: o.seed,
+      path: String(f.index),
+    };
+  }
+
   let index = 0;
   const params = {
     numRuns: o.inputs,
     seed: o.seed,
     ...(o.path !== undefined ? { path: o.path } : {}),
   };
-  let details: fc.RunDetails<[I]>;
-  if (target.async) {
+  const width = o.path === undefined ? (o.concurrency ?? target.concurrency ?? 1) : 1;
+  let details: fc.RunDetails<[I]> | null = null;
+  if (target.async && width > 1) {
+    const failure = await runPooled(width);
+    if (failure) {
+      failing = true;
+      report.failure = await replayAlone(failure);
+    }
+  } else if (target.async) {
     const property = fc.asyncProperty(target.arbitrary, async (input) => {
       const i = index++;
       o.onInput?.(i);
@@ -253,7 +359,7 @@ export async function runFuzz<I>(target: FuzzTarget<I>, o: FuzzOptions): Promise
     });
     details = fc.check(property, params);
   }
-  if (details.failed) {
+  if (details?.failed) {
     failing = true;
     const input = details.counterexample?.[0];
     const err = details.errorInstance;
@@ -265,7 +371,7 @@ export async function runFuzz<I>(target: FuzzTarget<I>, o: FuzzOptions): Promise
     };
     if (err instanceof Error && !(err instanceof PropertyFailure) && err.stack)
       report.failure.message = err.stack.split('\n').slice(0, 8).join('\n');
-  } else if (target.check) {
+  } else if (target.check && !report.failure) {
     await target.check();
   }
   const final = finish(true);

@@ -1,4 +1,5 @@
 import { type KafkaOptions, ServerKafka } from '@nestjs/microservices';
+import { retryTransient } from '@sluice/kafka';
 
 type Consumer = Parameters<ServerKafka['bindEvents']>[0];
 
@@ -117,13 +118,15 @@ export class ConsoleKafkaServer extends ServerKafka {
       const out: Array<{ topic: string; partition: number; offset: string }> = [];
       this.catchUp.clear();
       for (const topic of this.history.fromStartTopics)
-        for (const p of await admin.fetchTopicOffsets(topic)) {
+        for (const p of await retryTransient(() => admin.fetchTopicOffsets(topic))) {
           out.push({ topic, partition: p.partition, offset: p.low });
           if (BigInt(p.high) > BigInt(p.low))
             this.catchUp.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
         }
       for (const topic of this.history.sinceTopics)
-        for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, this.history.sinceMs))
+        for (const p of await retryTransient(() =>
+          admin.fetchTopicOffsetsByTimestamp(topic, this.history.sinceMs),
+        ))
           out.push({ topic, partition: p.partition, offset: p.offset });
       return out;
     } finally {

@@ -115,6 +115,13 @@ export const detectorConfigSchema = z
     /** The surge test (floods whose names repeat): distinct new names and volume multiple. */
     DETECTOR_SURGE_MIN_NAMES: env.positiveInt().default(defaultSettings.surgeMinNames),
     DETECTOR_SURGE_MIN_RATIO: env.positiveNumber().default(defaultSettings.surgeMinRatio),
+    /** …or fewer distinct names, asked flatly: effective ÷ distinct names at least the share (0..1]. */
+    DETECTOR_SURGE_FLAT_MIN_NAMES: env.positiveInt().default(defaultSettings.surgeFlatMinNames),
+    DETECTOR_SURGE_FLAT_SHARE: z.coerce
+      .number()
+      .gt(0)
+      .max(1)
+      .default(defaultSettings.surgeFlatShare),
     /** Zones or subtrees measured but never alerted (real-user-measurement beacons). */
     DETECTOR_ALLOWLIST: zoneList().default([]),
     DETECTOR_SENSITIVITY: sensitivityMap().default({}),
@@ -159,6 +166,8 @@ export function settingsFrom(c: DetectorConfig): DetectorSettings {
     minResponseShare: c.DETECTOR_MIN_RESPONSE_SHARE,
     surgeMinNames: c.DETECTOR_SURGE_MIN_NAMES,
     surgeMinRatio: c.DETECTOR_SURGE_MIN_RATIO,
+    surgeFlatMinNames: c.DETECTOR_SURGE_FLAT_MIN_NAMES,
+    surgeFlatShare: c.DETECTOR_SURGE_FLAT_SHARE,
     allowlist: c.DETECTOR_ALLOWLIST,
     sensitivity: c.DETECTOR_SENSITIVITY,
   };

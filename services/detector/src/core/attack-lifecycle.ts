@@ -155,7 +155,20 @@ export class AttackLifecycle {
       // genuine level shift is eventually accepted rather than frozen out.
       const alpha = warm ? s.baselineAlpha : s.warmupAlpha;
       const unusual = short.candidate || long.candidate || this.candidateSince !== null;
-      this.baseline.learn(t, unusual ? alpha / 4 : alpha);
+      // Until the zone has been seen for surgeEstablishTicks no name can be established: every
+      // name is fresh, which says nothing about how many fresh names the zone usually has. The
+      // mean then learns at the warm-up rate for warmupTicks, as the zone's names establish.
+      const rate = unusual ? alpha / 4 : alpha;
+      const sinceEstablishing = this.ticksClosed - s.surgeEstablishTicks;
+      const freshRate =
+        sinceEstablishing <= 0
+          ? 0
+          : sinceEstablishing <= s.warmupTicks
+            ? unusual
+              ? s.warmupAlpha / 4
+              : s.warmupAlpha
+            : rate;
+      this.baseline.learn(t, rate, freshRate);
       return NOTHING;
     }
 
@@ -167,10 +180,10 @@ export class AttackLifecycle {
     if (
       short.cold &&
       short.failCold &&
-      !short.surgeHot &&
+      !short.surgeHeld &&
       !mid.hot &&
       !mid.failHot &&
-      !mid.surgeHot &&
+      !mid.surgeHeld &&
       floorHot(t, s, k, 0.5, a.signals.includes('cold-zone')) === 0 &&
       // An alert raised without a baseline has none to measure against: the floors carry it.
       !(a.signals.includes('cold-zone') && slowFloorHot(this.ring, s, k, true))

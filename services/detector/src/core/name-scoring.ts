@@ -102,7 +102,8 @@ export class NameScoring {
       }
       countAnswer(t, rcode, rows.ancount[i]!);
       const known = vocabulary.lookup(h1);
-      if (!ZoneVocabulary.established(known, establishedBefore)) {
+      const fresh = !ZoneVocabulary.established(known, establishedBefore);
+      if (fresh) {
         t.fresh++;
         if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision);
         t.freshHll.add(h1);
@@ -116,12 +117,18 @@ export class NameScoring {
         !seen && this.alertSeen !== null && this.alertSeen.has(h1, scratch.h2);
       // During an alert only names seen before count: the guard must never learn the flood.
       // (The name's text is made only for a name the vocabulary takes in.)
+      let entry = known;
       if (!alerting) {
         if (known !== undefined) vocabulary.count(known, rcode);
-        else if (!vocabulary.full) vocabulary.admit(h1, rows.qname(i), rcode, start);
+        else if (!vocabulary.full) entry = vocabulary.admit(h1, rows.qname(i), rcode, start);
       } else if (seen || seenDuringAlert) {
         if (known !== undefined) vocabulary.countDuringAlert(known, rcode);
-        else if (!vocabulary.full) vocabulary.admitDuringAlert(h1, rows.qname(i), rcode, start);
+        else if (!vocabulary.full)
+          entry = vocabulary.admitDuringAlert(h1, rows.qname(i), rcode, start);
+      }
+      if (fresh && entry !== undefined) {
+        t.freshTracked++;
+        t.freshColl += ZoneVocabulary.askedInTick(entry, start);
       }
       if (seen) {
         const r = this.recentNew.get(h1);

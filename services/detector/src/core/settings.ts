@@ -62,6 +62,15 @@ export interface DetectorSettings {
   surgeMinNames: number;
   surgeEstablishTicks: number;
   /**
+   * …or, with fewer names (at least surgeFlatMinNames ÷ sensitivity), when they are asked
+   * flatly: the effective number of names (queries² ÷ same-name coincidences within a tick)
+   * is at least surgeFlatShare of the distinct ones. A replayed list or a word list is flat
+   * (≈ 1); new hosts going live are not (popularity is heavy-tailed, ≈ 0.1–0.3 even behind
+   * caching resolvers, which flatten it).
+   */
+  surgeFlatMinNames: number;
+  surgeFlatShare: number;
+  /**
    * The same for a zone without a baseline: surgeMinNames distinct names in one tick making up
    * at least this share of its queries, for coldTicks running (a flat spread of many names).
    */
@@ -132,6 +141,8 @@ export const defaultSettings: DetectorSettings = {
   surgeFreshShare: 0.5,
   surgeMinNames: 500,
   surgeEstablishTicks: 60,
+  surgeFlatMinNames: 50,
+  surgeFlatShare: 0.5,
   coldSurgeFlatShare: 0.5,
   endQuietTicks: 20,
   maxEndQuietTicks: 300,

@@ -23,6 +23,12 @@ export class Tick {
   refused = 0;
   /** Scored queries for names the zone had not established before this surge. */
   fresh = 0;
+  /**
+   * Fresh queries whose name the vocabulary holds, and their same-name coincidences within the
+   * tick (each query counts the earlier ones for its name): how flat the fresh names are asked.
+   */
+  freshTracked = 0;
+  freshColl = 0;
   hll: HyperLogLog | null = null;
   /** Distinct fresh names (only kept while there are any). */
   freshHll: HyperLogLog | null = null;
@@ -108,6 +114,8 @@ export function tickToJson(t: Tick): TickJson {
       t.servfail,
       t.refused,
       t.fresh,
+      t.freshTracked,
+      t.freshColl,
     ],
     hll: t.hll ? t.hll.toJSON() : null,
     freshHll: t.freshHll ? t.freshHll.toJSON() : null,
@@ -137,6 +145,8 @@ export function tickFromJson(j: TickJson): Tick {
   t.servfail = at(13);
   t.refused = at(14);
   t.fresh = at(15);
+  t.freshTracked = at(16);
+  t.freshColl = at(17);
   t.hll = j.hll ? HyperLogLog.fromJSON(j.hll) : null;
   t.freshHll = j.freshHll ? HyperLogLog.fromJSON(j.freshHll) : null;
   t.fp.merge(FingerprintAcc.fromJSON(j.fp));

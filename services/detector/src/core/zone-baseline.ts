@@ -37,7 +37,8 @@ export class ZoneBaseline {
     return this.meanRc > 0 ? Math.min(1, this.meanFail / this.meanRc) : 0;
   }
 
-  learn(t: Tick, alpha: number): void {
+  /** `freshAlpha`: the fresh-name mean's rate (0: this tick's fresh names say nothing). */
+  learn(t: Tick, alpha: number, freshAlpha = alpha): void {
     const n = t.n - t.allow;
     const nResid = n - this.meanN;
     this.meanN += alpha * nResid;
@@ -49,8 +50,9 @@ export class ZoneBaseline {
     this.meanFail += alpha * (t.fails - this.meanFail);
     const failResid = t.fails - this.failShare * t.rcs;
     this.varFail += alpha * (failResid * failResid - this.varFail);
+    if (freshAlpha <= 0) return;
     const freshD = t.freshHll ? t.freshHll.count() : 0;
-    this.meanFreshD += alpha * (freshD - this.meanFreshD);
+    this.meanFreshD += freshAlpha * (freshD - this.meanFreshD);
   }
 
   toJSON(): Required<BaselineJson> {

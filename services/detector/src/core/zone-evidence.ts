@@ -19,6 +19,11 @@ export interface Evaluation {
   failZ: number;
   /** Volume above the baseline, carried by many names the zone had not established. */
   surgeHot: boolean;
+  /**
+   * The surge still holds (an alert's hysteresis, as zEnd for never-seen names): the same
+   * volume, half the distinct names. Implied by surgeHot.
+   */
+  surgeHeld: boolean;
 }
 
 export const FLOOR_RANDOM = 1;
@@ -44,6 +49,9 @@ export function assess(
   let rcs = 0;
   let fails = 0;
   let fresh = 0;
+  let tracked = 0;
+  let pairs = 0;
+  let coincidences = 0;
   for (let i = from; i < ring.length; i++) {
     const t = ring[i]!;
     n += t.n - t.allow;
@@ -51,6 +59,9 @@ export function assess(
     rcs += t.rcs;
     fails += t.fails;
     fresh += t.fresh;
+    tracked += t.freshTracked;
+    pairs += (t.freshTracked * (t.freshTracked - 1)) / 2;
+    coincidences += t.freshColl;
   }
   const span = ring.length - from;
   const expected = b.share * n;
@@ -80,12 +91,14 @@ export function assess(
 
   // Query-only, for floods whose names repeat: volume far above the baseline, most of it for
   // names the zone had not established, and many distinct ones (a new deployment brings a
-  // few hundred names; a dictionary or a replayed list thousands). Distinct names are only
-  // counted when the volume already qualifies: merging sketches is not free.
+  // few hundred names; a dictionary or a replayed list thousands) — or fewer, asked flatly
+  // (see flatSpread). Distinct names are only counted when the volume already qualifies:
+  // merging sketches is not free.
   const nExpected = b.meanN * span;
   const nExcess = n - nExpected;
   const nZ = nExcess / Math.sqrt(span * b.varN + nExpected + (0.25 * nExpected) ** 2 + 1);
   let surgeHot = false;
+  let surgeHeld = false;
   if (
     warm &&
     n >= s.surgeMinRatio * nExpected &&
@@ -99,7 +112,13 @@ export function assess(
       if (f) distinct.merge(f);
     }
     const d = distinct.count();
-    surgeHot = d >= s.surgeMinNames / k && d >= s.minRatio * span * b.meanFreshD;
+    const enough = (share: number) =>
+      d >= share * s.minRatio * span * b.meanFreshD &&
+      (d >= (share * s.surgeMinNames) / k ||
+        (d >= (share * s.surgeFlatMinNames) / k &&
+          flatSpread(d, fresh, tracked, pairs, coincidences, s)));
+    surgeHot = enough(1);
+    surgeHeld = surgeHot || enough(0.5);
   }
   return {
     n,
@@ -118,7 +137,36 @@ export function assess(
       failExcess < minExcess / 2,
     failZ,
     surgeHot,
+    surgeHeld,
   };
+}
+
+/** Below this many coincidences a flat spread would show, flatness is not measured. */
+const FLAT_MIN_EXPECTED = 10;
+
+/**
+ * Whether `d` distinct fresh names are asked flatly, as a replayed list or a word list is, not
+ * with the heavy tail of real popularity. Within each tick, `pairs` of the `tracked` fresh
+ * queries (those the vocabulary holds, at least half of them) could coincide and
+ * `coincidences` did (same name): pairs ÷ coincidences estimates the effective number of names
+ * (1 ÷ Σ share², per tick, so the horizon's length does not matter). A flat spread has about
+ * as many as it has distinct names; a heavy-tailed one far fewer. Why not "(resolver, name)
+ * asked once"? Behind a caching resolver every pair is asked once per TTL — a legitimate
+ * deployment looks exactly like a replay for its first TTL, longer than any detection target.
+ */
+function flatSpread(
+  d: number,
+  fresh: number,
+  tracked: number,
+  pairs: number,
+  coincidences: number,
+  s: DetectorSettings,
+): boolean {
+  return (
+    tracked >= 0.5 * fresh &&
+    pairs >= FLAT_MIN_EXPECTED * d &&
+    pairs >= s.surgeFlatShare * d * coincidences
+  );
 }
 
 /**

@@ -48,6 +48,9 @@ export interface NameEntry {
   flags: number;
   /** Agings in a row without a query. */
   idle: number;
+  /** The tick (start) `inTick` counts queries of: the flatness count's, never checkpointed. */
+  tick: number;
+  inTick: number;
 }
 
 export type VocabularyJson = [
@@ -92,6 +95,17 @@ export class ZoneVocabulary {
     );
   }
 
+  /**
+   * One more query for the name in the tick starting at `start`: returns how many came before
+   * it in that tick (its coincidences with them).
+   */
+  static askedInTick(e: NameEntry, start: number): number {
+    if (e.tick === start) return e.inTick++;
+    e.tick = start;
+    e.inTick = 1;
+    return 0;
+  }
+
   /** No room for another name. */
   get full(): boolean {
     return this.names.size >= this.s.capacity;
@@ -126,10 +140,12 @@ export class ZoneVocabulary {
   }
 
   /** A name not in the table, outside an alert: taken if there is room. */
-  admit(hash: number, qname: string, rcode: number | null, tick: number): void {
-    if (this.names.size >= this.s.capacity) return;
+  admit(hash: number, qname: string, rcode: number | null, tick: number): NameEntry | undefined {
+    if (this.names.size >= this.s.capacity) return undefined;
     const flags = ASKED | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-    this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags, idle: 0 });
+    const e = { name: qname, hits: 1, since: tick, flags, idle: 0, tick: -1, inTick: 0 };
+    this.names.set(hash >>> 1, e);
+    return e;
   }
 
   /**
@@ -147,10 +163,17 @@ export class ZoneVocabulary {
     else this.countDuringAlert(e, rcode);
   }
 
-  admitDuringAlert(hash: number, qname: string, rcode: number | null, tick: number): void {
-    if (this.names.size >= this.s.capacity) return;
+  admitDuringAlert(
+    hash: number,
+    qname: string,
+    rcode: number | null,
+    tick: number,
+  ): NameEntry | undefined {
+    if (this.names.size >= this.s.capacity) return undefined;
     const flags = DURING_ALERT | ASKED | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-    this.names.set(hash >>> 1, { name: qname, hits: 1, since: tick, flags, idle: 0 });
+    const e = { name: qname, hits: 1, since: tick, flags, idle: 0, tick: -1, inTick: 0 };
+    this.names.set(hash >>> 1, e);
+    return e;
   }
 
   countDuringAlert(e: NameEntry, rcode: number | null): void {
@@ -231,7 +254,7 @@ export class ZoneVocabulary {
       if (v.names.size >= s.capacity) break;
       // Checkpoints before retention: a name was known while its count was ≥ 2.
       const flags = idle === undefined && hits >= 2 ? stored | REPEATED : stored;
-      v.names.set(key, { name, hits, since, flags, idle: idle ?? 0 });
+      v.names.set(key, { name, hits, since, flags, idle: idle ?? 0, tick: -1, inTick: 0 });
     }
     return v;
   }

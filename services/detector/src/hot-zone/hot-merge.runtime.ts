@@ -30,6 +30,7 @@ export interface HotMergePartitionSnapshot {
   merges: { origin: number; merge: MergeSnapshot }[];
 }
 import { type ZoneOutput } from '../core/zone-output';
+import { type HotZoneTrace } from './trace';
 
 export interface HotMergeOptions {
   settings: DetectorSettings;
@@ -48,6 +49,8 @@ export interface HotMergeOptions {
     repository: CheckpointRepository<HotMergePartitionSnapshot>;
     everyMs: number;
   } | null;
+  /** Timing hook for benchmarks (hot-zone-catchup.bench.ts). */
+  trace?: HotZoneTrace;
 }
 
 /**
@@ -124,7 +127,9 @@ export class HotMergeRuntime {
       const z = this.merges.get(msg.summary.zone);
       if (!z) continue; // a summary never precedes its shard's hello on the zone's partition
       this.counters.summaries++;
+      this.o.trace?.('summary-in', msg.summary.zone, msg.summary.tick, msg.summary.shard);
       for (const r of z.merge.accept(msg.summary)) {
+        this.o.trace?.('decided', r.decision.zone, r.decision.tick);
         decisions.push({ type: 'decision', decision: r.decision });
         out.alerts.push(...r.out.alerts);
         out.zoneStats.push(...r.out.zoneStats);
@@ -154,6 +159,10 @@ export class HotMergeRuntime {
     await send(t.zoneStats, zoneStatsSchema, byZone(out.zoneStats));
     this.counters.alerts += out.alerts.length;
     this.counters.decisions += decisions.filter((d) => d.type === 'decision').length;
+    const trace = this.o.trace;
+    if (trace)
+      for (const d of decisions)
+        if (d.type === 'decision') trace('decision-send', d.decision.zone, d.decision.tick);
     await send(
       t.decisions,
       mergeMessageSchema,
@@ -162,6 +171,9 @@ export class HotMergeRuntime {
         d,
       ]),
     );
+    if (trace)
+      for (const d of decisions)
+        if (d.type === 'decision') trace('decision-acked', d.decision.zone, d.decision.tick);
     const last = messages.at(-1);
     if (last) this.nextOffset.set(partition, (BigInt(last.offset) + 1n).toString());
     const cp = this.o.checkpoints;

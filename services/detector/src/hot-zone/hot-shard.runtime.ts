@@ -23,6 +23,7 @@ import { type Producer } from 'kafkajs';
 import { type DetectorSettings } from '../core/settings';
 import { ShardStage, type ShardSnapshot } from '../core/shard/shard-stage';
 import { type CheckpointRepository } from '../redis/checkpoint.repository';
+import { type HotZoneTrace } from './trace';
 
 /** A partition's shard stages, as checkpointed. */
 export interface HotShardPartitionSnapshot {
@@ -56,6 +57,8 @@ export interface HotShardOptions {
     repository: CheckpointRepository<HotShardPartitionSnapshot>;
     everyMs: number;
   } | null;
+  /** Timing hook for benchmarks (hot-zone-catchup.bench.ts). */
+  trace?: HotZoneTrace;
 }
 
 /**
@@ -253,7 +256,10 @@ export class HotShardRuntime {
         if (this.origins.has(msg.zone)) continue;
         this.origins.set(msg.zone, msg.origin);
         for (const stage of this.stagesOf(msg.zone)) this.counters.late += stage.rebase(msg.origin);
-      } else this.apply(msg.decision);
+      } else {
+        this.o.trace?.('decision-in', msg.decision.zone, msg.decision.tick);
+        this.apply(msg.decision);
+      }
     }
     await this.closeReady();
   }
@@ -297,6 +303,7 @@ export class HotShardRuntime {
         this.catchUp(stage);
         if (!stage.ready || stage.nextTick + this.o.settings.tickMs > this.watermark(stage, pMax))
           break;
+        this.o.trace?.('shard-close', stage.zone, stage.nextTick, stage.shard);
         out.push({ type: 'summary', summary: stage.closeTick() });
       }
     }
@@ -306,6 +313,11 @@ export class HotShardRuntime {
 
   private async send(list: ShardMessage[]): Promise<void> {
     if (list.length === 0) return;
+    const trace = this.o.trace;
+    if (trace)
+      for (const m of list)
+        if (m.type === 'summary')
+          trace('summary-send', m.summary.zone, m.summary.tick, m.summary.shard);
     await this.producer.send({
       topic: this.o.topics.summaries,
       acks: -1,
@@ -316,5 +328,9 @@ export class HotShardRuntime {
         value: encodeMessage(shardMessageSchema, m),
       })),
     });
+    if (trace)
+      for (const m of list)
+        if (m.type === 'summary')
+          trace('summary-acked', m.summary.zone, m.summary.tick, m.summary.shard);
   }
 }

@@ -18,6 +18,10 @@ const optionalPath = () =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? null : v.trim()));
 
+/** ≥ 1,000: a smaller store would evict rows of the attack under way. */
+export const reportMaxRows = () =>
+  env.positiveInt().min(1_000, 'must be at least 1000').default(1_000_000);
+
 /** Every setting of the enrichment service, validated once at boot. */
 export const enrichmentConfigSchema = z
   .object({
@@ -48,6 +52,12 @@ export const enrichmentConfigSchema = z
     REPORT_RETENTION_DAYS: env.positiveInt().default(30),
     /** Evidence samples ("at X resolver Y asked Z") kept per resolver per scope. */
     REPORT_EVIDENCE_PER_RESOLVER: env.positiveInt().default(5),
+    /**
+     * Most resolver rows (a resolver in one alert or one zone bucket) the report store keeps, all
+     * scopes together: bounds its Redis under a flood from millions of resolvers. Past it the
+     * least recently seen rows are evicted (counted in their report).
+     */
+    REPORT_MAX_RESOLVER_ROWS: reportMaxRows(),
   })
   .superRefine(checkKafkaEnv);
 

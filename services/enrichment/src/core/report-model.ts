@@ -18,6 +18,16 @@ export interface ResolverAggregate {
   evidence: Evidence[];
 }
 
+/**
+ * Rows the report store's cap (REPORT_MAX_RESOLVER_ROWS) evicted from a report's scopes, with
+ * their queries: the report's tables cover the rows kept, this says what they leave out.
+ */
+export interface EvictedRows {
+  rows: number;
+  attackQueries: number;
+  totalQueries: number;
+}
+
 export interface AlertSummary {
   alertId: string;
   zone: string;
@@ -128,6 +138,8 @@ export interface AttackReport {
     asns: number;
     countries: number;
   };
+  /** Rows evicted by the store's cap: not in the totals or the tables. */
+  evicted: EvictedRows;
   countries: CountryRow[];
   asns: AsnRow[];
   callouts: {

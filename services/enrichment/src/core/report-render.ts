@@ -224,10 +224,20 @@ export function header(report: AttackReport): string {
       ? `severity ${report.alert.severity}, phase ${report.alert.phase}, generator ${report.alert.generator}, onset ${iso(report.alert.onset)}${report.alert.endedAt ? `, ended ${iso(report.alert.endedAt)}` : ''}`
       : '',
     `traffic seen ${iso(report.from)} – ${iso(report.to)}: ${t.attackQueries} attack queries from ${t.resolvers} resolvers, ${t.prefixes} prefixes, ${t.asns} ASNs, ${t.countries} countries`,
+    evictedLine(report),
     ...report.dataSources.map((d) => `data: ${d}`),
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** What the store's row cap left out; empty when nothing was evicted. */
+export function evictedLine(report: AttackReport): string {
+  const e = report.evicted;
+  if (e.rows === 0) return '';
+  const all = report.totals.attackQueries + e.attackQueries;
+  const share = all > 0 ? ((e.attackQueries / all) * 100).toFixed(2) : '0.00';
+  return `not in these tables: ${e.rows} resolver rows with ${e.attackQueries} attack queries (${share} % of ${all}), evicted by the report store's cap (REPORT_MAX_RESOLVER_ROWS)`;
 }
 
 /** One section as JSON-ready data (the whole report is `report` itself). */
@@ -237,6 +247,7 @@ export function sectionData(report: AttackReport, section: ReportSection): unkno
       return {
         scope: report.scope,
         totals: report.totals,
+        evicted: report.evicted,
         countries: report.countries,
         dataSources: report.dataSources,
       };
@@ -244,6 +255,7 @@ export function sectionData(report: AttackReport, section: ReportSection): unkno
       return {
         scope: report.scope,
         totals: report.totals,
+        evicted: report.evicted,
         asns: report.asns,
         callouts: report.callouts,
         dataSources: report.dataSources,

@@ -191,6 +191,25 @@ describe('buildReport', () => {
 });
 
 describe('helpers', () => {
+  it('says what the row cap of the store evicted, outside the totals and tables', () => {
+    const report = buildReport(rows, {
+      scope: { kind: 'alert', alertId: 'a1', zone: 'example.com' },
+      now: 0,
+    });
+    expect(report.evicted).toEqual({ rows: 0, attackQueries: 0, totalQueries: 0 });
+    expect(renderText(report)).not.toContain('evicted');
+    const capped = buildReport(rows, {
+      scope: { kind: 'alert', alertId: 'a1', zone: 'example.com' },
+      now: 0,
+      evicted: { rows: 12, attackQueries: 250, totalQueries: 260 },
+    });
+    expect(capped.totals.attackQueries).toBe(1000);
+    expect(capped.countries).toEqual(report.countries);
+    expect(renderText(capped)).toContain(
+      'not in these tables: 12 resolver rows with 250 attack queries (20.00 % of 1250), evicted',
+    );
+  });
+
   it('assignShares rounds so the column sums to exactly 100.00', () => {
     const three = [1, 1, 1].map((q) => ({ attackQueries: q, share: 0 }));
     assignShares(three, 3);

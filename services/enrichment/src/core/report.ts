@@ -2,6 +2,7 @@ import {
   type AlertSummary,
   type AsnRow,
   type AttackReport,
+  type EvictedRows,
   type EvidenceGroup,
   type ReportScope,
   type ResolverAggregate,
@@ -22,6 +23,8 @@ export interface BuildOptions {
   maxOutliers?: number;
   /** Resolvers listed per ASN in the evidence. */
   evidencePerAsn?: number;
+  /** What the store's row cap evicted from the scope (none when not given). */
+  evicted?: EvictedRows;
 }
 
 /** The seed article's analysis, computed from per-resolver aggregates. Pure and deterministic. */
@@ -109,6 +112,7 @@ export function buildReport(
       asns: distinct(attacking, (r) => r.enrichment.asn),
       countries: distinct(attacking, (r) => r.enrichment.country),
     },
+    evicted: options.evicted ?? { rows: 0, attackQueries: 0, totalQueries: 0 },
     countries: countryRows,
     asns: asnRows,
     callouts: {

@@ -26,6 +26,8 @@ export interface OffendersConsumerOptions {
 export interface OffenderCounters {
   processed(n: number): void;
   bad(reason: string): void;
+  /** Report rows the store's cap evicted while recording a batch. */
+  evicted?(n: number): void;
 }
 
 /**
@@ -99,7 +101,8 @@ export class OffendersConsumer {
     if (out.length) await this.producer.send(this.options.outputTopic, out);
     if (dead.length) await this.producer.send(this.options.deadLetterTopic, dead);
     // Both must succeed before the batch is committed; neither depends on the other.
-    await Promise.all([this.repository.record(enriched), this.producer.flush()]);
+    const [stored] = await Promise.all([this.repository.record(enriched), this.producer.flush()]);
+    if (stored.evicted > 0) this.counters.evicted?.(stored.evicted);
     this.counters.processed(enriched.length);
   }
 

@@ -46,6 +46,11 @@ export function createEnrichmentMetrics(registry: Registry, observed: Enrichment
       labelNames: ['reason'],
       registers,
     }),
+    reportEvicted: new Counter({
+      name: 'sluice_enrichment_report_evicted_total',
+      help: 'Report rows (a resolver in one alert or zone bucket) evicted by REPORT_MAX_RESOLVER_ROWS',
+      registers,
+    }),
     mmdbReloads: new Counter({
       name: 'sluice_enrichment_mmdb_reloads_total',
       help: 'Operator MMDB reloads after a change on disk, by role and result',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { reportMaxRows } from '../config/enrichment.config';
 import { env, loadConfig, redisConfigFrom, redisEnvShape, type Env } from '@sluice/config';
 import { createRedis } from '@sluice/redis';
 import { ReportRepository } from './report.repository';
@@ -9,6 +10,7 @@ const reportEnvSchema = z.object({
   REPORT_BUCKET_SECONDS: env.positiveInt().default(60),
   REPORT_RETENTION_DAYS: env.positiveInt().default(30),
   REPORT_EVIDENCE_PER_RESOLVER: env.positiveInt().default(5),
+  REPORT_MAX_RESOLVER_ROWS: reportMaxRows(),
 });
 
 /** A ReportService straight on Redis, for `sluice report` (no Kafka, no data files). */
@@ -23,6 +25,7 @@ export async function openReportService(
       bucketSeconds: e.REPORT_BUCKET_SECONDS,
       retentionDays: e.REPORT_RETENTION_DAYS,
       evidencePerResolver: e.REPORT_EVIDENCE_PER_RESOLVER,
+      maxRows: e.REPORT_MAX_RESOLVER_ROWS,
     }),
   );
   return {

@@ -6,71 +6,27 @@ import {
   enrichmentBlockSchema,
   type Evidence,
 } from '@sluice/contracts';
-import { type AlertSummary, type ResolverAggregate } from '../core/report-model';
+import { type AlertSummary, type EvictedRows, type ResolverAggregate } from '../core/report-model';
+import { RECORD_LUA } from './record.lua';
 
 /**
  * Report inputs in Redis, written as offenders are consumed so a report is a few HGETALLs.
  *
  * Scopes: `report:a:<alertId>` (one attack) and `report:z:<zone>:<bucketStartMs>` (fixed
- * time buckets; a zone + range report merges the buckets it overlaps). Per scope, hashes
- * keyed by resolver IP:
- *   :agg  "attackQueries,totalQueries,activeMs,firstSeen,lastSeen,peakQps,evidenceCount" (summed)
- *   :enr  enrichment block JSON (latest); for zones one `report:zenr:<zone>` for all buckets
- *   :ev   evidence samples JSON (first N)
- *   :seen "<resolver>|<windowStart>" → 1, so a redelivered offender is not counted twice
- * Plus `report:alert:<id>` (summary JSON), `report:zone-alerts:<zone>` (ZSET onset → id) and
+ * time buckets; a zone + range report merges the buckets it overlaps). Per scope, hashes keyed
+ * by resolver (:agg, :enr, :ev) and what was evicted from it (:evicted); one index of every row
+ * bounds them all (`maxRows`). record.lua.ts has the layout and the eviction policy. Plus
+ * `report:alert:<id>` (summary JSON), `report:zone-alerts:<zone>` (ZSET onset → id) and
  * `report:zone-buckets:<zone>` (ZSET of bucket starts). Every key expires after the retention.
  */
-const RECORD_LUA = `
-local cfg = cjson.decode(ARGV[1])
-local maxEv, ttl, recs, entries = cfg[1], cfg[2], cfg[3], cfg[4]
-local written = 0
-for x = 1, #entries, 5 do
-  local r = entries[x]
-  local a = r * 7
-  local kAgg, kEnr, kEv, kSeen = KEYS[entries[x + 1]], KEYS[entries[x + 2]], KEYS[entries[x + 3]], KEYS[entries[x + 4]]
-  local resolver = ARGV[2 + r * 3]
-  if redis.call('HSETNX', kSeen, resolver .. '|' .. recs[a + 1], 1) == 1 then
-    local aq, tq, ms = recs[a + 2], recs[a + 3], recs[a + 4]
-    local first, last, peak = recs[a + 5], recs[a + 6], recs[a + 7]
-    local evCount = 0
-    local cur = redis.call('HGET', kAgg, resolver)
-    if cur then
-      local p1, p2, p3, p4, p5, p6, p7 = string.match(cur, '([^,]+),([^,]+),([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)')
-      aq = aq + tonumber(p1); tq = tq + tonumber(p2); ms = ms + tonumber(p3)
-      first = math.min(first, tonumber(p4)); last = math.max(last, tonumber(p5)); peak = math.max(peak, tonumber(p6))
-      evCount = tonumber(p7)
-    end
-    -- evidence: only touched while the resolver has fewer than maxEv samples
-    local evidence = ARGV[4 + r * 3]
-    if evCount < maxEv and evidence ~= '[]' then
-      local ev = cjson.decode(evidence)
-      local list = {}
-      if evCount > 0 then list = cjson.decode(redis.call('HGET', kEv, resolver)) end
-      for i = 1, #ev do
-        if #list >= maxEv then break end
-        table.insert(list, ev[i])
-      end
-      evCount = #list
-      redis.call('HSET', kEv, resolver, cjson.encode(list))
-    end
-    redis.call('HSET', kAgg, resolver, string.format('%.0f,%.0f,%.0f,%.0f,%.0f,%.6f,%d', aq, tq, ms, first, last, peak, evCount))
-    redis.call('HSET', kEnr, resolver, ARGV[3 + r * 3])
-    written = written + 1
-  end
-end
--- KEYS are distinct: a call's records share a few scopes, each named once
-for i = 1, #KEYS do
-  redis.call('EXPIRE', KEYS[i], ttl)
-end
-return written
-`;
-
 /**
  * Record×scope entries per script call: amortises the call overhead (and names each scope's keys
  * once for all its records), keeps each call short.
  */
 const ENTRIES_PER_CALL = 500;
+
+/** Every row of every scope, ranked for eviction (record.lua.ts). */
+const INDEX_KEY = 'report:rows';
 
 /**
  * JSON of each enrichment block, stored once per record and scope: blocks come from the
@@ -93,6 +49,15 @@ export interface ReportStoreOptions {
   bucketSeconds: number;
   retentionDays: number;
   evidencePerResolver: number;
+  /** Most resolver rows (resolver × scope) kept in all scopes together; past it the least recently seen go. */
+  maxRows: number;
+}
+
+export interface RecordResult {
+  /** Rows added to or updated (duplicates are not). */
+  written: number;
+  /** Rows evicted by the cap, in any scope. */
+  evicted: number;
 }
 
 export class ReportRepository {
@@ -105,69 +70,74 @@ export class ReportRepository {
   ) {
     this.ttl = options.retentionDays * 86_400;
     this.bucketMs = options.bucketSeconds * 1000;
-    if (!('sluiceRecordOffender' in redis))
-      redis.defineCommand('sluiceRecordOffender', { lua: RECORD_LUA });
+    if (!('sluiceRecordRows' in redis))
+      redis.defineCommand('sluiceRecordRows', { lua: RECORD_LUA });
   }
 
   get bucketSeconds(): number {
     return this.options.bucketSeconds;
   }
 
-  /** Add enriched offenders to their alert scope and zone bucket; idempotent per window. */
-  async record(offenders: readonly EnrichedOffender[]): Promise<number> {
-    if (offenders.length === 0) return 0;
+  /**
+   * Add enriched offenders to their alert scope and zone bucket; idempotent per window. Rows past
+   * `maxRows` are evicted in the same script call as the write.
+   */
+  async record(offenders: readonly EnrichedOffender[]): Promise<RecordResult> {
+    if (offenders.length === 0) return { written: 0, evicted: 0 };
     const pipe = this.redis.pipeline();
-    const rec = (
-      pipe as unknown as { sluiceRecordOffender: RecordCommand }
-    ).sluiceRecordOffender.bind(pipe);
-    // One call per ENTRIES_PER_CALL: the distinct keys; one JSON argument with each record's
-    // numbers once and, per (record, scope), the record's index and its four keys' indexes; then
-    // each record's resolver, block and evidence JSON as their own arguments (byte for byte as
-    // before, not escaped into the JSON).
-    // Entries run in the order the per-entry calls used (each record's alert scope, then its zone
-    // bucket), so the writes are the same.
-    let keys: string[] = [];
-    let keyIndex = new Map<string, number>();
+    const rec = (pipe as unknown as { sluiceRecordRows: RecordCommand }).sluiceRecordRows.bind(
+      pipe,
+    );
+    const keyPrefix = this.redis.options.keyPrefix ?? '';
+    // One call per ENTRIES_PER_CALL: the index, then each distinct scope's three keys; one JSON
+    // argument with each record's numbers once and, per (record, scope), the record's index and
+    // the scope's; then each record's resolver, block and evidence JSON as their own arguments.
+    // Entries run in order (each record's alert scope, then its zone bucket).
+    let keys: string[] = [INDEX_KEY];
+    let scopeIndex = new Map<string, number>();
+    let scopeNames: string[] = [];
     let recArgs: Array<string | number> = [];
     let strings: string[] = [];
     let entryArgs: number[] = [];
     let recs = 0;
-    const k = (key: string): number => {
-      let i = keyIndex.get(key);
-      if (i === undefined) {
-        keys.push(key);
-        keyIndex.set(key, (i = keys.length));
-      }
-      return i;
-    };
+    const calls: number[] = [];
     const flush = () => {
       if (entryArgs.length === 0) return;
+      calls.push(pipe.length);
       rec(
         keys.length,
         ...keys,
-        JSON.stringify([this.options.evidencePerResolver, this.ttl, recArgs, entryArgs]),
+        JSON.stringify([
+          this.options.evidencePerResolver,
+          this.ttl,
+          recArgs,
+          entryArgs,
+          this.options.maxRows,
+          keyPrefix,
+          scopeNames,
+        ]),
         ...strings,
       );
-      keys = [];
-      keyIndex = new Map();
+      keys = [INDEX_KEY];
+      scopeIndex = new Map();
+      scopeNames = [];
       recArgs = [];
       strings = [];
       entryArgs = [];
       recs = 0;
     };
-    const scopes = new Map<string, [string, string, string, string]>();
-    const scopeKeys = (base: string, enrKey: string): [string, string, string, string] => {
-      let s = scopes.get(base);
-      if (s === undefined)
-        scopes.set(base, (s = [`${base}:agg`, enrKey, `${base}:ev`, `${base}:seen`]));
-      return s;
-    };
-    const add = (r: number, [agg, enr, ev, seen]: [string, string, string, string]) => {
-      entryArgs.push(r, k(agg), k(enr), k(ev), k(seen));
+    const add = (r: number, scope: string) => {
+      let b = scopeIndex.get(scope);
+      if (b === undefined) {
+        scopeNames.push(scope);
+        scopeIndex.set(scope, (b = scopeNames.length));
+        keys.push(`${scope}:agg`, `${scope}:enr`, `${scope}:ev`);
+      }
+      entryArgs.push(r, b);
     };
     const buckets = new Set<string>();
     for (const o of offenders) {
-      if (entryArgs.length >= ENTRIES_PER_CALL * 5) flush();
+      if (entryArgs.length >= ENTRIES_PER_CALL * 2) flush();
       const evidence = JSON.stringify(
         o.evidence
           .filter((e) => e.resolver === o.resolver)
@@ -177,7 +147,7 @@ export class ReportRepository {
       const windowMs = Math.max(1, o.windowEnd - o.windowStart);
       const r = recs++;
       recArgs.push(
-        // a string, as the dedupe member is "<resolver>|<windowStart>" (a Lua number would print as 1.7e+12)
+        // a string: cjson would read 1.7e12 into a double fine, but this keeps the digits as sent
         String(o.windowStart),
         o.attackQueries,
         o.totalQueries,
@@ -187,12 +157,9 @@ export class ReportRepository {
         o.attackQueries / (windowMs / 1000),
       );
       strings.push(o.resolver, jsonOfBlock(o.enrichment), evidence);
-      if (o.alertId !== null) {
-        const base = alertBase(o.alertId);
-        add(r, scopeKeys(base, `${base}:enr`));
-      }
+      if (o.alertId !== null) add(r, alertBase(o.alertId));
       const bucket = Math.floor(o.windowStart / this.bucketMs) * this.bucketMs;
-      add(r, scopeKeys(zoneBase(o.zone, bucket), zoneEnrichment(o.zone)));
+      add(r, zoneBase(o.zone, bucket));
       buckets.add(`${bucket} ${o.zone}`);
     }
     flush();
@@ -206,7 +173,13 @@ export class ReportRepository {
     for (const zone of zones) pipe.expire(`report:zone-buckets:${zone}`, this.ttl);
     const results = (await pipe.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
-    return offenders.length;
+    const out: RecordResult = { written: 0, evicted: 0 };
+    for (const i of calls) {
+      const [written, evicted] = results[i]![1] as [number, number];
+      out.written += written;
+      out.evicted += evicted;
+    }
+    return out;
   }
 
   async saveAlert(alert: Alert): Promise<void> {
@@ -251,13 +224,12 @@ export class ReportRepository {
     return this.redis.zrevrangebyscore(`report:zone-alerts:${zone}`, to, from);
   }
 
-  async aggregatesForAlert(alertId: string): Promise<ResolverAggregate[]> {
-    const base = alertBase(alertId);
-    return this.readScopes([base], `${base}:enr`);
+  async aggregatesForAlert(alertId: string): Promise<ScopeRows> {
+    return this.readScopes([alertBase(alertId)], null);
   }
 
   /** Every resolver of the zone in the buckets overlapping [from, to) — bucket granularity. */
-  async aggregatesForZone(zone: string, from: number, to: number): Promise<ResolverAggregate[]> {
+  async aggregatesForZone(zone: string, from: number, to: number): Promise<ScopeRows> {
     const buckets = await this.redis.zrangebyscore(
       `report:zone-buckets:${zone}`,
       from - this.bucketMs + 1,
@@ -270,25 +242,44 @@ export class ReportRepository {
   }
 
   /**
-   * One pipelined round trip for all scopes; resolvers are merged across scopes while still
-   * raw, and each enrichment block is parsed once per resolver, not once per bucket.
+   * One pipelined round trip for all scopes (ascending in time); resolvers are merged across
+   * scopes while still raw, and each enrichment block is parsed once per resolver (the newest
+   * scope's), not once per bucket. `legacyEnr`: the zone-wide block hash written before blocks
+   * were kept per bucket, read for rows that have none.
    */
-  private async readScopes(bases: readonly string[], enrKey: string): Promise<ResolverAggregate[]> {
-    if (bases.length === 0) return [];
+  private async readScopes(bases: readonly string[], legacyEnr: string | null): Promise<ScopeRows> {
+    const evicted: EvictedRows = { rows: 0, attackQueries: 0, totalQueries: 0 };
+    if (bases.length === 0) return { rows: [], evicted };
     const pipe = this.redis.pipeline();
-    for (const base of bases) pipe.hgetall(`${base}:agg`).hgetall(`${base}:ev`);
+    for (const base of bases)
+      pipe
+        .hgetall(`${base}:agg`)
+        .hgetall(`${base}:ev`)
+        .hgetall(`${base}:enr`)
+        .hgetall(`${base}:evicted`);
     const results = ((await pipe.exec()) ?? []) as Array<
       [Error | null, Record<string, string> | undefined]
     >;
     for (const [err] of results) if (err) throw err;
     const maxEv = this.options.evidencePerResolver;
     const merged = new Map<string, ResolverAggregate>();
+    const blocks = new Map<string, string>();
     for (let i = 0; i < bases.length; i++) {
-      const agg = results[i * 2]?.[1] ?? {};
-      const ev = results[i * 2 + 1]?.[1] ?? {};
+      const agg = results[i * 4]?.[1] ?? {};
+      const ev = results[i * 4 + 1]?.[1] ?? {};
+      const enr = results[i * 4 + 2]?.[1] ?? {};
+      const gone = results[i * 4 + 3]?.[1] ?? {};
+      evicted.rows += Number(gone.rows ?? 0);
+      evicted.attackQueries += Number(gone.attackQueries ?? 0);
+      evicted.totalQueries += Number(gone.totalQueries ?? 0);
       for (const resolver in agg) {
-        const [aq = 0, tq = 0, ms = 0, first = 0, last = 0, peak = 0] =
-          agg[resolver]!.split(',').map(Number);
+        // the dedupe windows after the seventh field are not read
+        const [aq = 0, tq = 0, ms = 0, first = 0, last = 0, peak = 0] = agg[resolver]!.split(
+          ',',
+          6,
+        ).map(Number);
+        const block = enr[resolver];
+        if (block !== undefined) blocks.set(resolver, block);
         const evRaw = ev[resolver];
         const evidence = evRaw
           ? (JSON.parse(evRaw) as Array<{ ts: number; qname: string }>).map((e): Evidence => ({
@@ -323,19 +314,30 @@ export class ReportRepository {
           r.evidence = [...r.evidence, ...evidence].sort((a, b) => a.ts - b.ts).slice(0, maxEv);
       }
     }
-    // Enrichment is stored once per alert / per zone, not per bucket: fetch only these resolvers.
     const rows = [...merged.values()];
-    for (let i = 0; i < rows.length; i += 10_000) {
-      const chunk = rows.slice(i, i + 10_000);
-      const blocks = await this.redis.hmget(enrKey, ...chunk.map((r) => r.resolver));
-      chunk.forEach((r, j) => (r.enrichment = parseEnrichment(blocks[j] ?? undefined)));
+    const missing = legacyEnr === null ? [] : rows.filter((r) => !blocks.has(r.resolver));
+    for (let i = 0; i < missing.length; i += 10_000) {
+      const chunk = missing.slice(i, i + 10_000);
+      const old = await this.redis.hmget(legacyEnr!, ...chunk.map((r) => r.resolver));
+      chunk.forEach((r, j) => {
+        const b = old[j];
+        if (b) blocks.set(r.resolver, b);
+      });
     }
-    return rows;
+    for (const r of rows) r.enrichment = parseEnrichment(blocks.get(r.resolver));
+    return { rows, evicted };
   }
+}
+
+/** A scope's (or several merged scopes') rows, and what the row cap evicted from them. */
+export interface ScopeRows {
+  rows: ResolverAggregate[];
+  evicted: EvictedRows;
 }
 
 const alertBase = (alertId: string) => `report:a:${alertId}`;
 const zoneBase = (zone: string, bucket: number) => `report:z:${zone}:${bucket}`;
+/** Written before blocks were kept per bucket; read for such rows until they expire. */
 const zoneEnrichment = (zone: string) => `report:zenr:${zone}`;
 
 const UNKNOWN_BLOCK: EnrichmentBlock = {

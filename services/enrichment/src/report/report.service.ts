@@ -11,12 +11,12 @@ export class ReportService {
 
   async build(query: ReportQuery): Promise<AttackReport> {
     if ('alertId' in query) {
-      const [alert, rows, dataSources] = await Promise.all([
+      const [alert, { rows, evicted }, dataSources] = await Promise.all([
         this.repository.alert(query.alertId),
         this.repository.aggregatesForAlert(query.alertId),
         this.repository.dataSources(),
       ]);
-      if (!alert && rows.length === 0)
+      if (!alert && rows.length === 0 && evicted.rows === 0)
         throw new SluiceError(
           ErrorCodes.notFound,
           `no report data for alert ${query.alertId}: check the id (sluice report --zone Z lists alerts) or the retention`,
@@ -25,6 +25,7 @@ export class ReportService {
         scope: { kind: 'alert', alertId: query.alertId, zone: alert?.zone ?? null },
         alert,
         dataSources,
+        evicted,
       });
     }
     if (!(query.to > query.from))
@@ -32,9 +33,14 @@ export class ReportService {
         ErrorCodes.config,
         `time range is empty: from ${query.from} must be before to ${query.to}`,
       );
-    const rows = await this.repository.aggregatesForZone(query.zone, query.from, query.to);
+    const { rows, evicted } = await this.repository.aggregatesForZone(
+      query.zone,
+      query.from,
+      query.to,
+    );
     return buildReport(rows, {
       scope: { kind: 'zone', zone: query.zone, from: query.from, to: query.to },
+      evicted,
     });
   }
 

@@ -208,9 +208,11 @@ describe('enrichment service against the real broker and Redis', () => {
     // every report key expires with the retention (30 days by default)
     for (const key of [
       `report:a:${alertId}:agg`,
-      `report:a:${alertId}:seen`,
-      `report:zenr:${ZONE}`,
+      `report:a:${alertId}:enr`,
+      `report:a:${alertId}:ev`,
+      `report:z:${ZONE}:${Math.floor(T0 / 60_000) * 60_000}:enr`,
       `report:alert:${alertId}`,
+      'report:rows',
     ]) {
       const ttl = await runtime.redis.ttl(key);
       expect(ttl).toBeGreaterThan(29 * 86_400);

@@ -32,6 +32,7 @@ describe('sluice report', () => {
       bucketSeconds: 60,
       retentionDays: 1,
       evidencePerResolver: 2,
+      maxRows: 1_000_000,
     });
     await repo.saveDataSources(enricher.attributions);
     // 10 windows; the four Mirai defaults carry 24% between them, like the seed's sample

@@ -1,10 +1,10 @@
 import { kafkaConfigFrom } from '@sluice/config';
 import { createKafka, type KafkaLogSink } from '@sluice/kafka';
 import { createServiceLogger } from '@sluice/service-kit';
-import { Partitioners } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { type IngestConfig } from '../config/ingest.config';
 import { IngestMetrics } from '../metrics/ingest.metrics';
+import { hotZonePartitioner } from './hot-zone-partitioner';
 import { QueryPublisher } from './query.publisher';
 
 export interface OpenPublisher {
@@ -31,7 +31,7 @@ export async function openPublisher(
   const kafka = createKafka(kafkaConfigFrom(config, clientId), log);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: hotZonePartitioner(config.INGEST_HOT_QUERIES_TOPIC),
   });
   await producer.connect();
   let connected = true;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type BlocklistEntry } from '@sluice/contracts';
-import { type Kafka } from '@sluice/kafka';
+import { retryTransient, type Kafka } from '@sluice/kafka';
 
 /**
  * Reads the compacted blocklist topic to its end and returns the live value per key. At start-up
@@ -15,8 +15,10 @@ export async function readCompacted(
 ): Promise<Map<string, string>> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
+  // A blocklist topic provisioned a moment ago has no leader yet (a fresh broker, a first start).
+  const ends = await retryTransient(() => admin.fetchTopicOffsets(topic), {
+    timeoutMs,
+  }).finally(() => admin.disconnect());
   const pending = new Map(
     ends
       .filter((p) => BigInt(p.high) > BigInt(p.low))

@@ -16,7 +16,11 @@
  * batch's sum at its newest event time equals folding each record), then each subject is read and
  * written once: decayed sums, members (the newest maxm), capped evidence. Every subject is ranked
  * in its kind's index by its decayed attack score (log2 of the score at a common instant: score
- * order at any time); past maxs subjects of a kind, the lowest are evicted with their keys.
+ * order at any time); past maxs subjects of a kind, the lowest are evicted with their keys, and
+ * out of the member sets they are in (field `u` of their hash: the parents' member keys, each
+ * with the member): a resolver leaves its prefix's and ASN's members, a (resolver, zone) its
+ * resolver's zones and its prefix's and ASN's per-zone members, a prefix its ASN's prefixes. So
+ * each of those kinds holds at most maxs members in all, not maxs × maxm.
  * Returns the state of every subject the batch touched, duplicates included, so a replayed batch
  * still re-runs the policy (e.g. after a crash between the Redis write and the Kafka send); and
  * how many subjects were evicted. Same maths as core/decay.ts fold().
@@ -53,7 +57,7 @@ local function seenBefore(k, we)
   local w = wins[k]
   if w == nil then
     w = {}
-    local cur = redis.call('HMGET', KEYS[k], 'a', 't', 'ts', 'p', 'w')
+    local cur = redis.call('HMGET', KEYS[k], 'a', 't', 'ts', 'p', 'w', 'u')
     local s = cur[5]
     if s then
       for x in string.gmatch(s, '[^,]+') do table.insert(w, tonumber(x)) end
@@ -111,6 +115,28 @@ for i = 1, #R / RF do
             x.mem[member] = ts
           end
         end
+        -- Where this subject is a member (its parents' member sets), so evicting it takes it out
+        -- of them: a kind's members are then at most the subjects held by the kind below.
+        if off == 1 and kind <= 3 then
+          local u = {}
+          local function link(k, suffix, member)
+            if k ~= 0 then
+              table.insert(u, KEYS[k] .. suffix)
+              table.insert(u, member)
+            end
+          end
+          if kind == 1 then
+            link(R[b + 8], ':m', Z[R[b + 7]])
+            link(R[b + 10], ':m', RES[i])
+            link(R[b + 12], ':m', RES[i])
+          elseif kind == 2 then
+            link(R[b + 9], ':m', RES[i])
+            link(R[b + 11], ':m', RES[i])
+          elseif PFX[i] ~= '' then
+            link(R[b + 11], ':px', PFX[i])
+          end
+          if #u > 0 then x.u = table.concat(u, '\\n') end
+        end
         if prot == 1 then x.prot = true end
       end
     end
@@ -153,8 +179,10 @@ for _, h in ipairs(order) do
   local x = acc[h]
   local key = KEYS[h]
   local mkey = x.kind ~= 1 and key .. ':m' or nil
-  local cur = held[h] or redis.call('HMGET', key, 'a', 't', 'ts', 'p')
+  local cur = held[h] or redis.call('HMGET', key, 'a', 't', 'ts', 'p', 'u')
   local ca, ct, cts = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
+  -- the parent links as stored ('u': the 6th field of a resolver-zone read, else the 5th)
+  local cu = held[h] and cur[6] or cur[5]
   local p = cur[4] == '1'
   local added = false
   local sa, st_, sts
@@ -172,6 +200,7 @@ for _, h in ipairs(order) do
     else
       redis.call('HSET', key, 'a', sa, 't', st_, 'ts', sts, 'p', p and '1' or '0')
     end
+    if x.u and x.u ~= cu then redis.call('HSET', key, 'u', x.u) end
     redis.call('PEXPIRE', key, TTL)
     local evk = key .. ':ev'
     local n = #x.ev
@@ -227,6 +256,18 @@ for k in pairs(ranked) do
   if over > 0 then
     local gone = redis.call('ZPOPMIN', KEYS[k], over)
     for i = 1, #gone, 2 do
+      local u = redis.call('HGET', gone[i], 'u')
+      if u then
+        local parent = nil
+        for part in string.gmatch(u, '[^\\n]+') do
+          if parent == nil then
+            parent = part
+          else
+            redis.call('ZREM', parent, part)
+            parent = nil
+          end
+        end
+      end
       redis.call('UNLINK', gone[i], gone[i] .. ':ev', gone[i] .. ':m', gone[i] .. ':px')
       evicted = evicted + 1
     end

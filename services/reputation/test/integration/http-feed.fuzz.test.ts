@@ -3,7 +3,8 @@ import { httpFeedFuzzTarget } from '../fuzz/http-feed.target';
 
 /**
  * CI slice of the HTTP feed's fuzz target (pnpm fuzz http-feed runs a million): raw requests with
- * hostile paths, parameters, keys and headers to the whole reputation service on loopback.
+ * hostile paths, parameters, keys and headers to the whole reputation service on loopback, 8 in
+ * flight as in the long run (FUZZ_CONCURRENCY changes it).
  */
 const inputs = Number(process.env.FUZZ_INPUTS ?? 1_000);
 const seed = Number(process.env.FUZZ_SEED ?? 20_261_130);

@@ -236,4 +236,65 @@ describe('ReputationRepository (Redis Lua fold)', () => {
     expect(after.keys).toBeLessThanOrEqual(atCap.keys * 1.05);
     expect(after.bytes).toBeLessThanOrEqual(atCap.bytes * 1.2);
   });
+
+  it("bounds each kind's members by the subjects held: an evicted subject leaves its prefix, ASN and per-zone member sets", async () => {
+    const cap = 2_000;
+    const redisConfig = testRedisConfig();
+    const redis = createRedis(redisConfig);
+    await redis.connect();
+    clients.push(redis);
+    const raw = createRedis({ ...redisConfig, keyPrefix: '' });
+    await raw.connect();
+    clients.push(raw);
+    // member lists far above the flood, so only the eviction can keep them small
+    const r = new ReputationRepository(redis, {
+      ...settings,
+      maxSubjectsPerKind: cap,
+      maxMembers: 100_000,
+    });
+    const n = 8_000;
+    const prefixes = (i: number) => `172.17.${i % 4}.0/24`;
+    const records = Array.from({ length: n }, (_, i) =>
+      offender({
+        resolver: `10.9.${(i >> 8) & 255}.${i & 255}`,
+        zone: `m${i % 2}.test`,
+        attack: 10 + i,
+        total: 12 + i,
+        at: t0 + 10_000,
+        asn: 64_100 + (i % 2),
+        prefix: prefixes(i),
+      }),
+    );
+    for (let i = 0; i < n; i += 2_000)
+      await r.fold(records.slice(i, i + 2_000), prefixOf, () => false);
+    const members = async (pattern: string) => {
+      let total = 0;
+      let cursor = '0';
+      do {
+        const [next, found] = await raw.scan(
+          cursor,
+          'MATCH',
+          `${redisConfig.keyPrefix}${pattern}`,
+          'COUNT',
+          1000,
+        );
+        cursor = next;
+        for (const k of found) total += await raw.zcard(k);
+      } while (cursor !== '0');
+      return total;
+    };
+    for (const kind of ['resolver-zone', 'resolver'])
+      expect(await redis.zcard(`rep:idx:${kind}`)).toBe(cap);
+    // Each resolver held is a member of its one prefix and one ASN, each (resolver, zone) held of
+    // its prefix's and ASN's subject in that zone: exactly the cap, not the flood's 8,000.
+    expect(await members('rep:p:*:m')).toBe(cap);
+    expect(await members('rep:a:*:m')).toBe(cap);
+    expect(await members('rep:pz:*:m')).toBe(cap);
+    expect(await members('rep:az:*:m')).toBe(cap);
+    expect(await members('rep:r:*:m')).toBeLessThanOrEqual(cap);
+    // the survivors are the highest scores, and they are the members
+    const top = `10.9.${((n - 1) >> 8) & 255}.${(n - 1) & 255}`;
+    expect(await redis.zscore(`rep:p:${prefixes(n - 1)}:m`, top)).not.toBeNull();
+    expect(await redis.zscore(`rep:p:${prefixes(0)}:m`, '10.9.0.0')).toBeNull();
+  });
 });

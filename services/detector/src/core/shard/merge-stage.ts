@@ -19,6 +19,8 @@ import {
 } from './shard-summary';
 
 const FLOAT_SLOTS = [4, 8, 9] as const;
+/** Tick's counters (a summary from before the flatness counts has 16: the rest read 0). */
+const TICK_COUNTS = 18;
 const bySample = (a: SampleRow, b: SampleRow): number =>
   a[0] - b[0] || a[1] - b[1] || byString(a[2], b[2]) || byString(a[3], b[3]);
 const byTrain = (a: TrainRow, b: TrainRow): number => a[0] - b[0] || byString(a[1], b[1]);
@@ -202,13 +204,13 @@ export class MergeStage {
   /** The K summaries as one Tick: counters summed, sketches merged, floats summed per block. */
   private mergeTick(parts: ShardSummary[]): Tick {
     const s = this.s;
-    const counts = new Array<number>(16).fill(0);
+    const counts = new Array<number>(TICK_COUNTS).fill(0);
     const blocks = new Float64Array(BLOCKS * 4);
     const fp = new FingerprintAcc();
     let hll: HyperLogLog | null = null;
     let freshHll: HyperLogLog | null = null;
     for (const p of parts) {
-      for (let i = 0; i < 16; i++) counts[i]! += p.counts[i] ?? 0;
+      for (let i = 0; i < TICK_COUNTS; i++) counts[i]! += p.counts[i] ?? 0;
       for (const [b, score, entropy, nsScore, bpc] of p.floats) {
         blocks[b * 4] = score;
         blocks[b * 4 + 1] = entropy;

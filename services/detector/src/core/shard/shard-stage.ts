@@ -252,7 +252,8 @@ export class ShardStage {
       countAnswer(t, rcode, r.ancount[i]!);
       const vocabulary = block.vocabulary;
       const known = vocabulary.lookup(h1);
-      if (!ZoneVocabulary.established(known, establishedBefore)) {
+      const fresh = !ZoneVocabulary.established(known, establishedBefore);
+      if (fresh) {
         t.fresh++;
         if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision);
         t.freshHll.add(h1);
@@ -264,12 +265,19 @@ export class ShardStage {
       if (random) t.random++;
       const seen = block.seen.has(h1, h2);
       const seenDuringAlert = !seen && block.alertSeen !== null && block.alertSeen.has(h1, h2);
+      let entry = known;
       if (!alerting) {
         if (known !== undefined) vocabulary.count(known, rcode);
-        else if (!vocabulary.full) vocabulary.admit(h1, r.qname(i), rcode, start);
+        else if (!vocabulary.full) entry = vocabulary.admit(h1, r.qname(i), rcode, start);
       } else if (seen || seenDuringAlert) {
         if (known !== undefined) vocabulary.countDuringAlert(known, rcode);
-        else if (!vocabulary.full) vocabulary.admitDuringAlert(h1, r.qname(i), rcode, start);
+        else if (!vocabulary.full)
+          entry = vocabulary.admitDuringAlert(h1, r.qname(i), rcode, start);
+      }
+      // A name lives in one block, so its coincidences are counted whole by one shard.
+      if (fresh && entry !== undefined) {
+        t.freshTracked++;
+        t.freshColl += ZoneVocabulary.askedInTick(entry, start);
       }
       if (seen) {
         const rn = block.recentNew.get(h1);

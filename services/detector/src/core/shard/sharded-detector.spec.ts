@@ -94,14 +94,20 @@ const lifecycle = (alerts: readonly Alert[]) =>
 const sharded = (k: number, c: AdversarialCase) =>
   new ShardedDetector({ allowlist: c.allowlist ?? [] }, { shardsFor: () => k, serialize: true });
 
-/** Three attack shapes and two benign look-alikes, each with its own seed and another. */
+/**
+ * Attack shapes and benign look-alikes, each with its own seed and another. The short replay
+ * (queries only: the surge's flatness counts, per block) and a deployment of new hosts are
+ * decided by per-name coincidence counts that every split must add up the same.
+ */
 const CASES: [string, AdversarialCase, boolean][] = [
   'pulse: mirai 10× (10 s on, 20 s off, 3 min)',
   'wordlist: 2000 names at 35× from 1500 resolvers (the flood issue 11 saw)',
   'silent zone: mirai at 300 qps',
   'nested: 3 parents at 5×',
+  'replay: 300 names at 5× from 500 resolvers',
   'cdn hash names at 3×',
   'flash crowd at 10× on existing names',
+  'deployment: 300 new hosts at 3× from 3000 resolvers, TTL 300 s',
 ].flatMap((name) => {
   const c = [...ADVERSARIAL_CASES, ...BENIGN_CASES].find((x) => x.name === name);
   if (!c) throw new Error(`no case ${name}`);
