@@ -3,7 +3,9 @@
 # in one process, alternating passes, rates from CPU time (a loaded box still gives a fair ratio):
 #   bash services/detector/bench/against-commit.sh <commit> [passes]
 # The other commit's core (services/detector/src/core) is copied into services/detector/.baseline
-# (ignored by git); it is fed QueryEvents, as its consumer did, this one decodes into columns.
+# (ignored by git), and its contracts sources into .baseline/contracts: a core with ingestColumns
+# is fed its own commit's decodeQueryColumns (decode changes count on both sides), an older one
+# QueryEvents, as its consumer did.
 # Both must produce the same alerts, byte for byte, or the script says so.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,5 +13,9 @@ commit=${1:?usage: against-commit.sh <commit> [passes]}
 rm -rf "$here/.baseline" && mkdir -p "$here/.baseline"
 for f in $(git -C "$here" ls-tree --name-only "$commit" src/core/ | grep -v '\.spec\.ts$'); do
   git -C "$here" show "$commit:services/detector/$f" > "$here/.baseline/$(basename "$f")"
+done
+mkdir -p "$here/.baseline/contracts"
+for f in $(git -C "$here" ls-tree --name-only "$commit" ../../packages/contracts/src/ | grep -v '\.spec\.ts$'); do
+  git -C "$here" show "$commit:packages/contracts/src/$(basename "$f")" > "$here/.baseline/contracts/$(basename "$f")"
 done
 cd "$here" && PASSES=${2:-7} node --expose-gc --require @swc-node/register bench/against-commit.ts

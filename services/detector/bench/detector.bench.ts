@@ -573,13 +573,16 @@ async function main(): Promise<void> {
   const sections = [`## Detector`, '', machineLine(), '', 'Command: `pnpm bench detector`', ''];
   // The flood runs first, in a fresh heap, so its RSS is not inflated by the other sections' data.
   // DETECTOR_BENCH_ONLY_TTD=1: just the time-to-detect tables (no broker, no flood).
+  // DETECTOR_BENCH_ONLY_THROUGHPUT=1: just the throughput table (in process and via Kafka).
   const onlyTtd = process.env.DETECTOR_BENCH_ONLY_TTD === '1';
+  const onlyThroughput = process.env.DETECTOR_BENCH_ONLY_THROUGHPUT === '1';
   const floodSection =
-    process.env.DETECTOR_BENCH_SKIP_FLOOD !== '1' && !onlyTtd ? await flood() : null;
+    process.env.DETECTOR_BENCH_SKIP_FLOOD !== '1' && !onlyTtd && !onlyThroughput
+      ? await flood()
+      : null;
   if (process.env.DETECTOR_BENCH_ONLY_FLOOD !== '1') {
     if (!onlyTtd) sections.push(await throughput(), '');
-    sections.push(ttd(), '');
-    sections.push(adversarialTtd(), '');
+    if (!onlyThroughput) sections.push(ttd(), '', adversarialTtd(), '');
   }
   if (floodSection) sections.push(floodSection, '');
   process.stdout.write(`${sections.join('\n')}\n`);

@@ -39,6 +39,7 @@ export class DetectorCore {
   readonly settings: DetectorSettings;
   private readonly partitions = new Map<number, PartitionState>();
   readonly counters: DetectorCounters = { events: 0, late: 0, zones: 0 };
+  private batches = 0;
 
   constructor(settings: Partial<DetectorSettings> = {}) {
     this.settings = withDefaults(settings);
@@ -82,14 +83,31 @@ export class DetectorCore {
     const p = this.partition(partition);
     let late = 0;
     const zones = c.rowZones;
+    // A batch is one zone's (rowZones is rare): the zone's detector is looked up once, and again
+    // only when a row's zone differs or the cached one may have gone idle long enough to evict.
+    let lastZone: string | null = null;
+    let last: ZoneDetector | null = null;
+    const { evictIdleMs, allowedLatenessMs, idleAdvanceMs } = this.settings;
+    // Names this batch for the zones' resolver-id caches (its dictionary is looked up once).
+    const batch = (this.batches = (this.batches + 1) | 0);
     for (let i = 0; i < c.count; i++) {
       const ts = c.ts[i]!;
-      const z = this.admit(p, zones?.[i] ?? c.zone, ts);
-      const watermark = this.zoneWatermark(z, p);
+      const zone = zones?.[i] ?? c.zone;
+      let z: ZoneDetector;
+      if (last !== null && zone === lastZone && last.maxTs >= Math.max(p.maxTs, ts) - evictIdleMs) {
+        if (ts > p.maxTs) p.maxTs = ts;
+        z = last;
+      } else {
+        z = last = this.admit(p, zone, ts);
+        lastZone = zone;
+      }
+      // zoneWatermark, inline: times are not small integers, and a number crossing a call is
+      // boxed — per query, that was garbage. Only the rare late row passes one.
+      const watermark = Math.max(z.maxTs - allowedLatenessMs, p.maxTs - idleAdvanceMs);
       if (ts < watermark) {
         late++;
-        z.bufferColumns(c, i, watermark);
-      } else z.bufferColumns(c, i, ts);
+        z.bufferColumnsAt(c, i, watermark, batch);
+      } else z.bufferColumns(c, i, batch);
     }
     this.counters.events += c.count;
     this.counters.late += late;

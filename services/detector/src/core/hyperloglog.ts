@@ -1,6 +1,9 @@
 // Module-scope binding: under jest's vm sandbox `Math.clz32` per add is a global lookup.
 const { clz32 } = Math;
 
+/** 1 / 2^r for every register value (exact: powers of two), read instead of divided. */
+const INVERSE_POWERS = Float64Array.from({ length: 64 }, (_, r) => 1 / (1 << r));
+
 /**
  * HyperLogLog unique counter (Flajolet et al. 2007) over a 32-bit hash, with a sparse start:
  * a low-volume tick keeps its exact hash set (a few bytes) and switches to 2^p one-byte
@@ -64,7 +67,7 @@ export class HyperLogLog {
     let zeros = 0;
     for (let i = 0; i < m; i++) {
       const r = regs[i]!;
-      sum += 1 / (1 << r);
+      sum += INVERSE_POWERS[r]!;
       if (r === 0) zeros++;
     }
     const alpha = m >= 128 ? 0.7213 / (1 + 1.079 / m) : m === 64 ? 0.709 : m === 32 ? 0.697 : 0.673;

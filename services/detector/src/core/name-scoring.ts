@@ -38,7 +38,7 @@ export class NameScoring {
   private readonly model = new NgramModel();
   vocabulary: ZoneVocabulary;
   /**
-   * A sample of recently never-seen names (hash → tick, repeated?). Attack names never come
+   * A sample of recently never-seen names (hash as int32 → tick, repeated?). Attack names never come
    * back; a new CDN deployment or a renamed host is asked again within seconds. A burst of
    * new names that repeat is therefore not an attack, however many there are.
    */
@@ -83,10 +83,13 @@ export class NameScoring {
       const to = rows.subEnd[i]!;
       const resolver = rows.resolver[i]!;
       hash2Bytes(b, from, to, scratch);
-      const h1 = scratch.h1;
+      // As a signed 32-bit integer: every use below reads the same bits, and unlike an unsigned
+      // hash ≥ 2^31 it is a small integer, not a number boxed at each call it crosses.
+      const h1 = scratch.h1 | 0;
       if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
       t.hll.add(h1);
-      windows.seenResolver(resolver);
+      const rid = rows.rid[i]!;
+      windows.seenResolver(rid);
       const rcode = rows.rcode[i]!;
       if (rcode >= 0) {
         t.rc++;
@@ -94,7 +97,7 @@ export class NameScoring {
       }
       if (this.allowlist.has(rows, i)) {
         t.allow++;
-        windows.countOffender(resolver, false);
+        windows.countOffender(rid, false);
         continue;
       }
       countAnswer(t, rcode, rows.ancount[i]!);
@@ -172,7 +175,7 @@ export class NameScoring {
         }
         alertTop?.add(resolver);
       }
-      const wantsEvidence = windows.countOffender(resolver, !seen);
+      const wantsEvidence = windows.countOffender(rid, !seen);
       if (wantsEvidence !== null)
         wantsEvidence.evidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
     }
@@ -218,7 +221,7 @@ export class NameScoring {
     return {
       seen: this.seen.toJSON(),
       model: this.model.toJSON(),
-      recentNew: [...this.recentNew],
+      recentNew: [...this.recentNew].map(([h, r]) => [h >>> 0, r]),
       vocabulary: this.vocabulary.toJSON(),
       vocabularyVersion: this.vocabulary.version,
       alertSeen: this.alertSeen ? this.alertSeen.toJSON() : null,
@@ -238,7 +241,7 @@ export class NameScoring {
     n.model.counts.set(model.counts);
     n.model.rows.set(model.rows);
     n.model.total = model.total;
-    n.recentNew = new Map(j.recentNew.map(([h, r]) => [h, { ...r }]));
+    n.recentNew = new Map(j.recentNew.map(([h, r]) => [h | 0, { ...r }]));
     n.vocabulary = ZoneVocabulary.fromJSON(vocabularySettings(s), j.vocabulary);
     n.vocabulary.version = j.vocabularyVersion ?? 0;
     // An alert restored from a checkpoint older than the per-alert filter starts an empty one.

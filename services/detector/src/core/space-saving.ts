@@ -3,8 +3,8 @@
  * smallest and inherits its count as an error bound. Any key with true frequency > N/k is kept.
  * Counts are upper bounds; `count - error` is a guaranteed lower bound.
  */
-export interface HeavyHitter {
-  key: string;
+export interface HeavyHitter<K = string> {
+  key: K;
   count: number;
   error: number;
 }
@@ -16,9 +16,16 @@ export interface HeavyHitter {
  * linear scan for the minimum and a new object per replacement were ~9 % of the detector.
  * Among equal counts the oldest counter goes first, the order a scan over insertion order gave.
  */
-export class SpaceSaving {
-  private readonly index = new Map<string, number>();
-  private readonly keys: string[] = [];
+/** What the counters need of a key → slot index (a Map, or an IdIndex for small integer keys). */
+export interface SlotIndex<K> {
+  get(key: K): number | undefined;
+  set(key: K, slot: number): unknown;
+  delete(key: K): unknown;
+  clear(): void;
+}
+
+export class SpaceSaving<K = string> {
+  private readonly keys: K[] = [];
   private readonly counts: Float64Array;
   private readonly errors: Float64Array;
   /** When the slot's key was inserted (tie-break: oldest first). */
@@ -29,7 +36,10 @@ export class SpaceSaving {
   private readonly at: Int32Array;
   private n = 0;
 
-  constructor(readonly k = 64) {
+  constructor(
+    readonly k = 64,
+    private readonly index: SlotIndex<K> = new Map<K, number>(),
+  ) {
     this.counts = new Float64Array(k);
     this.errors = new Float64Array(k);
     this.ages = new Float64Array(k);
@@ -37,7 +47,7 @@ export class SpaceSaving {
     this.at = new Int32Array(k);
   }
 
-  add(key: string, weight = 1): void {
+  add(key: K, weight = 1): void {
     const slot = this.index.get(key);
     if (slot !== undefined) {
       this.counts[slot]! += weight;
@@ -59,7 +69,7 @@ export class SpaceSaving {
     this.down(0);
   }
 
-  private set(slot: number, key: string, count: number, error: number): void {
+  private set(slot: number, key: K, count: number, error: number): void {
     this.keys[slot] = key;
     this.counts[slot] = count;
     this.errors[slot] = error;
@@ -105,7 +115,7 @@ export class SpaceSaving {
   }
 
   /** The counters, oldest first. */
-  private entries(): HeavyHitter[] {
+  entries(): HeavyHitter<K>[] {
     const slots = Array.from({ length: this.n }, (_, i) => i).sort(
       (a, b) => this.ages[a]! - this.ages[b]!,
     );
@@ -117,10 +127,8 @@ export class SpaceSaving {
   }
 
   /** Highest counts first; ties broken by key so the order is deterministic. */
-  top(n: number): HeavyHitter[] {
-    return this.entries()
-      .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, n);
+  top(n: number): HeavyHitter<K>[] {
+    return this.entries().sort(byCountThenKey).slice(0, n);
   }
 
   get size(): number {
@@ -134,12 +142,16 @@ export class SpaceSaving {
     this.age = 0;
   }
 
-  toJSON(): HeavyHitter[] {
+  toJSON(): HeavyHitter<K>[] {
     return this.entries();
   }
 
-  static fromJSON(k: number, items: readonly HeavyHitter[]): SpaceSaving {
-    const s = new SpaceSaving(k);
+  static fromJSON<K = string>(
+    k: number,
+    items: readonly HeavyHitter<K>[],
+    index?: SlotIndex<K>,
+  ): SpaceSaving<K> {
+    const s = new SpaceSaving<K>(k, index);
     for (const i of items.slice(0, k)) {
       const slot = s.n++;
       s.set(slot, i.key, i.count, i.error);
@@ -149,4 +161,9 @@ export class SpaceSaving {
     }
     return s;
   }
+}
+
+/** Highest count first, then key (top's order). */
+export function byCountThenKey<K>(a: HeavyHitter<K>, b: HeavyHitter<K>): number {
+  return b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }

@@ -3,6 +3,10 @@ import { NameKind, QueryFlag, type QueryColumns, type QueryEvent } from '@sluice
 /** A buffered query in a checkpoint: ts, resolver, qname, qtype, flags, rcode (−1), ancount (−1). */
 export type PendingRow = [number, string, string, number, number, number, number];
 
+// Read once: through the contracts package's re-export each use is a getter call per query.
+const { relative: RELATIVE, apex: APEX } = NameKind;
+const QUERY_RD = QueryFlag.rd;
+
 /** `TickRows.flags` bits. */
 export const ROW_RD = 1;
 export const ROW_EDNS = 2;
@@ -24,6 +28,8 @@ export class TickRows {
   rcode = new Int16Array(16);
   /** −1: unknown. */
   ancount = new Int32Array(16);
+  /** The zone's id for the row's resolver (ResolverIds; set by the zone detector, not here). */
+  rid = new Int32Array(16);
   subStart = new Uint32Array(16);
   subEnd = new Uint32Array(16);
   arena = Buffer.allocUnsafe(256);
@@ -59,17 +65,20 @@ export class TickRows {
   pushColumns(c: QueryColumns, i: number): void {
     const row = this.grow();
     this.ts[row] = c.ts[i]!;
-    this.resolver[row] = c.resolvers[c.resolver[i]!]!;
+    // An int32 index, checked against the length: a Uint32Array element used as a key straight
+    // away made this load allocate per query (measured); the decoder checked the range already.
+    const names = c.resolvers;
+    const r = c.resolver[i]! | 0;
+    this.resolver[row] = r < names.length ? names[r]! : '';
     this.qtype[row] = c.qtype[i]!;
-    this.flags[row] =
-      (c.flags[i]! & QueryFlag.rd ? ROW_RD : 0) | (c.ednsSize[i]! >= 0 ? ROW_EDNS : 0);
+    this.flags[row] = (c.flags[i]! & QUERY_RD ? ROW_RD : 0) | (c.ednsSize[i]! >= 0 ? ROW_EDNS : 0);
     const rcode = c.rcode[i]!;
     this.rcode[row] = rcode;
     this.ancount[row] = rcode < 0 ? -1 : c.ancount[i]!;
     const kind = c.nameKind[i];
-    if (kind === NameKind.relative) {
+    if (kind === RELATIVE) {
       this.copySub(row, c.bytes, c.nameStart[i]!, c.nameEnd[i]!);
-    } else if (kind === NameKind.apex) {
+    } else if (kind === APEX) {
       this.subStart[row] = this.subEnd[row] = this.arenaAt;
     } else {
       // A qname that does not end with ".zone": as rare as it is odd, handled as text.
@@ -171,6 +180,7 @@ export class TickRows {
     this.flags = widen(this.flags, Uint8Array);
     this.rcode = widen(this.rcode, Int16Array);
     this.ancount = widen(this.ancount, Int32Array);
+    this.rid = widen(this.rid, Int32Array);
     this.subStart = widen(this.subStart, Uint32Array);
     this.subEnd = widen(this.subEnd, Uint32Array);
     return row;

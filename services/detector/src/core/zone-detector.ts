@@ -1,6 +1,7 @@
 import { type QueryColumns, type QueryEvent } from '@sluice/contracts';
 import { AttackLifecycle } from './attack-lifecycle';
 import { NameScoring } from './name-scoring';
+import { ResolverIds } from './resolver-ids';
 import { type DetectorSettings } from './settings';
 import { type SpaceSaving } from './space-saving';
 import { Tick } from './tick';
@@ -21,6 +22,10 @@ export type { ZoneSnapshot } from './zone-checkpoint';
  * (stats and offender windows). Checkpoints: zone-checkpoint.ts.
  */
 export class ZoneDetector {
+  /** Resolver ids a zone may hold beyond its windows' before it compacts (tests lower it). */
+  static resolverSlack = 4096;
+  /** Compactions so far, process-wide (tests). */
+  static resolverCompactions = 0;
   /** Highest event time seen for this zone. */
   maxTs = -Infinity;
   /** Start (ms) of the next tick to close; null until the first event. */
@@ -28,6 +33,11 @@ export class ZoneDetector {
   private readonly pending = new Map<number, TickRows>();
   /** Closed ticks' rows, kept for reuse: a busy zone allocates its buffers once. */
   private spare: TickRows[] = [];
+  /** rowsFor's last answer (NaN: none; cleared when a tick closes, its rows recycled). */
+  private lastTick = NaN;
+  private lastRows: TickRows | null = null;
+  /** The zone's resolver ids (its windows count by id; pending rows carry them). */
+  private readonly ids = new ResolverIds();
   private names: NameScoring;
   private windows: ZoneWindows;
   private lifecycle: AttackLifecycle;
@@ -37,7 +47,7 @@ export class ZoneDetector {
     private readonly s: DetectorSettings,
   ) {
     this.names = new NameScoring(zone, s);
-    this.windows = new ZoneWindows(zone, s);
+    this.windows = new ZoneWindows(zone, s, this.ids);
     this.lifecycle = new AttackLifecycle(zone, s, this.seedTop);
   }
 
@@ -68,22 +78,41 @@ export class ZoneDetector {
    */
   buffer(e: QueryEvent, at = e.ts): void {
     if (e.ts > this.maxTs) this.maxTs = e.ts;
-    this.rowsFor(at).pushEvent(e);
+    const rows = this.rowsFor(at);
+    rows.pushEvent(e);
+    rows.rid[rows.n - 1] = this.ids.id(e.resolver);
   }
 
-  /** Row i of decoded batch columns, likewise (the consumer's path: no QueryEvent). */
-  bufferColumns(c: QueryColumns, i: number, at = c.ts[i]!): void {
+  /** Row i of decoded batch columns, into its own tick (the consumer's path: no QueryEvent). */
+  bufferColumns(c: QueryColumns, i: number, batch: number): void {
     const ts = c.ts[i]!;
     if (ts > this.maxTs) this.maxTs = ts;
-    this.rowsFor(at).pushColumns(c, i);
+    // rowsFor's fast path, inline (a time passed to a call that is not inlined is boxed).
+    const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
+    const rows = tick === this.lastTick ? this.lastRows! : this.rowsFor(ts);
+    rows.pushColumns(c, i);
+    rows.rid[rows.n - 1] = this.ids.ofColumns(c, i, batch);
+  }
+
+  /** Row i of decoded batch columns, late: into the tick holding `at`. */
+  bufferColumnsAt(c: QueryColumns, i: number, at: number, batch: number): void {
+    const ts = c.ts[i]!;
+    if (ts > this.maxTs) this.maxTs = ts;
+    const rows = this.rowsFor(at);
+    rows.pushColumns(c, i);
+    rows.rid[rows.n - 1] = this.ids.ofColumns(c, i, batch);
   }
 
   private rowsFor(ts: number): TickRows {
     const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
+    // Consecutive queries mostly share a tick: one Map lookup per tick change, not per query.
+    if (tick === this.lastTick) return this.lastRows!;
     if (this.nextTick === null)
       this.nextTick = Math.floor((ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;
     let rows = this.pending.get(tick);
     if (!rows) this.pending.set(tick, (rows = this.spare.pop() ?? new TickRows(this.zone)));
+    this.lastTick = tick;
+    this.lastRows = rows;
     return rows;
   }
 
@@ -111,7 +140,10 @@ export class ZoneDetector {
         }
       }
       const rows = this.pending.get(next);
-      if (rows) this.pending.delete(next);
+      if (rows) {
+        this.pending.delete(next);
+        this.lastTick = NaN;
+      }
       this.closeTick(next, rows ?? NO_ROWS, out);
       if (rows && this.spare.length < 2) {
         rows.clear();
@@ -130,6 +162,8 @@ export class ZoneDetector {
   }
 
   private closeTick(start: number, rows: TickRows, out: ZoneOutput): void {
+    if (this.ids.size > 2 * (ZoneDetector.resolverSlack + this.windows.tracked))
+      this.compactResolvers(rows);
     const t = new Tick(start);
     const lifecycle = this.lifecycle;
     const names = this.names;
@@ -143,6 +177,19 @@ export class ZoneDetector {
     if (step.ended) names.alertEnded();
     if (step.namesDue) this.publishNames(out);
     this.windows.closeTick(t, lifecycle.alertId, lifecycle.baselineQps, out);
+  }
+
+  /**
+   * The id table outgrew what the windows hold (resolvers come and go): start it afresh with the
+   * resolvers still held — the windows' and every buffered row's, `closing` included.
+   */
+  private compactResolvers(closing: TickRows): void {
+    ZoneDetector.resolverCompactions++;
+    const names = this.ids.names.slice();
+    this.ids.reset();
+    this.windows.reidentify(names);
+    for (const rows of [closing, ...this.pending.values()])
+      for (let i = 0; i < rows.n; i++) rows.rid[i] = this.ids.id(names[rows.rid[i]!]!);
   }
 
   /** The zone's known names for the active alert (the zone guard's allow list). */
@@ -186,12 +233,15 @@ export class ZoneDetector {
     z.nextTick = j.nextTick;
     for (const [tick, stored] of j.pending) {
       const rows = new TickRows(j.zone);
-      for (const row of stored) rows.pushJSON(row);
+      for (const row of stored) {
+        rows.pushJSON(row);
+        rows.rid[rows.n - 1] = z.ids.id(row[1]);
+      }
       z.pending.set(tick, rows);
     }
     z.lifecycle = AttackLifecycle.fromJSON(j.zone, s, j, z.seedTop);
     z.names = NameScoring.fromJSON(j.zone, s, j.names, z.lifecycle.active !== null);
-    z.windows = ZoneWindows.fromJSON(j.zone, s, j.windows);
+    z.windows = ZoneWindows.fromJSON(j.zone, s, j.windows, z.ids);
     return z;
   }
 }

@@ -1,7 +1,8 @@
 import { type Evidence } from '@sluice/contracts';
 import { round } from './fingerprint';
 import { type DetectorSettings } from './settings';
-import { SpaceSaving, type HeavyHitter } from './space-saving';
+import { IdIndex, ResolverIds } from './resolver-ids';
+import { byCountThenKey, SpaceSaving, type HeavyHitter } from './space-saving';
 import { sumTicks, tickFromJson, tickToJson, type Tick, type TickJson } from './tick';
 import { type ZoneOutput } from './zone-output';
 
@@ -29,38 +30,47 @@ export interface WindowsJson {
 export class ZoneWindows {
   private statsStart: number | null = null;
   private statsTicks: Tick[] = [];
-  private statsTop: SpaceSaving;
+  /** Keyed by resolver id (`ids`); names only on the way out. */
+  private statsTop: SpaceSaving<number>;
   private statsHadAlert: string | null = null;
   private offStart: number | null = null;
-  private offenders = new Map<string, OffenderCount>();
+  /** The offender window's counts by resolver id, and the ids in the order they came. */
+  private offenderOf: (OffenderCount | undefined)[] = [];
+  private offenderIds: number[] = [];
   private offAlertId: string | null = null;
 
   constructor(
     private readonly zone: string,
     private readonly s: DetectorSettings,
+    readonly ids: ResolverIds = new ResolverIds(),
   ) {
-    this.statsTop = new SpaceSaving(s.topK);
+    this.statsTop = new SpaceSaving(s.topK, new IdIndex());
   }
 
   /** Nothing held: no open stats window, no offenders counted. */
   get idle(): boolean {
-    return this.statsTicks.length === 0 && this.offenders.size === 0;
+    return this.statsTicks.length === 0 && this.offenderIds.length === 0;
   }
 
-  /** One query's resolver, for the stats window's top resolvers. */
-  seenResolver(resolver: string): void {
-    this.statsTop.add(resolver);
+  /** Resolvers the windows hold (ids in use). */
+  get tracked(): number {
+    return this.statsTop.size + this.offenderIds.length;
+  }
+
+  /** One query's resolver (its id), for the stats window's top resolvers. */
+  seenResolver(id: number): void {
+    this.statsTop.add(id);
   }
 
   /**
-   * One query's resolver in the offender window. Returns the resolver's count when an
+   * One query's resolver (its id) in the offender window. Returns the resolver's count when an
    * attack-like query still wants evidence (the caller adds it: it holds the name), else null.
    */
-  countOffender(resolver: string, attackLike: boolean): OffenderCount | null {
-    let c = this.offenders.get(resolver);
-    if (!c) {
-      if (this.offenders.size >= this.s.maxTrackedResolvers) return null;
-      this.offenders.set(resolver, (c = { attack: 0, total: 0, evidence: [] }));
+  countOffender(id: number, attackLike: boolean): OffenderCount | null {
+    let c = id < this.offenderOf.length ? this.offenderOf[id] : undefined;
+    if (c === undefined) {
+      if (this.offenderIds.length >= this.s.maxTrackedResolvers) return null;
+      this.track(id, (c = { attack: 0, total: 0, evidence: [] }));
     }
     c.total++;
     if (!attackLike) return null;
@@ -70,7 +80,47 @@ export class ZoneWindows {
 
   /** Resolvers with attack-like queries in the open offender window (an alert's onset). */
   *attackers(): Generator<[string, number]> {
-    for (const [resolver, c] of this.offenders) if (c.attack > 0) yield [resolver, c.attack];
+    for (const [resolver, c] of this.offenderList()) if (c.attack > 0) yield [resolver, c.attack];
+  }
+
+  /** The offender window's counts by name, in the order the resolvers came. */
+  private offenderList(): [string, OffenderCount][] {
+    return this.offenderIds.map((id) => [this.ids.names[id]!, this.offenderOf[id]!]);
+  }
+
+  private track(id: number, c: OffenderCount): void {
+    // Grown one by one: an array written far past its end turns into a slow dictionary.
+    while (this.offenderOf.length <= id) this.offenderOf.push(undefined);
+    this.offenderOf[id] = c;
+    this.offenderIds.push(id);
+  }
+
+  private clearOffenders(): void {
+    for (const id of this.offenderIds) this.offenderOf[id] = undefined;
+    this.offenderIds = [];
+  }
+
+  /**
+   * Re-id what the windows hold after `ids` was reset (the zone compacts its table): names in,
+   * new ids out, same order — the counters and their tie-breaks are untouched.
+   */
+  reidentify(names: readonly string[]): void {
+    const top = this.statsTop.entries().map((h) => ({ ...h, key: this.ids.id(names[h.key]!) }));
+    const offenders = this.offenderIds.map((id) => [names[id]!, this.offenderOf[id]!] as const);
+    this.statsTop = SpaceSaving.fromJSON(this.s.topK, top, new IdIndex());
+    this.offenderOf = [];
+    this.offenderIds = [];
+    for (const [name, c] of offenders) this.track(this.ids.id(name), c);
+  }
+
+  /** The stats window's top n resolvers by name (SpaceSaving.top's order, ties by name). */
+  private topByName(n: number): HeavyHitter[] {
+    const names = this.ids.names;
+    return this.statsTop
+      .entries()
+      .map((h) => ({ ...h, key: names[h.key]! }))
+      .sort(byCountThenKey)
+      .slice(0, n);
   }
 
   /** An alert started: the open windows belong to it. */
@@ -113,7 +163,7 @@ export class ZoneWindows {
         randomShare: round(scored > 0 ? random / scored : 0),
         nxdomainShare: rc > 0 ? round(nx / rc) : null,
         failureShare: rcs > 0 ? round(fails / rcs) : null,
-        topResolvers: this.statsTop.top(10).map((h) => ({ resolver: h.key, count: h.count })),
+        topResolvers: this.topByName(10).map((h) => ({ resolver: h.key, count: h.count })),
         allowlistedQueries: allow,
         meanRandomScore: round(scored > 0 ? Math.min(1, scoreSum / scored) : 0),
         alertId: this.statsHadAlert,
@@ -138,7 +188,7 @@ export class ZoneWindows {
       // Every resolver that sent attack-like queries, not a top-N: a cap dropped the long tail
       // (thousands of resolvers at a few queries each) and biased shares toward big resolvers.
       // Memory and output stay bounded by maxTrackedResolvers per zone and window.
-      const ranked = [...this.offenders]
+      const ranked = this.offenderList()
         .filter(([, c]) => c.attack > 0)
         .sort((a, b) => b[1].attack - a[1].attack || (a[0] < b[0] ? -1 : 1));
       for (const [resolver, c] of ranked) {
@@ -156,7 +206,7 @@ export class ZoneWindows {
       }
     }
     this.offStart = null;
-    this.offenders = new Map();
+    this.clearOffenders();
     this.offAlertId = alertId;
   }
 
@@ -164,22 +214,28 @@ export class ZoneWindows {
     return {
       statsStart: this.statsStart,
       statsTicks: this.statsTicks.map(tickToJson),
-      statsTop: this.statsTop.toJSON(),
+      statsTop: this.statsTop.entries().map((h) => ({ ...h, key: this.ids.names[h.key]! })),
       statsHadAlert: this.statsHadAlert,
       offStart: this.offStart,
-      offenders: [...this.offenders],
+      offenders: this.offenderList(),
       offAlertId: this.offAlertId,
     };
   }
 
-  static fromJSON(zone: string, s: DetectorSettings, j: WindowsJson): ZoneWindows {
-    const w = new ZoneWindows(zone, s);
+  static fromJSON(
+    zone: string,
+    s: DetectorSettings,
+    j: WindowsJson,
+    ids: ResolverIds = new ResolverIds(),
+  ): ZoneWindows {
+    const w = new ZoneWindows(zone, s, ids);
     w.statsStart = j.statsStart;
     w.statsTicks = j.statsTicks.map(tickFromJson);
-    w.statsTop = SpaceSaving.fromJSON(s.topK, j.statsTop);
+    const top = j.statsTop.map((h) => ({ ...h, key: ids.id(h.key) }));
+    w.statsTop = SpaceSaving.fromJSON(s.topK, top, new IdIndex());
     w.statsHadAlert = j.statsHadAlert;
     w.offStart = j.offStart;
-    w.offenders = new Map(j.offenders);
+    for (const [resolver, c] of j.offenders) w.track(ids.id(resolver), c);
     w.offAlertId = j.offAlertId;
     return w;
   }

@@ -1,0 +1,87 @@
+import {
+  decodeQueryColumns,
+  encodeQueryBatch,
+  QueryColumns,
+  type QueryEvent,
+} from '@sluice/contracts';
+import { simulate } from '@sluice/traffic-sim';
+import { DetectorCore, type DetectorOutput } from './detector-core';
+import { ZoneDetector } from './zone-detector';
+
+const T0 = 1_700_000_000_000;
+
+/** A Mirai flood on acme.com from 6000 resolvers (each asks a few names), in a small benign mix. */
+function events(): QueryEvent[] {
+  const all = [
+    ...simulate({
+      seed: 8,
+      startTime: T0,
+      durationMs: 70_000,
+      zones: 3,
+      benignQps: 300,
+      withResponses: true,
+      streams: [{ kind: 'mirai', zone: 'acme.com', startMs: 30_000, durationMs: 30_000, qps: 800 }],
+    }),
+  ];
+  let n = 0;
+  return all.map((e) =>
+    e.zone === 'acme.com' && e.ts >= T0 + 30_000 && e.ts < T0 + 60_000
+      ? { ...e, resolver: `10.9.${(n % 6000) >> 8}.${n++ % 256}` }
+      : e,
+  );
+}
+
+/** As the consumer runs: per-zone batches of one second, decoded into columns. */
+function run(list: readonly QueryEvent[]): { out: DetectorOutput; snapshot: unknown } {
+  const core = new DetectorCore();
+  const cols = new QueryColumns();
+  const out: DetectorOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
+  const add = (o: DetectorOutput) => {
+    out.alerts.push(...o.alerts);
+    out.zoneStats.push(...o.zoneStats);
+    out.offenders.push(...o.offenders);
+    out.knownNames.push(...o.knownNames);
+  };
+  for (let s = 0; s < 70; s++) {
+    const second = list.filter((e) => Math.floor((e.ts - T0) / 1000) === s);
+    for (const zone of new Set(second.map((e) => e.zone))) {
+      const batch = second.filter((e) => e.zone === zone);
+      const value = encodeQueryBatch({ v: 1, source: 'spec', zone, events: batch });
+      core.ingestColumns(0, decodeQueryColumns(value, cols));
+    }
+    add(core.advance(0));
+  }
+  const snapshot = JSON.parse(JSON.stringify(core.snapshot(0))) as unknown;
+  add(core.drain(0, 60_000));
+  return { out, snapshot };
+}
+
+/** Same records in the same order; on a difference, only the first differing one is diffed. */
+function expectSame(a: readonly unknown[], b: readonly unknown[]): void {
+  expect(a.length).toBe(b.length);
+  const i = a.findIndex((x, k) => JSON.stringify(x) !== JSON.stringify(b[k]));
+  if (i >= 0) expect(a[i]).toEqual(b[i]);
+}
+
+describe('resolver ids', () => {
+  const slack = ZoneDetector.resolverSlack;
+  afterEach(() => {
+    ZoneDetector.resolverSlack = slack;
+  });
+
+  it('a zone that compacts its resolver ids emits exactly what one that never does emits', () => {
+    const list = events();
+    ZoneDetector.resolverSlack = 1 << 30;
+    const before = ZoneDetector.resolverCompactions;
+    const never = run(list);
+    expect(ZoneDetector.resolverCompactions).toBe(before);
+    ZoneDetector.resolverSlack = 0;
+    const often = run(list);
+    expect(ZoneDetector.resolverCompactions - before).toBeGreaterThan(10);
+    expect(never.out.alerts.length).toBeGreaterThan(0);
+    expect(never.out.offenders.length).toBeGreaterThan(1000);
+    for (const key of ['alerts', 'zoneStats', 'offenders', 'knownNames'] as const)
+      expectSame(often.out[key], never.out[key]);
+    expectSame([often.snapshot], [never.snapshot]);
+  });
+});
