@@ -8,7 +8,7 @@
  * apart from the runtimes' trace points (median per tick). The alerts must be the ones the two
  * stages raise in one process, field for field, or the bench fails.
  *
- * BENCH_CATCHUP_MINUTES (3), BENCH_CATCHUP_K ("1,2,4"), BENCH_CATCHUP_ROUNDS (2, alternating K),
+ * BENCH_CATCHUP_MINUTES (3), BENCH_CATCHUP_FLOOD_QPS (5000), BENCH_CATCHUP_K ("1,2,4"), BENCH_CATCHUP_ROUNDS (2, alternating K),
  * BENCH_CATCHUP_WAIT_MS (the runtimes' fetch wait, 100 as in the integration test).
  * With BENCH_CATCHUP_BASELINE=<dir> the runtimes of another commit (copied there by
  * hot-zone-catchup.sh) run too, alternating with this checkout's. Markdown on stdout.
@@ -43,6 +43,7 @@ const splits = (process.env.BENCH_CATCHUP_K ?? '1,2,4').split(',').map(Number);
 const rounds = Number(process.env.BENCH_CATCHUP_ROUNDS ?? 2);
 const waitMs = Number(process.env.BENCH_CATCHUP_WAIT_MS ?? 100);
 const baselineDir = process.env.BENCH_CATCHUP_BASELINE;
+const floodQps = Number(process.env.BENCH_CATCHUP_FLOOD_QPS ?? 5000);
 
 interface Runtimes {
   Shard: new (kafka: Kafka, o: HotShardOptions) => HotShardRuntime;
@@ -60,10 +61,11 @@ if (baselineDir) {
     HotMergeRuntime: Runtimes['Merge'];
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
-  variants.unshift(['baseline', { Shard: s.HotShardRuntime, Merge: m.HotMergeRuntime }]);
+  const name = process.env.BENCH_CATCHUP_BASELINE_NAME ?? 'baseline';
+  variants.unshift([name, { Shard: s.HotShardRuntime, Merge: m.HotMergeRuntime }]);
 }
 
-/** The zone's own traffic: benign 500 q/s, a Mirai flood at 5,000 q/s from 40 % to 55 % of the span. */
+/** The zone's own traffic: benign 500 q/s, a Mirai flood (5,000 q/s) from 40 % to 55 % of the span. */
 function traffic(): QueryEvent[] {
   const durationMs = minutes * 60_000;
   return [
@@ -80,7 +82,7 @@ function traffic(): QueryEvent[] {
           zone: HOT,
           startMs: Math.round(durationMs * 0.4),
           durationMs: Math.round(durationMs * 0.15),
-          qps: 5000,
+          qps: floodQps,
         },
       ],
     }),
@@ -95,11 +97,17 @@ async function publish(producer: Producer, topic: string, k: number, events: Que
     const byShard: QueryEvent[][] = Array.from({ length: k }, () => []);
     for (const e of slice) byShard[hotZoneShard(e.qname, HOT, k)]!.push(e);
     byShard.forEach((list, shard) => {
-      if (list.length)
+      // Batches of ≤ 5,000 queries (a broker takes 1 MiB messages by default).
+      for (let i = 0; i < list.length; i += 5000)
         messages.push({
           key: hotZoneKey(HOT, shard),
           partition: shard,
-          value: encodeQueryBatch({ v: 1, source: 'bench', zone: HOT, events: list }),
+          value: encodeQueryBatch({
+            v: 1,
+            source: 'bench',
+            zone: HOT,
+            events: list.slice(i, i + 5000),
+          }),
         });
     });
     slice = [];
@@ -109,8 +117,7 @@ async function publish(producer: Producer, topic: string, k: number, events: Que
     slice.push(e);
   }
   if (slice.length) flush();
-  for (let i = 0; i < messages.length; i += 4)
-    await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 4) });
+  for (const m of messages) await producer.send({ topic, acks: -1, messages: [m] });
 }
 
 interface Run {
@@ -124,6 +131,15 @@ interface Run {
 
 /** Topics of every run, deleted at the end (a producer's metadata would trip on a topic deleted sooner). */
 const created: string[] = [];
+
+/** Share of the catch-up the shards spent closing ticks (median round); the rest waits on the barrier. */
+function closingShare(runs: Run[]): string {
+  const shares = runs
+    .map((r) => (r.legs.get(CLOSING) ?? NaN) / 1000 / r.seconds)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  return shares.length ? `${(shares[Math.floor(shares.length / 2)]! * 100).toFixed(0)} %` : '–';
+}
 
 const exact = (a: Alert) => JSON.stringify({ ...a, topResolvers: null });
 
@@ -225,6 +241,8 @@ async function run(
   };
 }
 
+const CLOSING = 'closing';
+
 /** One round trip taken apart: median per tick of each leg, ms. */
 function legs(
   last: Map<HotZoneTraceEvent, Map<number, number>>,
@@ -280,6 +298,10 @@ function legs(
       .sort((a, b) => a - b);
     out.set(name, v.length ? v[Math.floor(v.length / 2)]! : NaN);
   }
+  // The time the shards spent closing ticks, all ticks (the rest of the catch-up is the barrier).
+  let closing = 0;
+  for (const t of ticks) closing += spans[0]![1](t) ?? 0;
+  out.set(CLOSING, ticks.length ? closing : NaN);
   return out;
 }
 
@@ -358,18 +380,22 @@ async function main(): Promise<void> {
         (ticks / s).toFixed(1),
         `${(ticks / s).toFixed(1)}×`,
         ((s * 1000) / ticks).toFixed(1),
+        closingShare(runs),
         runs.every((x) => x.alertsSame) ? 'identical' : 'DIFFER',
       ]);
     }
   const out: string[] = [];
-  out.push('### Catching up a backlog (`pnpm bench hot-zone-catchup`)', '');
+  out.push(
+    '## Hot zone: catching up a backlog through the per-tick barrier (`pnpm bench hot-zone-catchup`)',
+    '',
+  );
   out.push(
     `${machineLine()}; load average at the end ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')}.`,
-    `Command: \`node --require @swc-node/register services/detector/bench/hot-zone-catchup.bench.ts\`, BENCH_CATCHUP_MINUTES=${minutes}, BENCH_CATCHUP_ROUNDS=${rounds}, fetch wait ${waitMs} ms.`,
+    `Command: \`${baselineDir ? 'bash services/detector/bench/hot-zone-catchup.sh <commit> <rounds>' : 'node --require @swc-node/register services/detector/bench/hot-zone-catchup.bench.ts'}\`, BENCH_CATCHUP_MINUTES=${minutes}, BENCH_CATCHUP_FLOOD_QPS=${floodQps}, BENCH_CATCHUP_ROUNDS=${rounds}, fetch wait ${waitMs} ms.`,
     '',
-    `${events.length.toLocaleString('en')} queries of one zone (${minutes} min: 500 q/s benign, a Mirai flood at 5,000 q/s over 15 % of it), published to the hot topic up front; K shard consumers and one merge consumer in one process on the local broker. Time from the first tick closed to the last tick's decision in a shard; a tick is 1 s of traffic, so ticks/s is × real time. Alerts compared with the in-process stages field for field.`,
+    `${events.length.toLocaleString('en')} queries of one zone (${minutes} min: 500 q/s benign, a Mirai flood at ${floodQps.toLocaleString('en')} q/s over 15 % of it), published to the hot topic up front; K shard consumers and one merge consumer in one process on the local broker. Time from the first tick closed to the last tick's decision in a shard; a tick is 1 s of traffic, so ticks/s is × real time. Alerts compared with the in-process stages field for field.`,
     '',
   );
   out.push(
@@ -382,6 +408,7 @@ async function main(): Promise<void> {
         'ticks/s',
         '× real time',
         'ms per tick',
+        'shards closing ticks',
         'alerts',
       ],
       rows,
@@ -389,7 +416,9 @@ async function main(): Promise<void> {
     '',
   );
   const legRows: string[][] = [];
-  const names = [...(results.values().next().value?.[0]?.legs.keys() ?? [])];
+  const names = [...(results.values().next().value?.[0]?.legs.keys() ?? [])].filter(
+    (n) => n !== CLOSING,
+  );
   for (const leg of names)
     legRows.push([
       leg,

@@ -12,5 +12,5 @@ for f in $(git -C "$here" ls-tree --name-only "$commit" src/hot-zone/); do
   git -C "$here" show "$commit:services/detector/$f" |
     sed -e "s#'\.\./core/#'../../src/core/#" -e "s#'\.\./redis/#'../../src/redis/#" > "$dir/$(basename "$f")"
 done
-cd "$here/../.." && BENCH_CATCHUP_BASELINE="$dir" BENCH_CATCHUP_ROUNDS=${2:-3} \
+cd "$here/../.." && BENCH_CATCHUP_BASELINE="$dir" BENCH_CATCHUP_BASELINE_NAME="$(git -C "$here" rev-parse --short "$commit")" BENCH_CATCHUP_ROUNDS=${2:-3} \
   node --require @swc-node/register services/detector/bench/hot-zone-catchup.bench.ts
