@@ -21,12 +21,7 @@ import { resolve } from 'node:path';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import {
-  encodeMessage,
-  enrichedOffenderSchema,
-  type Alert,
-  type EnrichedOffender,
-} from '@sluice/contracts';
+import { encodeMessage, enrichedOffenderSchema, type EnrichedOffender } from '@sluice/contracts';
 import { BatchingProducer, createKafka, provisionTopics, type Kafka } from '@sluice/kafka';
 import { createRedis, type Redis } from '@sluice/redis';
 import { formatIpv4, formatIpv6 } from '@sluice/dns';
@@ -34,6 +29,14 @@ import { machineLine, markdownTable } from '@sluice/testing';
 import * as currentIndex from '../src';
 import { OffendersConsumer as CurrentConsumer } from '../src/kafka/offenders.consumer';
 import { BlocklistPublisher as CurrentPublisher } from '../src/kafka/blocklist.publisher';
+import {
+  alertOf,
+  label,
+  loadSource,
+  median,
+  rnd,
+  type OffenderBenchSource,
+} from './offender-bench-kit';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const ZONES = 10;
@@ -43,20 +46,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-interface Src {
-  index: typeof currentIndex;
-  Consumer: typeof CurrentConsumer;
-  Publisher: typeof CurrentPublisher;
-}
-
-let seed = 0x6a09e667;
-const rnd = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return seed >>> 0;
-};
-const label = () => (rnd().toString(36) + rnd().toString(36)).slice(0, 12);
+type Src = OffenderBenchSource;
 
 /** Ten floods' offender records as enrichment publishes them: 2,000 resolvers per zone per window. */
 function floodRecords(
@@ -115,36 +105,6 @@ function floodRecords(
       }
     }
   return out;
-}
-
-function alertOf(zone: string, at: number): Alert {
-  return {
-    v: 1,
-    alertId: `${zone}-alert-1`,
-    zone,
-    phase: 'started',
-    severity: 'high',
-    onset: at,
-    at,
-    endedAt: null,
-    qps: 5000,
-    baselineQps: 10,
-    uniqueRate: 0.9,
-    neverSeenRate: 0.9,
-    randomShare: 0.9,
-    nxdomainShare: 0.9,
-    meanEntropy: 3.5,
-    sampleNames: [],
-    evidence: [],
-    topResolvers: [],
-    fingerprint: {
-      labelLengths: {},
-      alphabet: 'abc',
-      labelsPerName: {},
-      generator: 'randomlabel',
-      qtypes: {},
-    },
-  };
 }
 
 async function round(
@@ -356,20 +316,6 @@ async function overload(n: number): Promise<void> {
   );
 }
 
-function load(dir: string): Src {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  return {
-    index: require(dir) as typeof currentIndex,
-    Consumer: (
-      require(`${dir}/kafka/offenders.consumer`) as { OffendersConsumer: typeof CurrentConsumer }
-    ).OffendersConsumer,
-    Publisher: (
-      require(`${dir}/kafka/blocklist.publisher`) as { BlocklistPublisher: typeof CurrentPublisher }
-    ).BlocklistPublisher,
-  };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-}
-
 /** BENCH_PROFILE=<dir>: a V8 CPU profile of each measured round (after the first batch). */
 const profileDir = process.env.BENCH_PROFILE;
 let session: Session | null = null;
@@ -394,8 +340,6 @@ function profileStop(name: string): void {
     s.disconnect();
   });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const overloadN = Number(process.env.BENCH_OVERLOAD_RESOLVERS ?? 0);
@@ -435,7 +379,7 @@ async function main(): Promise<void> {
     },
   ];
   const baseDir = process.env.BENCH_BASELINE_SRC;
-  if (baseDir) variants.unshift({ name: 'baseline', src: load(resolve(baseDir)) });
+  if (baseDir) variants.unshift({ name: 'baseline', src: loadSource(resolve(baseDir)) });
 
   const load0 = loadavg();
   log('warm-up…');

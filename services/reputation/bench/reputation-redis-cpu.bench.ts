@@ -26,7 +26,6 @@ import { resolve } from 'node:path';
 import {
   encodeMessage,
   enrichedOffenderSchema,
-  type Alert,
   type BlocklistEntry,
   type EnrichedOffender,
 } from '@sluice/contracts';
@@ -37,6 +36,15 @@ import { machineLine, markdownTable, redisCpuMs, startBenchRedis } from '@sluice
 import * as currentIndex from '../src';
 import { OffendersConsumer as CurrentConsumer } from '../src/kafka/offenders.consumer';
 import { BlocklistPublisher as CurrentPublisher } from '../src/kafka/blocklist.publisher';
+import {
+  alertOf,
+  label,
+  loadSource,
+  median,
+  reseed,
+  rnd,
+  type OffenderBenchSource,
+} from './offender-bench-kit';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const ZONES = 10;
@@ -45,21 +53,9 @@ const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
-interface Src {
+interface Src extends OffenderBenchSource {
   name: string;
-  index: typeof currentIndex;
-  Consumer: typeof CurrentConsumer;
-  Publisher: typeof CurrentPublisher;
 }
-
-let seed = 0x6a09e667;
-const rnd = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return seed >>> 0;
-};
-const label = () => (rnd().toString(36) + rnd().toString(36)).slice(0, 12);
 
 interface Pool {
   resolver: string;
@@ -131,7 +127,7 @@ function floodRecords(zones: number, perZone: number, windows: number, t0: numbe
  * 5th batch followed by a redelivery of the one before.
  */
 function checkBatches(t0: number): EnrichedOffender[][] {
-  seed = 0x3c6ef372;
+  reseed(0x3c6ef372);
   const pool = Array.from({ length: 1_500 }, (_, i) => resolverOf(i, true));
   const recs: EnrichedOffender[] = [];
   for (let w = 0; w < 5; w++)
@@ -146,36 +142,6 @@ function checkBatches(t0: number): EnrichedOffender[][] {
     if (batches.length % 5 === 0) batches.push(recs.slice(i - 350, i + 350));
   }
   return batches;
-}
-
-function alertOf(zone: string, at: number): Alert {
-  return {
-    v: 1,
-    alertId: `${zone}-alert-1`,
-    zone,
-    phase: 'started',
-    severity: 'high',
-    onset: at,
-    at,
-    endedAt: null,
-    qps: 5000,
-    baselineQps: 10,
-    uniqueRate: 0.9,
-    neverSeenRate: 0.9,
-    randomShare: 0.9,
-    nxdomainShare: 0.9,
-    meanEntropy: 3.5,
-    sampleNames: [],
-    evidence: [],
-    topResolvers: [],
-    fingerprint: {
-      labelLengths: {},
-      alphabet: 'abc',
-      labelsPerName: {},
-      generator: 'randomlabel',
-      qtypes: {},
-    },
-  };
 }
 
 /** Every key with its type, value and whether it expires; the change log without its ids. */
@@ -354,23 +320,6 @@ async function round(
   };
 }
 
-function load(dir: string): Src {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  return {
-    name: 'baseline',
-    index: require(dir) as typeof currentIndex,
-    Consumer: (
-      require(`${dir}/kafka/offenders.consumer`) as { OffendersConsumer: typeof CurrentConsumer }
-    ).OffendersConsumer,
-    Publisher: (
-      require(`${dir}/kafka/blocklist.publisher`) as { BlocklistPublisher: typeof CurrentPublisher }
-    ).BlocklistPublisher,
-  };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 async function main(): Promise<void> {
   const { url: redisUrl, stop } = await startBenchRedis();
   try {
@@ -390,7 +339,7 @@ async function run(redisUrl: string): Promise<void> {
     },
   ];
   const baseDir = process.env.BENCH_BASELINE_SRC;
-  if (baseDir) variants.unshift(load(resolve(baseDir)));
+  if (baseDir) variants.unshift({ name: 'baseline', ...loadSource(resolve(baseDir)) });
 
   log('check…');
   const checkLines = await check(variants, redisUrl);
@@ -416,7 +365,7 @@ async function run(redisUrl: string): Promise<void> {
     { partitions: 3, replicationFactor: 1 },
   );
   const t0 = Date.UTC(2026, 0, 1);
-  seed = 0x6a09e667;
+  reseed(0x6a09e667);
   const records = floodRecords(ZONES, RESOLVERS, WINDOWS, t0);
   const producer = new BatchingProducer(kafka);
   await producer.connect();
