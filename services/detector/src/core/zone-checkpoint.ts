@@ -1,11 +1,11 @@
 import { type QueryEvent } from '@sluice/contracts';
 import { type ActiveAlertJson } from './alert-message';
+import { type LifecycleJson } from './attack-lifecycle';
 import { type NamesJson } from './name-scoring';
 import { type SeenFilterJson } from './seen-filter';
 import { ROW_EDNS, ROW_RD, type PendingRow } from './tick-rows';
 import { type HeavyHitter } from './space-saving';
 import { type TickJson } from './tick';
-import { type BaselineJson } from './zone-baseline';
 import { type VocabularyJson } from './zone-vocabulary';
 import { type OffenderCount, type WindowsJson } from './zone-windows';
 
@@ -14,21 +14,14 @@ import { type OffenderCount, type WindowsJson } from './zone-windows';
  * stage, each written and read by the stage that owns it. Older formats are upgraded here and
  * nowhere else; `zone-checkpoint.spec.ts` loads a checkpoint written by the 2026-11-29 detector.
  */
-export interface ZoneSnapshotV3 {
+/** The attack lifecycle's fields (closed ticks, baseline, active alert) come from LifecycleJson. */
+export interface ZoneSnapshotV3 extends LifecycleJson {
   v: 3;
   zone: string;
   /** Tick buffer: newest event time, next tick to close, queries waiting for the watermark. */
   maxTs: number | null;
   nextTick: number | null;
   pending: [number, PendingRow[]][];
-  /** Closed ticks the anomaly tests look back over. */
-  ring: TickJson[];
-  ticksClosed: number;
-  /** Attack lifecycle. */
-  candidateSince: number | null;
-  coldRun: number;
-  active: ActiveAlertJson | null;
-  baseline: BaselineJson;
   names: NamesJson;
   windows: WindowsJson;
 }
