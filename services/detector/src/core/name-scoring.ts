@@ -177,7 +177,7 @@ export class NameScoring {
       }
       const wantsEvidence = windows.countOffender(rid, !seen);
       if (wantsEvidence !== null)
-        wantsEvidence.evidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
+        wantsEvidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
     }
     const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
     for (const [h, r] of this.recentNew) if (r.tick < keepFrom) this.recentNew.delete(h);

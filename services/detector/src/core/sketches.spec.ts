@@ -66,6 +66,38 @@ describe('SeenFilter', () => {
   });
 });
 
+describe('SeenFilter probe positions', () => {
+  // The walk that replaced a division per probe must set exactly the bits the formula names:
+  // checkpoints written before it load, and lookups answer as before.
+  const direct = (h1: number, h2: number, m: number, k: number) => {
+    const bits = new Uint32Array(m / 32);
+    for (let i = 0; i < k; i++) {
+      const bit = ((h1 + Math.imul(i, h2)) >>> 0) % m;
+      bits[bit >>> 5]! |= 1 << (bit & 31);
+    }
+    return Buffer.from(bits.buffer).toString('base64');
+  };
+  it.each([64, 4096, 100_000, 2_000_000])(
+    'match ((h1 + i·h2) mod 2^32) mod m at capacity %i',
+    (capacity) => {
+      let state = 0x2545f491;
+      const next = () => (state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0);
+      for (let trial = 0; trial < 300; trial++) {
+        // Extremes too: hashes at the ends of the signed range, steps that wrap on every probe.
+        const h1 = trial % 7 === 0 ? -1 : trial % 11 === 0 ? 0x7fffffff : next();
+        const h2 = trial % 5 === 0 ? -2 : trial % 13 === 0 ? 0 : next();
+        const f = new SeenFilter({ capacity, initialCapacity: capacity });
+        f.add(h1, h2);
+        const { current } = f.toJSON();
+        const m = (Buffer.from(current.bits, 'base64').byteLength / 4) * 32;
+        const k = Math.round((-Math.log(0.01) / Math.LN2 ** 2) * Math.LN2);
+        expect(current.bits).toBe(direct(h1, h2, m, k));
+        expect(f.has(h1, h2)).toBe(true);
+      }
+    },
+  );
+});
+
 describe('SpaceSaving', () => {
   it('keeps the heavy hitters of a long-tailed stream', () => {
     const s = new SpaceSaving(16);

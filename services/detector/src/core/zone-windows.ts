@@ -34,8 +34,14 @@ export class ZoneWindows {
   private statsTop: SpaceSaving<number>;
   private statsHadAlert: string | null = null;
   private offStart: number | null = null;
-  /** The offender window's counts by resolver id, and the ids in the order they came. */
-  private offenderOf: (OffenderCount | undefined)[] = [];
+  /**
+   * The offender window's counts by resolver id (total 0: not tracked), and the ids in the order
+   * they came. Typed arrays, not an object per resolver and window: every query passes here.
+   */
+  private offTotal = new Int32Array(64);
+  private offAttack = new Int32Array(64);
+  /** Evidence by resolver id, made only for resolvers with attack-like queries. */
+  private offEvidence: (Evidence[] | undefined)[] = [];
   private offenderIds: number[] = [];
   private offAlertId: string | null = null;
 
@@ -63,19 +69,26 @@ export class ZoneWindows {
   }
 
   /**
-   * One query's resolver (its id) in the offender window. Returns the resolver's count when an
-   * attack-like query still wants evidence (the caller adds it: it holds the name), else null.
+   * One query's resolver (its id) in the offender window. Returns the resolver's evidence when an
+   * attack-like query still wants some (the caller adds it: it holds the name), else null.
    */
-  countOffender(id: number, attackLike: boolean): OffenderCount | null {
-    let c = id < this.offenderOf.length ? this.offenderOf[id] : undefined;
-    if (c === undefined) {
+  countOffender(id: number, attackLike: boolean): Evidence[] | null {
+    if (id >= this.offTotal.length) this.widenOffenders(id);
+    const total = this.offTotal[id]!;
+    if (total === 0) {
       if (this.offenderIds.length >= this.s.maxTrackedResolvers) return null;
-      this.track(id, (c = { attack: 0, total: 0, evidence: [] }));
+      this.offenderIds.push(id);
     }
-    c.total++;
+    this.offTotal[id] = total + 1;
     if (!attackLike) return null;
-    c.attack++;
-    return c.evidence.length < 3 ? c : null;
+    this.offAttack[id]!++;
+    let evidence = this.offEvidence[id];
+    if (evidence === undefined) {
+      // Grown one by one: an array written far past its end turns into a slow dictionary.
+      while (this.offEvidence.length <= id) this.offEvidence.push(undefined);
+      this.offEvidence[id] = evidence = [];
+    }
+    return evidence.length < 3 ? evidence : null;
   }
 
   /** Resolvers with attack-like queries in the open offender window (an alert's onset). */
@@ -85,18 +98,41 @@ export class ZoneWindows {
 
   /** The offender window's counts by name, in the order the resolvers came. */
   private offenderList(): [string, OffenderCount][] {
-    return this.offenderIds.map((id) => [this.ids.names[id]!, this.offenderOf[id]!]);
+    return this.offenderIds.map((id) => [this.ids.names[id]!, this.offenderCount(id)]);
+  }
+
+  private offenderCount(id: number): OffenderCount {
+    const evidence = id < this.offEvidence.length ? this.offEvidence[id] : undefined;
+    return { attack: this.offAttack[id]!, total: this.offTotal[id]!, evidence: evidence ?? [] };
+  }
+
+  private widenOffenders(id: number): void {
+    const size = Math.max(id + 1, this.offTotal.length * 2);
+    const total = new Int32Array(size);
+    total.set(this.offTotal);
+    const attack = new Int32Array(size);
+    attack.set(this.offAttack);
+    this.offTotal = total;
+    this.offAttack = attack;
   }
 
   private track(id: number, c: OffenderCount): void {
-    // Grown one by one: an array written far past its end turns into a slow dictionary.
-    while (this.offenderOf.length <= id) this.offenderOf.push(undefined);
-    this.offenderOf[id] = c;
+    if (id >= this.offTotal.length) this.widenOffenders(id);
+    this.offTotal[id] = c.total;
+    this.offAttack[id] = c.attack;
+    if (c.evidence.length > 0 || c.attack > 0) {
+      while (this.offEvidence.length <= id) this.offEvidence.push(undefined);
+      this.offEvidence[id] = c.evidence;
+    }
     this.offenderIds.push(id);
   }
 
   private clearOffenders(): void {
-    for (const id of this.offenderIds) this.offenderOf[id] = undefined;
+    for (const id of this.offenderIds) {
+      this.offTotal[id] = 0;
+      this.offAttack[id] = 0;
+      if (id < this.offEvidence.length) this.offEvidence[id] = undefined;
+    }
     this.offenderIds = [];
   }
 
@@ -106,10 +142,10 @@ export class ZoneWindows {
    */
   reidentify(names: readonly string[]): void {
     const top = this.statsTop.entries().map((h) => ({ ...h, key: this.ids.id(names[h.key]!) }));
-    const offenders = this.offenderIds.map((id) => [names[id]!, this.offenderOf[id]!] as const);
+    const offenders = this.offenderIds.map((id) => [names[id]!, this.offenderCount(id)] as const);
     this.statsTop = SpaceSaving.fromJSON(this.s.topK, top, new IdIndex());
-    this.offenderOf = [];
-    this.offenderIds = [];
+    this.clearOffenders();
+    this.offEvidence = [];
     for (const [name, c] of offenders) this.track(this.ids.id(name), c);
   }
 
