@@ -61,6 +61,8 @@ export function createStores(c: ReputationConfig, redis: Redis): ReputationStore
     maxMembers: c.REPUTATION_MAX_MEMBERS,
     offenderMinRatio: c.REPUTATION_OFFENDER_MIN_RATIO,
     legitMinQueries: c.REPUTATION_LEGIT_MIN_QUERIES,
+    // Off, the policy skips every outright prefix/ASN subject: nothing to keep for it.
+    outrightSubjects: c.BLOCK_OUTRIGHT_NETWORKS,
   });
   const blocklist = new BlocklistRepository(redis, {
     maxEntries: c.BLOCK_MAX_ENTRIES,

@@ -39,3 +39,34 @@ describe('FeedService against hostile query strings (http-feed fuzz findings)', 
     },
   );
 });
+
+describe('FeedService explain', () => {
+  const feed = (outrightNetworks: boolean) =>
+    new FeedService(
+      unreachable as BlocklistRepository,
+      unreachable as ReputationRepository,
+      { cfg: { outrightNetworks } } as BlockPolicy,
+      () => null,
+      () => 0,
+    );
+
+  it.each([
+    ['prefix', '10.0.0.0/24'],
+    ['asn', '64500'],
+  ])(
+    'says outright network scoring is off for %s %s while it is, without reading Redis',
+    async (kind, id) => {
+      const res = await feed(false).explain(kind, id);
+      expect(res.status).toBe(404);
+      expect(JSON.parse(res.body)).toMatchObject({
+        outrightNetworks: false,
+        message: expect.stringContaining('outright network scoring is off') as unknown,
+      });
+    },
+  );
+
+  it('reads the outright subjects while they are kept', async () => {
+    // The repository is reached (and here refuses): the request was not answered beforehand.
+    await expect(feed(true).explain('prefix', '10.0.0.0/24')).rejects.toThrow('Redis reached');
+  });
+});

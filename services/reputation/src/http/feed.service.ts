@@ -180,6 +180,12 @@ export class FeedService {
     const kinds: SubjectKind[] = ['resolver-zone', 'resolver', 'prefix', 'asn'];
     if (!kinds.includes(kind as SubjectKind))
       return json(400, { message: `kind must be one of ${kinds.join(', ')}` });
+    // Not kept while off (not even stale state from an earlier run with it on is read).
+    if ((kind === 'prefix' || kind === 'asn') && !this.policy.cfg.outrightNetworks)
+      return json(404, {
+        message: `outright network scoring is off (BLOCK_OUTRIGHT_NETWORKS=false): no every-zone reputation is kept for ${kind} ${id}; its per-zone reputation still is, and outright history starts when the setting is switched on`,
+        outrightNetworks: false,
+      });
     const x = await this.reputation.explain(kind as SubjectKind, id);
     if (x.state === null) return json(404, { message: `no reputation for ${kind} ${id}` });
     const score = scoreOf(x.kind, x.state, this.now(), this.policy.cfg);

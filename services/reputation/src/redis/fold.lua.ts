@@ -29,7 +29,11 @@
  * subject's evidence list (:ev), members (:m) and an ASN's prefixes (:px) are named from its hash
  * key, not declared (standalone Redis, as the rest of Sluice; evicted subjects' keys were already
  * derived so).
- * ARGV[1] = JSON {hl, cap, win, ttl, maxs, maxm, z: [zone…], r: [resolver…], p: [prefix or ''…],
+ * Outright subjects off (o = 0, BLOCK_OUTRIGHT_NETWORKS=false): no 'prefix' and 'asn' subject is
+ * folded, kept, ranked or evicted (the policy would skip them all); p is 0 and a names the ASN's
+ * hash key only for its :px (what its per-zone entries list), after every subject's key. That
+ * :px then has no prefix subjects to be evicted with: it keeps its newest maxm prefixes.
+ * ARGV[1] = JSON {o, hl, cap, win, ttl, maxs, maxm, z: [zone…], r: [resolver…], p: [prefix or ''…],
  * recs: [rz, ts, a, t, off, prot, zone, r, p, pz, a, az, …]} — recs flat, REC_FIELDS per record:
  * ts the window's end, zone an index into z, the subjects (rz … az) indexes into KEYS (0 = none),
  * r and p per record (p: the ASN's offending prefix, '' for none); ARGV[1 + i] is record i's
@@ -44,6 +48,8 @@ local cfg = cjson.decode(ARGV[1])
 local hl, cap, win, ttl, maxm = cfg.hl, cfg.cap, cfg.win, cfg.ttl, cfg.maxm
 local R, Z, RES, PFX = cfg.recs, cfg.z, cfg.r, cfg.p
 local RF = 12
+-- outright 'prefix' (kind 3) and 'asn' (kind 5) subjects kept?
+local OUT = cfg.o == 1
 -- Constant arguments as Redis itself would format the numbers (%.17g), once per call, not per key.
 local TTL, CAP1, KEEPM = string.format('%.17g', ttl), string.format('%.17g', cap - 1), string.format('%.17g', -(maxm + 1))
 local fresh, acc, order = {}, {}, {}
@@ -97,7 +103,7 @@ for i = 1, #R / RF do
   -- prefix-zone, asn, asn-zone (members: resolvers)
   for kind = 1, 6 do
     local h = R[b + (kind == 1 and 1 or kind + 6)]
-    if h ~= 0 then
+    if h ~= 0 and (OUT or (kind ~= 3 and kind ~= 5)) then
       local x = acc[h]
       if x == nil then
         x = { ev = {}, mem = {}, nmem = 0, prot = false, kind = kind, fresh = false }
@@ -130,8 +136,10 @@ for i = 1, #R / RF do
             link(R[b + 10], ':m', RES[i])
             link(R[b + 12], ':m', RES[i])
           elseif kind == 2 then
-            link(R[b + 9], ':m', RES[i])
-            link(R[b + 11], ':m', RES[i])
+            if OUT then
+              link(R[b + 9], ':m', RES[i])
+              link(R[b + 11], ':m', RES[i])
+            end
           elseif PFX[i] ~= '' then
             link(R[b + 11], ':px', PFX[i])
           end

@@ -19,6 +19,13 @@ export interface FoldSettings {
    * its total, so a bot-only resolver's few filter false positives do not count).
    */
   legitMinQueries: number;
+  /**
+   * Keep the outright (every-zone) 'prefix' and 'asn' subjects (BLOCK_OUTRIGHT_NETWORKS). Off,
+   * the policy could never turn them into entries, so they are neither folded nor kept. An ASN's
+   * offending prefixes (:px, what its per-zone entries list) are kept either way; off, no prefix
+   * subject is evicted out of them, so they hold the newest maxMembers per ASN.
+   */
+  outrightSubjects: boolean;
 }
 
 /** What the fold derived for one record: the subject keys used and their states. */
@@ -125,10 +132,15 @@ export class ReputationRepository {
   ): Promise<FoldResult[]> {
     if (records.length === 0) return [];
     const s = this.settings;
+    const outright = s.outrightSubjects;
     // KEYS: the six indexes, then each subject's hash once (shared by the chunk's records: a
     // resolver in several zones, a prefix or an ASN with many resolvers).
     const keys: string[] = KINDS.map((kind) => `rep:idx:${kind}`);
     const subject = (kind: SubjectKind, id: string): number => keys.push(keyOf[kind](id));
+    // Without outright subjects an ASN's key only names its :px; such keys go after every
+    // subject's (the reply has one state per subject, in KEYS order); until then a record's
+    // slot holds -(1 + its place in pxOnly).
+    const pxOnly: string[] = [];
     const families = {
       resolver: new Map<string, Family>(),
       prefix: new Map<string, Family>(),
@@ -163,7 +175,10 @@ export class ReputationRepository {
       if (prefix !== null) {
         let f = families.prefix.get(prefix);
         if (f === undefined)
-          families.prefix.set(prefix, (f = { own: subject('prefix', prefix), zones: new Map() }));
+          families.prefix.set(
+            prefix,
+            (f = { own: outright ? subject('prefix', prefix) : 0, zones: new Map() }),
+          );
         p = f.own;
         pz = f.zones.get(zone) ?? 0;
         if (pz === 0) f.zones.set(zone, (pz = subject('prefix-zone', `${prefix}|${zone}`)));
@@ -172,8 +187,10 @@ export class ReputationRepository {
       let az = 0;
       if (asn !== null) {
         let f = families.asn.get(asn);
-        if (f === undefined)
-          families.asn.set(asn, (f = { own: subject('asn', String(asn)), zones: new Map() }));
+        if (f === undefined) {
+          const own = outright ? subject('asn', String(asn)) : -pxOnly.push(keyOf.asn(String(asn)));
+          families.asn.set(asn, (f = { own, zones: new Map() }));
+        }
         a = f.own;
         az = f.zones.get(zone) ?? 0;
         if (az === 0) f.zones.set(zone, (az = subject('asn-zone', `${asn}|${zone}`)));
@@ -208,7 +225,13 @@ export class ReputationRepository {
         }),
       );
     }
+    if (pxOnly.length > 0) {
+      const at = keys.length;
+      keys.push(...pxOnly);
+      for (let b = 10; b < recs.length; b += REC_FIELDS) if (recs[b]! < 0) recs[b] = at - recs[b]!;
+    }
     const arg = JSON.stringify({
+      o: outright ? 1 : 0,
       hl: s.halfLifeMs,
       cap: s.evidenceCap,
       win: s.memberWindowMs,
@@ -243,12 +266,12 @@ export class ReputationRepository {
         'resolver-zone': at(recs[b]!),
         resolver: at(recs[b + 7]!),
       };
-      if (recs[b + 8] !== 0) {
-        st.prefix = at(recs[b + 8]!);
+      if (recs[b + 9] !== 0) {
+        if (outright) st.prefix = at(recs[b + 8]!);
         st['prefix-zone'] = at(recs[b + 9]!);
       }
-      if (recs[b + 10] !== 0) {
-        st.asn = at(recs[b + 10]!);
+      if (recs[b + 11] !== 0) {
+        if (outright) st.asn = at(recs[b + 10]!);
         st['asn-zone'] = at(recs[b + 11]!);
       }
       return { duplicate: fresh.charCodeAt(i) === 48, prefix: prefixes[i] ?? null, states: st };

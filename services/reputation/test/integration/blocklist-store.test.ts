@@ -54,6 +54,7 @@ describe('blocklist store, feed and formats', () => {
         maxMembers: 1000,
         offenderMinRatio: 0.5,
         legitMinQueries: 5,
+        outrightSubjects: true,
       }),
       policy,
       () => null,

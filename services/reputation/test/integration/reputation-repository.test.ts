@@ -3,6 +3,8 @@ import { createRedis, type Redis } from '@sluice/redis';
 import { testRedisConfig } from '@sluice/testing';
 import { decayTo, fold, type Decayed } from '../../src/core/decay';
 import { ReputationRepository } from '../../src/redis/reputation.repository';
+import { loadReputationConfig } from '../../src/config/reputation.config';
+import { createStores } from '../../src/reputation.factory';
 import { offender } from '../fixtures/offenders';
 
 jest.setTimeout(60_000);
@@ -16,6 +18,7 @@ const settings = {
   maxMembers: 1000,
   offenderMinRatio: 0.5,
   legitMinQueries: 5,
+  outrightSubjects: true,
 };
 
 /** The batch Lua fold against the real Redis, checked against the pure fold in core/decay.ts. */
@@ -235,6 +238,114 @@ describe('ReputationRepository (Redis Lua fold)', () => {
     );
     expect(after.keys).toBeLessThanOrEqual(atCap.keys * 1.05);
     expect(after.bytes).toBeLessThanOrEqual(atCap.bytes * 1.2);
+  });
+
+  it('keeps no outright prefix/ASN subject while outright network blocks are off, and the same other four', async () => {
+    const redisConfig = testRedisConfig();
+    const raw = createRedis({ ...redisConfig, keyPrefix: '' });
+    await raw.connect();
+    clients.push(raw);
+    // Resolvers in two prefixes of one ASN and one of another, over two zones, two windows; one
+    // resolver without an ASN, one without a prefix.
+    const flood = Array.from({ length: 60 }, (_, i) =>
+      offender({
+        resolver: `10.8.${i % 3}.${i}`,
+        zone: `o${i % 2}.test`,
+        attack: 90 + i,
+        total: 100 + i,
+        at: t0 + 10_000 * (1 + (i % 2)),
+        asn: i === 7 ? null : 64_200 + (i % 3 === 2 ? 1 : 0),
+        prefix: i === 11 ? null : `10.8.${i % 3}.0/24`,
+      }),
+    );
+    const run = async (outrightSubjects: boolean) => {
+      const keyPrefix = `${redisConfig.keyPrefix}${outrightSubjects ? 'on' : 'off'}:`;
+      const redis = createRedis({ ...redisConfig, keyPrefix });
+      await redis.connect();
+      clients.push(redis);
+      const r = new ReputationRepository(redis, { ...settings, outrightSubjects });
+      const res = [
+        ...(await r.fold(flood.slice(0, 30), prefixOf, () => false)),
+        ...(await r.fold(flood.slice(30), prefixOf, () => false)),
+      ];
+      // every key as it is stored, by name without the run's prefix
+      const keys = new Map<string, unknown>();
+      for (const k of (await raw.keys(`${keyPrefix}*`)).sort()) {
+        const name = k.slice(keyPrefix.length);
+        const type = await raw.type(k);
+        const value =
+          type === 'hash'
+            ? await raw.hgetall(k)
+            : type === 'zset'
+              ? await raw.zrange(k, 0, -1, 'WITHSCORES')
+              : await raw.lrange(k, 0, -1);
+        // (links name other keys with the run's prefix)
+        keys.set(name, JSON.parse(JSON.stringify(value).replaceAll(keyPrefix, '')) as unknown);
+      }
+      return { r, res, keys };
+    };
+    const on = await run(true);
+    const off = await run(false);
+    const outright = (k: string) => /^rep:(p|a):|^rep:idx:(prefix|asn)$/.test(k);
+    // On: the outright subjects are folded, kept and ranked.
+    expect(on.res.every((x) => x.states.prefix !== undefined || x.prefix === null)).toBe(true);
+    expect(on.res.filter((x) => x.states.asn !== undefined)).toHaveLength(59);
+    expect([...on.keys.keys()].filter(outright)).toEqual(
+      expect.arrayContaining(['rep:idx:prefix', 'rep:idx:asn', 'rep:p:10.8.0.0/24', 'rep:a:64200']),
+    );
+    // Off: none of them is returned, and nothing of them is in Redis but the ASNs' prefixes.
+    for (const x of off.res) {
+      expect(x.states.prefix).toBeUndefined();
+      expect(x.states.asn).toBeUndefined();
+      expect(x.states['resolver-zone']).toBeDefined();
+    }
+    expect([...off.keys.keys()].filter(outright)).toEqual(['rep:a:64200:px', 'rep:a:64201:px']);
+    expect(await off.r.asnNetworks(64_200, t0 + 20_000)).toEqual(
+      await on.r.asnNetworks(64_200, t0 + 20_000),
+    );
+    // The other four subjects: the same states, and the same keys and values (but the resolver's
+    // links to its prefix's and ASN's members, which are not kept).
+    off.res.forEach((x, i) => {
+      const { prefix: _p, asn: _a, ...rest } = on.res[i]!.states;
+      expect(x.states).toEqual(rest);
+    });
+    const others = (keys: Map<string, unknown>) =>
+      [...keys]
+        .filter(([k]) => !outright(k) || k.endsWith(':px'))
+        .map(([k, v]) => {
+          if (!/^rep:r:[^:]+$/.test(k)) return [k, v];
+          const { u: _u, ...h } = v as Record<string, string>;
+          return [k, h];
+        });
+    expect(others(off.keys)).toEqual(others(on.keys));
+  });
+
+  it('follows BLOCK_OUTRIGHT_NETWORKS from the config (default off: no outright subjects)', async () => {
+    const redisConfig = testRedisConfig();
+    const redis = createRedis(redisConfig);
+    await redis.connect();
+    clients.push(redis);
+    const r = offender({ resolver: '10.6.0.1', zone: 'c.test', attack: 9, total: 9, at: t0 });
+    const keptFor = async (env: Record<string, string>) => {
+      const config = loadReputationConfig({ REDIS_URL: redisConfig.url, ...env });
+      const { reputation } = createStores(config, redis);
+      const [res] = await reputation.fold(
+        [r],
+        () => '10.6.0.0/24',
+        () => false,
+      );
+      await redis.del('rep:rz:10.6.0.1|c.test');
+      return Object.keys(res!.states).sort();
+    };
+    expect(await keptFor({})).toEqual(['asn-zone', 'prefix-zone', 'resolver', 'resolver-zone']);
+    expect(await keptFor({ BLOCK_OUTRIGHT_NETWORKS: 'true' })).toEqual([
+      'asn',
+      'asn-zone',
+      'prefix',
+      'prefix-zone',
+      'resolver',
+      'resolver-zone',
+    ]);
   });
 
   it("bounds each kind's members by the subjects held: an evicted subject leaves its prefix, ASN and per-zone member sets", async () => {
