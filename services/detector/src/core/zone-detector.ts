@@ -33,6 +33,8 @@ export class ZoneDetector {
   private readonly pending = new Map<number, TickRows>();
   /** Closed ticks' rows, kept for reuse: a busy zone allocates its buffers once. */
   private spare: TickRows[] = [];
+  /** Rows in the busiest tick closed so far: what a new tick's buffers start with. */
+  private busiestTick = 0;
   /** rowsFor's last answer (NaN: none; cleared when a tick closes, its rows recycled). */
   private lastTick = NaN;
   private lastRows: TickRows | null = null;
@@ -110,7 +112,11 @@ export class ZoneDetector {
     if (this.nextTick === null)
       this.nextTick = Math.floor((ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;
     let rows = this.pending.get(tick);
-    if (!rows) this.pending.set(tick, (rows = this.spare.pop() ?? new TickRows(this.zone)));
+    if (!rows)
+      this.pending.set(
+        tick,
+        (rows = this.spare.pop() ?? new TickRows(this.zone, this.busiestTick)),
+      );
     this.lastTick = tick;
     this.lastRows = rows;
     return rows;
@@ -145,6 +151,7 @@ export class ZoneDetector {
         this.lastTick = NaN;
       }
       this.closeTick(next, rows ?? NO_ROWS, out);
+      if (rows && rows.n > this.busiestTick) this.busiestTick = rows.n;
       if (rows && this.spare.length < 2) {
         rows.clear();
         this.spare.push(rows);

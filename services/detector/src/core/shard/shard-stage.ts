@@ -66,6 +66,8 @@ export class ShardStage {
   private decidedThrough: number | null = null;
   private readonly pending = new Map<number, TickRows>();
   private spare: TickRows[] = [];
+  /** Rows in the busiest tick closed so far: what a new tick's buffers start with. */
+  private busiestTick = 0;
   private readonly blocks: (NameBlock | undefined)[] = [];
   private model = new NgramModel();
   private alert: { alertId: string; onset: number } | null = null;
@@ -111,7 +113,11 @@ export class ShardStage {
   private rowsFor(ts: number): TickRows {
     const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
     let rows = this.pending.get(tick);
-    if (!rows) this.pending.set(tick, (rows = this.spare.pop() ?? new TickRows(this.zone)));
+    if (!rows)
+      this.pending.set(
+        tick,
+        (rows = this.spare.pop() ?? new TickRows(this.zone, this.busiestTick)),
+      );
     return rows;
   }
 
@@ -158,6 +164,7 @@ export class ShardStage {
     const rows = this.pending.get(start);
     if (rows) this.pending.delete(start);
     const summary = this.score(start, rows);
+    if (rows && rows.n > this.busiestTick) this.busiestTick = rows.n;
     if (rows && this.spare.length < 2) {
       rows.clear();
       this.spare.push(rows);
