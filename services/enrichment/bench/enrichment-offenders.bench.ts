@@ -232,14 +232,28 @@ async function round(
   };
 }
 
-/** BENCH_PROFILE=<dir>: a V8 CPU profile of each measured round (after the first batch). */
+/**
+ * BENCH_PROFILE=<dir>: a V8 CPU profile of each measured round (after the first batch); with
+ * BENCH_HEAP_PROFILE=1 a sampled allocation profile instead (what the GC has to clear).
+ */
 const profileDir = process.env.BENCH_PROFILE;
+const heapProfile = process.env.BENCH_HEAP_PROFILE === '1';
 let session: Session | null = null;
 let profiles = 0;
 function profileStart(): void {
   if (!profileDir) return;
   session = new Session();
   session.connect();
+  if (heapProfile) {
+    // Sampled allocations, including what young-generation GCs free: the garbage per record.
+    session.post('HeapProfiler.enable');
+    session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    return;
+  }
   session.post('Profiler.enable');
   session.post('Profiler.start');
 }
@@ -247,6 +261,17 @@ function profileStop(name: string): void {
   const s = session;
   if (!s) return;
   session = null;
+  if (heapProfile) {
+    s.post('HeapProfiler.stopSampling', (error, result) => {
+      if (!error)
+        writeFileSync(
+          `${profileDir}/${name}-${profiles++}.heapprofile`,
+          JSON.stringify(result.profile),
+        );
+      s.disconnect();
+    });
+    return;
+  }
   s.post('Profiler.stop', (error, result) => {
     if (!error)
       writeFileSync(
