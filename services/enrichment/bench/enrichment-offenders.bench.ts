@@ -110,14 +110,23 @@ export function floodRecords(
 }
 
 /**
- * One copy of the IP data for every variant (the baseline's runtime takes the current code's, as
- * before): a 1 M-resolver run with three variants in one process ran out of a 384 MiB old space
- * holding three. Each round starts with its caches cleared.
+ * One copy of the IP data for every variant: a 1 M-resolver run with three variants in one
+ * process ran out of a 384 MiB old space holding three. Each variant gets its own code's Enricher
+ * over the same sources (the consumer calls it, and its API may differ between versions). Each
+ * round starts with its caches cleared.
  */
 let sharedData: ReturnType<typeof loadEnrichmentData> | null = null;
+const enrichers: Array<{ replaceSources(next: object): void }> = [];
 
 function variantFrom(name: string, src: typeof current, cfg: typeof loadEnrichmentConfig): Variant {
-  const data = (sharedData ??= loadEnrichmentData(cfg({ ENRICH_MMDB_WATCH: 'false' })));
+  const shared = (sharedData ??= loadEnrichmentData(cfg({ ENRICH_MMDB_WATCH: 'false' })));
+  let data = shared;
+  if (src !== current) {
+    const sources = (shared.enricher as unknown as { sources: object }).sources;
+    const enricher = new src.Enricher(sources as never, cfg({}).ENRICH_CACHE_SIZE);
+    data = Object.assign(Object.create(shared) as typeof shared, { enricher });
+    enrichers.push(enricher);
+  }
   return {
     name,
     make: (env, hooks) =>
@@ -203,7 +212,8 @@ async function round(
       },
     },
   );
-  sharedData?.enricher.replaceSources({}); // a cold LRU, as in a fresh process
+  // a cold LRU, as in a fresh process
+  for (const e of [sharedData?.enricher, ...enrichers]) e?.replaceSources({});
   await runtime.start();
   await finished;
   await sampler?.();
