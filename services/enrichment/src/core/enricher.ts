@@ -77,21 +77,22 @@ export class Enricher {
   }
 
   /**
-   * The enriched record and its value on sluice.offenders.enriched.v1, byte for byte what
-   * encodeMessage(enrichedOffenderSchema, …) writes (and throws on the same records), without a
-   * schema walk of the block per record.
+   * Enriches `offender` in place (it becomes the EnrichedOffender: no copy per record; callers
+   * hand it their freshly decoded value) and returns its value on sluice.offenders.enriched.v1,
+   * byte for byte what encodeMessage(enrichedOffenderSchema, …) writes (and throws on the same
+   * records), without a schema walk of the block per record.
    */
-  enrichRecord(offender: Offender): { enriched: EnrichedOffender; json: string } {
+  enrichRecord(offender: Offender): string {
     const enrichment = this.enrich(offender.resolver);
     let blockJson = this.blockJson.get(enrichment);
     if (blockJson === undefined) {
       if (this.blockJson.size >= 2 * this.cache.max) this.blockJson.clear();
       this.blockJson.set(enrichment, (blockJson = encodeEnrichmentBlock(enrichment)));
     }
-    return {
-      enriched: { ...offender, enrichment },
-      json: encodeEnrichedOffender(offender, enrichment, blockJson),
-    };
+    // Encoded first: the offender must not carry its block yet.
+    const json = encodeEnrichedOffender(offender, enrichment, blockJson);
+    (offender as EnrichedOffender).enrichment = enrichment;
+    return json;
   }
 
   /** Same as enrich(), without the cache: for benchmarks and tests of the lookup itself. */

@@ -94,8 +94,8 @@ export class OffendersConsumer {
           });
         continue;
       }
-      const { enriched: e, json } = this.enricher.enrichRecord(offender);
-      enriched.push(e);
+      const json = this.enricher.enrichRecord(offender);
+      enriched.push(offender as EnrichedOffender);
       out.push({ key: m.key ?? offender.zone, value: json });
     }
     if (out.length) await this.producer.send(this.options.outputTopic, out);
