@@ -33,7 +33,9 @@ class Bloom {
 
   // Probe i is bit ((h1 + i·h2) mod 2^32) mod m. Walked incrementally — two divisions per name
   // instead of k (an integer division per probe was most of a lookup) — with the same positions:
-  // x tracks the 32-bit sum, and when it wraps, the position drops by 2^32 mod m.
+  // x tracks the 32-bit sum, and when it wraps, the position drops by 2^32 mod m. The walk is
+  // written out in both methods: a lookup of a never-seen name (every flood query, against every
+  // generation) stops at its first clear bit, before the other positions are worked out.
 
   has(h1: number, h2: number): boolean {
     const m = this.mBits;
