@@ -24,8 +24,8 @@ function target(
 
 const tick = (x: number) => new Promise<void>((r) => setTimeout(r, x % 4));
 
-// A sequential run of 2,000 inputs waits ~1.5 ms of timers per input: ~3 s on a quiet machine,
-// past jest's default 5 s once the CI box runs the other suites beside it (timed out in CI).
+// Runs of 2,000 inputs paced by timers: well under a second on a quiet machine, but past jest's
+// default 5 s when the CI box runs the other suites beside them (two tests timed out there).
 jest.setTimeout(60_000);
 const verdict = (x: number): Verdict =>
   x % 2 ? { decoded: 0, malformed: ['odd'] } : { decoded: 1, malformed: [] };
