@@ -135,10 +135,7 @@ export class ReportRepository {
       }
       entryArgs.push(r, b);
     };
-    // zone → bucket start → scope name, alert id → scope name: a batch holds few of each, so
-    // each name is made (and hashed) once per batch, not once per record.
-    const buckets = new Map<string, Map<number, string>>();
-    const alertScopes = new Map<string, string>();
+    const buckets = new Set<string>();
     for (const o of offenders) {
       if (entryArgs.length >= ENTRIES_PER_CALL * 2) flush();
       const evidence = evidenceJson(o.evidence, o.resolver, this.options.evidencePerResolver);
@@ -155,24 +152,20 @@ export class ReportRepository {
         o.attackQueries / (windowMs / 1000),
       );
       strings.push(o.resolver, jsonOfBlock(o.enrichment), evidence);
-      if (o.alertId !== null) {
-        let scope = alertScopes.get(o.alertId);
-        if (scope === undefined) alertScopes.set(o.alertId, (scope = alertBase(o.alertId)));
-        add(r, scope);
-      }
+      if (o.alertId !== null) add(r, alertBase(o.alertId));
       const bucket = Math.floor(o.windowStart / this.bucketMs) * this.bucketMs;
-      let zoneBuckets = buckets.get(o.zone);
-      if (zoneBuckets === undefined) buckets.set(o.zone, (zoneBuckets = new Map<number, string>()));
-      let scope = zoneBuckets.get(bucket);
-      if (scope === undefined) zoneBuckets.set(bucket, (scope = zoneBase(o.zone, bucket)));
-      add(r, scope);
+      add(r, zoneBase(o.zone, bucket));
+      buckets.add(`${bucket} ${o.zone}`);
     }
     flush();
-    // Grouped by zone (was: in order of first appearance): each command is idempotent and
-    // touches one zone's keys, so what Redis holds afterwards is the same.
-    for (const [zone, starts] of buckets)
-      for (const b of starts.keys()) pipe.zadd(`report:zone-buckets:${zone}`, String(b), String(b));
-    for (const zone of buckets.keys()) pipe.expire(`report:zone-buckets:${zone}`, this.ttl);
+    const zones = new Set<string>();
+    for (const b of buckets) {
+      const space = b.indexOf(' ');
+      const zone = b.slice(space + 1);
+      pipe.zadd(`report:zone-buckets:${zone}`, b.slice(0, space), b.slice(0, space));
+      zones.add(zone);
+    }
+    for (const zone of zones) pipe.expire(`report:zone-buckets:${zone}`, this.ttl);
     const results = (await pipe.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
     const out: RecordResult = { written: 0, evicted: 0 };
