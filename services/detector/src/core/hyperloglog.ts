@@ -22,7 +22,6 @@ export class HyperLogLog {
    * past 64 bytes their memory lives outside the heap, costly to allocate and free.
    */
   private sparse: number[] | null = [];
-  private sparseN = 0;
   private slots: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   private readonly m: number;
 
@@ -36,7 +35,7 @@ export class HyperLogLog {
       // Signed: a 32-bit integer stays a small integer (no heap number per add); same bits.
       this.addSparse(hash | 0);
       // A sparse entry was costed at 16 bytes (a Set's): dense once that exceeds the registers.
-      if (this.sparseN > this.m >>> 4) this.densify();
+      if (this.sparse.length > this.m >>> 4) this.densify();
       return;
     }
     this.addDense(hash);
@@ -53,9 +52,8 @@ export class HyperLogLog {
       if (list[at - 1] === h) return;
       j = (j + 1) & mask;
     }
-    const n = this.sparseN;
+    const n = list.length;
     list.push(h);
-    this.sparseN = n + 1;
     // At most half full: re-index into a table twice the size.
     if ((n + 1) * 2 > slots.length) {
       slots = this.slots = new Array<number>(slots.length * 2).fill(0);
@@ -85,7 +83,6 @@ export class HyperLogLog {
   private densify(): void {
     const hashes = this.sparseHashes();
     this.sparse = null;
-    this.sparseN = 0;
     this.slots = EMPTY_SLOTS;
     this.registers = new Uint8Array(this.m);
     for (let i = 0; i < hashes.length; i++) this.addDense(hashes[i]!);
@@ -106,7 +103,7 @@ export class HyperLogLog {
   }
 
   count(): number {
-    if (this.sparse) return this.sparseN;
+    if (this.sparse) return this.sparse.length;
     const regs = this.registers!;
     const m = this.m;
     let sum = 0;
@@ -125,7 +122,7 @@ export class HyperLogLog {
 
   /** Bytes held (for memory accounting in tests and benchmarks). */
   get bytes(): number {
-    return this.sparse ? this.sparseN * 16 : this.m;
+    return this.sparse ? this.sparse.length * 16 : this.m;
   }
 
   toJSON(): { p: number; sparse?: number[]; dense?: string } {
