@@ -77,8 +77,10 @@ describe('zone checkpoints', () => {
     // and a horizon holding such a tick does not judge flatness — relearned within 10 ticks.
     // And its second zone is young: the fresh-name mean now waits for the zone's names to
     // establish (surgeEstablishTicks) before it learns, so it differs from the older writer's.
+    // And its stats window's top resolvers were 64 space-saving counters, now exact counts.
     const withoutAsked = (p: PartitionSnapshot) => {
       for (const z of p.zones) {
+        (z as ZoneSnapshotV3).windows.statsTop = [];
         for (const e of (z as ZoneSnapshotV3).names.vocabulary ?? []) e[4] &= ~16;
         const v3 = z as ZoneSnapshotV3;
         for (const t of [...v3.ring, ...v3.windows.statsTicks]) t.counts.length = 16;

@@ -1,8 +1,8 @@
 import { type Evidence } from '@sluice/contracts';
 import { round } from './fingerprint';
 import { type DetectorSettings } from './settings';
-import { IdIndex, ResolverIds } from './resolver-ids';
-import { byCountThenKey, SpaceSaving, type HeavyHitter } from './space-saving';
+import { ResolverIds } from './resolver-ids';
+import { type HeavyHitter } from './space-saving';
 import { sumTicks, tickFromJson, tickToJson, type Tick, type TickJson } from './tick';
 import { type ZoneOutput } from './zone-output';
 
@@ -30,8 +30,15 @@ export interface WindowsJson {
 export class ZoneWindows {
   private statsStart: number | null = null;
   private statsTicks: Tick[] = [];
-  /** Keyed by resolver id (`ids`); names only on the way out. */
-  private statsTop: SpaceSaving<number>;
+  /**
+   * The stats window's queries by resolver id (0: not counted yet), and the ids in the order they
+   * came: exact counts, one array write per query. A space-saving top (k = 64) cost a heap sift
+   * per query and a replacement per query from a flood's thousands of resolvers (~8 % of the
+   * detector); its counts were upper bounds. Bounded like the offender window, by
+   * maxTrackedResolvers ids per window (a resolver first seen past that is not ranked).
+   */
+  private statsCount = new Int32Array(64);
+  private statsIds: number[] = [];
   private statsHadAlert: string | null = null;
   private offStart: number | null = null;
   /**
@@ -49,9 +56,7 @@ export class ZoneWindows {
     private readonly zone: string,
     private readonly s: DetectorSettings,
     readonly ids: ResolverIds = new ResolverIds(),
-  ) {
-    this.statsTop = new SpaceSaving(s.topK, new IdIndex());
-  }
+  ) {}
 
   /** Nothing held: no open stats window, no offenders counted. */
   get idle(): boolean {
@@ -60,12 +65,18 @@ export class ZoneWindows {
 
   /** Resolvers the windows hold (ids in use). */
   get tracked(): number {
-    return this.statsTop.size + this.offenderIds.length;
+    return this.statsIds.length + this.offenderIds.length;
   }
 
   /** One query's resolver (its id), for the stats window's top resolvers. */
   seenResolver(id: number): void {
-    this.statsTop.add(id);
+    if (id >= this.statsCount.length) this.statsCount = widened(this.statsCount, id);
+    const count = this.statsCount[id]!;
+    if (count === 0) {
+      if (this.statsIds.length >= this.s.maxTrackedResolvers) return;
+      this.statsIds.push(id);
+    }
+    this.statsCount[id] = count + 1;
   }
 
   /**
@@ -107,13 +118,29 @@ export class ZoneWindows {
   }
 
   private widenOffenders(id: number): void {
-    const size = Math.max(id + 1, this.offTotal.length * 2);
-    const total = new Int32Array(size);
-    total.set(this.offTotal);
-    const attack = new Int32Array(size);
-    attack.set(this.offAttack);
-    this.offTotal = total;
-    this.offAttack = attack;
+    this.offTotal = widened(this.offTotal, id);
+    this.offAttack = widened(this.offAttack, id);
+  }
+
+  /** Count a resolver in the stats window (a checkpoint's or a compaction's). */
+  private countStats(id: number, count: number): void {
+    if (id >= this.statsCount.length) this.statsCount = widened(this.statsCount, id);
+    if (this.statsCount[id] === 0) this.statsIds.push(id);
+    this.statsCount[id]! += count;
+  }
+
+  private clearStats(): void {
+    for (const id of this.statsIds) this.statsCount[id] = 0;
+    this.statsIds = [];
+  }
+
+  /** The stats window's counts by name, in the order the resolvers came. */
+  private statsList(): HeavyHitter[] {
+    return this.statsIds.map((id) => ({
+      key: this.ids.names[id]!,
+      count: this.statsCount[id]!,
+      error: 0,
+    }));
   }
 
   private track(id: number, c: OffenderCount): void {
@@ -141,22 +168,35 @@ export class ZoneWindows {
    * new ids out, same order — the counters and their tie-breaks are untouched.
    */
   reidentify(names: readonly string[]): void {
-    const top = this.statsTop.entries().map((h) => ({ ...h, key: this.ids.id(names[h.key]!) }));
+    const stats = this.statsIds.map((id) => [names[id]!, this.statsCount[id]!] as const);
     const offenders = this.offenderIds.map((id) => [names[id]!, this.offenderCount(id)] as const);
-    this.statsTop = SpaceSaving.fromJSON(this.s.topK, top, new IdIndex());
+    this.clearStats();
     this.clearOffenders();
     this.offEvidence = [];
+    for (const [name, count] of stats) this.countStats(this.ids.id(name), count);
     for (const [name, c] of offenders) this.track(this.ids.id(name), c);
   }
 
-  /** The stats window's top n resolvers by name (SpaceSaving.top's order, ties by name). */
-  private topByName(n: number): HeavyHitter[] {
+  /**
+   * The stats window's n busiest resolvers, highest count first, ties by name: a pass that keeps
+   * the best n seen so far (a window may hold thousands of resolvers; n is 10).
+   */
+  private topByName(n: number): { resolver: string; count: number }[] {
     const names = this.ids.names;
-    return this.statsTop
-      .entries()
-      .map((h) => ({ ...h, key: names[h.key]! }))
-      .sort(byCountThenKey)
-      .slice(0, n);
+    const counts = this.statsCount;
+    const best: number[] = [];
+    const before = (a: number, b: number) =>
+      counts[a]! > counts[b]! || (counts[a] === counts[b] && names[a]! < names[b]!);
+    for (const id of this.statsIds) {
+      if (best.length === n && !before(id, best[n - 1]!)) continue;
+      let at = best.length < n ? best.length : n - 1;
+      while (at > 0 && before(id, best[at - 1]!)) {
+        best[at] = best[at - 1]!;
+        at--;
+      }
+      best[at] = id;
+    }
+    return best.map((id) => ({ resolver: names[id]!, count: counts[id]! }));
   }
 
   /** An alert started: the open windows belong to it. */
@@ -199,7 +239,7 @@ export class ZoneWindows {
         randomShare: round(scored > 0 ? random / scored : 0),
         nxdomainShare: rc > 0 ? round(nx / rc) : null,
         failureShare: rcs > 0 ? round(fails / rcs) : null,
-        topResolvers: this.topByName(10).map((h) => ({ resolver: h.key, count: h.count })),
+        topResolvers: this.topByName(10),
         allowlistedQueries: allow,
         meanRandomScore: round(scored > 0 ? Math.min(1, scoreSum / scored) : 0),
         alertId: this.statsHadAlert,
@@ -207,7 +247,7 @@ export class ZoneWindows {
     }
     this.statsStart = null;
     this.statsTicks = [];
-    this.statsTop.clear();
+    this.clearStats();
     this.statsHadAlert = alertId;
   }
 
@@ -250,7 +290,7 @@ export class ZoneWindows {
     return {
       statsStart: this.statsStart,
       statsTicks: this.statsTicks.map(tickToJson),
-      statsTop: this.statsTop.entries().map((h) => ({ ...h, key: this.ids.names[h.key]! })),
+      statsTop: this.statsList(),
       statsHadAlert: this.statsHadAlert,
       offStart: this.offStart,
       offenders: this.offenderList(),
@@ -267,12 +307,19 @@ export class ZoneWindows {
     const w = new ZoneWindows(zone, s, ids);
     w.statsStart = j.statsStart;
     w.statsTicks = j.statsTicks.map(tickFromJson);
-    const top = j.statsTop.map((h) => ({ ...h, key: ids.id(h.key) }));
-    w.statsTop = SpaceSaving.fromJSON(s.topK, top, new IdIndex());
+    // A checkpoint from the space-saving top holds its counters (upper bounds): taken as counts.
+    for (const h of j.statsTop) w.countStats(ids.id(h.key), h.count);
     w.statsHadAlert = j.statsHadAlert;
     w.offStart = j.offStart;
     for (const [resolver, c] of j.offenders) w.track(ids.id(resolver), c);
     w.offAlertId = j.offAlertId;
     return w;
   }
+}
+
+/** A copy of `a` with room for index `id` (doubling). */
+function widened(a: Int32Array, id: number): Int32Array {
+  const next = new Int32Array(Math.max(id + 1, a.length * 2));
+  next.set(a);
+  return next;
 }
