@@ -42,14 +42,25 @@ const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill('');
 const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
 /** Byte length + 1 of the slot's name (0: empty). */
 const internLength = new Uint8Array(INTERN_SLOTS);
+/**
+ * Each slot's serial: a new one whenever the slot takes another name, never reused (a double
+ * counts to 2^53). Equal (slot, serial) is the very same string: a consumer can key a
+ * per-resolver cache on it without hashing the name (`QueryColumns.resolverSlot`).
+ */
+const internSerial = new Float64Array(INTERN_SLOTS);
+let nextSerial = 1;
+/** The slot internedUtf8's last answer came from (−1: too long to intern). */
+let internedSlot = -1;
 const { imul } = Math;
 
 function internedUtf8(buf: Buffer, at: number, n: number): string {
+  internedSlot = -1;
   if (n > INTERN_MAX_BYTES) return buf.toString('utf8', at, at + n);
   let h = 0x811c9dc5;
   for (let k = 0; k < n; k++) h = imul(h ^ buf[at + k]!, 0x01000193);
   const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1);
   const base = slot * INTERN_MAX_BYTES;
+  internedSlot = slot;
   if (internLength[slot] === n + 1) {
     let k = 0;
     while (k < n && internBytes[base + k] === buf[at + k]) k++;
@@ -59,6 +70,7 @@ function internedUtf8(buf: Buffer, at: number, n: number): string {
   for (let k = 0; k < n; k++) internBytes[base + k] = buf[at + k]!;
   internLength[slot] = n + 1;
   internStrings[slot] = s;
+  internSerial[slot] = nextSerial++;
   return s;
 }
 
@@ -80,6 +92,13 @@ export class QueryColumns {
   /** The batch the name ranges point into. */
   bytes: Buffer = Buffer.alloc(0);
   resolvers: string[] = [];
+  /**
+   * Per `resolvers` entry: the decoder's intern slot (−1: not interned) and the slot's serial. The
+   * same (slot, serial) in any later batch is the same resolver (the same string): a consumer's
+   * per-resolver cache can be an array probed by slot, never hashing the name.
+   */
+  resolverSlot = new Int32Array(0);
+  resolverSerial = new Float64Array(0);
   ts = new Float64Array(0);
   /** Index into `resolvers`. */
   resolver = new Uint32Array(0);
@@ -201,6 +220,11 @@ export function readBinaryQueryBatch(buf: Buffer, c: QueryColumns): QueryColumns
   const resolverCount = varint();
   if (resolverCount > end) truncated();
   const resolvers: string[] = (c.resolvers = new Array<string>(resolverCount));
+  if (c.resolverSlot.length < resolverCount) {
+    const size = Math.max(resolverCount, c.resolverSlot.length * 2, 16);
+    c.resolverSlot = new Int32Array(size);
+    c.resolverSerial = new Float64Array(size);
+  }
   for (let i = 0; i < resolverCount; i++) {
     // The contract's checks the format itself cannot express: no empty resolver, a finite ts.
     const bytes = varint();
@@ -208,6 +232,9 @@ export function readBinaryQueryBatch(buf: Buffer, c: QueryColumns): QueryColumns
     const resolver = internedUtf8(buf, at, bytes);
     at += bytes;
     resolvers[i] = resolver;
+    const slot = internedSlot;
+    c.resolverSlot[i] = slot;
+    c.resolverSerial[i] = slot >= 0 ? internSerial[slot]! : 0;
   }
   const n = varint();
   if (n * 16 > end) truncated();

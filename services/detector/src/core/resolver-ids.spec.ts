@@ -6,6 +6,7 @@ import {
 } from '@sluice/contracts';
 import { simulate } from '@sluice/traffic-sim';
 import { DetectorCore, type DetectorOutput } from './detector-core';
+import { ResolverIds } from './resolver-ids';
 import { ZoneDetector } from './zone-detector';
 
 const T0 = 1_700_000_000_000;
@@ -83,5 +84,43 @@ describe('resolver ids', () => {
     for (const key of ['alerts', 'zoneStats', 'offenders', 'knownNames'] as const)
       expectSame(often.out[key], never.out[key]);
     expectSame([often.snapshot], [never.snapshot]);
+  });
+});
+
+describe('resolver ids from decoded columns', () => {
+  it('gives every row the id of its own resolver, across batches, intern-slot collisions and long names', () => {
+    // 6000 names over the decoder's 4096 intern slots: slots are taken over again and again, so a
+    // cache keyed by slot that trusted a stale slot would hand a row another resolver's id.
+    const names = Array.from({ length: 6000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    names.push(`2001:db8:${'ffff:'.repeat(12)}1`); // longer than the decoder interns (64 bytes)
+    const ids = new ResolverIds();
+    const cols = new QueryColumns();
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let b = 0; b < 300; b++) {
+      const batch = Array.from({ length: 200 }, (_, k) => ({
+        ts: T0 + b * 1000 + k,
+        resolver: names[(b % 3 === 0 ? next() : k * 31 + b) % names.length]!,
+        resolverPort: 53,
+        transport: 'udp' as const,
+        qname: 'www.acme.com',
+        qtype: 1,
+        qclass: 1,
+        rd: true,
+        cd: false,
+        do: false,
+        ednsSize: null,
+        id: 1,
+        zone: 'acme.com',
+        rcode: null,
+      }));
+      const value = encodeQueryBatch({ v: 1, source: 'spec', zone: 'acme.com', events: batch });
+      decodeQueryColumns(value, cols);
+      for (let i = 0; i < cols.count; i++)
+        expect(ids.names[ids.ofColumns(cols, i, b)]).toBe(batch[i]!.resolver);
+    }
+    // One id per name, never two.
+    expect(new Set(ids.names).size).toBe(ids.names.length);
+    expect(ids.names.length).toBe(names.length);
   });
 });
