@@ -214,6 +214,73 @@ describe('columnar decoding', () => {
   });
 });
 
+describe('resolver interning', () => {
+  const event = (resolver: string): QueryEvent => ({
+    ts: 1_700_000_000_000,
+    resolver,
+    resolverPort: 53,
+    transport: 'udp',
+    qname: 'www.example.com',
+    qtype: 1,
+    qclass: 1,
+    rd: true,
+    cd: false,
+    do: false,
+    ednsSize: null,
+    id: 1,
+    zone: 'example.com',
+    rcode: null,
+  });
+  const decode = (resolvers: readonly string[], c = new QueryColumns()) =>
+    decodeQueryColumns(
+      encodeQueryBatch({ v: 1, source: 's', zone: 'example.com', events: resolvers.map(event) }),
+      c,
+    );
+  /** Each resolver's [string, slot, serial] as a batch decoded them. */
+  const keys = (c: QueryColumns) =>
+    c.resolvers.map((r, i) => [r, c.resolverSlot[i], c.resolverSerial[i]] as const);
+
+  it('hands a later batch the same string, slot and serial for the same resolver; a name it does not intern has slot -1', () => {
+    const long = `2001:db8:${'ffff:'.repeat(12)}1`;
+    const first = keys(decode(['192.0.2.1', '198.51.100.7', long]));
+    const later = keys(decode(['198.51.100.7', '192.0.2.1', long]));
+    expect(later[0]).toEqual(first[1]);
+    expect(later[1]).toEqual(first[0]);
+    expect(later[0]![0]).toBe(first[1]![0]);
+    expect(first[2]![1]).toBe(-1);
+  });
+
+  it('keeps two names that share a slot pair (two-way), and gives a slot that takes another name a new serial', () => {
+    // Find three names whose slots fall in one pair.
+    const names = Array.from({ length: 20_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    const byPair = new Map<number, string[]>();
+    for (let i = 0; i < names.length; i += 500)
+      for (const [name, slot] of keys(decode(names.slice(i, i + 500)))) {
+        const list = byPair.get(slot >> 1) ?? [];
+        byPair.set(slot >> 1, [...list, name]);
+      }
+    const [a, b, x] = [...byPair.values()].find((l) => l.length >= 3)!;
+    const [ka] = keys(decode([a!]));
+    const [kb] = keys(decode([b!]));
+    expect(ka![1]! >> 1).toBe(kb![1]! >> 1);
+    expect(ka![1]).not.toBe(kb![1]);
+    // Alternating batches of the two: both stay interned (direct-mapped, each evicted the other).
+    for (let round = 0; round < 3; round++) {
+      expect(keys(decode([a!]))[0]).toEqual(ka);
+      expect(keys(decode([b!]))[0]).toEqual(kb);
+    }
+    // A third name evicts the pair's less recently used one (a): its slot gets a new serial, and
+    // a comes back with yet another.
+    const [kx] = keys(decode([x!]));
+    expect(kx![1]).toBe(ka![1]);
+    expect(kx![2]).not.toBe(ka![2]);
+    expect(keys(decode([b!]))[0]).toEqual(kb);
+    const [again] = keys(decode([a!]));
+    expect(again![2]).not.toBe(ka![2]);
+    expect(again![2]).not.toBe(kx![2]);
+  });
+});
+
 describe('binary batches outside the contract (fuzz findings)', () => {
   const event: QueryEvent = {
     ts: 1_700_000_000_000.5,

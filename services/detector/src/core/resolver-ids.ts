@@ -61,7 +61,7 @@ export class ResolverIds {
     const serial = c.resolverSerial[r]!;
     if (this.slotSerial[at] === serial) return this.slotId[at]!;
     const id = this.id(c.resolvers[r]!);
-    if (this.names.length > this.slotSerial.length >> 1 && this.slotSerial.length < 4096) {
+    if (this.names.length > this.slotSerial.length >> 2 && this.slotSerial.length < 4096) {
       this.slotSerial = new Float64Array(this.slotSerial.length * 4);
       this.slotId = new Int32Array(this.slotSerial.length);
     }
