@@ -205,13 +205,16 @@ export function readBinaryQueryBatch(buf: Buffer, c: QueryColumns): QueryColumns
   const withAncount = buf[0] === BINARY;
   let at = 1;
   const end = buf.length;
+  // Small integers while they fit in 28 bits (every varint but a 5-byte one): a double returned
+  // from here is a heap number, and a row reads two or three varints.
   const varint = (): number => {
     let v = 0;
     let shift = 0;
     for (;;) {
       if (at >= end || shift > 28) truncated();
       const b = buf[at++]!;
-      v += (b & 0x7f) * 2 ** shift;
+      if (shift < 28) v |= (b & 0x7f) << shift;
+      else v += (b & 0x7f) * 2 ** 28;
       if (b < 0x80) return v;
       shift += 7;
     }
