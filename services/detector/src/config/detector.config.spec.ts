@@ -7,8 +7,10 @@ describe('detector config', () => {
       DETECTOR_ALLOWLIST: 'RUM.Example.com., beacons.example.net',
       DETECTOR_SENSITIVITY: 'example.com=2,noisy.example=0.5',
       DETECTOR_ALLOWED_LATENESS_MS: '500',
+      DETECTOR_MAX_TRACKED_RESOLVERS: '2000',
     });
     const s = settingsFrom(c);
+    expect(s.maxTrackedResolvers).toBe(2000);
     expect(s.allowlist).toEqual(['rum.example.com', 'beacons.example.net']);
     expect(s.sensitivity).toEqual({ 'example.com': 2, 'noisy.example': 0.5 });
     expect(s.allowedLatenessMs).toBe(500);
@@ -18,13 +20,18 @@ describe('detector config', () => {
   it('names every bad variable', () => {
     let error: unknown;
     try {
-      loadDetectorConfig({ DETECTOR_SENSITIVITY: 'example.com=fast', DETECTOR_Z_START: '-1' });
+      loadDetectorConfig({
+        DETECTOR_SENSITIVITY: 'example.com=fast',
+        DETECTOR_Z_START: '-1',
+        DETECTOR_MAX_TRACKED_RESOLVERS: '0',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(SluiceError);
     expect((error as Error).message).toMatch(/DETECTOR_SENSITIVITY/);
     expect((error as Error).message).toMatch(/DETECTOR_Z_START/);
+    expect((error as Error).message).toMatch(/DETECTOR_MAX_TRACKED_RESOLVERS/);
   });
 
   it('reads hot zones as zone:K and stops on a bad one, naming DETECTOR_HOT_ZONES', () => {

@@ -89,6 +89,7 @@ export const detectorConfigSchema = z
     DETECTOR_STATS_EVERY_TICKS: env.positiveInt().default(defaultSettings.statsEveryTicks),
     DETECTOR_OFFENDER_WINDOW_TICKS: env.positiveInt().default(defaultSettings.offenderWindowTicks),
     DETECTOR_SEEN_CAPACITY: env.positiveInt().default(defaultSettings.seenCapacity),
+    DETECTOR_MAX_TRACKED_RESOLVERS: env.positiveInt().default(defaultSettings.maxTrackedResolvers),
     /** Names each zone's vocabulary holds for the zone guard (memory ≈ 150 bytes a name). */
     DETECTOR_KNOWN_NAMES_CAPACITY: env.positiveInt().default(defaultSettings.knownNamesCapacity),
     /** A known name unasked for this long is forgotten (the zone's long tail: TTLs apart). */
@@ -155,6 +156,7 @@ export function settingsFrom(c: DetectorConfig): DetectorSettings {
     statsEveryTicks: c.DETECTOR_STATS_EVERY_TICKS,
     offenderWindowTicks: c.DETECTOR_OFFENDER_WINDOW_TICKS,
     seenCapacity: c.DETECTOR_SEEN_CAPACITY,
+    maxTrackedResolvers: c.DETECTOR_MAX_TRACKED_RESOLVERS,
     knownNamesCapacity: c.DETECTOR_KNOWN_NAMES_CAPACITY,
     knownNamesRetentionMs: c.DETECTOR_KNOWN_NAMES_RETENTION_MS,
     knownNamesMax: c.DETECTOR_KNOWN_NAMES_MAX,
