@@ -252,12 +252,15 @@ describe('resolver interning', () => {
 
   it('keeps two names that share a slot pair (two-way), and gives a slot that takes another name a new serial', () => {
     // Find three names whose slots fall in one pair.
-    const names = Array.from({ length: 20_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    const names = Array.from(
+      { length: 20_000 },
+      (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+    );
     const byPair = new Map<number, string[]>();
     for (let i = 0; i < names.length; i += 500)
       for (const [name, slot] of keys(decode(names.slice(i, i + 500)))) {
-        const list = byPair.get(slot >> 1) ?? [];
-        byPair.set(slot >> 1, [...list, name]);
+        const pair = slot! >> 1;
+        byPair.set(pair, [...(byPair.get(pair) ?? []), name]);
       }
     const [a, b, x] = [...byPair.values()].find((l) => l.length >= 3)!;
     const [ka] = keys(decode([a!]));

@@ -276,12 +276,14 @@ describe('DetectorCore windows and determinism', () => {
     // upper bounds here); the busiest arrive last, two of them tie (broken by name).
     const from = (ts: number, resolver: string) => ({ ...ev(ts), resolver });
     const before: QueryEvent[] = [];
-    for (let i = 0; i < 3000; i++) before.push(from(T0 - 1000 + i / 3, `192.0.${i >> 8}.${i & 255}`));
+    for (let i = 0; i < 3000; i++)
+      before.push(from(T0 - 1000 + i / 3, `192.0.${i >> 8}.${i & 255}`));
     const events: QueryEvent[] = [];
     for (let i = 0; i < 500; i++) events.push(from(T0 + i, `198.51.${i >> 8}.${i & 255}`));
     for (let i = 0; i < 12; i++) {
       const busy = i < 2 ? 30 : 20 - i;
-      for (let k = 0; k < busy; k++) events.push(from(T0 + 600 + i * 30 + k, `203.0.113.${20 - i}`));
+      for (let k = 0; k < busy; k++)
+        events.push(from(T0 + 600 + i * 30 + k, `203.0.113.${20 - i}`));
     }
     const settings = { statsEveryTicks: 1, offenderWindowTicks: 1, allowedLatenessMs: 0 };
     const expected = [

@@ -91,7 +91,10 @@ describe('resolver ids from decoded columns', () => {
   it('gives every row the id of its own resolver, across batches, intern-slot collisions and long names', () => {
     // 6000 names over the decoder's 4096 intern slots: slots are taken over again and again, so a
     // cache keyed by slot that trusted a stale slot would hand a row another resolver's id.
-    const names = Array.from({ length: 6000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    const names = Array.from(
+      { length: 6000 },
+      (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+    );
     names.push(`2001:db8:${'ffff:'.repeat(12)}1`); // longer than the decoder interns (64 bytes)
     const ids = new ResolverIds();
     const cols = new QueryColumns();

@@ -318,7 +318,7 @@ export class ZoneWindows {
 }
 
 /** A copy of `a` with room for index `id` (doubling). */
-function widened(a: Int32Array, id: number): Int32Array {
+function widened(a: Int32Array, id: number) {
   const next = new Int32Array(Math.max(id + 1, a.length * 2));
   next.set(a);
   return next;
