@@ -26,18 +26,30 @@ local function remove(id)
     table.insert(removed, id)
   end
 end
-for i, u in ipairs(upserts) do
-  -- each entry's JSON is its own argument (nested in ARGV[1] it would be escaped and unescaped)
-  local json = ARGV[4 + i]
-  redis.call('HSET', KEYS[1], u.id, json)
-  redis.call('ZADD', KEYS[2], u.score, u.id)
-  redis.call('ZADD', KEYS[3], u.expiresAt, u.id)
-  log('new', u.id, json)
+-- The hash and both indexes take the upserts in one command each (a chunk at a time: unpack has a
+-- small stack limit), in order, so a repeated id ends as it would one by one; each is logged.
+local n = #upserts
+for from = 1, n, 500 do
+  local e, s, x = {}, {}, {}
+  for i = from, math.min(from + 499, n) do
+    local u = upserts[i]
+    -- each entry's JSON is its own argument (nested in ARGV[1] it would be escaped and unescaped)
+    e[#e + 1] = u.id
+    e[#e + 1] = ARGV[4 + i]
+    s[#s + 1] = u.score
+    s[#s + 1] = u.id
+    x[#x + 1] = u.expiresAt
+    x[#x + 1] = u.id
+  end
+  redis.call('HSET', KEYS[1], unpack(e))
+  redis.call('ZADD', KEYS[2], unpack(s))
+  redis.call('ZADD', KEYS[3], unpack(x))
 end
+for i, u in ipairs(upserts) do log('new', u.id, ARGV[4 + i]) end
 for _, id in ipairs(deletes) do remove(id) end
-local n = redis.call('HLEN', KEYS[1])
-if n > maxEntries then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, n - maxEntries - 1)) do remove(id) end
+local size = redis.call('HLEN', KEYS[1])
+if size > maxEntries then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, size - maxEntries - 1)) do remove(id) end
 end
 local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
 local cursor = '0-0'

@@ -43,7 +43,10 @@ export interface ExplainedSubject {
   evidence: unknown[];
 }
 
-type FoldCommand = (...args: Array<string | number>) => Promise<[string, string, number]>;
+/** [fresh flags, states, evicted], or [fresh flags] alone when they were not the expected ones. */
+type FoldCommand = (
+  ...args: Array<string | number>
+) => Promise<[string, string, number] | [string]>;
 
 /** Subject kinds in the fold script's order: KEYS[1..6] are their indexes. */
 const KINDS = [
@@ -54,8 +57,13 @@ const KINDS = [
   'asn',
   'asn-zone',
 ] as const satisfies readonly SubjectKind[];
-/** Numbers per record in the script's `recs` (the script's RF, fold.lua.ts). */
+/**
+ * Numbers per record in foldChunk's `recs`: [rz, window end, attack, total, offending, protected,
+ * zone, resolver, prefix, prefix-zone, asn, asn-zone] (subjects as KEYS indexes, 0 = none).
+ */
 const REC_FIELDS = 12;
+/** Window ends a resolver-zone hash remembers for dedupe (the script's WINDOWS_KEPT). */
+const WINDOWS_KEPT = 8;
 
 const FOLD_CHUNK = 1000;
 
@@ -230,21 +238,39 @@ export class ReputationRepository {
       keys.push(...pxOnly);
       for (let b = 10; b < recs.length; b += REC_FIELDS) if (recs[b]! < 0) recs[b] = at - recs[b]!;
     }
-    const arg = JSON.stringify({
-      o: outright ? 1 : 0,
-      hl: s.halfLifeMs,
-      cap: s.evidenceCap,
-      win: s.memberWindowMs,
-      ttl: s.keyTtlMs,
-      maxs: s.maxSubjectsPerKind,
-      maxm: s.maxMembers,
-      z: [...zones.keys()],
-      r: resolvers,
-      p: pxPrefixes,
-      recs,
-    });
     const fold = (this.redis as unknown as { sluiceFold: FoldCommand }).sluiceFold.bind(this.redis);
-    const [fresh, flat, evicted] = await fold(keys.length, ...keys, arg, ...evidence);
+    // The script dedupes; the subjects are summed here for the records expected fresh (all but
+    // repeats inside the chunk). A redelivery makes the script answer its flags instead, unwritten.
+    let flags = expectedFresh(recs);
+    let reply: [string, string, number];
+    for (let attempt = 1; ; attempt++) {
+      const { s: subjects, px, tm, d } = aggregate(recs, resolvers, pxPrefixes, flags, outright, s);
+      const arg = JSON.stringify({
+        hl: s.halfLifeMs,
+        cap: s.evidenceCap,
+        win: s.memberWindowMs,
+        ttl: s.keyTtlMs,
+        maxs: s.maxSubjectsPerKind,
+        maxm: s.maxMembers,
+        z: [...zones.keys()],
+        r: resolvers,
+        p: pxPrefixes,
+        tm,
+        d,
+        f: flags,
+        s: subjects,
+        px,
+      });
+      const r = await fold(keys.length, ...keys, arg, ...evidence);
+      if (r.length === 3) {
+        reply = r;
+        break;
+      }
+      // another writer between two tries could change them again: bounded
+      if (attempt >= 5) throw new Error('reputation fold: duplicate flags kept changing');
+      flags = r[0];
+    }
+    const [fresh, flat, evicted] = reply;
     this.evicted += evicted;
     // One state object per subject (the pipeline names each subject's entry once per object).
     const v = flat.split(',');
@@ -347,6 +373,207 @@ export class ReputationRepository {
           ]);
     return { kind, id, state, members, evidence: ev.map((e) => JSON.parse(e) as unknown) };
   }
+}
+
+/**
+ * The script's dedupe (seenBefore) run on the chunk alone, as if no window were folded yet: a
+ * record is fresh unless its (resolver-zone, window end) came earlier in the chunk.
+ */
+function expectedFresh(recs: readonly number[]): string {
+  const wins = new Map<number, number[]>();
+  let f = '';
+  for (let b = 0; b < recs.length; b += REC_FIELDS) {
+    const h = recs[b]!;
+    const we = recs[b + 1]!;
+    let w = wins.get(h);
+    if (w === undefined) wins.set(h, (w = []));
+    if (w.includes(we) || (w.length >= WINDOWS_KEPT && we < w[0]!)) f += '0';
+    else {
+      w.push(we);
+      w.sort((x, y) => x - y);
+      while (w.length > WINDOWS_KEPT) w.shift();
+      f += '1';
+    }
+  }
+  return f;
+}
+
+/** A subject touched by a chunk: its fresh records (0-based, in order), the rest derived. */
+interface Aggregate {
+  h: number;
+  kind: number;
+  fresh: number[];
+  /** The last fresh offending record whose parent links are any (-1: none). */
+  u: number;
+}
+
+/**
+ * The fold script's per-subject input, summed from the fresh records (flags): for each subject
+ * in first-touch order (record order, then kind order) its KEYS index, kind, whether any record
+ * was fresh, and then its sums, protected flag, evidence records, members and parent links; and
+ * each ASN's offending prefixes. Times are indexes into `tm`. The same sums the script made
+ * record by record: records of one window end add up with a decay factor of exactly 1 (2^-0),
+ * so they are summed here in order; a subject whose records differ in window end gets each
+ * record's numbers, folded in the script (its pow and log, not JavaScript's).
+ */
+function aggregate(
+  recs: readonly number[],
+  resolvers: readonly string[],
+  pxPrefixes: readonly string[],
+  flags: string,
+  outright: boolean,
+  settings: FoldSettings,
+): { s: number[]; px: number[]; tm: number[]; d: number[] } {
+  const bySlot: Array<Aggregate | undefined> = [];
+  const order: Aggregate[] = [];
+  const tm: number[] = [];
+  const tmAt = new Map<number, number>();
+  const t = (ts: number): number => {
+    let i = tmAt.get(ts);
+    if (i === undefined) tmAt.set(ts, (i = tm.push(ts)));
+    return i;
+  };
+  const px = new Map<number, Map<string, [number, number]>>();
+  // each record's resolver-zone and window end, for the script's dedupe
+  const d: number[] = [];
+  for (let i = 0, b = 0; b < recs.length; i++, b += REC_FIELDS) {
+    d.push(recs[b]!, t(recs[b + 1]!));
+    const ok = flags.charCodeAt(i) === 49;
+    const off = recs[b + 4] === 1;
+    for (let kind = 1; kind <= 6; kind++) {
+      const h = recs[b + (kind === 1 ? 0 : kind + 5)]!;
+      if (h === 0 || (!outright && (kind === 3 || kind === 5))) continue;
+      let x = bySlot[h];
+      if (x === undefined) order.push((bySlot[h] = x = { h, kind, fresh: [], u: -1 }));
+      // a duplicate still names its subjects: their states are answered
+      if (!ok) continue;
+      x.fresh.push(i);
+      if (off && kind <= 3 && linksOf(recs, b, kind, outright, pxPrefixes[i]!)) x.u = i;
+    }
+    const p = pxPrefixes[i]!;
+    if (ok && off && p !== '') {
+      const k = recs[b + 10]!;
+      const ts = recs[b + 1]!;
+      let m = px.get(k);
+      if (m === undefined) px.set(k, (m = new Map<string, [number, number]>()));
+      const e = m.get(p);
+      if (e === undefined) m.set(p, [i + 1, ts]);
+      else if (e[1] < ts) e[1] = ts;
+    }
+  }
+  const s: number[] = [];
+  const cap = settings.evidenceCap;
+  for (const x of order) {
+    const fr = x.fresh;
+    s.push(x.h, x.kind, fr.length > 0 ? 1 : 0);
+    if (fr.length === 0) continue;
+    let same = true;
+    const ts0 = recs[fr[0]! * REC_FIELDS + 1]!;
+    for (const i of fr) if (recs[i * REC_FIELDS + 1] !== ts0) same = false;
+    let prot = 0;
+    if (same) {
+      let a = 0;
+      let tt = 0;
+      for (let q = 0; q < fr.length; q++) {
+        const b = fr[q]! * REC_FIELDS;
+        if (q === 0) {
+          a = recs[b + 2]!;
+          tt = recs[b + 3]!;
+        } else {
+          a += recs[b + 2]!;
+          tt += recs[b + 3]!;
+        }
+        if (recs[b + 5] === 1) prot = 1;
+      }
+      s.push(1, a, tt, t(ts0));
+    } else {
+      s.push(fr.length);
+      for (const i of fr) {
+        const b = i * REC_FIELDS;
+        s.push(recs[b + 2]!, recs[b + 3]!, t(recs[b + 1]!));
+        if (recs[b + 5] === 1) prot = 1;
+      }
+    }
+    s.push(prot);
+    const from = Math.max(0, fr.length - cap);
+    s.push(fr.length - from);
+    for (let q = from; q < fr.length; q++) s.push(fr[q]! + 1);
+    // members (kinds but resolver-zone): a zone for a resolver, else the resolver; newest time
+    const at = s.push(0) - 1;
+    if (x.kind !== 1) {
+      let seen: Map<string | number, number> | null = null;
+      let first: string | number = 0;
+      let n = 0;
+      for (const i of fr) {
+        const b = i * REC_FIELDS;
+        if (recs[b + 4] !== 1) continue;
+        const key = x.kind === 2 ? recs[b + 6]! : resolvers[i]!;
+        const ts = recs[b + 1]!;
+        let pos: number | undefined = at + 1;
+        if (n === 0) {
+          first = key;
+          pos = undefined;
+        } else if (seen !== null || key !== first) {
+          seen ??= new Map([[first, at + 1]]);
+          pos = seen.get(key);
+          if (pos === undefined) seen.set(key, s.length);
+        }
+        if (pos === undefined) {
+          s.push(x.kind === 2 ? recs[b + 6]! : i + 1, ts);
+          n++;
+        } else if (s[pos + 1]! < ts) s[pos + 1] = ts;
+      }
+      s[at] = n;
+      for (let q = 0; q < n; q++) s[at + 2 + 2 * q] = t(s[at + 2 + 2 * q]!);
+    }
+    if (x.u < 0) s.push(0);
+    else {
+      const u: number[] = [];
+      linksOf(recs, x.u * REC_FIELDS, x.kind, outright, pxPrefixes[x.u]!, u);
+      s.push(u.length / 3, ...u);
+    }
+  }
+  const out: number[] = [];
+  for (const [k, m] of px) {
+    out.push(k, m.size);
+    for (const e of m.values()) out.push(e[0], t(e[1]));
+  }
+  return { s, px: out, tm, d };
+}
+
+/**
+ * Where a record's subject of `kind` is a member (resolver-zone, resolver, prefix): (parent key,
+ * code, ref) triples into `u` (1: a zone index, 2: a record's resolver, 3: its offending
+ * prefix), as the script names them. Answers whether there are any.
+ */
+function linksOf(
+  recs: readonly number[],
+  b: number,
+  kind: number,
+  outright: boolean,
+  pxPrefix: string,
+  u?: number[],
+): boolean {
+  const ref = b / REC_FIELDS + 1;
+  if (kind === 1) {
+    if (u) {
+      u.push(recs[b + 7]!, 1, recs[b + 6]!);
+      if (recs[b + 9] !== 0) u.push(recs[b + 9]!, 2, ref);
+      if (recs[b + 11] !== 0) u.push(recs[b + 11]!, 2, ref);
+    }
+    return true;
+  }
+  if (kind === 2) {
+    if (!outright || (recs[b + 8] === 0 && recs[b + 10] === 0)) return false;
+    if (u) {
+      if (recs[b + 8] !== 0) u.push(recs[b + 8]!, 2, ref);
+      if (recs[b + 10] !== 0) u.push(recs[b + 10]!, 2, ref);
+    }
+    return true;
+  }
+  if (pxPrefix === '' || recs[b + 10] === 0) return false;
+  u?.push(recs[b + 10]!, 3, ref);
+  return true;
 }
 
 export function showsLegitimateTraffic(r: EnrichedOffender, minQueries: number): boolean {

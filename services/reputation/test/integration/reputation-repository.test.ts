@@ -142,6 +142,40 @@ describe('ReputationRepository (Redis Lua fold)', () => {
     expect(networks[0]).toBe(many[many.length - 1]!.enrichment.prefix);
   });
 
+  it('folds a chunk mixing redelivered and new records as the new ones alone (the script answers its flags, the sums are made again)', async () => {
+    const mixed = await repo();
+    const alone = await repo();
+    const win = (w: number, i: number) =>
+      offender({
+        resolver: `10.9.${w}.${i}`,
+        zone: 'm.test',
+        attack: 50 + 7 * i,
+        total: 60 + 7 * i,
+        at: t0 + w * 10_000,
+        asn: 64_300,
+        prefix: `10.9.${w}.0/24`,
+      });
+    const first = Array.from({ length: 6 }, (_, i) => win(0, i));
+    const next = Array.from({ length: 6 }, (_, i) => win(1, i));
+    await mixed.fold(first, prefixOf, () => false);
+    await alone.fold(first, prefixOf, () => false);
+    // three redelivered, the new window, one new record repeated inside the chunk
+    const got = await mixed.fold([...first.slice(0, 3), ...next, next[2]!], prefixOf, () => false);
+    const want = await alone.fold(next, prefixOf, () => false);
+    expect(got.map((x) => x.duplicate)).toEqual([
+      ...Array<boolean>(3).fill(true),
+      ...Array<boolean>(6).fill(false),
+      true,
+    ]);
+    expect(got.slice(3, 9).map((x) => x.states)).toEqual(want.map((x) => x.states));
+    for (const [kind, id] of [
+      ['asn-zone', '64300|m.test'],
+      ['asn', '64300'],
+      ['resolver', '10.9.1.2'],
+    ] as const)
+      expect(await mixed.explain(kind, id)).toEqual(await alone.explain(kind, id));
+  });
+
   it('dedupes on the windows a resolver-zone pair keeps, redeliveries older than them included', async () => {
     const r = await repo();
     const win = (i: number, attack = 100) =>
