@@ -234,9 +234,9 @@ export function decodeDnsResponse(buf: Buffer, start = 0, end = buf.length): Dns
 }
 
 /**
- * decodeDnsResponse() into `out`, except the name: out.qname is left alone, the name is only
- * checked where it sits, for responseQnameIs() / responseQname(), which must be called before
- * anything else is decoded. A response paired with its query never needs its name as a string.
+ * decodeDnsResponse() into `out`, except the name: out.qname is left alone, the name stays in
+ * scratch space for responseQnameIs() / responseQname(), which must be called before anything
+ * else is decoded. A response paired with its query never needs its name as a string.
  */
 export function decodeResponseHeadInto(
   buf: Buffer,
@@ -248,7 +248,7 @@ export function decodeResponseHeadInto(
     if (end - start < 12) throw SHORT_HEADER;
     const flags = u16(buf, start + 2);
     if (u16(buf, start + 4) === 0) return NO_QUESTION;
-    const offset = skipName(buf, start, end, start + 12);
+    const offset = readName(buf, start, end, start + 12);
     need(end, offset + 4);
     fill(
       out,
@@ -268,87 +268,17 @@ export function decodeResponseHeadInto(
   }
 }
 
-// Where the name decodeResponseHeadInto checked sits: the message base and the name's start.
-let skippedBase = 0;
-let skippedAt = 0;
-
-/**
- * readName's checks (same failures, same order) without copying the name out: a response's
- * name is compared in place (responseQnameIs) and only read into scratch when it is needed as
- * text. Reading it as queries are read, then comparing the copy, cost ~1.5x more.
- */
-function skipName(buf: Buffer, base: number, end: number, start: number): number {
-  let offset = start;
-  let oldOffset = start;
-  let totalLength = 0;
-  let consumed = 0;
-  let jumped = false;
-  for (;;) {
-    if (offset >= end) throw OVERFLOW;
-    const len = buf[offset++]!;
-    if (!jumped) consumed++;
-    if (len === 0) break;
-    if ((len & 0xc0) === 0) {
-      if (offset + len > end) throw OVERFLOW;
-      totalLength += len + 1;
-      if (totalLength > 254) throw TOO_LONG;
-      offset += len;
-      if (!jumped) consumed += len;
-    } else if ((len & 0xc0) === 0xc0) {
-      if (offset + 1 > end) throw OVERFLOW;
-      const jump = base + (((len & 0x3f) << 8) | buf[offset]!);
-      if (jump >= oldOffset) throw BAD_POINTER;
-      offset = jump;
-      oldOffset = jump;
-      if (!jumped) consumed++;
-      jumped = true;
-    } else {
-      throw BAD_LABEL;
-    }
-  }
-  skippedBase = base;
-  skippedAt = start;
-  return start + consumed;
-}
-
-/** The name decodeResponseHeadInto just checked, as decodeDnsResponse gives it. */
+/** The name decodeResponseHeadInto just read, as decodeDnsResponse gives it. */
 export function responseQname(buf: Buffer): string {
-  // Cannot throw: skipName accepted the same bytes.
-  readName(buf, skippedBase, buf.length, skippedAt);
   return nameText(buf);
 }
 
-/**
- * responseQname(buf) === qname, without making the string: the labels are compared with
- * `qname` where they sit (lower-cased on the fly). A non-ASCII name takes the text path.
- */
+/** responseQname(buf) === qname, without making the string (for ASCII names). */
 export function responseQnameIs(buf: Buffer, qname: string): boolean {
-  const n = qname.length;
-  const base = skippedBase;
-  let offset = skippedAt;
-  let at = 0; // in qname
-  for (;;) {
-    const len = buf[offset++]!;
-    if (len === 0) break;
-    if ((len & 0xc0) !== 0) {
-      // A compression pointer (skipName checked it points backwards, inside the message).
-      offset = base + (((len & 0x3f) << 8) | buf[offset]!);
-      continue;
-    }
-    if (at > 0) {
-      if (at >= n || qname.charCodeAt(at) !== 0x2e) return false;
-      at++;
-    }
-    const labelEnd = offset + len;
-    for (let i = offset; i < labelEnd; i++) {
-      let c = buf[i]!;
-      // UTF-8 may decode to fewer chars than bytes: no length check before this byte.
-      if (c >= 0x80) return responseQname(buf) === qname;
-      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-      if (qname.charCodeAt(at++) !== c) return false; // NaN past the end
-    }
-    offset = labelEnd;
-  }
-  // No labels: the root, which reads as '.'.
-  return at === 0 ? qname === '.' : at === n;
+  if (labelCount === 0 || !nameAscii) return nameText(buf) === qname;
+  const n = nameLength;
+  if (qname.length !== n) return false;
+  const bytes = nameBytes;
+  for (let i = 0; i < n; i++) if (qname.charCodeAt(i) !== bytes[i]) return false;
+  return true;
 }
