@@ -117,13 +117,13 @@ local function fmt(i)
   end
   return f
 end
--- ZADD GT of S[j..]: n (member, ts) pairs, a member named by code (1: a zone, 2: a record's
--- resolver, 3: a record's offending prefix); in chunks (unpack has a small stack limit).
-local function zaddRefs(key, j, n, code)
+-- ZADD GT of A[j..] (S or PX): n (member, ts) pairs, a member named by code (1: a zone, 2: a
+-- record's resolver, 3: a record's offending prefix); in chunks (unpack has a small stack limit).
+local function zaddRefs(key, A, j, n, code)
   local args = {}
   for q = 0, n - 1 do
-    local ref = S[j + 2 * q]
-    args[#args + 1] = fmt(S[j + 2 * q + 1])
+    local ref = A[j + 2 * q]
+    args[#args + 1] = fmt(A[j + 2 * q + 1])
     args[#args + 1] = code == 1 and Z[ref] or code == 2 and RES[ref] or PFX[ref]
     if #args >= 1000 then
       rcall('ZADD', key, 'GT', unpack(args))
@@ -204,7 +204,7 @@ while j <= nS do
     end
     rcall('PEXPIRE', evk, TTL)
     if mkey and nmem > 0 then
-      zaddRefs(mkey, memAt, nmem, kind == 2 and 1 or 2)
+      zaddRefs(mkey, S, memAt, nmem, kind == 2 and 1 or 2)
       rcall('PEXPIRE', mkey, TTL)
       added = true
     end
@@ -241,16 +241,7 @@ j = 1
 while j <= #PX do
   local key = KEYS[PX[j]] .. ':px'
   local n = PX[j + 1]
-  local args = {}
-  for q = 0, n - 1 do
-    args[#args + 1] = fmt(PX[j + 3 + 2 * q])
-    args[#args + 1] = PFX[PX[j + 2 + 2 * q]]
-    if #args >= 1000 then
-      rcall('ZADD', key, 'GT', unpack(args))
-      args = {}
-    end
-  end
-  if #args > 0 then rcall('ZADD', key, 'GT', unpack(args)) end
+  zaddRefs(key, PX, j + 2, n, 3)
   -- Only the newest members count: past maxm the oldest go (a count past the policy's
   -- thresholds changes nothing, and a flood's million resolvers would all be members).
   rcall('ZREMRANGEBYRANK', key, 0, KEEPM)
