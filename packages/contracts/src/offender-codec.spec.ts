@@ -7,6 +7,7 @@ import {
   decodeEnrichedOffender,
   decodeOffender,
   encodeEnrichedOffender,
+  encodeOffender,
   encodeEnrichmentBlock,
 } from './offender-codec';
 
@@ -183,6 +184,33 @@ describe('offender fast checks agree with the zod schemas', () => {
     expect(() => decodeOffender(Buffer.from('{nope'))).toThrow(/not JSON/);
     expect(() => decodeOffender(null)).toThrow(/tombstone/);
     expect(() => decodeEnrichedOffender(Buffer.from('1e400'))).toThrow(/does not match/);
+  });
+
+  it('encodes an offender byte for byte as encodeMessage does, and refuses what it refuses', () => {
+    let refused = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const o = validOffender();
+      if (i % 3 === 0) mutate(o);
+      let expected: string | Error;
+      try {
+        expected = encodeMessage(offenderSchema, o as never).toString();
+      } catch (e) {
+        expected = e as Error;
+      }
+      let got: string | Error;
+      try {
+        got = encodeOffender(o as never).toString();
+      } catch (e) {
+        got = e as Error;
+      }
+      if (typeof expected === 'string') expect(got).toBe(expected);
+      else {
+        refused++;
+        expect(got).toBeInstanceOf(Error);
+        expect((got as Error).message).toBe(expected.message);
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
   });
 
   it('encodes an enriched offender byte for byte as encodeMessage does', () => {

@@ -197,6 +197,18 @@ export function decodeEnrichedOffender(raw: Buffer | string | null): EnrichedOff
 }
 
 /**
+ * encodeMessage(offenderSchema, offender), byte for byte, without zod's walk for a well-formed
+ * record: the detector publishes one per (resolver, zone) and offender window, so during a flood
+ * this is most of what it encodes. Throws like encodeMessage on anything the fast check refuses
+ * and zod refuses too.
+ */
+export function encodeOffender(offender: Offender): Buffer {
+  const o = checkOffender(offender);
+  if (o === null) return encodeMessage(offenderSchema, offender);
+  return Buffer.from(JSON.stringify(o));
+}
+
+/**
  * The JSON of an enrichment block exactly as encodeMessage(enrichedOffenderSchema, …) writes it
  * inside an enriched offender: validated, in the schema's key order. Throws like encodeMessage.
  */

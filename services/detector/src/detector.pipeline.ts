@@ -6,7 +6,7 @@ import {
   ErrorCodes,
   SluiceError,
   knownNamesSchema,
-  offenderSchema,
+  encodeOffender,
   TopicSpecs,
   zoneStatsSchema,
   QueryColumns,
@@ -300,8 +300,13 @@ export class DetectorPipeline {
       for (const a of out.alerts) this.metrics.alerts.inc({ phase: a.phase });
       await this.producer.send(t.alerts, msgs(out.alerts, alertSchema));
     }
+    // Offenders are the detector's one output whose volume follows the flood: encoded without
+    // zod's walk (the same bytes, the same refusals: offender-codec.spec.ts).
     if (out.offenders.length)
-      await this.producer.send(t.offenders, msgs(out.offenders, offenderSchema));
+      await this.producer.send(
+        t.offenders,
+        out.offenders.map((m) => ({ key: m.zone, value: encodeOffender(m) })),
+      );
     if (out.zoneStats.length)
       await this.producer.send(t.zoneStats, msgs(out.zoneStats, zoneStatsSchema));
   }

@@ -4,7 +4,7 @@ import {
   encodeMessage,
   knownNamesSchema,
   mergeMessageSchema,
-  offenderSchema,
+  encodeOffender,
   shardMessageSchema,
   zoneStatsSchema,
   type MergeMessage,
@@ -149,7 +149,10 @@ export class HotMergeRuntime {
     const outputs = [
       batch(t.knownNames, knownNamesSchema, out.knownNames),
       batch(t.alerts, alertSchema, out.alerts),
-      batch(t.offenders, offenderSchema, out.offenders),
+      {
+        topic: t.offenders,
+        messages: out.offenders.map((x) => ({ key: x.zone, value: encodeOffender(x) })),
+      },
       batch(t.zoneStats, zoneStatsSchema, out.zoneStats),
     ].filter((b) => b.messages.length > 0);
     if (outputs.length) await this.producer.sendBatch({ acks: -1, topicMessages: outputs });
