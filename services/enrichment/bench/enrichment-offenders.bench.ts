@@ -15,7 +15,11 @@
  *   git archive <rev> services/enrichment/src | tar -x -C services/enrichment/.local/baseline --strip-components=2
  *   BENCH_BASELINE_SRC=services/enrichment/.local/baseline/src pnpm bench enrichment-offenders
  * Rounds alternate baseline and current, and the ratio is of their medians.
+ *
+ * BENCH_E2E_SHAPE=1: the stream `pnpm bench e2e` hands this service, each pass a fresh process
+ * (see e2eShape below); BENCH_NODE_ARGS adds node flags to those processes.
  */
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
@@ -173,6 +177,8 @@ async function round(
   measureRedis = false,
   /** Called once the last record is stored, before anything is measured or deleted. */
   sampler?: () => Promise<void>,
+  /** Start the clock before the runtime starts, first batch included (cold processes). */
+  fromStart = false,
 ): Promise<RoundResult> {
   const prefix = `${stamp}:${v.name}:${Math.random().toString(36).slice(2, 8)}:`;
   let seen = 0;
@@ -200,7 +206,7 @@ async function round(
       processed: (k) => {
         seen += k;
         // The clock starts once the first batch is done (group join, first fetch, script loading).
-        if (cpu0 === null) {
+        if (cpu0 === null && !fromStart) {
           cpu0 = process.cpuUsage();
           profileStart();
           wall0 = process.hrtime.bigint();
@@ -214,6 +220,11 @@ async function round(
   );
   // a cold LRU, as in a fresh process
   for (const e of [sharedData?.enricher, ...enrichers]) e?.replaceSources({});
+  if (fromStart) {
+    cpu0 = process.cpuUsage();
+    profileStart();
+    wall0 = process.hrtime.bigint();
+  }
   await runtime.start();
   await finished;
   await sampler?.();
@@ -460,7 +471,130 @@ function baselineVariant(baseDir: string): Variant {
   return variantFrom('baseline', base, baseCfg);
 }
 
+/**
+ * The offender stream of `pnpm bench e2e` (docs/benchmarks/e2e.md), where this service spent
+ * ~6× the CPU per record of the rounds above: ten floods of 2,000 resolvers, one window from
+ * every resolver and a second from a third of them (26,667 records, 75 % first sights: the e2e's
+ * 26,592 from 20,000 resolvers), 6 partitions, every record in an alert. Each pass is a fresh process (cold JIT,
+ * a small heap, empty caches: a service a minute into its life), clock from the runtime's
+ * start (connecting, joining) to the last record stored.
+ */
+function e2eRecords(t0: number): Offender[] {
+  const all = floodRecords(ZONES, 2_000, 2, t0);
+  const firstWindow = all.length / 2;
+  return all.filter((_, i) => i < firstWindow || i % 3 === 0);
+}
+
+/** BENCH_E2E_SHAPE=1: passes in child processes, alternating baseline and current. */
+async function e2eShape(): Promise<void> {
+  const stamp = `bench.enroff.e2e.${Date.now()}`;
+  const kafka = createKafka({
+    brokers,
+    clientId: 'bench-enrichment-e2e-shape',
+    sasl: null,
+    tls: { enabled: false, caFile: null },
+    topicPartitions: 6,
+    replicationFactor: 1,
+  });
+  const input = `${stamp}.offenders`;
+  const topics = [input, `${stamp}.alerts`, `${stamp}.enriched`, `${stamp}.dlq`];
+  await provisionTopics(
+    kafka,
+    topics.map((name) => ({ name, compacted: false })),
+    { partitions: 6, replicationFactor: 1 },
+  );
+  const records = e2eRecords(Date.UTC(2026, 0, 1));
+  const producer = new BatchingProducer(kafka);
+  await producer.connect();
+  for (let i = 0; i < records.length; i += 2_000)
+    await producer.send(
+      input,
+      records
+        .slice(i, i + 2_000)
+        .map((o) => ({ key: o.zone, value: encodeMessage(offenderSchema, o) })),
+    );
+  await producer.disconnect();
+
+  const baseDir = process.env.BENCH_BASELINE_SRC;
+  const variants = [...(baseDir ? [['baseline', resolve(baseDir)]] : []), ['current', '']];
+  const perRecordUs = new Map<string, number[]>(variants.map(([name]) => [name!, []]));
+  const load0 = loadavg();
+  for (let r = 0; r < ROUNDS; r++)
+    for (const [name, dir] of r % 2 ? [...variants].reverse() : variants) {
+      const out = execFileSync(
+        process.execPath,
+        [
+          // BENCH_NODE_ARGS: extra node flags for the passes (e.g. --trace-gc)
+          ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+          '--expose-gc',
+          '--require',
+          '@swc-node/register',
+          __filename,
+        ],
+        {
+          env: {
+            ...process.env,
+            BENCH_E2E_CHILD: JSON.stringify({ name, dir, input, n: records.length, stamp }),
+          },
+          stdio: ['ignore', 'pipe', 'inherit'],
+          maxBuffer: 1 << 20,
+        },
+      ).toString();
+      // the last line is the result; anything before it (a --trace-gc log) goes to stderr
+      const lines = out.trimEnd().split('\n');
+      const res = JSON.parse(lines.pop()!) as RoundResult;
+      if (lines.length) log(lines.join('\n'));
+      perRecordUs.get(name!)!.push((res.cpuMs * 1000) / res.records);
+      log(`pass ${r} ${name}: ${res.cpuMs.toFixed(0)} ms CPU, ${res.wallMs.toFixed(0)} ms wall`);
+    }
+  const load1 = loadavg();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics });
+  await admin.disconnect();
+  const first = median(perRecordUs.get(variants[0]![0]!)!);
+  process.stdout.write(
+    [
+      '## Enrichment: CPU per offender record, e2e-shaped stream, fresh process per pass',
+      '',
+      `${machineLine()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} → ${load1.map((x) => x.toFixed(1)).join(' ')}. \`BENCH_E2E_SHAPE=1 BENCH_ROUNDS=${ROUNDS}\` (services/enrichment/bench/enrichment-offenders.bench.ts)${baseDir ? ` with \`BENCH_BASELINE_SRC=${baseDir}\`` : ''}: ${records.length.toLocaleString('en-US')} records (10 floods × 2,000 resolvers, a second window from a third), 6 partitions; passes alternate.`,
+      '',
+      markdownTable(
+        ['variant', 'µs per record, each pass', 'median', 'vs first'],
+        variants.map(([name]) => {
+          const xs = perRecordUs.get(name!)!;
+          return [
+            name!,
+            xs.map((x) => x.toFixed(1)).join(', '),
+            `${median(xs).toFixed(1)} µs`,
+            `${(first / median(xs)).toFixed(2)}×`,
+          ];
+        }),
+      ),
+      '',
+    ].join('\n'),
+  );
+}
+
+/** One e2e-shaped pass in this (fresh) process; its RoundResult as JSON on stdout. */
+async function e2eChild(spec: {
+  name: string;
+  dir: string;
+  input: string;
+  n: number;
+  stamp: string;
+}): Promise<void> {
+  const v = spec.dir
+    ? baselineVariant(spec.dir)
+    : variantFrom('current', current, loadEnrichmentConfig);
+  const res = await round(v, spec.input, spec.n, spec.stamp, false, undefined, true);
+  process.stdout.write(`\n${JSON.stringify(res)}\n`);
+}
+
 async function main(): Promise<void> {
+  const child = process.env.BENCH_E2E_CHILD;
+  if (child) return e2eChild(JSON.parse(child) as Parameters<typeof e2eChild>[0]);
+  if (process.env.BENCH_E2E_SHAPE === '1') return e2eShape();
   const overloadN = Number(process.env.BENCH_OVERLOAD_RESOLVERS ?? 0);
   if (overloadN > 0) return overload(overloadN);
   const stamp = `bench.enroff.${Date.now()}`;

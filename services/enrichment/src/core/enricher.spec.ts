@@ -85,6 +85,23 @@ describe('Enricher over the packaged offline data (real lookups)', () => {
     expect(e.prefix).toMatch(/^81\.2\.\d+\.0\/\d+$/);
   });
 
+  it('keeps the key order of looked-up blocks: report rows store their JSON as is', () => {
+    const order = [
+      'asn',
+      'asOrg',
+      'prefix',
+      'country',
+      'miraiDefaultOperator',
+      'resolverKind',
+      'resolverOperator',
+      'note',
+    ];
+    // a Mirai default, another public resolver, an egress network, an ISP, no routed ASN
+    for (const ip of ['8.8.8.8', '9.9.9.9', '172.253.1.1', '81.2.69.160', '3000::1'])
+      expect(Object.keys(enricher.compute(ip))).toEqual(order);
+    expect(enricher.compute('3000::1')).toMatchObject({ resolverKind: 'unknown', asn: null });
+  });
+
   it('labels bogons and garbage without crashing', () => {
     expect(enricher.enrich('10.1.2.3')).toMatchObject({
       resolverKind: 'bogon',
