@@ -1,5 +1,6 @@
 import { ErrorCodes, SluiceError } from '@sluice/contracts';
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { memoKeyPartitioner } from './key-partitioner';
+import { type Kafka, type Message, type Producer } from 'kafkajs';
 import { KafkaBatchSender } from './kafka-batch-sender';
 
 export interface BatchingProducerOptions {
@@ -32,7 +33,7 @@ export class BatchingProducer {
     // The Java-compatible (murmur2) partitioner: a zone lands on the same partition whichever client wrote it.
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: memoKeyPartitioner,
     });
     this.maxBuffered = options.maxBufferedMessages ?? 10_000;
   }

@@ -1,6 +1,7 @@
 export * from './client';
 export * from './provision';
 export * from './batching-producer';
+export * from './key-partitioner';
 export * from './batch-consumer';
 export { type Kafka, type KafkaMessage, CompressionTypes } from 'kafkajs';
 export * from './kafka-batch-sender';

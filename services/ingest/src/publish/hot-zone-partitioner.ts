@@ -1,5 +1,6 @@
 import { parseHotZoneKey } from '@sluice/contracts';
-import { type ICustomPartitioner, Partitioners } from 'kafkajs';
+import { type ICustomPartitioner } from 'kafkajs';
+import { memoKeyPartitioner } from '@sluice/kafka';
 
 /**
  * kafkajs' default partitioner, except for a hot zone's batches on the hot topic (key
@@ -10,7 +11,7 @@ import { type ICustomPartitioner, Partitioners } from 'kafkajs';
  */
 export function hotZonePartitioner(hotTopic: string): ICustomPartitioner {
   return () => {
-    const byKey = Partitioners.DefaultPartitioner();
+    const byKey = memoKeyPartitioner();
     return (args) => {
       const key = args.message.key;
       const hot =
