@@ -95,20 +95,20 @@ fresh = table.concat(fresh)
 -- The caller aggregated the subjects for the records it expected fresh: if Redis says otherwise
 -- (a redelivery), nothing is written and the caller folds again with these flags.
 if fresh ~= cfg.f then return { fresh } end
-local function addTo(x, a, t, ts)
-  if x.ts == nil then
-    x.a, x.t, x.ts = a, t, ts
-  elseif ts >= x.ts then
-    local f = 2 ^ (-(ts - x.ts) / hl)
-    x.a, x.t, x.ts = x.a * f + a, x.t * f + t, ts
-  else
-    local f = 2 ^ (-(x.ts - ts) / hl)
-    x.a, x.t = x.a + a * f, x.t + t * f
+-- addTo: the state (a0, t0, ts0) with (a, t, ts) folded in (core/decay.ts fold()), as values:
+-- a table per sum was most of the loop's garbage.
+local function addTo(a0, t0, ts0, a, t, ts)
+  if ts >= ts0 then
+    local f = 2 ^ (-(ts - ts0) / hl)
+    return a0 * f + a, t0 * f + t, ts
   end
+  local f = 2 ^ (-(ts0 - ts) / hl)
+  return a0 + a * f, t0 + t * f, ts0
 end
 -- Member times as Redis would format them (%.17g), each distinct one once: a chunk's records share
--- a window end, and number formatting was a tenth of the script's time.
-local fmts = {}
+-- a window end, and number formatting was a tenth of the script's time. Likewise each distinct
+-- subject time as tostring makes it (what the hash and the reply hold).
+local fmts, tstr = {}, {}
 local function fmt(i)
   local f = fmts[i]
   if f == nil then
@@ -117,31 +117,46 @@ local function fmt(i)
   end
   return f
 end
+-- Argument buffers reused by every subject (unpack(buf, 1, n)): one table each, not one per call.
+local ZB, EV, HS = {}, {}, { 'a', '', 't', '', 'ts', '', 'p', '' }
 -- ZADD GT of A[j..] (S or PX): n (member, ts) pairs, a member named by code (1: a zone, 2: a
 -- record's resolver, 3: a record's offending prefix); in chunks (unpack has a small stack limit).
 local function zaddRefs(key, A, j, n, code)
-  local args = {}
+  local nb = 0
   for q = 0, n - 1 do
     local ref = A[j + 2 * q]
-    args[#args + 1] = fmt(A[j + 2 * q + 1])
-    args[#args + 1] = code == 1 and Z[ref] or code == 2 and RES[ref] or PFX[ref]
-    if #args >= 1000 then
-      rcall('ZADD', key, 'GT', unpack(args))
-      args = {}
+    ZB[nb + 1] = fmt(A[j + 2 * q + 1])
+    ZB[nb + 2] = code == 1 and Z[ref] or code == 2 and RES[ref] or PFX[ref]
+    nb = nb + 2
+    if nb >= 1000 then
+      rcall('ZADD', key, 'GT', unpack(ZB, 1, nb))
+      nb = 0
     end
   end
-  if #args > 0 then rcall('ZADD', key, 'GT', unpack(args)) end
+  if nb > 0 then rcall('ZADD', key, 'GT', unpack(ZB, 1, nb)) end
 end
+-- A KEYS entry's member set (:m), made once: a parent's is named by each of its children's links.
+local mkeys = {}
+local function mkeyOf(k)
+  local m = mkeys[k]
+  if m == nil then
+    m = KEYS[k] .. ':m'
+    mkeys[k] = m
+  end
+  return m
+end
+local nstr = {}
 local bounds = {}
 local out = {}
 -- Each kind's index entries (score, key), added in one ZADD per kind before the eviction.
-local ranks = {}
+local ranks, nranks = {}, {}
+local mlog, mmax, LOG2 = math.log, math.max, math.log(2)
 local j, nS = 1, #S
 while j <= nS do
   local h, kind, fr = S[j], S[j + 1], S[j + 2]
   j = j + 3
   local key = KEYS[h]
-  local mkey = kind ~= 1 and key .. ':m' or nil
+  local mkey = kind ~= 1 and mkeyOf(h) or nil
   local cur = held[h] or rcall('HMGET', key, 'a', 't', 'ts', 'p', 'u')
   local ca, ct, cts = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
   -- the parent links as stored ('u': the 6th field of a resolver-zone read, else the 5th)
@@ -152,15 +167,16 @@ while j <= nS do
   if fr == 1 then
     -- the batch's sum for this subject: one (a, t, ts) when its records share a window end
     -- (summed by the caller in record order: the same sums), else each record's, folded here
-    local x = {}
     local nc = S[j]
-    for c = 0, nc - 1 do addTo(x, S[j + 1 + 3 * c], S[j + 2 + 3 * c], TM[S[j + 3 + 3 * c]]) end
+    local xa, xt, xts = S[j + 1], S[j + 2], TM[S[j + 3]]
+    for c = 1, nc - 1 do
+      xa, xt, xts = addTo(xa, xt, xts, S[j + 1 + 3 * c], S[j + 2 + 3 * c], TM[S[j + 3 + 3 * c]])
+    end
     j = j + 1 + 3 * nc
     local prot = S[j] == 1
     -- evidence: the newest cap fresh records' (ARGV[1 + record])
     local nev = S[j + 1]
-    local ev = {}
-    for q = 1, nev do ev[q] = ARGV[S[j + 1 + q] + 1] end
+    for q = 1, nev do EV[q] = ARGV[S[j + 1 + q] + 1] end
     j = j + 2 + nev
     local nmem = S[j]
     local memAt = j + 1
@@ -173,33 +189,40 @@ while j <= nS do
       u = {}
       for q = 0, nu - 1 do
         local k, code, ref = S[j + 1 + 3 * q], S[j + 2 + 3 * q], S[j + 3 + 3 * q]
-        u[#u + 1] = KEYS[k] .. (code == 3 and ':px' or ':m')
+        u[#u + 1] = code == 3 and KEYS[k] .. ':px' or mkeyOf(k)
         u[#u + 1] = code == 1 and Z[ref] or code == 2 and RES[ref] or PFX[ref]
       end
       u = table.concat(u, '\\n')
     end
     j = j + 1 + 3 * nu
-    local st = { a = ca, t = ct, ts = cts }
-    if ca == nil then st = {} end
-    addTo(st, x.a, x.t, x.ts)
-    ca, ct, cts = st.a, st.t, st.ts
+    if ca == nil or cts == nil then
+      ca, ct, cts = xa, xt, xts
+    else
+      ca, ct, cts = addTo(ca, ct, cts, xa, xt, xts)
+    end
     if prot then p = true end
-    sa, st_, sts = tostring(ca), tostring(ct), tostring(cts)
+    sa, st_, sts = tostring(ca), tostring(ct), tstr[cts]
+    if sts == nil then
+      sts = tostring(cts)
+      tstr[cts] = sts
+    end
     -- one HSET: the resolver-zone hash's windows and changed parent links go in the same write
-    local hs = { 'a', sa, 't', st_, 'ts', sts, 'p', p and '1' or '0' }
+    HS[2], HS[4], HS[6], HS[8] = sa, st_, sts, p and '1' or '0'
+    local nh = 8
     if dirty[h] then
-      hs[9], hs[10] = 'w', table.concat(wins[h], ',')
+      HS[9], HS[10] = 'w', table.concat(wins[h], ',')
+      nh = 10
       dirty[h] = nil
     end
     if u and u ~= cu then
-      hs[#hs + 1] = 'u'
-      hs[#hs + 1] = u
+      HS[nh + 1], HS[nh + 2] = 'u', u
+      nh = nh + 2
     end
-    rcall('HSET', key, unpack(hs))
+    rcall('HSET', key, unpack(HS, 1, nh))
     rcall('PEXPIRE', key, TTL)
     local evk = key .. ':ev'
     -- LPUSH answers the length: trim only a list that grew past the cap
-    if rcall('LPUSH', evk, unpack(ev)) > cap then
+    if rcall('LPUSH', evk, unpack(EV, 1, nev)) > cap then
       rcall('LTRIM', evk, 0, CAP1)
     end
     rcall('PEXPIRE', evk, TTL)
@@ -212,9 +235,12 @@ while j <= nS do
     if r == nil then
       r = {}
       ranks[kind] = r
+      nranks[kind] = 0
     end
-    r[#r + 1] = cts / hl + math.log(math.max(ca, 1e-9)) / math.log(2)
-    r[#r + 1] = key
+    local nr = nranks[kind]
+    r[nr + 1] = cts / hl + mlog(mmax(ca, 1e-9)) / LOG2
+    r[nr + 2] = key
+    nranks[kind] = nr + 2
   end
   local n = 1
   if mkey and cts ~= nil then
@@ -233,8 +259,13 @@ while j <= nS do
       n = maxm
     end
   end
+  local ns = nstr[n]
+  if ns == nil then
+    ns = tostring(n)
+    nstr[n] = ns
+  end
   -- (the strings just written when the subject was folded: the same tostring of the same numbers)
-  out[h - 6] = (sa or tostring(ca or 0)) .. ',' .. (st_ or tostring(ct or 0)) .. ',' .. (sts or tostring(cts or 0)) .. ',' .. tostring(n) .. ',' .. (p and '1' or '0')
+  out[h - 6] = (sa or tostring(ca or 0)) .. ',' .. (st_ or tostring(ct or 0)) .. ',' .. (sts or tostring(cts or 0)) .. ',' .. ns .. ',' .. (p and '1' or '0')
 end
 -- An ASN's offending prefixes: (KEYS index, n, n × (record, ts)) each
 j = 1
@@ -253,7 +284,8 @@ for k in pairs(dirty) do
   rcall('PEXPIRE', KEYS[k], TTL)
 end
 for k, r in pairs(ranks) do
-  for q = 1, #r, 1000 do rcall('ZADD', KEYS[k], unpack(r, q, math.min(q + 999, #r))) end
+  local nr = nranks[k]
+  for q = 1, nr, 1000 do rcall('ZADD', KEYS[k], unpack(r, q, math.min(q + 999, nr))) end
 end
 local evicted = 0
 for k in pairs(ranks) do
