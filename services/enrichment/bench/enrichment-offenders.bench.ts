@@ -24,7 +24,7 @@ import { resolve } from 'node:path';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 import { encodeMessage, offenderSchema, type Offender } from '@sluice/contracts';
-import { createKafka, provisionTopics, BatchingProducer } from '@sluice/kafka';
+import { createKafka, provisionTopics, BatchingProducer, type Kafka } from '@sluice/kafka';
 import { formatIpv4, formatIpv6 } from '@sluice/dns';
 import { createRedis } from '@sluice/redis';
 import { machineLine, markdownTable, startBenchRedis } from '@sluice/testing';
@@ -305,6 +305,41 @@ function profileStop(name: string): void {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** The records onto the input topic, in chunks, as the detector publishes them (keyed by zone). */
+async function publishRecords(kafka: Kafka, input: string, records: readonly Offender[]) {
+  const producer = new BatchingProducer(kafka);
+  await producer.connect();
+  for (let i = 0; i < records.length; i += 2_000)
+    await producer.send(
+      input,
+      records
+        .slice(i, i + 2_000)
+        .map((o) => ({ key: o.zone, value: encodeMessage(offenderSchema, o) })),
+    );
+  await producer.disconnect();
+}
+
+/** A run's own client and fresh topics (offenders in; alerts, enriched, dead letters out). */
+async function benchTopics(kind: string, clientId: string, partitions: number) {
+  const stamp = `bench.enroff.${kind}.${Date.now()}`;
+  const kafka = createKafka({
+    brokers,
+    clientId,
+    sasl: null,
+    tls: { enabled: false, caFile: null },
+    topicPartitions: partitions,
+    replicationFactor: 1,
+  });
+  const input = `${stamp}.offenders`;
+  const topics = [input, `${stamp}.alerts`, `${stamp}.enriched`, `${stamp}.dlq`];
+  await provisionTopics(
+    kafka,
+    topics.map((name) => ({ name, compacted: false })),
+    { partitions, replicationFactor: 1 },
+  );
+  return { kafka, stamp, input, topics };
+}
+
 /**
  * BENCH_OVERLOAD_RESOLVERS=N: one offender window from N distinct resolvers (over the ten zones)
  * through each variant in turn — the current code at each REPORT_MAX_RESOLVER_ROWS of
@@ -315,22 +350,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * what the run left (keys, MEMORY USAGE). The input is produced in chunks and not kept.
  */
 async function overload(n: number): Promise<void> {
-  const stamp = `bench.enroff.ovl.${Date.now()}`;
-  const kafka = createKafka({
-    brokers,
-    clientId: 'bench-enrichment-overload',
-    sasl: null,
-    tls: { enabled: false, caFile: null },
-    topicPartitions: 3,
-    replicationFactor: 1,
-  });
-  const input = `${stamp}.offenders`;
-  const topics = [input, `${stamp}.alerts`, `${stamp}.enriched`, `${stamp}.dlq`];
-  await provisionTopics(
-    kafka,
-    topics.map((name) => ({ name, compacted: false })),
-    { partitions: 3, replicationFactor: 1 },
-  );
+  const { kafka, stamp, input, topics } = await benchTopics('ovl', 'bench-enrichment-overload', 3);
   const producer = new BatchingProducer(kafka);
   await producer.connect();
   const ws = Date.UTC(2026, 0, 1);
@@ -487,33 +507,9 @@ function e2eRecords(t0: number): Offender[] {
 
 /** BENCH_E2E_SHAPE=1: passes in child processes, alternating baseline and current. */
 async function e2eShape(): Promise<void> {
-  const stamp = `bench.enroff.e2e.${Date.now()}`;
-  const kafka = createKafka({
-    brokers,
-    clientId: 'bench-enrichment-e2e-shape',
-    sasl: null,
-    tls: { enabled: false, caFile: null },
-    topicPartitions: 6,
-    replicationFactor: 1,
-  });
-  const input = `${stamp}.offenders`;
-  const topics = [input, `${stamp}.alerts`, `${stamp}.enriched`, `${stamp}.dlq`];
-  await provisionTopics(
-    kafka,
-    topics.map((name) => ({ name, compacted: false })),
-    { partitions: 6, replicationFactor: 1 },
-  );
+  const { kafka, stamp, input, topics } = await benchTopics('e2e', 'bench-enrichment-e2e-shape', 6);
   const records = e2eRecords(Date.UTC(2026, 0, 1));
-  const producer = new BatchingProducer(kafka);
-  await producer.connect();
-  for (let i = 0; i < records.length; i += 2_000)
-    await producer.send(
-      input,
-      records
-        .slice(i, i + 2_000)
-        .map((o) => ({ key: o.zone, value: encodeMessage(offenderSchema, o) })),
-    );
-  await producer.disconnect();
+  await publishRecords(kafka, input, records);
 
   const baseDir = process.env.BENCH_BASELINE_SRC;
   const variants = [...(baseDir ? [['baseline', resolve(baseDir)]] : []), ['current', '']];
@@ -597,33 +593,9 @@ async function main(): Promise<void> {
   if (process.env.BENCH_E2E_SHAPE === '1') return e2eShape();
   const overloadN = Number(process.env.BENCH_OVERLOAD_RESOLVERS ?? 0);
   if (overloadN > 0) return overload(overloadN);
-  const stamp = `bench.enroff.${Date.now()}`;
-  const kafka = createKafka({
-    brokers,
-    clientId: 'bench-enrichment-offenders',
-    sasl: null,
-    tls: { enabled: false, caFile: null },
-    topicPartitions: 3,
-    replicationFactor: 1,
-  });
-  const input = `${stamp}.offenders`;
-  const topics = [input, `${stamp}.alerts`, `${stamp}.enriched`, `${stamp}.dlq`];
-  await provisionTopics(
-    kafka,
-    topics.map((name) => ({ name, compacted: false })),
-    { partitions: 3, replicationFactor: 1 },
-  );
+  const { kafka, stamp, input, topics } = await benchTopics('run', 'bench-enrichment-offenders', 3);
   const records = floodRecords(ZONES, RESOLVERS, WINDOWS, Date.UTC(2026, 0, 1));
-  const producer = new BatchingProducer(kafka);
-  await producer.connect();
-  for (let i = 0; i < records.length; i += 2_000)
-    await producer.send(
-      input,
-      records
-        .slice(i, i + 2_000)
-        .map((o) => ({ key: o.zone, value: encodeMessage(offenderSchema, o) })),
-    );
-  await producer.disconnect();
+  await publishRecords(kafka, input, records);
 
   const variants: Variant[] = [variantFrom('current', current, loadEnrichmentConfig)];
   const baseDir = process.env.BENCH_BASELINE_SRC;
