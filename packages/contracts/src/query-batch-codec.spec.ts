@@ -82,23 +82,7 @@ describe('query batch codec', () => {
   });
 
   it('still reads encoding 0x02 (no answer counts): ancount is unknown', () => {
-    const event: QueryEvent = {
-      ts: 1_700_000_000_000.5,
-      resolver: '192.0.2.1',
-      resolverPort: 5353,
-      transport: 'udp',
-      qname: 'www.example.com',
-      qtype: 1,
-      qclass: 1,
-      rd: false,
-      cd: false,
-      do: false,
-      ednsSize: null,
-      id: 7,
-      zone: 'example.com',
-      rcode: 3,
-      ancount: null,
-    };
+    const event: QueryEvent = { ...EVENT, rd: false, rcode: 3 };
     const batch = (ancount: number | null): QueryBatch => ({
       v: 1,
       source: 's',
