@@ -1,5 +1,5 @@
 import { FingerprintAcc } from './fingerprint';
-import { NgramModel, scoreSubname } from './label-score';
+import { bitsPerChar, GENERIC_PRIOR, NgramModel, scoreSubname } from './label-score';
 
 describe('scoreSubname', () => {
   it.each(['kq3vz8maab1c', 'a1b2c3d4e5f60718', 'xk2-9_a.b7q', 'q0w8e7r6t5y4u3i2'])(
@@ -28,6 +28,34 @@ describe('scoreSubname', () => {
     const before = scoreSubname('zqxjkv-prod', model).bitsPerChar;
     for (let i = 0; i < 500; i++) model.train(i % 2 ? 'zqxjkv-prod' : 'zqxjkv-stage');
     expect(scoreSubname('zqxjkv-prod', model).bitsPerChar).toBeLessThan(before - 0.5);
+  });
+
+  it("keeps each zone model's remembered surprises exact through training, decay and restore", () => {
+    // The same prior as a different object: bitsPerChar then computes every term afresh, the
+    // reference for the per-model cache the detector's path reads.
+    const reference = NgramModel.fromJSON(GENERIC_PRIOR.toJSON());
+    const names = ['www', 'checkout-eu', 'kq3vz8maab1c', 'zqxjkv-prod', 'a1.b2.c3', 'mail'];
+    const exact = (m: NgramModel) => {
+      for (const n of names)
+        expect(scoreSubname(n, m).bitsPerChar).toBe(bitsPerChar(n, m, reference));
+    };
+    let a = new NgramModel();
+    const b = new NgramModel();
+    for (let i = 0; i < 400; i++) {
+      a.train(i % 3 ? 'checkout-eu' : 'static');
+      b.train(i % 2 ? 'zqxjkv-prod' : 'api-west');
+    }
+    let checks = 0;
+    for (let round = 0; round < 30; round++) {
+      exact(a);
+      exact(b); // a second model in between must not leave a's entries stale
+      a.train(names[round % names.length]!); // changes a few rows of a's cached table
+      if (round === 10) a.decay(); // changes every row
+      if (round === 20) a = NgramModel.fromJSON(a.toJSON());
+      checks++;
+    }
+    expect(checks).toBe(30);
+    expect(a.bitsCache).not.toBeNull(); // the cached path was the one measured
   });
 });
 

@@ -35,7 +35,7 @@ export interface NamesJson {
 export class NameScoring {
   private seen: SeenFilter;
   private alertSeen: SeenFilter | null = null;
-  private readonly model = new NgramModel();
+  private model = new NgramModel();
   vocabulary: ZoneVocabulary;
   /**
    * A sample of recently never-seen names (hash as int32 → tick, repeated?). Attack names never come
@@ -212,7 +212,7 @@ export class NameScoring {
     return (
       this.seen.bytes +
       (this.alertSeen?.bytes ?? 0) +
-      this.model.counts.byteLength +
+      this.model.bytes +
       this.vocabulary.bytes
     );
   }
@@ -237,10 +237,7 @@ export class NameScoring {
     const n = new NameScoring(zone, s);
     const filter = { capacity: s.seenCapacity, falsePositiveRate: s.seenFalsePositiveRate };
     n.seen = SeenFilter.fromJSON(filter, j.seen);
-    const model = NgramModel.fromJSON(j.model);
-    n.model.counts.set(model.counts);
-    n.model.rows.set(model.rows);
-    n.model.total = model.total;
+    n.model = NgramModel.fromJSON(j.model);
     n.recentNew = new Map(j.recentNew.map(([h, r]) => [h | 0, { ...r }]));
     n.vocabulary = ZoneVocabulary.fromJSON(vocabularySettings(s), j.vocabulary);
     n.vocabulary.version = j.vocabularyVersion ?? 0;

@@ -378,7 +378,7 @@ export class ShardStage {
 
   /** Sketch bytes held (filters, vocabulary), for benchmarks. */
   get bytes(): number {
-    let n = this.model.counts.byteLength;
+    let n = this.model.bytes;
     for (const b of this.blocks)
       if (b) n += b.seen.bytes + (b.alertSeen?.bytes ?? 0) + b.vocabulary.bytes;
     return n;
