@@ -48,9 +48,9 @@ export class NgramModel {
   readonly rows = new Float64Array(SYMBOLS);
   total = 0;
   /**
-   * Bumped whenever a row's counts change (train, decay, load): a cached −log2 P(next | prev)
-   * stamped with its row's version is exact while the version holds. Starts at 1, so the zeroed
-   * stamps of a new cache are stale.
+   * Bumped whenever a row's counts change (train, decay): a cached −log2 P(next | prev) stamped
+   * with its row's version is exact while the version holds. Starts at 1, so the zeroed stamps
+   * of a new cache are stale (fromJSON fills a model that has no cache yet).
    */
   readonly rowVersion = new Uint32Array(SYMBOLS).fill(1);
   /** The model's −log2 bigram probabilities (mixed with the prior); made on first use. */
@@ -119,7 +119,6 @@ export class NgramModel {
       m.rows[floor(i / SYMBOLS)]! += c;
     });
     m.total = json.total;
-    m.bumpAll();
     return m;
   }
 }
