@@ -65,6 +65,36 @@ describe('AddressTexts', () => {
     expect(again.v4At(Uint8Array.of(192, 0, 2, 1), 0)).toBe('192.0.2.1');
     expect(again.textAt(Uint8Array.of(9, 192, 0, 2, 1), 1, 4)).toBe('192.0.2.1');
   });
+
+  it('gives the right text for every address while its tables grow', () => {
+    const texts = new AddressTexts();
+    const first4: string[] = [];
+    const first6: string[] = [];
+    const v4 = (i: number) => Uint8Array.of(10, (i >> 16) & 255, (i >> 8) & 255, i & 255);
+    const v6 = (i: number) => {
+      const b = new Uint8Array(16);
+      b.set([0x20, 0x01, 0x0d, 0xb8]);
+      b.set(v4(i), 12);
+      return b;
+    };
+    // 20,000 of each: several doublings of both tables, below their limits.
+    for (let i = 0; i < 20_000; i++) {
+      first4.push(texts.v4At(v4(i), 0));
+      first6.push(texts.v6At(v6(i), 0));
+    }
+    const wrong: number[] = [];
+    for (let i = 0; i < 20_000; i++)
+      if (
+        first4[i] !== formatIpBytes(v4(i), 0, 4) ||
+        first6[i] !== formatIpBytes(v6(i), 0, 16) ||
+        texts.v4At(v4(i), 0) !== first4[i] ||
+        texts.v6At(v6(i), 0) !== first6[i]
+      )
+        wrong.push(i);
+    expect(wrong).toEqual([]);
+    expect(first4[258]).toBe('10.0.1.2');
+    expect(first6[258]).toBe('2001:db8::a00:102');
+  });
 });
 
 describe('parseIp / formatIp', () => {

@@ -136,15 +136,19 @@ export function longestZeroRun(words: ArrayLike<number>): number {
  * Text of addresses read straight out of packets, each address formatted once and then found by
  * its bits: an open-addressing table per family (IPv4 keyed by the 32-bit value, IPv6 by its four
  * 32-bit words), so a lookup allocates nothing and hashes no string. The same address always
- * gives the same string object, so callers may compare addresses with `===` cheaply. Bounded: a
- * table that reaches its limit starts over (a flood comes from a limited set of resolvers).
+ * gives the same string object, so callers may compare addresses with `===` cheaply. The tables
+ * start small and double as addresses arrive (a decoder per capture file: a full-size table up
+ * front was 85 % of the time of a short capture); bounded: a table at its limit starts over (a
+ * flood comes from a limited set of resolvers).
  */
 export class AddressTexts {
-  private readonly v4Keys = new Int32Array(V4_SLOTS);
-  private readonly v4Texts: (string | undefined)[] = new Array<string | undefined>(V4_SLOTS);
+  private v4Bits = V4_MIN_BITS;
+  private v4Keys = new Int32Array(1 << V4_MIN_BITS);
+  private v4Texts: (string | undefined)[] = new Array<string | undefined>(1 << V4_MIN_BITS);
   private v4Count = 0;
-  private readonly v6Keys = new Int32Array(V6_SLOTS * 4);
-  private readonly v6Texts: (string | undefined)[] = new Array<string | undefined>(V6_SLOTS);
+  private v6Bits = V6_MIN_BITS;
+  private v6Keys = new Int32Array((1 << V6_MIN_BITS) * 4);
+  private v6Texts: (string | undefined)[] = new Array<string | undefined>(1 << V6_MIN_BITS);
   private v6Count = 0;
 
   /** formatIpBytes(bytes, offset, 4). */
@@ -156,16 +160,16 @@ export class AddressTexts {
       bytes[offset + 3]!;
     const keys = this.v4Keys;
     const texts = this.v4Texts;
-    let slot = Math.imul(key, 0x9e3779b1) >>> (32 - V4_BITS);
+    const mask = texts.length - 1;
+    let slot = v4Hash(key) >>> (32 - this.v4Bits);
     for (;;) {
       const text = texts[slot];
       if (text === undefined) break;
       if (keys[slot] === key) return text;
-      slot = (slot + 1) & (V4_SLOTS - 1);
+      slot = (slot + 1) & mask;
     }
-    if (this.v4Count >= V4_SLOTS / 2) {
-      this.v4Texts.fill(undefined);
-      this.v4Count = 0;
+    if (this.v4Count >= texts.length / 2) {
+      this.growV4();
       return this.v4At(bytes, offset);
     }
     const text = `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
@@ -181,23 +185,19 @@ export class AddressTexts {
     const b = word32(bytes, offset + 4);
     const c = word32(bytes, offset + 8);
     const d = word32(bytes, offset + 12);
-    let h = Math.imul(a, 0x9e3779b1) ^ b;
-    h = Math.imul(h, 0x85ebca6b) ^ c;
-    h = Math.imul(h, 0xc2b2ae35) ^ d;
-    h = Math.imul(h ^ (h >>> 16), 0x9e3779b1);
     const keys = this.v6Keys;
     const texts = this.v6Texts;
-    let slot = h >>> (32 - V6_BITS);
+    const mask = texts.length - 1;
+    let slot = v6Hash(a, b, c, d) >>> (32 - this.v6Bits);
     for (;;) {
       const text = texts[slot];
       if (text === undefined) break;
       const k = slot * 4;
       if (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d) return text;
-      slot = (slot + 1) & (V6_SLOTS - 1);
+      slot = (slot + 1) & mask;
     }
-    if (this.v6Count >= V6_SLOTS / 2) {
-      this.v6Texts.fill(undefined);
-      this.v6Count = 0;
+    if (this.v6Count >= texts.length / 2) {
+      this.growV6();
       return this.v6At(bytes, offset);
     }
     const text = formatIpBytes(bytes, offset, 16)!;
@@ -215,12 +215,76 @@ export class AddressTexts {
   textAt(bytes: Uint8Array, offset: number, length: 4 | 16): string {
     return length === 4 ? this.v4At(bytes, offset) : this.v6At(bytes, offset);
   }
+
+  /** Twice the slots with every entry moved over, or (at the limit) an empty table. */
+  private growV4(): void {
+    const oldKeys = this.v4Keys;
+    const oldTexts = this.v4Texts;
+    const bits = this.v4Bits < V4_MAX_BITS ? this.v4Bits + 1 : V4_MAX_BITS;
+    const keys = new Int32Array(1 << bits);
+    const texts = new Array<string | undefined>(1 << bits);
+    const mask = texts.length - 1;
+    this.v4Count = 0;
+    if (bits > this.v4Bits)
+      for (let i = 0; i < oldTexts.length; i++) {
+        const text = oldTexts[i];
+        if (text === undefined) continue;
+        let slot = v4Hash(oldKeys[i]!) >>> (32 - bits);
+        while (texts[slot] !== undefined) slot = (slot + 1) & mask;
+        keys[slot] = oldKeys[i]!;
+        texts[slot] = text;
+        this.v4Count++;
+      }
+    this.v4Bits = bits;
+    this.v4Keys = keys;
+    this.v4Texts = texts;
+  }
+
+  private growV6(): void {
+    const oldKeys = this.v6Keys;
+    const oldTexts = this.v6Texts;
+    const bits = this.v6Bits < V6_MAX_BITS ? this.v6Bits + 1 : V6_MAX_BITS;
+    const keys = new Int32Array((1 << bits) * 4);
+    const texts = new Array<string | undefined>(1 << bits);
+    const mask = texts.length - 1;
+    this.v6Count = 0;
+    if (bits > this.v6Bits)
+      for (let i = 0; i < oldTexts.length; i++) {
+        const text = oldTexts[i];
+        if (text === undefined) continue;
+        const [a, b, c, d] = oldKeys.subarray(i * 4, i * 4 + 4) as unknown as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        let slot = v6Hash(a, b, c, d) >>> (32 - bits);
+        while (texts[slot] !== undefined) slot = (slot + 1) & mask;
+        keys.set([a, b, c, d], slot * 4);
+        texts[slot] = text;
+        this.v6Count++;
+      }
+    this.v6Bits = bits;
+    this.v6Keys = keys;
+    this.v6Texts = texts;
+  }
 }
 
-const V4_BITS = 17;
-const V4_SLOTS = 1 << V4_BITS;
-const V6_BITS = 15;
-const V6_SLOTS = 1 << V6_BITS;
+const V4_MIN_BITS = 8;
+const V4_MAX_BITS = 17;
+const V6_MIN_BITS = 6;
+const V6_MAX_BITS = 15;
+
+function v4Hash(key: number): number {
+  return Math.imul(key, 0x9e3779b1);
+}
+
+function v6Hash(a: number, b: number, c: number, d: number): number {
+  let h = Math.imul(a, 0x9e3779b1) ^ b;
+  h = Math.imul(h, 0x85ebca6b) ^ c;
+  h = Math.imul(h, 0xc2b2ae35) ^ d;
+  return Math.imul(h ^ (h >>> 16), 0x9e3779b1);
+}
 
 function word32(bytes: Uint8Array, at: number): number {
   return (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
