@@ -85,11 +85,14 @@ describe('detector through the real broker', () => {
   });
 
   afterAll(async () => {
-    for (const h of running) {
-      await h.pipeline.kill().catch(() => undefined);
-      h.redis.disconnect();
-    }
-    for (const c of collectors) await c.disconnect();
+    // All at once: each waits out its own fetch and group leave.
+    await Promise.all(
+      running.map(async (h) => {
+        await h.pipeline.kill().catch(() => undefined);
+        h.redis.disconnect();
+      }),
+    );
+    await Promise.all(collectors.map((c) => c.disconnect()));
     await producer.disconnect();
   });
 

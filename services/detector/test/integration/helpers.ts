@@ -72,7 +72,8 @@ export async function collectMessages<S extends z.ZodType>(
 ): Promise<{ messages: z.output<S>[]; keys: string[]; consumer: Consumer }> {
   const messages: z.output<S>[] = [];
   const keys: string[] = [];
-  const consumer = kafka.consumer({ groupId: uniqueName('det-collect') });
+  // A short fetch wait: messages arrive sooner and a disconnect does not wait out a 5 s fetch.
+  const consumer = kafka.consumer({ groupId: uniqueName('det-collect'), maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
