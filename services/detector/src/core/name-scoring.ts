@@ -180,7 +180,11 @@ export class NameScoring {
         wantsEvidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
     }
     const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
-    for (const [h, r] of this.recentNew) if (r.tick < keepFrom) this.recentNew.delete(h);
+    // forEach, not for…of: no [key, value] array per entry, every tick (up to 200 new per tick).
+    const recentNew = this.recentNew;
+    recentNew.forEach((r, h) => {
+      if (r.tick < keepFrom) recentNew.delete(h);
+    });
     this.vocabulary.tick(this.alertSeen === null);
   }
 
@@ -210,10 +214,7 @@ export class NameScoring {
 
   get bytes(): number {
     return (
-      this.seen.bytes +
-      (this.alertSeen?.bytes ?? 0) +
-      this.model.bytes +
-      this.vocabulary.bytes
+      this.seen.bytes + (this.alertSeen?.bytes ?? 0) + this.model.bytes + this.vocabulary.bytes
     );
   }
 

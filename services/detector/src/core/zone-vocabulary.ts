@@ -199,14 +199,15 @@ export class ZoneVocabulary {
   tick(learning = true): void {
     if (++this.ticks % this.s.agingTicks !== 0) return;
     const retention = this.s.retentionAgings ?? 288;
-    for (const [key, e] of this.names) {
+    const names = this.names;
+    names.forEach((e, key) => {
       e.hits >>= 1;
       if ((e.flags & ASKED) !== 0) e.idle = 0;
       else e.idle++;
       e.flags &= ~ASKED;
       const known = (e.flags & (REPEATED | ANSWERED)) !== 0 && (e.flags & NXDOMAIN) === 0;
-      if (e.idle > (known ? retention : 0)) this.names.delete(key);
-    }
+      if (e.idle > (known ? retention : 0)) names.delete(key);
+    });
     if (learning && this.names.size > 0.9 * this.s.capacity) this.evictIdlest();
   }
 

@@ -327,13 +327,15 @@ export class ShardStage {
     let vocabularyVersion = 0;
     for (const block of this.blocks) {
       if (!block) continue;
-      for (const [h, rn] of block.recentNew) {
-        if (rn.tick < keepFrom) block.recentNew.delete(h);
+      // forEach: no [key, value] array per entry, every tick (as NameScoring.scoreTick).
+      const recentNew = block.recentNew;
+      recentNew.forEach((rn, h) => {
+        if (rn.tick < keepFrom) recentNew.delete(h);
         else {
           sampled++;
           if (rn.repeated) repeated++;
         }
-      }
+      });
       block.sampledThisTick = 0;
       block.vocabulary.tick(!alerting);
       vocabularyVersion += block.vocabulary.version;
