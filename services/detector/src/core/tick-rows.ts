@@ -185,26 +185,28 @@ export class TickRows {
     const row = this.n++;
     if (row < this.ts.length) return row;
     const size = this.ts.length * 2;
-    const widen = <
-      T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int16Array | Int32Array,
-    >(
-      a: T,
-      make: new (n: number) => T,
-    ): T => {
-      const b = new make(size);
-      b.set(a);
-      return b;
-    };
-    this.ts = widen(this.ts, Float64Array);
-    this.qtype = widen(this.qtype, Uint16Array);
-    this.flags = widen(this.flags, Uint8Array);
-    this.rcode = widen(this.rcode, Int16Array);
-    this.ancount = widen(this.ancount, Int32Array);
-    this.rid = widen(this.rid, Int32Array);
-    this.subStart = widen(this.subStart, Uint32Array);
-    this.subEnd = widen(this.subEnd, Uint32Array);
+    this.ts = widened(this.ts, new Float64Array(size));
+    this.qtype = widened(this.qtype, new Uint16Array(size));
+    this.flags = widened(this.flags, new Uint8Array(size));
+    this.rcode = widened(this.rcode, new Int16Array(size));
+    this.ancount = widened(this.ancount, new Int32Array(size));
+    this.rid = widened(this.rid, new Int32Array(size));
+    this.subStart = widened(this.subStart, new Uint32Array(size));
+    this.subEnd = widened(this.subEnd, new Uint32Array(size));
     return row;
   }
+}
+
+/**
+ * `a`'s rows copied into the larger `b`. At module level, not a closure in `grow`: a closure
+ * over `size` made V8 allocate its context on every call, the fast path's too — once per
+ * buffered query.
+ */
+function widened<
+  T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int16Array | Int32Array,
+>(a: T, b: T): T {
+  b.set(a);
+  return b;
 }
 
 /** Nothing buffered: what a tick with no queries is scored from. */
