@@ -18,4 +18,10 @@ mkdir -p "$here/.baseline/contracts"
 for f in $(git -C "$here" ls-tree --name-only "$commit" ../../packages/contracts/src/ | grep -v '\.spec\.ts$'); do
   git -C "$here" show "$commit:packages/contracts/src/$(basename "$f")" > "$here/.baseline/contracts/$(basename "$f")"
 done
+# This checkout's core and contracts go through the very same path (copied into .current, loaded
+# the same way): an A/B of a commit against itself read 1.10-1.16 when this side was imported
+# normally (its contracts came from the tsc build, the baseline's from the copied sources).
+rm -rf "$here/.current" && mkdir -p "$here/.current/contracts"
+for f in "$here"/src/core/*.ts; do [[ $f == *.spec.ts ]] || cp "$f" "$here/.current/"; done
+for f in "$here"/../../packages/contracts/src/*.ts; do [[ $f == *.spec.ts ]] || cp "$f" "$here/.current/contracts/"; done
 cd "$here" && PASSES=${2:-7} node --expose-gc --require @swc-node/register bench/against-commit.ts

@@ -1,53 +1,48 @@
-// A/B: the detector core of another commit (.baseline, fed QueryEvents) vs this one (columns),
-// alternating passes in one process; rates from CPU time (the box is shared).
+// A/B: the detector core of another commit (.baseline) vs this checkout's (.current), alternating
+// passes in one process; rates from CPU time (the box is shared). Run by against-commit.sh.
 import { join } from 'node:path';
-import {
-  decodeQueryBatch,
-  decodeQueryColumns,
-  QueryColumns,
-  type QueryEvent,
-} from '@sluice/contracts';
+import { decodeQueryBatch, QueryColumns, type QueryEvent } from '@sluice/contracts';
 import { simulate, zoneName } from '@sluice/traffic-sim';
-import { DetectorCore } from '../src/core/detector-core';
 import { toMessages } from './bench-messages';
-// The other commit's core, put in .baseline by against-commit.sh (absent from a clean checkout,
-// hence required at run time rather than imported). Its API is the one this bench calls.
-interface BaselineCore {
+// Both sides are copies put there by against-commit.sh, loaded the same way: the other commit's
+// core in .baseline, this checkout's in .current (absent from a clean checkout, hence required at
+// run time rather than imported). The API is the one this bench calls.
+interface SideCore {
   ingest(partition: number, events: readonly QueryEvent[]): number;
   ingestColumns?(partition: number, c: QueryColumns): number;
   advance(partition: number): { alerts: unknown[] };
   drain(partition: number, extraMs?: number): { alerts: unknown[] };
 }
-const baselinePath = join(__dirname, '../.baseline/detector-core');
-const HeadCore = (): BaselineCore => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const m = require(baselinePath) as { DetectorCore: new () => BaselineCore };
-  return new m.DetectorCore();
-};
-// Its commit's decoder, when it has one (a core with ingestColumns reads that commit's columns).
 type Decode = (buf: Buffer, into: QueryColumns) => QueryColumns;
-const baselineDecode = ((): Decode | null => {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const m = require(join(__dirname, '../.baseline/contracts/query-batch-codec')) as {
-      decodeQueryColumns?: Decode;
-    };
-    return m.decodeQueryColumns ?? null;
-  } catch {
-    return null;
-  }
-})();
-const BaselineColumns = (() => {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const m = require(join(__dirname, '../.baseline/contracts/query-batch-columns')) as {
-      QueryColumns: new () => QueryColumns;
-    };
-    return m.QueryColumns;
-  } catch {
-    return QueryColumns;
-  }
-})();
+interface Side {
+  core: () => SideCore;
+  /** Its commit's columnar decoder, when it has one (a core with ingestColumns reads those). */
+  decode: Decode | null;
+  columns: QueryColumns;
+}
+function side(dir: string): Side {
+  const at = join(__dirname, '..', dir);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = require(join(at, 'detector-core')) as { DetectorCore: new () => SideCore };
+  const optional = <T>(file: string): T | null => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(join(at, 'contracts', file)) as T;
+    } catch {
+      return null;
+    }
+  };
+  const codec = optional<{ decodeQueryColumns?: Decode }>('query-batch-codec');
+  const cols = optional<{ QueryColumns: new () => QueryColumns }>('query-batch-columns');
+  return {
+    core: () => new m.DetectorCore(),
+    decode: codec?.decodeQueryColumns ?? null,
+    columns: cols ? new cols.QueryColumns() : new QueryColumns(),
+  };
+}
+// ONLY=1 (a profile of this checkout alone) needs no baseline.
+const baseline = process.env.ONLY ? null! : side('.baseline');
+const current = side('.current');
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const messages = toMessages(
   simulate({
@@ -61,41 +56,32 @@ const messages = toMessages(
   }),
 );
 const events = messages.reduce((n, m) => n + m.count, 0);
-const cols = new QueryColumns();
-const baseCols = new BaselineColumns();
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const run = (which: 'head' | 'now'): [number, string] => {
   const c0 = process.cpuUsage();
   const alerts: string[] = [];
-  if (which === 'head') {
-    const core = HeadCore();
-    for (let i = 0; i < messages.length; i++) {
-      if (core.ingestColumns && baselineDecode)
-        core.ingestColumns(0, baselineDecode(messages[i]!.value, baseCols));
-      else core.ingest(0, decodeQueryBatch(messages[i]!.value).events);
-      if (i % 20 === 19) alerts.push(...core.advance(0).alerts.map((a) => JSON.stringify(a)));
-    }
-    alerts.push(...core.drain(0, 60_000).alerts.map((a) => JSON.stringify(a)));
-  } else {
-    const core = new DetectorCore();
-    for (let i = 0; i < messages.length; i++) {
-      core.ingestColumns(0, decodeQueryColumns(messages[i]!.value, cols));
-      if (i % 20 === 19) alerts.push(...core.advance(0).alerts.map((a) => JSON.stringify(a)));
-    }
-    alerts.push(...core.drain(0, 60_000).alerts.map((a) => JSON.stringify(a)));
+  const { core: make, decode, columns } = which === 'head' ? baseline : current;
+  const core = make();
+  for (let i = 0; i < messages.length; i++) {
+    if (core.ingestColumns && decode) core.ingestColumns(0, decode(messages[i]!.value, columns));
+    else core.ingest(0, decodeQueryBatch(messages[i]!.value).events);
+    if (i % 20 === 19) alerts.push(...core.advance(0).alerts.map((a) => JSON.stringify(a)));
   }
+  alerts.push(...core.drain(0, 60_000).alerts.map((a) => JSON.stringify(a)));
   const u = process.cpuUsage(c0);
   return [(u.user + u.system) / 1e6, alerts.join('\n')];
 };
 import { PerformanceObserver } from 'node:perf_hooks';
 let gcMs = 0;
-// ONLY=1: this commit's core alone (for a profile, --cpu-prof), with its garbage-collection time.
+// ONLY=1: this checkout's core alone (for a profile: ONLY=1 node --cpu-prof … after one run of
+// against-commit.sh has filled .current), with its garbage-collection time.
 let gcOn = false;
 new PerformanceObserver((l) => {
   if (gcOn) for (const e of l.getEntries()) gcMs += e.duration;
 }).observe({ entryTypes: ['gc'] });
 if (!process.env.ONLY)
   console.error(
-    `baseline fed ${HeadCore().ingestColumns && baselineDecode ? 'its own columns decode' : 'QueryEvents'}`,
+    `baseline fed ${baseline.core().ingestColumns && baseline.decode ? 'its own columns decode' : 'QueryEvents'}`,
   );
 const passes = Number(process.env.PASSES ?? 7);
 const t: Record<string, number[]> = { head: [], now: [] };
@@ -107,8 +93,20 @@ for (let p = 0; p < passes; p++) {
     t.now!.push(tn);
     continue;
   }
-  const [th, ah] = run('head');
-  const [tn, an] = run('now');
+  // Each run starts from a collected heap, and the order flips every pass: run second, either
+  // side read ~10 % slower (the first one's garbage, collected on the second's time).
+  let th: number, ah: string, tn: number, an: string;
+  if (p % 2 === 0) {
+    gc();
+    [th, ah] = run('head');
+    gc();
+    [tn, an] = run('now');
+  } else {
+    gc();
+    [tn, an] = run('now');
+    gc();
+    [th, ah] = run('head');
+  }
   t.head!.push(th);
   t.now!.push(tn);
   if (ah !== an) same = false;

@@ -44,6 +44,9 @@ export class NameScoring {
    */
   private recentNew = new Map<number, { tick: number; repeated: boolean }>();
   private readonly allowlist: ZoneAllowlist;
+  /** Distinct names in the last tick and its fresh ones: the next tick's sketches start that big. */
+  private lastDistinct = 0;
+  private lastFresh = 0;
 
   constructor(
     zone: string,
@@ -86,7 +89,7 @@ export class NameScoring {
       // As a signed 32-bit integer: every use below reads the same bits, and unlike an unsigned
       // hash ≥ 2^31 it is a small integer, not a number boxed at each call it crosses.
       const h1 = scratch.h1 | 0;
-      if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
+      if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision, this.lastDistinct);
       t.hll.add(h1);
       const rid = rows.rid[i]!;
       windows.seenResolver(rid);
@@ -105,7 +108,7 @@ export class NameScoring {
       const fresh = !ZoneVocabulary.established(known, establishedBefore);
       if (fresh) {
         t.fresh++;
-        if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision);
+        if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision, this.lastFresh);
         t.freshHll.add(h1);
       }
       scoreSubnameBytes(b, from, to, this.model, f);
@@ -179,6 +182,8 @@ export class NameScoring {
       if (wantsEvidence !== null)
         wantsEvidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
     }
+    this.lastDistinct = t.hll?.sparseSize ?? 0;
+    this.lastFresh = t.freshHll?.sparseSize ?? 0;
     const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
     // forEach, not for…of: no [key, value] array per entry, every tick (up to 200 new per tick).
     const recentNew = this.recentNew;
