@@ -24,4 +24,14 @@ done
 rm -rf "$here/.current" && mkdir -p "$here/.current/contracts"
 for f in "$here"/src/core/*.ts; do [[ $f == *.spec.ts ]] || cp "$f" "$here/.current/"; done
 for f in "$here"/../../packages/contracts/src/*.ts; do [[ $f == *.spec.ts ]] || cp "$f" "$here/.current/contracts/"; done
-cd "$here" && PASSES=${2:-7} node --expose-gc --require @swc-node/register bench/against-commit.ts
+# In one process the side loaded first runs faster, so it runs once each way and the two ratios'
+# geometric mean cancels that out.
+cd "$here"
+ratios=()
+for first in current baseline; do
+  line=$(LOAD_FIRST=$first PASSES=${2:-7} node --expose-gc --require @swc-node/register bench/against-commit.ts)
+  echo "$first loaded first: $line"
+  [[ $line == *"identical alerts: true"* ]] || { echo "alerts differ" >&2; exit 1; }
+  ratios+=("$(sed -E 's/.*median of pass pairs ([0-9.]+).*/\1/' <<<"$line")")
+done
+node -e 'const [a, b] = process.argv.slice(1).map(Number); console.log(`ratio (geometric mean of the pass-pair medians, both load orders): ${Math.sqrt(a * b).toFixed(2)}`)' "${ratios[@]}"
