@@ -156,7 +156,9 @@ export class HyperLogLog {
       h.slots = EMPTY_SLOTS;
       h.registers = new Uint8Array(Buffer.from(json.dense, 'base64'));
     } else {
-      for (const x of json.sparse ?? []) h.addSparse(x | 0);
+      // add, not addSparse: a stored list past the sparse limit (only a damaged checkpoint holds
+      // one) turns dense instead of filling the index, which stops growing at that limit.
+      for (const x of json.sparse ?? []) h.add(x | 0);
     }
     return h;
   }

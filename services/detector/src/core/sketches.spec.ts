@@ -25,6 +25,26 @@ describe('HyperLogLog', () => {
     expect(Math.abs(a.count() - 45_000) / 45_000).toBeLessThan(0.05);
     expect(HyperLogLog.fromJSON(JSON.parse(JSON.stringify(a)) as never).count()).toBe(a.count());
   });
+
+  it('gives the same sketch whatever size it is told to expect', () => {
+    for (const n of [0, 10, 100, 127, 128, 129, 500]) {
+      const plain = new HyperLogLog(11);
+      for (let i = 0; i < n; i++) plain.add(h(`k${i % Math.max(1, n - 3)}`));
+      for (const expected of [0, 5, n, 128, 10_000]) {
+        const hinted = new HyperLogLog(11, expected);
+        for (let i = 0; i < n; i++) hinted.add(h(`k${i % Math.max(1, n - 3)}`));
+        expect(hinted.toJSON()).toEqual(plain.toJSON());
+        expect(hinted.count()).toBe(plain.count());
+      }
+    }
+  });
+
+  it('loads a stored sparse list past the sparse limit as a dense sketch', () => {
+    const sparse = Array.from({ length: 600 }, (_, i) => h(`over${i}`) >>> 0);
+    const loaded = HyperLogLog.fromJSON({ p: 11, sparse });
+    expect(loaded.bytes).toBe(2048);
+    expect(Math.abs(loaded.count() - 600) / 600).toBeLessThan(0.1);
+  });
 });
 
 describe('SeenFilter', () => {
