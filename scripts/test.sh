@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `pnpm test [jest args…]`: both tiers. With no arguments, the unit tier runs on every core (pure
-# CPU, no shared state: 2 workers took it from ~340 s to ~200 s on a 2-core box) and then the
+# CPU, no shared state: 2 workers took it from ~340 s to ~125 s on a 2-core box) and then the
 # integration tier one file at a time (its tests time real services and share one broker, so they
 # do not compete for the cores). Each tier's results go to .local/jest-<tier>.json. With arguments
 # (a path pattern, -t …), one jest run over both tiers, as `jest` alone would do.

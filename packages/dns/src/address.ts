@@ -252,15 +252,11 @@ export class AddressTexts {
       for (let i = 0; i < oldTexts.length; i++) {
         const text = oldTexts[i];
         if (text === undefined) continue;
-        const [a, b, c, d] = oldKeys.subarray(i * 4, i * 4 + 4) as unknown as [
-          number,
-          number,
-          number,
-          number,
-        ];
-        let slot = v6Hash(a, b, c, d) >>> (32 - bits);
+        const k = i * 4;
+        let slot =
+          v6Hash(oldKeys[k]!, oldKeys[k + 1]!, oldKeys[k + 2]!, oldKeys[k + 3]!) >>> (32 - bits);
         while (texts[slot] !== undefined) slot = (slot + 1) & mask;
-        keys.set([a, b, c, d], slot * 4);
+        keys.set(oldKeys.subarray(k, k + 4), slot * 4);
         texts[slot] = text;
         this.v6Count++;
       }
