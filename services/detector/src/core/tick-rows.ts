@@ -59,6 +59,11 @@ export class TickRows {
     this.arena = Buffer.allocUnsafe(Math.max(256, n * 16));
   }
 
+  /** Rows it holds before growing. */
+  get capacity(): number {
+    return this.ts.length;
+  }
+
   clear(): void {
     this.n = 0;
     this.arenaAt = 0;

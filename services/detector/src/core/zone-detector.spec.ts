@@ -60,6 +60,37 @@ function run(events: Iterable<QueryEvent>): Alert[] {
 }
 
 describe('ZoneDetector', () => {
+  it("reuses closed ticks' buffers when a batch spans many ticks (a consumer catching up), with the same outputs", () => {
+    const s = withDefaults();
+    const events = [
+      ...withFlood(90_000, 45_000, 400, (rng) =>
+        rng.chars('abcdefghijklmnopqrstuvwxyz0123456789', 12),
+      ),
+    ];
+    const closeAsTheyCome = new ZoneDetector(ZONE, s);
+    const expected: ZoneOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
+    for (const e of events) {
+      closeAsTheyCome.buffer(e);
+      closeAsTheyCome.closeUpTo(e.ts - s.allowedLatenessMs, expected);
+    }
+    // Batches of 20 s of event time: all buffered, then closed together.
+    const inBatches = new ZoneDetector(ZONE, s);
+    const out: ZoneOutput = { alerts: [], zoneStats: [], offenders: [], knownNames: [] };
+    const madePerBatch: number[] = [];
+    let i = 0;
+    for (let end = T0 + 20_000; i < events.length; end += 20_000) {
+      const made = ZoneDetector.tickBuffersMade;
+      while (i < events.length && events[i]!.ts < end) inBatches.buffer(events[i++]!);
+      inBatches.closeUpTo(inBatches.maxTs - s.allowedLatenessMs, out);
+      madePerBatch.push(ZoneDetector.tickBuffersMade - made);
+    }
+    // The first batch makes its ~20 ticks' buffers; later ones reuse them (two were kept before).
+    expect(madePerBatch[0]).toBeGreaterThanOrEqual(18);
+    expect(madePerBatch.slice(1).every((n) => n <= 2)).toBe(true);
+    expect(out.alerts.length).toBeGreaterThan(0);
+    expect(out).toEqual(expected);
+  });
+
   it('never learns the flood: a long random-label flood keeps its score, bits/char and generator', () => {
     // 12 lower-case letters: random, but close enough to words that a model trained on flood
     // names (filter false positives, or flood names let into the filter) drifts toward them.

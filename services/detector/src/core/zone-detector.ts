@@ -14,6 +14,12 @@ export type { ZoneOutput } from './zone-output';
 export type { ZoneSnapshot } from './zone-checkpoint';
 
 /**
+ * Closed ticks' buffers a zone keeps for reuse (see ZoneDetector.spare): always two, more while
+ * they hold at most this many rows between them (~3 MiB; a flooded zone's ticks are big).
+ */
+const SPARE_ROWS = 65_536;
+
+/**
  * One zone's event-time detector. It owns the tick buffer (raw events held until the watermark
  * passes their tick, then processed in arrival order — so every result depends only on the
  * event sequence, never on batch boundaries); the stages own the rest: `NameScoring` (the
@@ -26,13 +32,21 @@ export class ZoneDetector {
   static resolverSlack = 4096;
   /** Compactions so far, process-wide (tests). */
   static resolverCompactions = 0;
+  /** Tick buffers made anew, process-wide (tests: closed ticks' buffers are reused). */
+  static tickBuffersMade = 0;
   /** Highest event time seen for this zone. */
   maxTs = -Infinity;
   /** Start (ms) of the next tick to close; null until the first event. */
   nextTick: number | null = null;
   private readonly pending = new Map<number, TickRows>();
-  /** Closed ticks' rows, kept for reuse: a busy zone allocates its buffers once. */
+  /**
+   * Closed ticks' rows, kept for reuse: a busy zone allocates its buffers once. A consumer
+   * catching up gets batches spanning tens of seconds of event time, so a zone holds that many
+   * ticks at once; with only two kept, each batch made the rest anew (~3 % of the pipeline's
+   * CPU in catch-up). Never more than the zone held at once, and bounded by SPARE_ROWS.
+   */
   private spare: TickRows[] = [];
+  private spareRows = 0;
   /** Rows in the busiest tick closed so far: what a new tick's buffers start with. */
   private busiestTick = 0;
   /** rowsFor's last answer (NaN: none; cleared when a tick closes, its rows recycled). */
@@ -112,11 +126,7 @@ export class ZoneDetector {
     if (this.nextTick === null)
       this.nextTick = Math.floor((ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;
     let rows = this.pending.get(tick);
-    if (!rows)
-      this.pending.set(
-        tick,
-        (rows = this.spare.pop() ?? new TickRows(this.zone, this.busiestTick)),
-      );
+    if (!rows) this.pending.set(tick, (rows = this.reuse() ?? this.newRows()));
     this.lastTick = tick;
     this.lastRows = rows;
     return rows;
@@ -152,13 +162,25 @@ export class ZoneDetector {
       }
       this.closeTick(next, rows ?? NO_ROWS, out);
       if (rows && rows.n > this.busiestTick) this.busiestTick = rows.n;
-      if (rows && this.spare.length < 2) {
+      if (rows && (this.spare.length < 2 || this.spareRows + rows.capacity <= SPARE_ROWS)) {
         rows.clear();
         this.spare.push(rows);
+        this.spareRows += rows.capacity;
       }
       next += tickMs;
       this.nextTick = next;
     }
+  }
+
+  private newRows(): TickRows {
+    ZoneDetector.tickBuffersMade++;
+    return new TickRows(this.zone, this.busiestTick);
+  }
+
+  private reuse(): TickRows | undefined {
+    const rows = this.spare.pop();
+    if (rows) this.spareRows -= rows.capacity;
+    return rows;
   }
 
   /** Start of the earliest buffered tick (Infinity if none); pending holds a few ticks at most. */
