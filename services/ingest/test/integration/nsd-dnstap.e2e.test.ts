@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type QueryEvent } from '@sluice/contracts';
 import { type Kafka } from '@sluice/kafka';
-import { createTestTopics, nsdConfig, testKafka, waitFor } from '@sluice/testing';
+import { createTestTopics, nsdConfig, testKafka, testPortRange, waitFor } from '@sluice/testing';
 import { ZoneMapper } from '../../src/core/zone-mapper';
 import { DnstapListener } from '../../src/listeners/dnstap.listener';
 import { openPublisher } from '../../src/publish/open-publisher';
@@ -23,7 +23,9 @@ describe('NSD → dnstap → ingest → Kafka', () => {
   let dir: string;
   let nsd: ChildProcess | null = null;
   const closers: (() => Promise<void>)[] = [];
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // Below the ephemeral range: a client socket cannot take it before NSD binds it.
+  const [lowPort, highPort] = testPortRange();
+  const port = lowPort + Math.floor(Math.random() * (highPort - lowPort - 1));
   const sport = port + 1;
 
   beforeAll(() => {
