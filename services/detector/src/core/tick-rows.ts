@@ -216,3 +216,43 @@ function widened<
 
 /** Nothing buffered: what a tick with no queries is scored from. */
 export const NO_ROWS: TickRows = new TickRows('');
+
+/** Rows the spare buffers of one zone (or shard) may hold between them beyond two (~3 MiB). */
+const SPARE_ROWS = 65_536;
+
+/**
+ * A zone's closed ticks' buffers, kept for reuse: a busy zone allocates its buffers once. A
+ * consumer catching up gets batches spanning tens of seconds of event time, so a zone holds
+ * that many ticks at once; with only two kept, each batch made the rest anew (~3 % of the
+ * pipeline's CPU in catch-up). Always two, more while they hold at most SPARE_ROWS rows between
+ * them (a flooded zone's ticks are big) — never more than the zone held at once.
+ */
+export class TickRowsPool {
+  /** Buffers made anew, process-wide (tests: closed ticks' buffers are reused). */
+  static made = 0;
+  private readonly spare: TickRows[] = [];
+  private spareRows = 0;
+  /** Rows in the busiest tick given back so far: what a new buffer starts with. */
+  private busiest = 0;
+
+  constructor(private readonly zone: string) {}
+
+  take(): TickRows {
+    const rows = this.spare.pop();
+    if (rows) {
+      this.spareRows -= rows.capacity;
+      return rows;
+    }
+    TickRowsPool.made++;
+    return new TickRows(this.zone, this.busiest);
+  }
+
+  /** A closed tick's buffer: kept (cleared) for the next tick, or left to the collector. */
+  give(rows: TickRows): void {
+    if (rows.n > this.busiest) this.busiest = rows.n;
+    if (this.spare.length >= 2 && this.spareRows + rows.capacity > SPARE_ROWS) return;
+    rows.clear();
+    this.spare.push(rows);
+    this.spareRows += rows.capacity;
+  }
+}

@@ -1,6 +1,7 @@
 import { type Alert, type QueryEvent } from '@sluice/contracts';
 import { Rng, Zipf, simulate } from '@sluice/traffic-sim';
 import { withDefaults } from './settings';
+import { TickRowsPool } from './tick-rows';
 import { ZoneDetector, type ZoneOutput } from './zone-detector';
 
 const T0 = 1_700_000_000_000;
@@ -79,10 +80,10 @@ describe('ZoneDetector', () => {
     const madePerBatch: number[] = [];
     let i = 0;
     for (let end = T0 + 20_000; i < events.length; end += 20_000) {
-      const made = ZoneDetector.tickBuffersMade;
+      const made = TickRowsPool.made;
       while (i < events.length && events[i]!.ts < end) inBatches.buffer(events[i++]!);
       inBatches.closeUpTo(inBatches.maxTs - s.allowedLatenessMs, out);
-      madePerBatch.push(ZoneDetector.tickBuffersMade - made);
+      madePerBatch.push(TickRowsPool.made - made);
     }
     // The first batch makes its ~20 ticks' buffers; later ones reuse them (two were kept before).
     expect(madePerBatch[0]).toBeGreaterThanOrEqual(18);

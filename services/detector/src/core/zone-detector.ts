@@ -5,19 +5,13 @@ import { ResolverIds } from './resolver-ids';
 import { type DetectorSettings } from './settings';
 import { type SpaceSaving } from './space-saving';
 import { Tick } from './tick';
-import { NO_ROWS, TickRows } from './tick-rows';
+import { NO_ROWS, TickRows, TickRowsPool } from './tick-rows';
 import { upgradeZoneSnapshot, type ZoneSnapshot, type ZoneSnapshotV3 } from './zone-checkpoint';
 import { type ZoneOutput } from './zone-output';
 import { ZoneWindows } from './zone-windows';
 
 export type { ZoneOutput } from './zone-output';
 export type { ZoneSnapshot } from './zone-checkpoint';
-
-/**
- * Closed ticks' buffers a zone keeps for reuse (see ZoneDetector.spare): always two, more while
- * they hold at most this many rows between them (~3 MiB; a flooded zone's ticks are big).
- */
-const SPARE_ROWS = 65_536;
 
 /**
  * One zone's event-time detector. It owns the tick buffer (raw events held until the watermark
@@ -32,23 +26,13 @@ export class ZoneDetector {
   static resolverSlack = 4096;
   /** Compactions so far, process-wide (tests). */
   static resolverCompactions = 0;
-  /** Tick buffers made anew, process-wide (tests: closed ticks' buffers are reused). */
-  static tickBuffersMade = 0;
   /** Highest event time seen for this zone. */
   maxTs = -Infinity;
   /** Start (ms) of the next tick to close; null until the first event. */
   nextTick: number | null = null;
   private readonly pending = new Map<number, TickRows>();
-  /**
-   * Closed ticks' rows, kept for reuse: a busy zone allocates its buffers once. A consumer
-   * catching up gets batches spanning tens of seconds of event time, so a zone holds that many
-   * ticks at once; with only two kept, each batch made the rest anew (~3 % of the pipeline's
-   * CPU in catch-up). Never more than the zone held at once, and bounded by SPARE_ROWS.
-   */
-  private spare: TickRows[] = [];
-  private spareRows = 0;
-  /** Rows in the busiest tick closed so far: what a new tick's buffers start with. */
-  private busiestTick = 0;
+  /** Closed ticks' buffers, reused by the next ones. */
+  private readonly rowsPool: TickRowsPool;
   /** rowsFor's last answer (NaN: none; cleared when a tick closes, its rows recycled). */
   private lastTick = NaN;
   private lastRows: TickRows | null = null;
@@ -62,6 +46,7 @@ export class ZoneDetector {
     readonly zone: string,
     private readonly s: DetectorSettings,
   ) {
+    this.rowsPool = new TickRowsPool(zone);
     this.names = new NameScoring(zone, s);
     this.windows = new ZoneWindows(zone, s, this.ids);
     this.lifecycle = new AttackLifecycle(zone, s, this.seedTop);
@@ -126,7 +111,7 @@ export class ZoneDetector {
     if (this.nextTick === null)
       this.nextTick = Math.floor((ts - this.s.allowedLatenessMs) / this.s.tickMs) * this.s.tickMs;
     let rows = this.pending.get(tick);
-    if (!rows) this.pending.set(tick, (rows = this.reuse() ?? this.newRows()));
+    if (!rows) this.pending.set(tick, (rows = this.rowsPool.take()));
     this.lastTick = tick;
     this.lastRows = rows;
     return rows;
@@ -161,26 +146,10 @@ export class ZoneDetector {
         this.lastTick = NaN;
       }
       this.closeTick(next, rows ?? NO_ROWS, out);
-      if (rows && rows.n > this.busiestTick) this.busiestTick = rows.n;
-      if (rows && (this.spare.length < 2 || this.spareRows + rows.capacity <= SPARE_ROWS)) {
-        rows.clear();
-        this.spare.push(rows);
-        this.spareRows += rows.capacity;
-      }
+      if (rows) this.rowsPool.give(rows);
       next += tickMs;
       this.nextTick = next;
     }
-  }
-
-  private newRows(): TickRows {
-    ZoneDetector.tickBuffersMade++;
-    return new TickRows(this.zone, this.busiestTick);
-  }
-
-  private reuse(): TickRows | undefined {
-    const rows = this.spare.pop();
-    if (rows) this.spareRows -= rows.capacity;
-    return rows;
   }
 
   /** Start of the earliest buffered tick (Infinity if none); pending holds a few ticks at most. */

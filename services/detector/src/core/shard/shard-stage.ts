@@ -6,7 +6,7 @@ import { SeenFilter } from '../seen-filter';
 import { type DetectorSettings } from '../settings';
 import { SpaceSaving, type HeavyHitter } from '../space-saving';
 import { Tick, tickToJson } from '../tick';
-import { ROW_EDNS, ROW_RD, TickRows, type PendingRow } from '../tick-rows';
+import { ROW_EDNS, ROW_RD, TickRows, TickRowsPool, type PendingRow } from '../tick-rows';
 import { countAnswer, ZoneAllowlist } from '../zone-allowlist';
 import { byHitsThenName, firstKnown, ZoneVocabulary } from '../zone-vocabulary';
 import { BottomK, byString } from './bottom-k';
@@ -65,9 +65,8 @@ export class ShardStage {
   /** Start of the last tick whose decision was applied (null: none closed yet). */
   private decidedThrough: number | null = null;
   private readonly pending = new Map<number, TickRows>();
-  private spare: TickRows[] = [];
-  /** Rows in the busiest tick closed so far: what a new tick's buffers start with. */
-  private busiestTick = 0;
+  /** Closed ticks' buffers, reused by the next ones. */
+  private readonly rowsPool: TickRowsPool;
   private readonly blocks: (NameBlock | undefined)[] = [];
   private model = new NgramModel();
   private alert: { alertId: string; onset: number } | null = null;
@@ -88,6 +87,7 @@ export class ShardStage {
     if (!(shards >= 1 && shards <= BLOCKS && shard >= 0 && shard < shards))
       throw new RangeError(`shard ${shard} of ${shards}: shards must be 1..${BLOCKS}`);
     this.nextTick = origin;
+    this.rowsPool = new TickRowsPool(zone);
     for (let b = 0; b < BLOCKS; b++)
       this.blocks.push(shardOfBlock(b, shards) === shard ? new NameBlock(s) : undefined);
     this.statsTop = new SpaceSaving(s.topK);
@@ -113,11 +113,7 @@ export class ShardStage {
   private rowsFor(ts: number): TickRows {
     const tick = Math.floor(ts / this.s.tickMs) * this.s.tickMs;
     let rows = this.pending.get(tick);
-    if (!rows)
-      this.pending.set(
-        tick,
-        (rows = this.spare.pop() ?? new TickRows(this.zone, this.busiestTick)),
-      );
+    if (!rows) this.pending.set(tick, (rows = this.rowsPool.take()));
     return rows;
   }
 
@@ -164,11 +160,7 @@ export class ShardStage {
     const rows = this.pending.get(start);
     if (rows) this.pending.delete(start);
     const summary = this.score(start, rows);
-    if (rows && rows.n > this.busiestTick) this.busiestTick = rows.n;
-    if (rows && this.spare.length < 2) {
-      rows.clear();
-      this.spare.push(rows);
-    }
+    if (rows) this.rowsPool.give(rows);
     this.closedAny = true;
     this.nextTick = start + s.tickMs;
     return summary;
