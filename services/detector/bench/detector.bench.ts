@@ -44,8 +44,13 @@ const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
 
+interface Timed {
+  wall: number;
+  cpu: number;
+}
+
 /** Wall-clock and process CPU seconds of one call (CPU includes V8's GC helper threads). */
-function timed(fn: () => void): { wall: number; cpu: number } {
+function timed(fn: () => void): Timed {
   const c = process.cpuUsage();
   const s = process.hrtime.bigint();
   fn();
@@ -102,19 +107,13 @@ async function throughput(): Promise<string> {
   // box one pass of each swung by ±30 % (a row could even beat the one it contains).
   const passes = Number(process.env.DETECTOR_BENCH_PASSES ?? 5);
   log(`throughput: measuring in process (${passes} passes)`);
-  const times: { wall: number; cpu: number }[][] = [[], [], [], []];
+  const times: Timed[][] = [[], [], [], []];
   for (let p = 0; p < passes; p++)
     [rawDecode, rawColumns, detect, coreOnly].forEach((loop, k) => times[k]!.push(timed(loop)));
   // Each row takes the pass with the median wall time, and reports that pass's CPU time too.
-  const median = (xs: { wall: number; cpu: number }[]) =>
-    [...xs].sort((a, b) => a.wall - b.wall)[xs.length >> 1]!;
-  const [tRaw, tColumns, tDet, tCore] = times.map(median) as [
-    { wall: number; cpu: number },
-    { wall: number; cpu: number },
-    { wall: number; cpu: number },
-    { wall: number; cpu: number },
-  ];
-  const inProcess = (what: string, t: { wall: number; cpu: number }) => [
+  const median = (xs: Timed[]) => [...xs].sort((a, b) => a.wall - b.wall)[xs.length >> 1]!;
+  const [tRaw, tColumns, tDet, tCore] = times.map(median) as [Timed, Timed, Timed, Timed];
+  const inProcess = (what: string, t: Timed) => [
     'in process',
     what,
     formatRate(events / t.wall),

@@ -44,9 +44,9 @@ const ONSET = T0 + 40_000;
  */
 const measuring = (ts: number) => ts >= ONSET;
 /**
- * A second count from 10 s into the flood: a shard process's first seconds of flood also compile
- * the flood's code paths (never-seen names, the alert's filter), a cost each process pays once;
- * with K processes it is paid K times, and at a low rate it is a visible share of a shard's work.
+ * A second count from 10 s into the flood. Most of K > 1's excess over 1/K falls in the first
+ * seconds of flood — most likely each shard process compiling the flood's code paths (never-seen
+ * names, the alert's filter), a cost paid once per process, so K times with K processes.
  */
 const STEADY = ONSET + 10_000;
 
@@ -334,7 +334,7 @@ function main(): void {
         .join(' ')}.`,
       `Command: \`pnpm bench hot-zone\` (or \`node --require @swc-node/register services/detector/bench/hot-zone.bench.ts\`), BENCH_HOT_QPS=${qps}, BENCH_HOT_ROUNDS=${rounds}.`,
       '',
-      `One zone, ${queries.toLocaleString('en')} queries: 40 s of benign traffic (≈ 2,000 q/s), then a Mirai flood at ${qps.toLocaleString('en')} q/s for 40 s, then 20 s benign; ${alerts} alert messages from the two stages (in process, K = 4). Each shard is its own process, run one after another; CPU is process.cpuUsage from the flood's onset (the benign part warms each process up) around the stage's own work (decode its batches, the per-query pass, summaries as JSON, decisions applied), median of ${rounds} alternating rounds. The last-but-one column counts from 10 s into the flood: each shard process compiles the flood's code paths once, in its first seconds of it.`,
+      `One zone, ${queries.toLocaleString('en')} queries: 40 s of benign traffic (≈ 2,000 q/s), then a Mirai flood at ${qps.toLocaleString('en')} q/s for 40 s, then 20 s benign; ${alerts} alert messages from the two stages (in process, K = 4). Each shard is its own process, run one after another; CPU is process.cpuUsage from the flood's onset (the benign part warms each process up) around the stage's own work (decode its batches, the per-query pass, summaries as JSON, decisions applied), median of ${rounds} alternating rounds. The last-but-one column counts from 10 s into the flood, after what is most likely each shard process compiling the flood's code paths (paid once per process).`,
       '',
       markdownTable(
         [
