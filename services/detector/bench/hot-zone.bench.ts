@@ -24,6 +24,7 @@ import {
 } from '@sluice/contracts';
 import { machineLine, markdownTable } from '@sluice/testing';
 import { simulate, zoneName, type ScenarioSpec } from '@sluice/traffic-sim';
+import { bootWarmUp } from '../src/core/boot-warm-up';
 import { DetectorCore } from '../src/core/detector-core';
 import { withDefaults } from '../src/core/settings';
 import { MergeStage } from '../src/core/shard/merge-stage';
@@ -44,14 +45,16 @@ const ONSET = T0 + 40_000;
  */
 const measuring = (ts: number) => ts >= ONSET;
 /**
- * A second count from 10 s into the flood. Most of K > 1's excess over 1/K falls in the first
- * seconds of flood — most likely each shard process compiling the flood's code paths (never-seen
- * names, the alert's filter), a cost paid once per process, so K times with K processes.
+ * A second count from 10 s into the flood. Without the boot warm-up (BENCH_HOT_BOOT_WARM_UP=0),
+ * most of K > 1's excess over 1/K falls in the first seconds of flood: each shard process
+ * compiling the flood's code paths, a cost paid once per process, so K times with K processes.
  */
 const STEADY = ONSET + 10_000;
 
 interface Measured {
   cpuMs: number;
+  /** The boot warm-up's CPU, before the measured part (0 when BENCH_HOT_BOOT_WARM_UP=0). */
+  bootCpuMs: number;
   /** From STEADY on (shards only). */
   steadyCpuMs?: number;
   queries: number;
@@ -80,8 +83,16 @@ function frame(events: QueryEvent[]): Buffer {
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
+/**
+ * As the detector does at boot (DETECTOR_BOOT_WARM_UP, on by default): a synthetic flood through
+ * throwaway instances, so the flood's code is compiled before the process consumes.
+ */
+const BOOT_WARM_UP = process.env.BENCH_HOT_BOOT_WARM_UP !== '0';
+const boot = (shards: boolean) => (BOOT_WARM_UP ? bootWarmUp(settings, { shards }).cpuMs : 0);
+
 /** Child: one shard stage over its own queries, decisions replayed from the log. */
 function shardChild(dir: string, k: number, shard: number, origin: number): Measured {
+  const bootCpuMs = boot(true);
   const frames = readFrames(join(dir, `k${k}-s${shard}.bin`));
   const decisions = new Map<number, string>();
   for (const line of readFileSync(join(dir, 'decisions.jsonl'), 'utf8').split('\n'))
@@ -119,6 +130,7 @@ function shardChild(dir: string, k: number, shard: number, origin: number): Meas
   close(Infinity);
   return {
     cpuMs: cpuMs(process.cpuUsage(start!)),
+    bootCpuMs,
     steadyCpuMs: cpuMs(process.cpuUsage(steady!)),
     queries,
     ticks,
@@ -129,6 +141,7 @@ function shardChild(dir: string, k: number, shard: number, origin: number): Meas
 
 /** Child: the merge stage over the K = 4 shards' recorded summaries. */
 function mergeChild(dir: string, origin: number): Measured {
+  const bootCpuMs = boot(true);
   const lines = readFileSync(join(dir, 'summaries-k4.jsonl'), 'utf8').split('\n').filter(Boolean);
   const merge = new MergeStage(HOT, 4, settings, origin);
   let ticks = 0;
@@ -148,11 +161,12 @@ function mergeChild(dir: string, origin: number): Measured {
       if (start !== null) ticks++;
     }
   }
-  return { cpuMs: cpuMs(process.cpuUsage(start!)), queries: 0, ticks, bytesOut, alerts };
+  return { cpuMs: cpuMs(process.cpuUsage(start!)), bootCpuMs, queries: 0, ticks, bytesOut, alerts };
 }
 
 /** Child: today's single-instance detector over the same queries. */
 function coreChild(dir: string): Measured {
+  const bootCpuMs = boot(false);
   const frames = readFrames(join(dir, 'k1-s0.bin'));
   const core = new DetectorCore();
   const columns = new QueryColumns();
@@ -167,7 +181,14 @@ function coreChild(dir: string): Measured {
     if (start !== null) queries += columns.count;
   }
   alerts += core.drain(0, 60_000).alerts.length;
-  return { cpuMs: cpuMs(process.cpuUsage(start!)), queries, ticks: 0, bytesOut: 0, alerts };
+  return {
+    cpuMs: cpuMs(process.cpuUsage(start!)),
+    bootCpuMs,
+    queries,
+    ticks: 0,
+    bytesOut: 0,
+    alerts,
+  };
 }
 
 function child(args: string[]): Measured {
@@ -276,6 +297,7 @@ function main(): void {
     const { origin, queries, alerts } = prepare(dir, qps);
     const shardCpu = new Map<number, number[][]>(SPLITS.map((k) => [k, []]));
     const steadyCpu = new Map<number, number[][]>(SPLITS.map((k) => [k, []]));
+    const bootCpu: number[] = [];
     const mergeCpu: number[] = [];
     const coreCpu: number[] = [];
     let mergeRun: Measured | null = null;
@@ -292,6 +314,7 @@ function main(): void {
         for (let i = 0; i < k; i++) {
           const m = child(['shard', dir, String(k), String(i), String(origin)]);
           perShard.push(m.cpuMs);
+          bootCpu.push(m.bootCpuMs);
           perShardSteady.push(m.steadyCpuMs!);
           b += m.bytesOut;
           ticks.set(k, m.ticks);
@@ -334,7 +357,11 @@ function main(): void {
         .join(' ')}.`,
       `Command: \`pnpm bench hot-zone\` (or \`node --require @swc-node/register services/detector/bench/hot-zone.bench.ts\`), BENCH_HOT_QPS=${qps}, BENCH_HOT_ROUNDS=${rounds}.`,
       '',
-      `One zone, ${queries.toLocaleString('en')} queries: 40 s of benign traffic (≈ 2,000 q/s), then a Mirai flood at ${qps.toLocaleString('en')} q/s for 40 s, then 20 s benign; ${alerts} alert messages from the two stages (in process, K = 4). Each shard is its own process, run one after another; CPU is process.cpuUsage from the flood's onset (the benign part warms each process up) around the stage's own work (decode its batches, the per-query pass, summaries as JSON, decisions applied), median of ${rounds} alternating rounds. The last-but-one column counts from 10 s into the flood, after what is most likely each shard process compiling the flood's code paths (paid once per process).`,
+      `One zone, ${queries.toLocaleString('en')} queries: 40 s of benign traffic (≈ 2,000 q/s), then a Mirai flood at ${qps.toLocaleString('en')} q/s for 40 s, then 20 s benign; ${alerts} alert messages from the two stages (in process, K = 4). Each shard is its own process, run one after another; CPU is process.cpuUsage from the flood's onset (the benign part warms each process up) around the stage's own work (decode its batches, the per-query pass, summaries as JSON, decisions applied), median of ${rounds} alternating rounds. ${
+        BOOT_WARM_UP
+          ? `Each process first runs the detector's boot warm-up (DETECTOR_BOOT_WARM_UP: a synthetic flood through throwaway instances, so the flood's code is compiled before it consumes): ${fmt(median(bootCpu))} CPU s at boot (median over the shard processes), not counted above, as it is paid before the process consumes.`
+          : "Without the boot warm-up (BENCH_HOT_BOOT_WARM_UP=0): each shard process compiles the flood's code paths in its first seconds of flood."
+      } The last-but-one column counts from 10 s into the flood, after those first seconds.`,
       '',
       markdownTable(
         [

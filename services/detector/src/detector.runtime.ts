@@ -12,6 +12,7 @@ import { createRedis, RedisHealth, type Redis } from '@sluice/redis';
 import { type ServiceLog } from '@sluice/service-kit';
 import { type Registry } from 'prom-client';
 import { settingsFrom, type DetectorConfig } from './config/detector.config';
+import { bootWarmUp } from './core/boot-warm-up';
 import { DetectorPipeline } from './detector.pipeline';
 import { HotMergeRuntime } from './hot-zone/hot-merge.runtime';
 import { HotShardRuntime } from './hot-zone/hot-shard.runtime';
@@ -148,6 +149,7 @@ export class DetectorRuntime {
 
   async start(): Promise<void> {
     const c = this.config;
+    if (c.DETECTOR_BOOT_WARM_UP) this.warmUp();
     if (this.redis && this.redisHealth) {
       await this.redis.connect();
       this.redisHealth.start();
@@ -173,6 +175,18 @@ export class DetectorRuntime {
       { topic: c.DETECTOR_QUERIES_TOPIC, group: c.DETECTOR_GROUP_ID },
       'detector consuming',
     );
+  }
+
+  /** Before consuming: the first real flood then meets compiled code (core/boot-warm-up.ts). */
+  private warmUp(): void {
+    const r = bootWarmUp(settingsFrom(this.config), { shards: this.hot !== null });
+    const cold = r.alerts.detector === 0 || (this.hot !== null && r.alerts.shardStage === 0);
+    if (cold)
+      this.hooks.log.warn(
+        { ...r },
+        'boot warm-up: the synthetic flood raised no alert under these settings; the flood code paths compile during the first real one',
+      );
+    else this.hooks.log.info({ ...r }, 'boot warm-up: synthetic flood scored');
   }
 
   /** Final checkpoints and output flush (the pipeline's stop), then Redis. */

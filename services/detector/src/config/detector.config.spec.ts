@@ -24,6 +24,7 @@ describe('detector config', () => {
         DETECTOR_SENSITIVITY: 'example.com=fast',
         DETECTOR_Z_START: '-1',
         DETECTOR_MAX_TRACKED_RESOLVERS: '0',
+        DETECTOR_BOOT_WARM_UP: 'maybe',
       });
     } catch (e) {
       error = e;
@@ -32,6 +33,14 @@ describe('detector config', () => {
     expect((error as Error).message).toMatch(/DETECTOR_SENSITIVITY/);
     expect((error as Error).message).toMatch(/DETECTOR_Z_START/);
     expect((error as Error).message).toMatch(/DETECTOR_MAX_TRACKED_RESOLVERS/);
+    expect((error as Error).message).toMatch(/DETECTOR_BOOT_WARM_UP/);
+  });
+
+  it('warms up at boot unless told not to', () => {
+    expect(loadDetectorConfig({}).DETECTOR_BOOT_WARM_UP).toBe(true);
+    expect(loadDetectorConfig({ DETECTOR_BOOT_WARM_UP: 'false' }).DETECTOR_BOOT_WARM_UP).toBe(
+      false,
+    );
   });
 
   it('reads hot zones as zone:K and stops on a bad one, naming DETECTOR_HOT_ZONES', () => {

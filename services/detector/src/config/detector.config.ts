@@ -78,6 +78,11 @@ export const detectorConfigSchema = z
     /** Redis checkpoint of each partition's state, at most this often (wall clock). 0 = every batch. */
     DETECTOR_CHECKPOINT_INTERVAL_MS: nonNegativeInt().default(5000),
     DETECTOR_CHECKPOINT: env.bool().default(true),
+    /**
+     * Score a short synthetic flood at boot (~1 s) so the first real one meets compiled code
+     * (core/boot-warm-up.ts).
+     */
+    DETECTOR_BOOT_WARM_UP: env.bool().default(true),
     DETECTOR_ALLOWED_LATENESS_MS: nonNegativeInt().default(defaultSettings.allowedLatenessMs),
     DETECTOR_IDLE_ADVANCE_MS: env.positiveInt().default(defaultSettings.idleAdvanceMs),
     /** Forget a zone after this much silence (event time): memory follows live zones. */
