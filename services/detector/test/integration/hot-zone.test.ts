@@ -201,10 +201,23 @@ describe('a hot zone over 2 shard consumers and 1 merge consumer', () => {
       DETECTOR_SHARD_SUMMARIES_TOPIC: uniqueName('svc-summaries'),
       DETECTOR_SHARD_DECISIONS_TOPIC: uniqueName('svc-decisions'),
     });
-    const runtime = new DetectorRuntime(config, { log: createServiceLogger('detector', 'warn') });
+    const base = createServiceLogger('detector', 'warn');
+    const warmUps: { alerts: { detector: number; shardStage: number } }[] = [];
+    const log: typeof base = {
+      ...base,
+      info: (o, m) => {
+        if (m.startsWith('boot warm-up')) warmUps.push(o as (typeof warmUps)[number]);
+        base.info(o, m);
+      },
+    };
+    const runtime = new DetectorRuntime(config, { log });
     await runtime.start();
     stops.push(() => runtime.stop());
     expect(runtime.hot).not.toBeNull();
+    // The boot warm-up ran before consuming, through both paths (hot zones are configured).
+    expect(warmUps).toHaveLength(1);
+    expect(warmUps[0]!.alerts.detector).toBeGreaterThan(0);
+    expect(warmUps[0]!.alerts.shardStage).toBeGreaterThan(0);
     await waitFor(() => (runtime.consuming ? true : undefined), 60_000, 'the detector consuming');
     const seen = await collectMessages(kafka, alerts, alertSchema);
     stops.push(() => seen.consumer.disconnect());
