@@ -4,10 +4,13 @@ import { HyperLogLog } from '../hyperloglog';
 import { labelFeatures, NgramModel, scoreSubnameBytes } from '../label-score';
 import { SeenFilter } from '../seen-filter';
 import { type DetectorSettings } from '../settings';
-import { SpaceSaving, type HeavyHitter } from '../space-saving';
+import { ResolverCounts } from '../resolver-counts';
+import { ResolverIds } from '../resolver-ids';
+import { type HeavyHitter } from '../space-saving';
 import { Tick, tickToJson } from '../tick';
 import { ROW_EDNS, ROW_RD, TickRows, TickRowsPool, type PendingRow } from '../tick-rows';
 import { countAnswer, ZoneAllowlist } from '../zone-allowlist';
+import { ZoneDetector } from '../zone-detector';
 import { byHitsThenName, firstKnown, ZoneVocabulary } from '../zone-vocabulary';
 import { BottomK, byString } from './bottom-k';
 import { blockFilter, NameBlock, type BlockJson } from './name-block';
@@ -71,7 +74,18 @@ export class ShardStage {
   private model = new NgramModel();
   private alert: { alertId: string; onset: number } | null = null;
   private trainBelow = 2 ** 32;
-  private statsTop: SpaceSaving;
+  /**
+   * The zone's resolvers as small integers (as ZoneDetector's): rows carry an id, so the
+   * per-query counts below are array writes, not string-keyed lookups.
+   */
+  private readonly ids = new ResolverIds();
+  /** The decoded batch whose dictionary `ids` last mapped (each decode makes a new one). */
+  private dictionary: readonly string[] | null = null;
+  private batchSeq = 0;
+  /** The stats window's queries per resolver, exact. */
+  private stats: ResolverCounts;
+  /** This tick's never-seen queries per resolver (the alert's top resolvers). */
+  private neverSeen: ResolverCounts;
   private offenders: ShardOffenders;
   private namesDue: ShardSummary['knownNames'] = null;
   private readonly allowlist: ZoneAllowlist;
@@ -90,7 +104,8 @@ export class ShardStage {
     this.rowsPool = new TickRowsPool(zone);
     for (let b = 0; b < BLOCKS; b++)
       this.blocks.push(shardOfBlock(b, shards) === shard ? new NameBlock(s) : undefined);
-    this.statsTop = new SpaceSaving(s.topK);
+    this.stats = new ResolverCounts(s.maxTrackedResolvers);
+    this.neverSeen = new ResolverCounts(s.maxTrackedResolvers);
     this.offenders = new ShardOffenders(s);
     this.allowlist = new ZoneAllowlist(s.allowlist, zone);
   }
@@ -101,13 +116,21 @@ export class ShardStage {
    */
   buffer(e: QueryEvent, at = e.ts): void {
     if (e.ts > this.maxTs) this.maxTs = e.ts;
-    this.rowsFor(at).pushEvent(e);
+    const rows = this.rowsFor(at);
+    rows.pushEvent(e);
+    rows.rid[rows.n - 1] = this.ids.id(e.resolver);
   }
 
   bufferColumns(c: QueryColumns, i: number, at = c.ts[i]!): void {
     const ts = c.ts[i]!;
     if (ts > this.maxTs) this.maxTs = ts;
-    this.rowsFor(at).pushColumns(c, i);
+    const rows = this.rowsFor(at);
+    rows.pushColumns(c, i);
+    if (c.resolvers !== this.dictionary) {
+      this.dictionary = c.resolvers;
+      this.batchSeq = (this.batchSeq + 1) | 0;
+    }
+    rows.rid[rows.n - 1] = this.ids.ofColumns(c, i, this.batchSeq);
   }
 
   private rowsFor(ts: number): TickRows {
@@ -159,12 +182,31 @@ export class ShardStage {
     const start = this.nextTick;
     const rows = this.pending.get(start);
     if (rows) this.pending.delete(start);
+    if (this.ids.size > 2 * (ZoneDetector.resolverSlack + this.stats.size))
+      this.compactResolvers(rows);
     const summary = this.score(start, rows);
     if (rows) this.rowsPool.give(rows);
     this.closedAny = true;
     this.nextTick = start + s.tickMs;
     return summary;
   }
+
+  /**
+   * The id table outgrew the stats window (resolvers come and go): start it afresh with the
+   * resolvers still held — the window's and every buffered row's, `closing` included.
+   */
+  private compactResolvers(closing: TickRows | undefined): void {
+    ShardStage.resolverCompactions++;
+    const names = this.ids.names.slice();
+    this.ids.reset();
+    const id = (name: string) => this.ids.id(name);
+    this.stats.reidentify(names, id);
+    for (const rows of closing ? [closing, ...this.pending.values()] : this.pending.values())
+      for (let i = 0; i < rows.n; i++) rows.rid[i] = id(names[rows.rid[i]!]!);
+  }
+
+  /** Compactions of any stage's id table (tests). */
+  static resolverCompactions = 0;
 
   /** The merge stage's verdict on the last closed tick. */
   applyDecision(d: MergeDecision): void {
@@ -215,7 +257,6 @@ export class ShardStage {
     const samples = new BottomK<SampleRow>(s.sampleNames, bySample);
     const alerting = this.alert !== null;
     const train = new BottomK<TrainRow>(alerting ? 0 : s.trainPerTick, byTrain);
-    const nsTop = new SpaceSaving(s.topK);
     const establishedBefore = start - s.surgeEstablishTicks * s.tickMs;
     const model = this.model;
     const n = rows?.n ?? 0;
@@ -226,6 +267,7 @@ export class ShardStage {
       const from = r.subStart[i]!;
       const to = r.subEnd[i]!;
       const resolver = r.resolver[i]!;
+      const rid = r.rid[i]!;
       hash2Bytes(b!, from, to, scratch);
       const h1 = scratch.h1;
       const h2 = scratch.h2;
@@ -237,7 +279,7 @@ export class ShardStage {
         );
       if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision);
       t.hll.add(h1);
-      this.statsTop.add(resolver);
+      this.stats.add(rid);
       const rcode = r.rcode[i]!;
       if (rcode >= 0) {
         t.rc++;
@@ -309,7 +351,7 @@ export class ShardStage {
           random,
         );
         if (samples.admits(h1)) samples.offer([h1, r.ts[i]!, resolver, r.qname(i)]);
-        nsTop.add(resolver);
+        this.neverSeen.add(rid);
       }
       this.offenders.count(r, i, resolver, !seen);
     }
@@ -335,9 +377,11 @@ export class ShardStage {
     const tickIndex = Math.floor(start / s.tickMs);
     let statsTop: HeavyHitter[] | null = null;
     if ((tickIndex + 1) % s.statsEveryTicks === 0) {
-      statsTop = this.statsTop.top(s.topK);
-      this.statsTop.clear();
+      statsTop = this.stats.top(s.topK, this.ids.names);
+      this.stats.clear();
     }
+    const nsTop = this.neverSeen.top(NS_TOP, this.ids.names);
+    this.neverSeen.clear();
     this.offenders.closeTick(start);
     const blockFloats: ShardSummary['floats'] = [];
     for (let k = 0; k < BLOCKS; k++) {
@@ -358,7 +402,7 @@ export class ShardStage {
       freshHll: t.freshHll ? t.freshHll.toJSON() : null,
       fp: t.fp.toJSON(),
       samples: samples.take(),
-      nsTop: nsTop.top(NS_TOP),
+      nsTop,
       repeat: [sampled, repeated],
       vocabularyVersion,
       train: train.take(),
@@ -393,7 +437,7 @@ export class ShardStage {
       model: this.model.toJSON(),
       alert: this.alert,
       trainBelow: this.trainBelow,
-      statsTop: this.statsTop.toJSON(),
+      statsTop: this.stats.list(this.ids.names),
       ...this.offenders.toJSON(),
       namesDue: this.namesDue,
     };
@@ -406,14 +450,18 @@ export class ShardStage {
     z.decidedThrough = j.decidedThrough;
     for (const [tick, stored] of j.pending) {
       const rows = new TickRows(j.zone);
-      for (const row of stored) rows.pushJSON(row);
+      for (const row of stored) {
+        rows.pushJSON(row);
+        rows.rid[rows.n - 1] = z.ids.id(row[1]);
+      }
       z.pending.set(tick, rows);
     }
     for (const [i, b] of j.blocks) z.blocks[i] = NameBlock.fromJSON(s, b);
     z.model = NgramModel.fromJSON(j.model);
     z.alert = j.alert;
     z.trainBelow = j.trainBelow;
-    z.statsTop = SpaceSaving.fromJSON(s.topK, j.statsTop);
+    // Exact counts (a space-saving summary's, in checkpoints written before: upper bounds).
+    for (const h of j.statsTop) z.stats.add(z.ids.id(h.key), h.count);
     z.offenders = ShardOffenders.fromJSON(s, j);
     z.namesDue = j.namesDue;
     return z;
