@@ -1,6 +1,7 @@
 import { type Evidence } from '@sluice/contracts';
 import { round } from './fingerprint';
 import { type DetectorSettings } from './settings';
+import { ResolverCounts } from './resolver-counts';
 import { ResolverIds } from './resolver-ids';
 import { type HeavyHitter } from './space-saving';
 import { sumTicks, tickFromJson, tickToJson, type Tick, type TickJson } from './tick';
@@ -31,14 +32,11 @@ export class ZoneWindows {
   private statsStart: number | null = null;
   private statsTicks: Tick[] = [];
   /**
-   * The stats window's queries by resolver id (0: not counted yet), and the ids in the order they
-   * came: exact counts, one array write per query. A space-saving top (k = 64) cost a heap sift
-   * per query and a replacement per query from a flood's thousands of resolvers (~8 % of the
-   * detector); its counts were upper bounds. Bounded like the offender window, by
-   * maxTrackedResolvers ids per window (a resolver first seen past that is not ranked).
+   * The stats window's queries per resolver, exact (a space-saving top cost ~8 % of the
+   * detector, and its counts were upper bounds). Bounded like the offender window, by
+   * maxTrackedResolvers per window (a resolver first seen past that is not ranked).
    */
-  private statsCount = new Int32Array(64);
-  private statsIds: number[] = [];
+  private readonly statsCounts: ResolverCounts;
   private statsHadAlert: string | null = null;
   private offStart: number | null = null;
   /**
@@ -56,7 +54,9 @@ export class ZoneWindows {
     private readonly zone: string,
     private readonly s: DetectorSettings,
     readonly ids: ResolverIds = new ResolverIds(),
-  ) {}
+  ) {
+    this.statsCounts = new ResolverCounts(s.maxTrackedResolvers);
+  }
 
   /** Nothing held: no open stats window, no offenders counted. */
   get idle(): boolean {
@@ -65,18 +65,12 @@ export class ZoneWindows {
 
   /** Resolvers the windows hold (ids in use). */
   get tracked(): number {
-    return this.statsIds.length + this.offenderIds.length;
+    return this.statsCounts.size + this.offenderIds.length;
   }
 
   /** One query's resolver (its id), for the stats window's top resolvers. */
   seenResolver(id: number): void {
-    if (id >= this.statsCount.length) this.statsCount = widened(this.statsCount, id);
-    const count = this.statsCount[id]!;
-    if (count === 0) {
-      if (this.statsIds.length >= this.s.maxTrackedResolvers) return;
-      this.statsIds.push(id);
-    }
-    this.statsCount[id] = count + 1;
+    this.statsCounts.add(id);
   }
 
   /**
@@ -122,27 +116,6 @@ export class ZoneWindows {
     this.offAttack = widened(this.offAttack, id);
   }
 
-  /** Count a resolver in the stats window (a checkpoint's or a compaction's). */
-  private countStats(id: number, count: number): void {
-    if (id >= this.statsCount.length) this.statsCount = widened(this.statsCount, id);
-    if (this.statsCount[id] === 0) this.statsIds.push(id);
-    this.statsCount[id]! += count;
-  }
-
-  private clearStats(): void {
-    for (const id of this.statsIds) this.statsCount[id] = 0;
-    this.statsIds = [];
-  }
-
-  /** The stats window's counts by name, in the order the resolvers came. */
-  private statsList(): HeavyHitter[] {
-    return this.statsIds.map((id) => ({
-      key: this.ids.names[id]!,
-      count: this.statsCount[id]!,
-      error: 0,
-    }));
-  }
-
   private track(id: number, c: OffenderCount): void {
     if (id >= this.offTotal.length) this.widenOffenders(id);
     this.offTotal[id] = c.total;
@@ -168,35 +141,11 @@ export class ZoneWindows {
    * new ids out, same order — the counters and their tie-breaks are untouched.
    */
   reidentify(names: readonly string[]): void {
-    const stats = this.statsIds.map((id) => [names[id]!, this.statsCount[id]!] as const);
+    this.statsCounts.reidentify(names, (name) => this.ids.id(name));
     const offenders = this.offenderIds.map((id) => [names[id]!, this.offenderCount(id)] as const);
-    this.clearStats();
     this.clearOffenders();
     this.offEvidence = [];
-    for (const [name, count] of stats) this.countStats(this.ids.id(name), count);
     for (const [name, c] of offenders) this.track(this.ids.id(name), c);
-  }
-
-  /**
-   * The stats window's n busiest resolvers, highest count first, ties by name: a pass that keeps
-   * the best n seen so far (a window may hold thousands of resolvers; n is 10).
-   */
-  private topByName(n: number): { resolver: string; count: number }[] {
-    const names = this.ids.names;
-    const counts = this.statsCount;
-    const best: number[] = [];
-    const before = (a: number, b: number) =>
-      counts[a]! > counts[b]! || (counts[a] === counts[b] && names[a]! < names[b]!);
-    for (const id of this.statsIds) {
-      if (best.length === n && !before(id, best[n - 1]!)) continue;
-      let at = best.length < n ? best.length : n - 1;
-      while (at > 0 && before(id, best[at - 1]!)) {
-        best[at] = best[at - 1]!;
-        at--;
-      }
-      best[at] = id;
-    }
-    return best.map((id) => ({ resolver: names[id]!, count: counts[id]! }));
   }
 
   /** An alert started: the open windows belong to it. */
@@ -239,7 +188,9 @@ export class ZoneWindows {
         randomShare: round(scored > 0 ? random / scored : 0),
         nxdomainShare: rc > 0 ? round(nx / rc) : null,
         failureShare: rcs > 0 ? round(fails / rcs) : null,
-        topResolvers: this.topByName(10),
+        topResolvers: this.statsCounts
+          .top(10, this.ids.names)
+          .map((h) => ({ resolver: h.key, count: h.count })),
         allowlistedQueries: allow,
         meanRandomScore: round(scored > 0 ? Math.min(1, scoreSum / scored) : 0),
         alertId: this.statsHadAlert,
@@ -247,7 +198,7 @@ export class ZoneWindows {
     }
     this.statsStart = null;
     this.statsTicks = [];
-    this.clearStats();
+    this.statsCounts.clear();
     this.statsHadAlert = alertId;
   }
 
@@ -290,7 +241,7 @@ export class ZoneWindows {
     return {
       statsStart: this.statsStart,
       statsTicks: this.statsTicks.map(tickToJson),
-      statsTop: this.statsList(),
+      statsTop: this.statsCounts.list(this.ids.names),
       statsHadAlert: this.statsHadAlert,
       offStart: this.offStart,
       offenders: this.offenderList(),
@@ -308,7 +259,7 @@ export class ZoneWindows {
     w.statsStart = j.statsStart;
     w.statsTicks = j.statsTicks.map(tickFromJson);
     // A checkpoint from the space-saving top holds its counters (upper bounds): taken as counts.
-    for (const h of j.statsTop) w.countStats(ids.id(h.key), h.count);
+    for (const h of j.statsTop) w.statsCounts.add(ids.id(h.key), h.count);
     w.statsHadAlert = j.statsHadAlert;
     w.offStart = j.offStart;
     for (const [resolver, c] of j.offenders) w.track(ids.id(resolver), c);
