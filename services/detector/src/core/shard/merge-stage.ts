@@ -331,7 +331,7 @@ export class MergeStage {
     );
     const windowEnd = t.start + s.tickMs;
     if (n > 0 || this.statsHadAlert !== null) {
-      // Top resolvers: the shards' space-saving tops added up (an approximation: see docs).
+      // Top resolvers: the shards' exact tops added up (at K > 1 an approximation: see docs).
       const top = new SpaceSaving(s.topK);
       for (const p of parts) for (const h of p.statsTop ?? []) top.add(h.key, h.count);
       const secs = (windowEnd - this.statsStart) / 1000;

@@ -3,7 +3,7 @@
  * one merge stage deciding. The claim held here: for K = 1, 2, 4 every output is the same —
  * alerts (every field: phase, onset, start and end ticks, severity, signals, rates, z-scores,
  * fingerprint, samples), zone stats, offender records and known names — except the top-resolver
- * lists, which are merged space-saving summaries (approximate by design; see docs/scaling.md).
+ * lists, which add up each shard's busiest resolvers (approximate at K > 1; see docs/scaling.md).
  * On the scenario traffic the two-stage detector also keeps the single-instance detector's
  * alert lifecycle (start and end ticks, severity) and meets the same targets.
  */
@@ -72,7 +72,7 @@ function run(core: Source, events: readonly QueryEvent[], batch = 1000): ZoneOut
 }
 
 /**
- * Each zone's outputs in order, without the merged space-saving top-resolver lists. (Zones
+ * Each zone's outputs in order, without the merged top-resolver lists. (Zones
  * interleave differently: a split zone closes a tick once all its shards' clocks passed it.)
  */
 function exact(o: ZoneOutput, keepTop = false): Record<string, unknown[]> {
