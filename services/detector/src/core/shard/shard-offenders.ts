@@ -35,15 +35,33 @@ export class ShardOffenders {
   private offClosed: { windowStart: number; windowEnd: number; off: Map<string, OffCount> } | null =
     null;
   private offDone: ShardSummary['offenders'] = null;
+  /**
+   * The open window's entries by the row's resolver id (its stage's ResolverIds): a cache of
+   * `off`, so a query costs an array read, not a string-keyed lookup. Emptied with the window
+   * and whenever the stage rebuilds its id table (`idsReset`).
+   */
+  private byId: (OffCount | undefined)[] = [];
 
   constructor(private readonly s: DetectorSettings) {}
 
+  /** The stage's id table was rebuilt: ids no longer name the same resolvers. */
+  idsReset(): void {
+    this.byId = [];
+  }
+
   /** Row i's query, with each resolver's earliest attack-like queries as evidence. */
   count(rows: TickRows, i: number, resolver: string, attackLike: boolean): void {
-    let c = this.off.get(resolver);
-    if (!c) {
-      if (this.off.size >= this.s.maxTrackedResolvers) return;
-      this.off.set(resolver, (c = { attack: 0, total: 0, evidence: [] }));
+    const id = rows.rid[i]!;
+    let c = this.byId[id];
+    if (c === undefined) {
+      c = this.off.get(resolver);
+      if (!c) {
+        if (this.off.size >= this.s.maxTrackedResolvers) return;
+        this.off.set(resolver, (c = { attack: 0, total: 0, evidence: [] }));
+      }
+      // Grown one by one: an array written far past its end turns into a slow dictionary.
+      while (this.byId.length <= id) this.byId.push(undefined);
+      this.byId[id] = c;
     }
     c.total++;
     if (!attackLike) return;
@@ -70,6 +88,7 @@ export class ShardOffenders {
       // Sent with the next tick, once the merge stage has said whether an alert owns it.
       this.offClosed = { windowStart: this.offStart, windowEnd: start + s.tickMs, off: this.off };
       this.off = new Map();
+      this.byId = [];
       this.offStart = null;
     }
   }

@@ -201,6 +201,7 @@ export class ShardStage {
     this.ids.reset();
     const id = (name: string) => this.ids.id(name);
     this.stats.reidentify(names, id);
+    this.offenders.idsReset();
     for (const rows of closing ? [closing, ...this.pending.values()] : this.pending.values())
       for (let i = 0; i < rows.n; i++) rows.rid[i] = id(names[rows.rid[i]!]!);
   }

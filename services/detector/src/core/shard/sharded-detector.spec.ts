@@ -182,6 +182,28 @@ describe('a hot zone over K shards', () => {
     TIMEOUT_MS,
   );
 
+  it(
+    'shards that rebuild their resolver id tables every tick publish the same outputs',
+    () => {
+      const c = CASES[2]![1];
+      const built = buildScenario(c, { withResponses: true });
+      const events = [...simulate(built.spec)];
+      const whole = run(sharded(2, c), events);
+      expect(whole.offenders.length).toBeGreaterThan(0);
+      const slack = ZoneDetector.resolverSlack;
+      const compactions = ShardStage.resolverCompactions;
+      ZoneDetector.resolverSlack = 0;
+      try {
+        const compacted = run(sharded(2, c), events);
+        expect(ShardStage.resolverCompactions - compactions).toBeGreaterThan(50);
+        expect(exact(compacted, true)).toEqual(exact(whole, true));
+      } finally {
+        ZoneDetector.resolverSlack = slack;
+      }
+    },
+    TIMEOUT_MS,
+  );
+
   it('a shard closes no tick before the decision on the one before, and a merge restored mid-tick completes it', () => {
     const s = withDefaults({});
     const zone = 'hot.example';
