@@ -5,6 +5,7 @@ import {
   type ScenarioSpec,
   type StreamKind,
 } from '@sluice/traffic-sim';
+import { statsRankingCase } from '../../test/stats-ranking';
 import { DetectorCore, type DetectorOutput } from './detector-core';
 import { type DetectorSettings } from './settings';
 import { ZoneDetector } from './zone-detector';
@@ -271,29 +272,11 @@ describe('DetectorCore windows and determinism', () => {
   });
 
   it('ranks the stats window resolvers by exact count, however many it holds, through a checkpoint and a compaction', () => {
-    // A second before: 3000 other resolvers, so the window's close finds the id table big enough
-    // to compact (resolverSlack lowered). Then 500 resolvers (a 64-counter space-saving top kept
-    // upper bounds here); the busiest arrive last, two of them tie (broken by name).
-    const from = (ts: number, resolver: string) => ({ ...ev(ts), resolver });
-    const before: QueryEvent[] = [];
-    for (let i = 0; i < 3000; i++)
-      before.push(from(T0 - 1000 + i / 3, `192.0.${i >> 8}.${i & 255}`));
-    const events: QueryEvent[] = [];
-    for (let i = 0; i < 500; i++) events.push(from(T0 + i, `198.51.${i >> 8}.${i & 255}`));
-    for (let i = 0; i < 12; i++) {
-      const busy = i < 2 ? 30 : 20 - i;
-      for (let k = 0; k < busy; k++)
-        events.push(from(T0 + 600 + i * 30 + k, `203.0.113.${20 - i}`));
-    }
+    const { before, events, expected } = statsRankingCase(T0, (ts, resolver) => ({
+      ...ev(ts),
+      resolver,
+    }));
     const settings = { statsEveryTicks: 1, offenderWindowTicks: 1, allowedLatenessMs: 0 };
-    const expected = [
-      { resolver: '203.0.113.19', count: 30 },
-      { resolver: '203.0.113.20', count: 30 },
-      ...[18, 17, 16, 15, 14, 13, 12, 11].map((n, i) => ({
-        resolver: `203.0.113.${n}`,
-        count: 18 - i,
-      })),
-    ];
     const window = (o: DetectorOutput) => o.zoneStats.find((z) => z.windowStart === T0)!;
     const whole = new DetectorCore(settings).process(0, [...before, ...events, ev(T0 + 1000)]);
     expect(window(whole).topResolvers).toEqual(expected);

@@ -16,6 +16,7 @@ import {
   judge,
   type AdversarialCase,
 } from '../../../test/adversarial-scenarios';
+import { statsRankingCase } from '../../../test/stats-ranking';
 import { DetectorCore } from '../detector-core';
 import { withDefaults } from '../settings';
 import { ZoneDetector } from '../zone-detector';
@@ -253,33 +254,14 @@ describe('a hot zone over K shards', () => {
   });
 
   it('K = 1: the stats window’s top resolvers are exact — the single detector’s — through a checkpoint and a compaction', () => {
-    // As detector-core.spec: 3000 resolvers a second before (the id table then compacts, with the
-    // slack lowered), 500 resolvers once each, then the busiest last, two of them tying. A
-    // space-saving top of 64 kept upper bounds here.
+    // The case detector-core.spec ranks, with names spread over the blocks.
     const zone = 'hot.example';
     const T = 1_700_000_000_000;
     const from = (ts: number, resolver: string, n: number) =>
       query(ts, zone, `h${n % 300}.${zone}`, resolver);
-    const before: QueryEvent[] = [];
-    for (let i = 0; i < 3000; i++)
-      before.push(from(T - 1000 + i / 3, `192.0.${i >> 8}.${i & 255}`, i));
-    const events: QueryEvent[] = [];
-    for (let i = 0; i < 500; i++) events.push(from(T + i, `198.51.${i >> 8}.${i & 255}`, i));
-    for (let i = 0; i < 12; i++) {
-      const busy = i < 2 ? 30 : 20 - i;
-      for (let k = 0; k < busy; k++)
-        events.push(from(T + 600 + i * 30 + k, `203.0.113.${20 - i}`, k));
-    }
+    const { before, events, expected } = statsRankingCase(T, from);
     const last = from(T + 1000, '192.0.2.1', 0);
     const settings = { statsEveryTicks: 1, offenderWindowTicks: 1, allowedLatenessMs: 0 };
-    const expected = [
-      { resolver: '203.0.113.19', count: 30 },
-      { resolver: '203.0.113.20', count: 30 },
-      ...[18, 17, 16, 15, 14, 13, 12, 11].map((n, i) => ({
-        resolver: `203.0.113.${n}`,
-        count: 18 - i,
-      })),
-    ];
     const window = (o: ZoneOutput) => o.zoneStats.find((z) => z.windowStart === T)!;
     const split = () => new ShardedDetector(settings, { shardsFor: () => 1, serialize: true });
     const whole = split().process(0, [...before, ...events, last]);
