@@ -1,4 +1,5 @@
 import { type QueryColumns } from '@sluice/contracts';
+import { type TickRows } from './tick-rows';
 
 /**
  * A zone's resolvers as small integers, for the per-query pass: its stats window's top resolvers
@@ -69,6 +70,17 @@ export class ResolverIds {
     this.slotSerial[to] = serial;
     this.slotId[to] = id;
     return id;
+  }
+
+  /**
+   * Compact: start afresh with only the resolvers still held. `held` re-ids what its owner keeps
+   * (names by old id in, new ids from this table), then every buffered row is re-id'd.
+   */
+  rebuild(rows: Iterable<TickRows>, held: (names: readonly string[]) => void): void {
+    const names = this.names.slice();
+    this.reset();
+    held(names);
+    for (const r of rows) for (let i = 0; i < r.n; i++) r.rid[i] = this.id(names[r.rid[i]!]!);
   }
 
   /** Forget every id (the caller re-ids what it still holds). */

@@ -183,11 +183,9 @@ export class ZoneDetector {
    */
   private compactResolvers(closing: TickRows): void {
     ZoneDetector.resolverCompactions++;
-    const names = this.ids.names.slice();
-    this.ids.reset();
-    this.windows.reidentify(names);
-    for (const rows of [closing, ...this.pending.values()])
-      for (let i = 0; i < rows.n; i++) rows.rid[i] = this.ids.id(names[rows.rid[i]!]!);
+    this.ids.rebuild([closing, ...this.pending.values()], (names) =>
+      this.windows.reidentify(names),
+    );
   }
 
   /** The zone's known names for the active alert (the zone guard's allow list). */

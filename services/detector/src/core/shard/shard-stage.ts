@@ -83,9 +83,9 @@ export class ShardStage {
   private dictionary: readonly string[] | null = null;
   private batchSeq = 0;
   /** The stats window's queries per resolver, exact. */
-  private stats: ResolverCounts;
+  private readonly stats: ResolverCounts;
   /** This tick's never-seen queries per resolver (the alert's top resolvers). */
-  private neverSeen: ResolverCounts;
+  private readonly neverSeen: ResolverCounts;
   private offenders: ShardOffenders;
   private namesDue: ShardSummary['knownNames'] = null;
   private readonly allowlist: ZoneAllowlist;
@@ -197,13 +197,11 @@ export class ShardStage {
    */
   private compactResolvers(closing: TickRows | undefined): void {
     ShardStage.resolverCompactions++;
-    const names = this.ids.names.slice();
-    this.ids.reset();
-    const id = (name: string) => this.ids.id(name);
-    this.stats.reidentify(names, id);
-    this.offenders.idsReset();
-    for (const rows of closing ? [closing, ...this.pending.values()] : this.pending.values())
-      for (let i = 0; i < rows.n; i++) rows.rid[i] = id(names[rows.rid[i]!]!);
+    const rows = closing ? [closing, ...this.pending.values()] : this.pending.values();
+    this.ids.rebuild(rows, (names) => {
+      this.stats.reidentify(names, (name) => this.ids.id(name));
+      this.offenders.idsReset();
+    });
   }
 
   /** Compactions of any stage's id table (tests). */
