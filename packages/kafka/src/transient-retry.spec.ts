@@ -55,7 +55,8 @@ describe('retryTransient', () => {
             ),
           );
         },
-        { timeoutMs: 30, intervalMs: 5 },
+        // A deadline a loaded box cannot pass before the first retry (30 ms did, once, in CI).
+        { timeoutMs: 500, intervalMs: 5 },
       ),
     ).rejects.toThrow('leadership election');
     expect(calls).toBeGreaterThan(1);
