@@ -1,20 +1,20 @@
 import { type Alert, type AlertSignal, type Evidence } from '@sluice/contracts';
 import { round, type FingerprintAcc, type FingerprintJson } from './fingerprint';
 import { type DetectorSettings } from './settings';
-import { type HeavyHitter, type SpaceSaving } from './space-saving';
+import { type HeavyHitter, type TopResolvers } from './space-saving';
 import { sumTicks, type Tick } from './tick';
 import { type ZoneBaseline } from './zone-baseline';
 import { type Evaluation } from './zone-evidence';
 
-/** An attack in progress on one zone. */
-export interface ActiveAlert {
+/** An attack in progress on one zone (`top`: its resolvers, keyed as its owner counts them). */
+export interface ActiveAlert<T extends TopResolvers = TopResolvers> {
   alertId: string;
   onset: number;
   lastUpdateAt: number;
   quietTicks: number;
   firstQuietTick: number;
   fp: FingerprintAcc;
-  top: SpaceSaving;
+  top: T;
   samples: string[];
   evidence: Evidence[];
   /** Vocabulary version last published for this alert (absent in older checkpoints). */

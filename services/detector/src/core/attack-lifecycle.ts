@@ -2,7 +2,7 @@ import { type Alert, type AlertSignal, type Evidence } from '@sluice/contracts';
 import { alertMessage, type ActiveAlert, type ActiveAlertJson } from './alert-message';
 import { FingerprintAcc } from './fingerprint';
 import { type DetectorSettings } from './settings';
-import { SpaceSaving } from './space-saving';
+import { type HeavyHitter, type TopResolvers } from './space-saving';
 import { type Tick, tickFromJson, tickToJson, type TickJson } from './tick';
 import { zoneAllowlisted } from './zone-allowlist';
 import { ZoneBaseline, type BaselineJson } from './zone-baseline';
@@ -30,6 +30,14 @@ export interface LifecycleStep {
   readonly namesDue: boolean;
 }
 
+/** How the lifecycle's owner keeps an alert's top resolvers (by name, or by its resolver ids). */
+export interface AlertTops<T extends TopResolvers> {
+  /** A starting alert's top: the open offender window's never-seen senders already in. */
+  start(): T;
+  /** The active alert's top from a checkpoint (by name, oldest first). */
+  restore(items: readonly HeavyHitter[]): T;
+}
+
 const NOTHING: LifecycleStep = { started: false, ended: false, namesDue: false };
 const STARTED: LifecycleStep = { started: true, ended: false, namesDue: true };
 const ENDED: LifecycleStep = { started: false, ended: true, namesDue: false };
@@ -43,13 +51,13 @@ const NAMES_DUE: LifecycleStep = { started: false, ended: false, namesDue: true 
  * what it needs from the names arrives with each tick (repeat share, vocabulary version) and
  * what the names must do comes back as a `LifecycleStep`.
  */
-export class AttackLifecycle {
+export class AttackLifecycle<T extends TopResolvers = TopResolvers> {
   private readonly ring: Tick[] = [];
   private ticksClosed = 0;
   private candidateSince: number | null = null;
   /** Consecutive ticks above the cold-zone floors (only counted while in warm-up). */
   private coldRun = 0;
-  private alert: ActiveAlert | null = null;
+  private alert: ActiveAlert<T> | null = null;
   private baseline = new ZoneBaseline();
   readonly sensitivity: number;
   private readonly allowlistedZone: boolean;
@@ -57,14 +65,13 @@ export class AttackLifecycle {
   constructor(
     readonly zone: string,
     private readonly s: DetectorSettings,
-    /** Adds the open offender window's never-seen senders to a starting alert's top resolvers. */
-    private readonly seedTop: (top: SpaceSaving) => void,
+    private readonly tops: AlertTops<T>,
   ) {
     this.sensitivity = s.sensitivity[zone] ?? 1;
     this.allowlistedZone = zoneAllowlisted(s.allowlist, zone);
   }
 
-  get active(): ActiveAlert | null {
+  get active(): ActiveAlert<T> | null {
     return this.alert;
   }
 
@@ -237,7 +244,6 @@ export class AttackLifecycle {
       t.start - (s.longHorizonTicks - 1) * s.tickMs,
     );
     const fp = new FingerprintAcc();
-    const top = new SpaceSaving(s.topK);
     const samples: string[] = [];
     const evidence: Evidence[] = [];
     for (const r of this.ring) {
@@ -246,8 +252,8 @@ export class AttackLifecycle {
       for (const x of r.samples) if (samples.length < s.sampleNames) samples.push(x);
       for (const x of r.evidence) if (evidence.length < s.sampleNames) evidence.push(x);
     }
-    // Resolvers that carried the onset ticks' never-seen names.
-    this.seedTop(top);
+    // Seeded with the resolvers that carried the onset ticks' never-seen names.
+    const top = this.tops.start();
     this.alert = {
       alertId: `${this.zone}@${onset}`,
       onset,
@@ -293,13 +299,13 @@ export class AttackLifecycle {
     };
   }
 
-  static fromJSON(
+  static fromJSON<T extends TopResolvers>(
     zone: string,
     s: DetectorSettings,
     j: LifecycleJson,
-    seedTop: (top: SpaceSaving) => void,
-  ): AttackLifecycle {
-    const l = new AttackLifecycle(zone, s, seedTop);
+    tops: AlertTops<T>,
+  ): AttackLifecycle<T> {
+    const l = new AttackLifecycle(zone, s, tops);
     l.ring.push(...j.ring.map(tickFromJson));
     l.ticksClosed = j.ticksClosed;
     l.candidateSince = j.candidateSince;
@@ -308,7 +314,7 @@ export class AttackLifecycle {
       ? {
           ...j.active,
           fp: FingerprintAcc.fromJSON(j.active.fp),
-          top: SpaceSaving.fromJSON(s.topK, j.active.top),
+          top: tops.restore(j.active.top),
           signals: j.active.signals ?? ['never-seen'],
         }
       : null;

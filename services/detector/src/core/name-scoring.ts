@@ -1,9 +1,9 @@
 import { hash2Bytes, type Hash2 } from './hash';
 import { HyperLogLog } from './hyperloglog';
 import { labelFeatures, NgramModel, scoreSubnameBytes } from './label-score';
+import { type ResolverTop } from './resolver-top';
 import { SeenFilter, type SeenFilterJson } from './seen-filter';
 import { type DetectorSettings } from './settings';
-import { type SpaceSaving } from './space-saving';
 import { type Tick } from './tick';
 import { ROW_EDNS, ROW_RD, type TickRows } from './tick-rows';
 import { countAnswer, ZoneAllowlist } from './zone-allowlist';
@@ -69,7 +69,7 @@ export class NameScoring {
    * into the windows, never-seen senders into the alert's top resolvers (`alertTop`, null when
    * no alert is active). One loop: this is the detector's per-query cost.
    */
-  scoreTick(t: Tick, rows: TickRows, windows: ZoneWindows, alertTop: SpaceSaving | null): void {
+  scoreTick(t: Tick, rows: TickRows, windows: ZoneWindows, alertTop: ResolverTop | null): void {
     const s = this.s;
     const start = t.start;
     let trained = 0;
@@ -176,7 +176,7 @@ export class NameScoring {
           if (t.evidence.length < s.sampleNames)
             t.evidence.push({ ts: rows.ts[i]!, resolver, qname });
         }
-        alertTop?.add(resolver);
+        alertTop?.addId(rid);
       }
       const wantsEvidence = windows.countOffender(rid, !seen);
       if (wantsEvidence !== null)

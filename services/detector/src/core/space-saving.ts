@@ -77,41 +77,60 @@ export class SpaceSaving<K = string> {
     this.index.set(key, slot);
   }
 
-  private less(a: number, b: number): boolean {
-    const ca = this.counts[a]!;
-    const cb = this.counts[b]!;
-    return ca < cb || (ca === cb && this.ages[a]! < this.ages[b]!);
-  }
-
-  private swap(i: number, j: number): void {
-    const a = this.heap[i]!;
-    const b = this.heap[j]!;
-    this.heap[i] = b;
-    this.heap[j] = a;
-    this.at[b] = i;
-    this.at[a] = j;
-  }
+  // The sifts move a hole instead of swapping: the same comparisons along the same path, so the
+  // same heap, with one write per level. A flood from thousands of resolvers sinks a counter
+  // through every level on most queries (swapping and a call per comparison: ~40 % of an add).
 
   private up(i: number): void {
+    const heap = this.heap;
+    const counts = this.counts;
+    const ages = this.ages;
+    const moving = heap[i]!;
+    const c = counts[moving]!;
+    const g = ages[moving]!;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(this.heap[i]!, this.heap[parent]!)) return;
-      this.swap(i, parent);
+      const p = heap[parent]!;
+      const cp = counts[p]!;
+      if (!(c < cp || (c === cp && g < ages[p]!))) break;
+      heap[i] = p;
+      this.at[p] = i;
       i = parent;
     }
+    heap[i] = moving;
+    this.at[moving] = i;
   }
 
   private down(i: number): void {
+    const heap = this.heap;
+    const counts = this.counts;
+    const ages = this.ages;
+    const n = this.n;
+    const moving = heap[i]!;
+    const c = counts[moving]!;
+    const g = ages[moving]!;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= this.n) return;
-      const r = l + 1;
-      let least = l;
-      if (r < this.n && this.less(this.heap[r]!, this.heap[l]!)) least = r;
-      if (!this.less(this.heap[least]!, this.heap[i]!)) return;
-      this.swap(i, least);
-      i = least;
+      if (l >= n) break;
+      let least = heap[l]!;
+      let at = l;
+      if (l + 1 < n) {
+        const right = heap[l + 1]!;
+        const cr = counts[right]!;
+        const cl = counts[least]!;
+        if (cr < cl || (cr === cl && ages[right]! < ages[least]!)) {
+          least = right;
+          at = l + 1;
+        }
+      }
+      const cl = counts[least]!;
+      if (!(cl < c || (cl === c && ages[least]! < g))) break;
+      heap[i] = least;
+      this.at[least] = i;
+      i = at;
     }
+    heap[i] = moving;
+    this.at[moving] = i;
   }
 
   /** The counters, oldest first. */
@@ -133,6 +152,19 @@ export class SpaceSaving<K = string> {
 
   get size(): number {
     return this.n;
+  }
+
+  /**
+   * Every key mapped through `to` (its owner renumbered them: a zone's resolver ids after a
+   * compaction), counts, errors, ages and heap untouched: it counts on exactly as before.
+   */
+  rekey(to: (key: K) => K): void {
+    this.index.clear();
+    for (let slot = 0; slot < this.n; slot++) {
+      const key = to(this.keys[slot]!);
+      this.keys[slot] = key;
+      this.index.set(key, slot);
+    }
   }
 
   clear(): void {
@@ -161,6 +193,18 @@ export class SpaceSaving<K = string> {
     }
     return s;
   }
+}
+
+/**
+ * What an alert needs of its top resolvers, whatever keys them inside: the merge stage's
+ * SpaceSaving by name, the zone detector's ResolverTop by resolver id.
+ */
+export interface TopResolvers {
+  add(resolver: string, weight?: number): void;
+  /** Highest counts first, ties by name. */
+  top(n: number): HeavyHitter[];
+  /** The counters, oldest first, by name (a checkpoint). */
+  toJSON(): HeavyHitter[];
 }
 
 /** Highest count first, then key (top's order). */

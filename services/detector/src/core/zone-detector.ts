@@ -1,9 +1,9 @@
 import { type QueryColumns, type QueryEvent } from '@sluice/contracts';
-import { AttackLifecycle } from './attack-lifecycle';
+import { AttackLifecycle, type AlertTops } from './attack-lifecycle';
 import { NameScoring } from './name-scoring';
 import { ResolverIds } from './resolver-ids';
+import { ResolverTop } from './resolver-top';
 import { type DetectorSettings } from './settings';
-import { type SpaceSaving } from './space-saving';
 import { Tick } from './tick';
 import { NO_ROWS, TickRows, TickRowsPool } from './tick-rows';
 import { upgradeZoneSnapshot, type ZoneSnapshot, type ZoneSnapshotV3 } from './zone-checkpoint';
@@ -40,7 +40,7 @@ export class ZoneDetector {
   private readonly ids = new ResolverIds();
   private names: NameScoring;
   private windows: ZoneWindows;
-  private lifecycle: AttackLifecycle;
+  private lifecycle: AttackLifecycle<ResolverTop>;
 
   constructor(
     readonly zone: string,
@@ -49,12 +49,20 @@ export class ZoneDetector {
     this.rowsPool = new TickRowsPool(zone);
     this.names = new NameScoring(zone, s);
     this.windows = new ZoneWindows(zone, s, this.ids);
-    this.lifecycle = new AttackLifecycle(zone, s, this.seedTop);
+    this.lifecycle = new AttackLifecycle(zone, s, this.tops);
   }
 
-  /** A starting alert's top resolvers: the open offender window's never-seen senders. */
-  private readonly seedTop = (top: SpaceSaving): void => {
-    for (const [resolver, attack] of this.windows.attackers()) top.add(resolver, attack);
+  /**
+   * An alert's top resolvers, by this zone's resolver ids: seeded with the open offender
+   * window's never-seen senders.
+   */
+  private readonly tops: AlertTops<ResolverTop> = {
+    start: () => {
+      const top = ResolverTop.empty(this.s.topK, this.ids);
+      for (const [resolver, attack] of this.windows.attackers()) top.add(resolver, attack);
+      return top;
+    },
+    restore: (items) => ResolverTop.fromJSON(this.s.topK, items, this.ids),
   };
 
   get sensitivity(): number {
@@ -183,9 +191,10 @@ export class ZoneDetector {
    */
   private compactResolvers(closing: TickRows): void {
     ZoneDetector.resolverCompactions++;
-    this.ids.rebuild([closing, ...this.pending.values()], (names) =>
-      this.windows.reidentify(names),
-    );
+    this.ids.rebuild([closing, ...this.pending.values()], (names) => {
+      this.windows.reidentify(names);
+      this.lifecycle.active?.top.reidentify(names, (name) => this.ids.id(name));
+    });
   }
 
   /** The zone's known names for the active alert (the zone guard's allow list). */
@@ -235,7 +244,7 @@ export class ZoneDetector {
       }
       z.pending.set(tick, rows);
     }
-    z.lifecycle = AttackLifecycle.fromJSON(j.zone, s, j, z.seedTop);
+    z.lifecycle = AttackLifecycle.fromJSON(j.zone, s, j, z.tops);
     z.names = NameScoring.fromJSON(j.zone, s, j.names, z.lifecycle.active !== null);
     z.windows = ZoneWindows.fromJSON(j.zone, s, j.windows, z.ids);
     return z;

@@ -1,5 +1,5 @@
 import { type Evidence } from '@sluice/contracts';
-import { AttackLifecycle, type LifecycleJson } from '../attack-lifecycle';
+import { AttackLifecycle, type AlertTops, type LifecycleJson } from '../attack-lifecycle';
 import { FingerprintAcc, round } from '../fingerprint';
 import { HyperLogLog } from '../hyperloglog';
 import { NgramModel } from '../label-score';
@@ -83,12 +83,20 @@ export class MergeStage {
   ) {
     this.nextTick = origin;
     this.windowNsTop = new SpaceSaving(s.topK);
-    this.lifecycle = new AttackLifecycle(zone, s, this.seedTop);
+    this.lifecycle = new AttackLifecycle(zone, s, this.tops);
   }
 
-  /** The open window's never-seen senders (ZoneDetector reads its offender counts here). */
-  private readonly seedTop = (top: SpaceSaving): void => {
-    for (const h of this.windowNsTop.top(this.s.topK)) top.add(h.key, h.count);
+  /**
+   * An alert's top resolvers, by name: seeded with the open window's never-seen senders
+   * (ZoneDetector reads its offender counts there).
+   */
+  private readonly tops: AlertTops<SpaceSaving> = {
+    start: () => {
+      const top = new SpaceSaving(this.s.topK);
+      for (const h of this.windowNsTop.top(this.s.topK)) top.add(h.key, h.count);
+      return top;
+    },
+    restore: (items) => SpaceSaving.fromJSON(this.s.topK, items),
   };
 
   get sensitivity(): number {
@@ -408,7 +416,7 @@ export class MergeStage {
   static fromJSON(s: DetectorSettings, j: MergeSnapshot): MergeStage {
     const m = new MergeStage(j.zone, j.shards, s, j.nextTick);
     for (const w of j.waiting) m.waiting.set(w.tick * BLOCKS + w.shard, w);
-    m.lifecycle = AttackLifecycle.fromJSON(j.zone, s, j, m.seedTop);
+    m.lifecycle = AttackLifecycle.fromJSON(j.zone, s, j, m.tops);
     m.model = NgramModel.fromJSON(j.model);
     m.trainBelow = j.trainBelow;
     m.statsStart = j.statsStart;
