@@ -140,7 +140,8 @@ export function bootWarmUp(settings: DetectorSettings, o: { shards: boolean }): 
     const merge = new MergeStage(BOOT_WARM_UP_ZONE, 1, settings, origin);
     // The merge stage runs once a tick, not once a query: one pass of 82 ticks left it in V8's
     // slower tiers (hot-zone bench, 120 ticks at K = 4: 0.12–0.19 CPU s after one pass, 0.08–0.12
-    // after five). The summaries, kept as the wire carries them (JSON), go through more stages.
+    // after five). The summaries, kept as the wire carries them (JSON), go through more stages,
+    // whose decisions are serialised as the runtime publishes them.
     const summaries: string[] = [];
     const close = (watermark: number) => {
       while (stage.ready && stage.nextTick + settings.tickMs <= watermark) {
