@@ -160,15 +160,24 @@ describe('a hot zone over K shards', () => {
     TIMEOUT_MS,
   );
 
-  it(
-    'a checkpoint taken mid-flood and restored gives the outputs of an uninterrupted run',
-    () => {
+  /** A flood case, its events and an uninterrupted K = 2 run of them (made once, shared). */
+  let flood: { c: AdversarialCase; onset: number; events: QueryEvent[]; whole: ZoneOutput };
+  const floodRun = () => {
+    if (!flood) {
       const c = CASES[2]![1];
       const built = buildScenario(c, { withResponses: true });
       const events = [...simulate(built.spec)];
-      const whole = run(sharded(2, c), events);
+      flood = { c, onset: built.onset!, events, whole: run(sharded(2, c), events) };
+    }
+    return flood;
+  };
+
+  it(
+    'a checkpoint taken mid-flood and restored gives the outputs of an uninterrupted run',
+    () => {
+      const { c, onset, events, whole } = floodRun();
       // Cut in the middle of the attack, with ticks buffered and an alert open.
-      const cut = events.findIndex((e) => e.ts >= built.onset! + 10_000) + 137;
+      const cut = events.findIndex((e) => e.ts >= onset + 10_000) + 137;
       const first = sharded(2, c);
       const out = empty();
       for (let i = 0; i < cut; i += 1000)
@@ -186,10 +195,7 @@ describe('a hot zone over K shards', () => {
   it(
     'shards that rebuild their resolver id tables every tick publish the same outputs',
     () => {
-      const c = CASES[2]![1];
-      const built = buildScenario(c, { withResponses: true });
-      const events = [...simulate(built.spec)];
-      const whole = run(sharded(2, c), events);
+      const { c, events, whole } = floodRun();
       expect(whole.offenders.length).toBeGreaterThan(0);
       const slack = ZoneDetector.resolverSlack;
       const compactions = ShardStage.resolverCompactions;
