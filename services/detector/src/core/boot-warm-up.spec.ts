@@ -1,6 +1,6 @@
 import { type QueryEvent } from '@sluice/contracts';
 import { simulate, zoneName, type ScenarioSpec } from '@sluice/traffic-sim';
-import { bootWarmUp } from './boot-warm-up';
+import { BOOT_WARM_UP_ZONE, bootWarmUp, syntheticTraffic } from './boot-warm-up';
 import { DetectorCore } from './detector-core';
 import { withDefaults } from './settings';
 import { ShardedDetector } from './shard/sharded-detector';
@@ -55,4 +55,38 @@ describe('bootWarmUp', () => {
     bootWarmUp(settings, { shards: true });
     expect(JSON.stringify(settings)).toBe(before);
   }, 60_000);
+
+  // Each shape is a branch of the per-query pass: one the warm-up never ran throws the optimised
+  // code back to a slower tier at its first real occurrence (V8 --trace-deopt), and a shard
+  // process recompiled its per-query pass at a flood's onset when answers were all NOERROR.
+  it('carries the shapes real traffic has, in its benign part and in its flood', () => {
+    const seen = new Set<string>();
+    for (const e of syntheticTraffic()) {
+      // a flood name: 12 characters of Mirai's alphabet (no benign name is one)
+      const part = /^[a-w0-8]{12}\./.test(e.qname) ? 'flood' : 'any';
+      if (e.rcode === null) seen.add(`${part} unanswered`);
+      else if (e.rcode === 0) seen.add(e.ancount === 0 ? 'NODATA' : 'answered');
+      else seen.add(`${part} rcode ${e.rcode}`);
+      if (e.resolver.includes(':')) seen.add('IPv6 resolver');
+      if (e.transport === 'tcp') seen.add('TCP');
+      if (e.qname === BOOT_WARM_UP_ZONE) seen.add('apex');
+      else if (e.qname.slice(0, -BOOT_WARM_UP_ZONE.length - 1).includes('.')) seen.add('labels');
+      if (e.ednsSize === null) seen.add('no EDNS');
+    }
+    for (const shape of [
+      'answered',
+      'NODATA',
+      'any rcode 3',
+      'any rcode 2',
+      'any rcode 5',
+      'any unanswered',
+      'flood unanswered',
+      'IPv6 resolver',
+      'TCP',
+      'apex',
+      'labels',
+      'no EDNS',
+    ])
+      expect([...seen]).toContain(shape);
+  });
 });

@@ -59,35 +59,84 @@ function prng(seed: number): () => number {
   };
 }
 
+/**
+ * What a response says, in the proportions of real traffic: an optimised function that meets a
+ * case it never ran (a NODATA answer, a SERVFAIL, a query whose response was not seen) is thrown
+ * back to V8's slower tiers and compiled again — each recompile of the per-query pass costs
+ * ~40–60 ms of CPU, and a shard process paid it at a flood's onset (hot-zone bench, --trace-deopt)
+ * when the warm-up answered every benign query NOERROR with one record.
+ */
+function benignAnswer(
+  rand: () => number,
+  qtype: number,
+): { rcode: number | null; ancount: number | null } {
+  const r = rand();
+  if (r < 0.04) return { rcode: null, ancount: null };
+  if (r < 0.07) return { rcode: 3, ancount: 0 };
+  if (r < 0.075) return { rcode: 2, ancount: 0 };
+  if (r < 0.078) return { rcode: 5, ancount: 0 };
+  if (qtype !== 1 && r < 0.4) return { rcode: 0, ancount: 0 };
+  return { rcode: 0, ancount: 1 + Math.floor(rand() * 3) };
+}
+
+/** A flood's queries: mostly NXDOMAIN, some dropped or failed by the loaded nameserver. */
+function floodAnswer(rand: () => number): { rcode: number | null; ancount: number | null } {
+  const r = rand();
+  if (r < 0.1) return { rcode: null, ancount: null };
+  if (r < 0.13) return { rcode: 2, ancount: 0 };
+  return { rcode: 3, ancount: 0 };
+}
+
+const QTYPES = [1, 1, 1, 1, 28, 28, 15, 16, 65, 2];
+
 /** Benign names repeat from a small vocabulary; the flood asks 12 random characters, once each. */
-function* syntheticTraffic(): Generator<QueryEvent> {
+export function* syntheticTraffic(): Generator<QueryEvent> {
   const rand = prng(0x5eed);
   const pick = (n: number) => Math.floor(rand() * n);
-  const names = WORDS.flatMap((w) => [w, `${w}-${WORDS[pick(WORDS.length)]}`, `${w}${pick(20)}`]);
-  const resolver = (pool: number) => `198.18.${pick(pool) >> 8}.${pick(pool) & 255}`;
-  const event = (ts: number, qname: string, flood: boolean): QueryEvent => ({
-    ts,
-    resolver: flood ? resolver(4096) : resolver(256),
-    resolverPort: 1024 + pick(60000),
-    transport: 'udp',
-    qname: `${qname}.${BOOT_WARM_UP_ZONE}`,
-    qtype: flood || rand() < 0.7 ? 1 : 28,
-    qclass: 1,
-    rd: flood,
-    cd: false,
-    do: !flood,
-    ednsSize: flood ? null : 1232,
-    id: pick(65536),
-    zone: BOOT_WARM_UP_ZONE,
-    rcode: flood ? 3 : 0,
-    ancount: flood ? 0 : 1,
-  });
+  // One label or several (a name's labels are counted: a loop branch single labels never take).
+  const names = WORDS.flatMap((w) => [
+    w,
+    `${w}-${WORDS[pick(WORDS.length)]}`,
+    `${w}${pick(20)}`,
+    `${w}.${WORDS[pick(WORDS.length)]}`,
+  ]);
+  // Resolvers of both families (RFC 2544 and RFC 3849 documentation ranges).
+  const resolver = (pool: number) =>
+    rand() < 0.1
+      ? `2001:db8:${(pick(pool) >> 8).toString(16)}::${(pick(pool) & 255).toString(16)}`
+      : `198.18.${pick(pool) >> 8}.${pick(pool) & 255}`;
+  const event = (ts: number, qname: string, flood: boolean): QueryEvent => {
+    const qtype = flood ? (rand() < 0.9 ? 1 : 28) : QTYPES[pick(QTYPES.length)]!;
+    const edns = flood ? rand() < 0.2 : rand() < 0.9;
+    return {
+      ts,
+      resolver: flood ? resolver(4096) : resolver(256),
+      resolverPort: 1024 + pick(60000),
+      transport: !flood && rand() < 0.02 ? 'tcp' : 'udp',
+      // '' is the apex (SOA, NS, MX of the zone itself)
+      qname: qname === '' ? BOOT_WARM_UP_ZONE : `${qname}.${BOOT_WARM_UP_ZONE}`,
+      qtype,
+      qclass: 1,
+      rd: flood || rand() < 0.1,
+      cd: !flood && rand() < 0.05,
+      do: edns && rand() < 0.6,
+      ednsSize: edns ? (rand() < 0.8 ? 1232 : 4096) : null,
+      id: pick(65536),
+      zone: BOOT_WARM_UP_ZONE,
+      ...(flood ? floodAnswer(rand) : benignAnswer(rand, qtype)),
+    };
+  };
   let tick = 0;
   const phase = function* (ticks: number, qps: number, flood: boolean) {
     for (const end = tick + ticks; tick < end; tick++)
       for (let i = 0; i < qps; i++) {
         const ts = T0 + tick * 1000 + (i * 1000) / qps;
-        if (!flood) yield event(ts, names[Math.floor(names.length * rand() ** 2)]!, false);
+        if (!flood)
+          yield event(
+            ts,
+            rand() < 0.03 ? '' : names[Math.floor(names.length * rand() ** 2)]!,
+            false,
+          );
         else {
           let label = '';
           for (let c = 0; c < 12; c++) label += MIRAI[pick(MIRAI.length)];
