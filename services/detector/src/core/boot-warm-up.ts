@@ -60,11 +60,11 @@ function prng(seed: number): () => number {
 }
 
 /**
- * What a response says, in plausible proportions (not measured ones): an optimised function that meets a
- * case it never ran (a NODATA answer, a SERVFAIL, a query whose response was not seen) is thrown
- * back to V8's slower tiers and compiled again — each recompile of the per-query pass costs
- * ~40–60 ms of CPU, and a shard process paid it at a flood's onset (hot-zone bench, --trace-deopt)
- * when the warm-up answered every benign query NOERROR with one record.
+ * What a response says, in plausible proportions (not measured ones): an optimised function that
+ * meets a case it never ran (a NODATA answer, a SERVFAIL, a query whose response was not seen) is
+ * thrown back to V8's slower tiers and compiled again — each recompile of the per-query pass
+ * costs ~40–60 ms of CPU, and a shard process paid it at a flood's onset (hot-zone bench,
+ * --trace-deopt) when the warm-up answered every benign query NOERROR with one record.
  */
 function benignAnswer(
   rand: () => number,
