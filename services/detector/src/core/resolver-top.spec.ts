@@ -22,7 +22,7 @@ describe('ResolverTop', () => {
     let byId = ResolverTop.empty(k, ids);
     const list = senders(20_000, 7);
     byName.add('198.51.100.1', 5);
-    byId.add('198.51.100.1', 5);
+    byId.addId(ids.id('198.51.100.1'), 5);
     list.forEach((name, i) => {
       byName.add(name);
       byId.addId(ids.id(name));

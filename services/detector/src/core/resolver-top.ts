@@ -24,13 +24,9 @@ export class ResolverTop implements TopResolvers {
     return new ResolverTop(ids, SpaceSaving.fromJSON(k, byId, new IdIndex()));
   }
 
-  /** The pass's add: a row's resolver id. */
-  addId(id: number): void {
-    this.counters.add(id);
-  }
-
-  add(resolver: string, weight = 1): void {
-    this.counters.add(this.ids.id(resolver), weight);
+  /** The pass's add: a row's resolver id (and the onset's seed, with its count). */
+  addId(id: number, weight = 1): void {
+    this.counters.add(id, weight);
   }
 
   top(n: number): HeavyHitter[] {

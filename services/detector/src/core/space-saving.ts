@@ -114,16 +114,16 @@ export class SpaceSaving<K = string> {
       if (l >= n) break;
       let least = heap[l]!;
       let at = l;
+      let cl = counts[least]!;
       if (l + 1 < n) {
         const right = heap[l + 1]!;
         const cr = counts[right]!;
-        const cl = counts[least]!;
         if (cr < cl || (cr === cl && ages[right]! < ages[least]!)) {
           least = right;
           at = l + 1;
+          cl = cr;
         }
       }
-      const cl = counts[least]!;
       if (!(cl < c || (cl === c && ages[least]! < g))) break;
       heap[i] = least;
       this.at[least] = i;
@@ -196,11 +196,11 @@ export class SpaceSaving<K = string> {
 }
 
 /**
- * What an alert needs of its top resolvers, whatever keys them inside: the merge stage's
- * SpaceSaving by name, the zone detector's ResolverTop by resolver id.
+ * What an alert's messages and checkpoints read of its top resolvers, whatever keys them inside:
+ * the merge stage's SpaceSaving by name, the zone detector's ResolverTop by resolver id (each
+ * owner adds to its own kind).
  */
 export interface TopResolvers {
-  add(resolver: string, weight?: number): void;
   /** Highest counts first, ties by name. */
   top(n: number): HeavyHitter[];
   /** The counters, oldest first, by name (a checkpoint). */

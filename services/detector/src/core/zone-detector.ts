@@ -59,7 +59,7 @@ export class ZoneDetector {
   private readonly tops: AlertTops<ResolverTop> = {
     start: () => {
       const top = ResolverTop.empty(this.s.topK, this.ids);
-      for (const [resolver, attack] of this.windows.attackers()) top.add(resolver, attack);
+      for (const [id, attack] of this.windows.attackers()) top.addId(id, attack);
       return top;
     },
     restore: (items) => ResolverTop.fromJSON(this.s.topK, items, this.ids),

@@ -96,9 +96,15 @@ export class ZoneWindows {
     return evidence.length < 3 ? evidence : null;
   }
 
-  /** Resolvers with attack-like queries in the open offender window (an alert's onset). */
-  *attackers(): Generator<[string, number]> {
-    for (const [resolver, c] of this.offenderList()) if (c.attack > 0) yield [resolver, c.attack];
+  /**
+   * Resolvers (by id) with attack-like queries in the open offender window, in the order they
+   * came, and how many: an alert's onset seeds its top with them.
+   */
+  *attackers(): Generator<[id: number, attack: number]> {
+    for (const id of this.offenderIds) {
+      const attack = this.offAttack[id]!;
+      if (attack > 0) yield [id, attack];
+    }
   }
 
   /** The offender window's counts by name, in the order the resolvers came. */

@@ -59,7 +59,7 @@ export interface MergeResult {
 export class MergeStage {
   nextTick: number;
   private waiting = new Map<number, ShardSummary>();
-  private lifecycle: AttackLifecycle;
+  private lifecycle: AttackLifecycle<SpaceSaving>;
   /** The zone's name model, trained as the shards' copies are (the decision carries the names). */
   private model = new NgramModel();
   private trainBelow = 2 ** 32;
