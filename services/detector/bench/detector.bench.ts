@@ -264,7 +264,7 @@ async function throughput(): Promise<string> {
       rows,
     ),
     '',
-    `The ratio column compares each detector row with the raw decode loop measured in the same run on the same path. In process: the median of ${process.env.DETECTOR_BENCH_PASSES ?? 5} passes of each loop, alternating (wall clock), after ${Math.max(1, Number(process.env.DETECTOR_BENCH_WARMUP_PASSES ?? 3))} warm-up passes of each (DETECTOR_BENCH_WARMUP_PASSES; the cold row is the very first pass, before any). Queries per CPU-second divide by the process's user + system time in that pass, so V8's garbage-collector threads on the second core count against the loop: it is the per-core figure. Via Kafka, the same from the first batch (raw loop) or from start() (the pipeline: its group join is mostly waiting) to the last query.`,
+    `The ratio column compares each detector row with the raw decode loop measured in the same run on the same path. In process: the median of ${passes} passes of each loop, alternating (wall clock), after ${warmUps} warm-up passes of each (DETECTOR_BENCH_WARMUP_PASSES; the cold row is the very first pass, before any). Queries per CPU-second divide by the process's user + system time in that pass, so V8's garbage-collector threads on the second core count against the loop: it is the per-core figure. Via Kafka, the same from the first batch (raw loop) or from start() (the pipeline: its group join is mostly waiting) to the last query.`,
   ].join('\n');
 }
 
