@@ -15,7 +15,8 @@
  *
  *   pnpm bench e2e                 E2E_QUERIES=3000000 (default), E2E_PARTITIONS=6,
  *                                  E2E_LOADS=0.5,0.9, E2E_PROFILE=1 adds CPU profiles,
- *                                  E2E_CAPACITY=<q/s> skips the unpaced run (paced runs only)
+ *                                  E2E_CAPACITY=<q/s> skips the unpaced run (paced runs only),
+ *                                  E2E_NODE_FLAGS='--flag …' for every service and the replay
  *   E2E_QUERIES=400000 pnpm bench e2e     a quick run (~1 min)
  *   E2E_RENDER=.local/e2e/last-run.json   print the section again from a saved run
  *
@@ -57,6 +58,8 @@ const PARTITIONS = Number(process.env.E2E_PARTITIONS ?? 6);
 const LOADS = (process.env.E2E_LOADS ?? '0.5,0.9').split(',').filter(Boolean).map(Number);
 const PROFILE = process.env.E2E_PROFILE === '1';
 const FIXED_CAPACITY = process.env.E2E_CAPACITY ? Number(process.env.E2E_CAPACITY) : null;
+/** Extra Node flags for every service and the replay (A/Bs of flags NODE_OPTIONS refuses). */
+const NODE_FLAGS = (process.env.E2E_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WORK = join(ROOT, '.local', 'e2e');
@@ -420,7 +423,7 @@ async function runOnce(
         spawnDaemon(
           svc,
           process.execPath,
-          [...profArgs, join(ROOT, 'services', svc, 'dist', 'main.js')],
+          [...NODE_FLAGS, ...profArgs, join(ROOT, 'services', svc, 'dist', 'main.js')],
           {
             cwd: ROOT,
             env: {
@@ -480,6 +483,7 @@ async function runOnce(
     const floodsPath = join(WORK, `${run}.floods.json`);
     writeFileSync(floodsPath, JSON.stringify(capture.floods));
     const replayArgs = [
+      ...NODE_FLAGS,
       ...(PROFILE
         ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', 'ingest-replay.cpuprofile']
         : []),
@@ -757,7 +761,7 @@ function render(capture: Capture, runs: RunResult[]): string {
   );
   out.push('');
   out.push(
-    `Command: \`pnpm bench e2e\` (\`node --expose-gc --require @swc-node/register bench/e2e.bench.ts\`; E2E_QUERIES=${QUERIES}, E2E_PARTITIONS=${PARTITIONS}, E2E_LOADS=${LOADS.join(',')}${PROFILE ? ', E2E_PROFILE=1' : ''}). Every service is its own process (\`node services/<svc>/dist/main.js\`, shipped defaults, LOG_LEVEL=${process.env.E2E_LOG_LEVEL ?? 'info'}); the ingest is \`bench/e2e-replay.ts\` — the built ingest's openPublisher + replayFile, as \`sluice replay\` — in its own process. Real broker and Redis, shared with whatever else runs on the box; fresh topics (${PARTITIONS} partitions), groups, Redis prefix and processes per run.`,
+    `Command: \`pnpm bench e2e\` (\`node --expose-gc --require @swc-node/register bench/e2e.bench.ts\`; E2E_QUERIES=${QUERIES}, E2E_PARTITIONS=${PARTITIONS}, E2E_LOADS=${LOADS.join(',')}${PROFILE ? ', E2E_PROFILE=1' : ''}${NODE_FLAGS.length ? `, E2E_NODE_FLAGS='${NODE_FLAGS.join(' ')}'` : ''}). Every service is its own process (\`node services/<svc>/dist/main.js\`, shipped defaults, LOG_LEVEL=${process.env.E2E_LOG_LEVEL ?? 'info'}); the ingest is \`bench/e2e-replay.ts\` — the built ingest's openPublisher + replayFile, as \`sluice replay\` — in its own process. Real broker and Redis, shared with whatever else runs on the box; fresh topics (${PARTITIONS} partitions), groups, Redis prefix and processes per run.`,
   );
   out.push('');
   const flood0 = capture.floods[0]!;

@@ -68,13 +68,17 @@ describe('replayFile (chunks read into one reused buffer)', () => {
     return { records, reasons, sink };
   };
   /** The file replayed from disk, and the same bytes as one fresh chunk: the same output. */
-  async function expectSameAsOneChunk(bytes: Buffer, name: string, served: string[]) {
+  async function expectSameAsOneChunk(bytes: Buffer, name: string, served: string[], speed = 0) {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-replay-'));
     try {
       const path = join(dir, name);
       writeFileSync(path, bytes);
       const fromFile = collect();
-      const file = await replayFile(path, { sink: fromFile.sink, zones: new ZoneMapper(served) });
+      const file = await replayFile(path, {
+        sink: fromFile.sink,
+        zones: new ZoneMapper(served),
+        speed,
+      });
       const whole = collect();
       const stream = await replayStream(Readable.from([Buffer.from(bytes)]), name, {
         sink: whole.sink,
@@ -90,24 +94,36 @@ describe('replayFile (chunks read into one reused buffer)', () => {
     }
   }
 
-  it('a pcap of several chunks, records straddling their boundaries', async () => {
-    const spec = {
-      seed: 7,
-      startTime: 1_700_000_000_000,
-      durationMs: 6000,
-      zones: 5,
-      benignQps: 2500,
-      withResponses: true,
-    };
+  const simSpec = {
+    seed: 7,
+    startTime: 1_700_000_000_000,
+    durationMs: 6000,
+    zones: 5,
+    benignQps: 2500,
+    withResponses: true,
+  };
+  const simPcap = () => {
     const parts = [pcapHeader(1)];
-    for (const e of simulate(spec)) parts.push(...pcapRecords(e, { withResponses: true }));
-    const bytes = Buffer.concat(parts);
+    for (const e of simulate(simSpec)) parts.push(...pcapRecords(e, { withResponses: true }));
+    return Buffer.concat(parts);
+  };
+
+  it('a pcap of several chunks, records straddling their boundaries', async () => {
+    const bytes = simPcap();
     expect(bytes.length).toBeGreaterThan(3 * 1024 * 1024);
-    const summary = await expectSameAsOneChunk(bytes, 'sim.pcap', zonesOf(spec));
+    const summary = await expectSameAsOneChunk(bytes, 'sim.pcap', zonesOf(simSpec));
     expect(summary.records).toBeGreaterThan(14_000);
   });
 
-  it('an .fstrm file whose frames straddle chunks (the decoder keeps views of them)', async () => {
+  it('paced: each read pushed in slices, the same records, and no faster than the pace', async () => {
+    // 6 s of event time at 100× takes at least 60 ms: the last slice waits for its time.
+    const summary = await expectSameAsOneChunk(simPcap(), 'sim.pcap', zonesOf(simSpec), 100);
+    expect(summary.records).toBeGreaterThan(14_000);
+    expect(summary.seconds).toBeGreaterThanOrEqual(0.05);
+  });
+
+  /** 40,000 dnstap frames over 40 s of event time, one ending exactly at the first MiB. */
+  const fstrmFile = () => {
     const frames = [encodeControlFrame(ControlType.START, [DNSTAP_CONTENT_TYPE])];
     let size = frames[0]!.length;
     for (let i = 0; i < 40_000; i++) {
@@ -141,11 +157,22 @@ describe('replayFile (chunks read into one reused buffer)', () => {
       size += frame.length;
     }
     frames.push(encodeControlFrame(ControlType.STOP));
-    const bytes = Buffer.concat(frames);
+    return Buffer.concat(frames);
+  };
+
+  it('an .fstrm file whose frames straddle chunks (the decoder keeps views of them)', async () => {
+    const bytes = fstrmFile();
     // Past three chunks: the second one's leftover is overwritten by a whole third.
     expect(bytes.length).toBeGreaterThan(3.5 * 1024 * 1024);
     const summary = await expectSameAsOneChunk(bytes, 'ns1.fstrm', ['example.com']);
     expect(summary.records).toBe(40_000);
     expect(summary.malformed).toEqual({ 'dnstap-decode': 1 });
+  });
+
+  it('paced .fstrm: frames straddle the slices of each read, the same records', async () => {
+    const summary = await expectSameAsOneChunk(fstrmFile(), 'ns1.fstrm', ['example.com'], 1000);
+    expect(summary.records).toBe(40_000);
+    expect(summary.malformed).toEqual({ 'dnstap-decode': 1 });
+    expect(summary.seconds).toBeGreaterThanOrEqual(0.035);
   });
 });

@@ -43,10 +43,13 @@ export function inputSize(path: string): number | null {
   return path === '-' ? null : statSync(path).size;
 }
 
+/** Bytes pushed between two checks of a paced replay's clock (~40 queries of a typical pcap). */
+const PACE_SLICE = 16 * 1024;
+
 /** Replay a pcap, pcapng or .fstrm file (or '-' for stdin) into the sink. */
 export async function replayFile(path: string, options: ReplayOptions): Promise<ReplaySummary> {
   if (path === '-') return replayStream(process.stdin, 'stdin', options);
-  const chunks = fileChunks(path, options.speed ? 16 * 1024 : 1024 * 1024);
+  const chunks = fileChunks(path, 1024 * 1024);
   return replayChunks(chunks, basename(path), options, true);
 }
 
@@ -122,27 +125,34 @@ async function replayChunks(
   let head: Buffer = Buffer.alloc(0);
 
   let copyChunks = false;
-  for await (const chunk of chunks) {
-    bytes += chunk.length;
-    if (ingest === null) {
-      head = Buffer.concat([head, chunk]);
-      if (head.length < 12) continue;
-      format = detectFormat(head);
-      ingest =
-        format === 'fstrm'
-          ? new FstrmFileIngest(source, common)
-          : new CaptureIngest(source, { ...common, dnsPorts: options.dnsPorts });
-      copyChunks = reused && format === 'fstrm';
-      ingest.push(head); // a copy (concat)
-    } else {
-      ingest.push(copyChunks ? Buffer.from(chunk) : chunk);
-    }
-    options.onProgress?.(bytes, tally);
-    if (ingest.failed) break;
-    if (options.sink.congested) await options.sink.whenUncongested();
-    if (speed > 0 && firstTs !== null) {
-      const due = (lastTs - firstTs) / speed - (Date.now() - wallStart);
-      if (due > 1) await new Promise((r) => setTimeout(r, due));
+  // Paced, a chunk goes in slices of PACE_SLICE, each followed by a wait until its time: the
+  // pace stays fine-grained while the file is still read a MiB at a time (16 KiB reads cost the
+  // paced replay ~1.6× the CPU per query of an unpaced one).
+  const slice = speed > 0 ? PACE_SLICE : Infinity;
+  chunks: for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += slice) {
+      const piece = slice < chunk.length ? chunk.subarray(at, at + slice) : chunk;
+      bytes += piece.length;
+      if (ingest === null) {
+        head = Buffer.concat([head, piece]);
+        if (head.length < 12) continue;
+        format = detectFormat(head);
+        ingest =
+          format === 'fstrm'
+            ? new FstrmFileIngest(source, common)
+            : new CaptureIngest(source, { ...common, dnsPorts: options.dnsPorts });
+        copyChunks = reused && format === 'fstrm';
+        ingest.push(head); // a copy (concat)
+      } else {
+        ingest.push(copyChunks ? Buffer.from(piece) : piece);
+      }
+      options.onProgress?.(bytes, tally);
+      if (ingest.failed) break chunks;
+      if (options.sink.congested) await options.sink.whenUncongested();
+      if (speed > 0 && firstTs !== null) {
+        const due = (lastTs - firstTs) / speed - (Date.now() - wallStart);
+        if (due > 1) await new Promise((r) => setTimeout(r, due));
+      }
     }
   }
   if (ingest === null) {
