@@ -47,9 +47,13 @@ export interface BatchConsumerOptions {
   /** Longest a fetch waits for data; small values make stop() and tests quick. */
   maxWaitTimeMs?: number;
   /**
-   * Commit a partition's offset at most this often (0, the default: after every batch). For a
-   * consumer on a round-trip path whose handler tolerates redelivery: a commit is a broker round
-   * trip before the next fetch; a crash or stop redelivers up to this much more.
+   * Commit at most this often (0, the default: after every batch, one request per partition).
+   * With it, handled offsets wait and go together, every partition's in one request, by the
+   * next batch once the interval has passed or by a timer at its end; stop() commits what waits.
+   * For a handler that tolerates redelivery: a crash or a rebalance redelivers up to this much
+   * more. A commit is a broker round trip before the next fetch: a consumer of many small
+   * batches (a detector at real-time pace: a batch per partition per fetch) otherwise sends
+   * more commits than fetches.
    */
   commitIntervalMs?: number;
   /** Partitions this member now owns (after each group join). Batches wait until it resolves. */
@@ -102,8 +106,13 @@ export class BatchConsumer {
   private hooks: Promise<void> = Promise.resolve();
   private failures = 0;
   private rebuildTimer: NodeJS.Timeout | null = null;
-  /** When each partition's offset was last committed (with commitIntervalMs). */
-  private readonly committedAt = new Map<string, number>();
+  /** With commitIntervalMs: handled offsets not committed yet (topic\0partition → next offset). */
+  private readonly pending = new Map<
+    string,
+    { topic: string; partition: number; offset: string }
+  >();
+  private lastCommitAt = 0;
+  private commitTimer: NodeJS.Timeout | null = null;
   private launching: Promise<void> | null = null;
   private firstJoin: { resolve(): void; reject(error: unknown): void } | null = null;
   /** The rebuild attempt waiting for its join (logged when it joins). */
@@ -161,6 +170,9 @@ export class BatchConsumer {
     if (this.rebuildTimer) clearTimeout(this.rebuildTimer);
     this.rebuildTimer = null;
     await this.launching?.catch(() => undefined);
+    // Graceful: what was handled is committed (a batch still in flight commits its own).
+    if (this.joined) await this.commitPending();
+    this.clearPending();
     await this.consumer.disconnect();
     this.joined = false;
     this.firstJoin?.reject(new Error(`consumer ${this.options.groupId} stopped before joining`));
@@ -233,18 +245,68 @@ export class BatchConsumer {
     if (sought || payload.isStale()) return;
     const last = batch.messages[batch.messages.length - 1]!.offset;
     payload.resolveOffset(last);
+    const offset = (BigInt(last) + 1n).toString();
     const every = this.options.commitIntervalMs ?? 0;
-    const key = `${topic}\0${partition}`;
-    const now = Date.now();
-    if (every <= 0 || now - (this.committedAt.get(key) ?? 0) >= every) {
+    if (every <= 0) {
       // Through the payload (no retrier): a membership error reaches the runner raw, and it rejoins.
       await payload.commitOffsetsIfNecessary({
-        topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],
+        topics: [{ topic, partitions: [{ partition, offset }] }],
       });
-      if (every > 0) this.committedAt.set(key, now);
+    } else {
+      this.pending.set(`${topic}\0${partition}`, { topic, partition, offset });
+      if (this.stopping || Date.now() - this.lastCommitAt >= every) {
+        const topics = this.takePending();
+        this.lastCommitAt = Date.now();
+        await payload.commitOffsetsIfNecessary({ topics });
+      } else if (this.commitTimer === null) {
+        this.commitTimer = setTimeout(
+          () => {
+            this.commitTimer = null;
+            void this.commitPending();
+          },
+          every - (Date.now() - this.lastCommitAt),
+        );
+      }
     }
     this.failures = 0;
     await payload.heartbeat();
+  }
+
+  /** The waiting offsets, by topic, for one commit request (and no longer waiting). */
+  private takePending(): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const p of this.pending.values()) {
+      let list = byTopic.get(p.topic);
+      if (!list) byTopic.set(p.topic, (list = []));
+      list.push({ partition: p.partition, offset: p.offset });
+    }
+    this.clearPending();
+    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+  }
+
+  private clearPending(): void {
+    this.pending.clear();
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
+  }
+
+  /**
+   * Commit the waiting offsets outside a batch (the interval's end, stop). A failure (a rebalance
+   * or crash meanwhile) loses nothing: the partitions' next owner is redelivered those batches.
+   */
+  private async commitPending(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const topics = this.takePending();
+    this.lastCommitAt = Date.now();
+    const offsets = topics.flatMap(({ topic, partitions }) =>
+      partitions.map(({ partition, offset }) => ({ topic, partition, offset })),
+    );
+    await this.consumer.commitOffsets(offsets).catch((error: unknown) => {
+      this.options.log?.warn(
+        { group: this.options.groupId, err: errorText(error) },
+        'committing handled offsets failed; they will be redelivered',
+      );
+    });
   }
 
   private onJoin(memberAssignment: Record<string, number[]>): void {
@@ -265,6 +327,9 @@ export class BatchConsumer {
         'kafka consumer rebuilt after a crash',
       );
     this.rebuildAttempt = null;
+    // Offsets still waiting for revoked partitions are dropped: committed under the new
+    // generation they could move the new owner's offset back.
+    for (const tp of revoked) this.pending.delete(key(tp));
     if (revoked.length > 0)
       this.enqueue('revoked', () => this.options.onPartitionsRevoked?.(revoked, 'rebalance'));
     if (added.length > 0)
@@ -343,6 +408,7 @@ export class BatchConsumer {
   }
 
   private revokeAll(reason: RevokeReason): void {
+    if (reason === 'lost') this.clearPending();
     const all = this.assignment;
     this.assignment = [];
     if (all.length > 0)

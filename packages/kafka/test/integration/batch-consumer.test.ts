@@ -165,6 +165,82 @@ describe('BatchConsumer against the real broker', () => {
     expect(await committed(interval.groupId, topic)).toEqual(['3']);
   });
 
+  it('with commitIntervalMs, offsets left waiting are committed at its end, every partition at once', async () => {
+    const [topic] = await createTestTopics(kafka, ['bc-commit-trailing'], { partitions: 3 });
+    const groupId = uniqueName('bc-trailing');
+    const handled = new Map<number, number>();
+    const c = consumer({
+      groupId,
+      topics: [topic],
+      commitIntervalMs: 8000,
+      handler: async (messages, { partition }) => {
+        handled.set(partition, (handled.get(partition) ?? 0) + messages.length);
+      },
+    });
+    await c.start();
+    const send = (partition: number, n: number) =>
+      producer.send({
+        topic,
+        acks: -1,
+        messages: range(0, n).map((value) => ({ value, partition })),
+      });
+    await send(0, 2);
+    await waitFor(() => (handled.get(0) === 2 ? true : undefined), 30_000, 'the first batch');
+    // The first batch is committed at once (no commit yet this interval).
+    await waitFor(
+      async () => ((await committed(groupId, topic))[0] === '2' ? true : undefined),
+      30_000,
+      'the first commit',
+    );
+    const sentAt = Date.now();
+    await send(1, 3);
+    await send(2, 4);
+    await waitFor(
+      () => (handled.get(1) === 3 && handled.get(2) === 4 ? true : undefined),
+      30_000,
+      'the later batches',
+    );
+    // Handled within the interval: waiting, not committed (unless the box stalled past it).
+    if (Date.now() - sentAt < 6000)
+      expect(await committed(groupId, topic)).toEqual(['2', '-1', '-1']);
+    // No further message arrives: the interval's timer commits both waiting partitions.
+    await waitFor(
+      async () => {
+        const offsets = await committed(groupId, topic);
+        return offsets.join() === '2,3,4' ? true : undefined;
+      },
+      30_000,
+      'the trailing commit',
+    );
+  });
+
+  it('stop() commits what waits for commitIntervalMs', async () => {
+    const [topic] = await createTestTopics(kafka, ['bc-commit-stop'], { partitions: 1 });
+    const groupId = uniqueName('bc-stop-commit');
+    let handled = 0;
+    const c = consumer({
+      groupId,
+      topics: [topic],
+      commitIntervalMs: 600_000,
+      handler: async (messages) => {
+        handled += messages.length;
+      },
+    });
+    await c.start();
+    await publish(topic, range(0, 3));
+    await waitFor(() => (handled === 3 ? true : undefined), 30_000, 'the first batch');
+    await waitFor(
+      async () => ((await committed(groupId, topic))[0] === '3' ? true : undefined),
+      30_000,
+      'the first commit',
+    );
+    await publish(topic, range(3, 5));
+    await waitFor(() => (handled === 5 ? true : undefined), 30_000, 'the second batch');
+    expect(await committed(groupId, topic)).toEqual(['3']);
+    await c.stop();
+    expect(await committed(groupId, topic)).toEqual(['5']);
+  });
+
   it('gives up after maxRebuilds failed rebuilds and calls onFatal', async () => {
     const [topic] = await createTestTopics(kafka, ['bc-fatal'], { partitions: 1 });
     await publish(topic, ['poison']);
