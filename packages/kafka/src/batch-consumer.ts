@@ -328,7 +328,8 @@ export class BatchConsumer {
       );
     this.rebuildAttempt = null;
     // Offsets still waiting for revoked partitions are dropped: committed under the new
-    // generation they could move the new owner's offset back.
+    // generation they could move the new owner's offset back. (A timer's commit already sent and
+    // retried across the rebalance still can: at worst a later owner is redelivered a batch.)
     for (const tp of revoked) this.pending.delete(key(tp));
     if (revoked.length > 0)
       this.enqueue('revoked', () => this.options.onPartitionsRevoked?.(revoked, 'rebalance'));
