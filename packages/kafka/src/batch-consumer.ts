@@ -107,10 +107,7 @@ export class BatchConsumer {
   private failures = 0;
   private rebuildTimer: NodeJS.Timeout | null = null;
   /** With commitIntervalMs: handled offsets not committed yet (topic\0partition → next offset). */
-  private readonly pending = new Map<
-    string,
-    { topic: string; partition: number; offset: string }
-  >();
+  private readonly pending = new Map<string, PartitionOffset>();
   private lastCommitAt = 0;
   private commitTimer: NodeJS.Timeout | null = null;
   private launching: Promise<void> | null = null;
@@ -255,9 +252,9 @@ export class BatchConsumer {
     } else {
       this.pending.set(`${topic}\0${partition}`, { topic, partition, offset });
       if (this.stopping || Date.now() - this.lastCommitAt >= every) {
-        const topics = this.takePending();
+        const offsets = this.takePending();
         this.lastCommitAt = Date.now();
-        await payload.commitOffsetsIfNecessary({ topics });
+        await payload.commitOffsetsIfNecessary({ topics: byTopic(offsets) });
       } else if (this.commitTimer === null) {
         this.commitTimer = setTimeout(
           () => {
@@ -272,16 +269,11 @@ export class BatchConsumer {
     await payload.heartbeat();
   }
 
-  /** The waiting offsets, by topic, for one commit request (and no longer waiting). */
-  private takePending(): { topic: string; partitions: { partition: number; offset: string }[] }[] {
-    const byTopic = new Map<string, { partition: number; offset: string }[]>();
-    for (const p of this.pending.values()) {
-      let list = byTopic.get(p.topic);
-      if (!list) byTopic.set(p.topic, (list = []));
-      list.push({ partition: p.partition, offset: p.offset });
-    }
+  /** The waiting offsets, for one commit request (and no longer waiting). */
+  private takePending(): PartitionOffset[] {
+    const offsets = [...this.pending.values()];
     this.clearPending();
-    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+    return offsets;
   }
 
   private clearPending(): void {
@@ -296,11 +288,8 @@ export class BatchConsumer {
    */
   private async commitPending(): Promise<void> {
     if (this.pending.size === 0) return;
-    const topics = this.takePending();
+    const offsets = this.takePending();
     this.lastCommitAt = Date.now();
-    const offsets = topics.flatMap(({ topic, partitions }) =>
-      partitions.map(({ partition, offset }) => ({ topic, partition, offset })),
-    );
     await this.consumer.commitOffsets(offsets).catch((error: unknown) => {
       this.options.log?.warn(
         { group: this.options.groupId, err: errorText(error) },
@@ -424,6 +413,22 @@ export class BatchConsumer {
       );
     });
   }
+}
+
+interface PartitionOffset extends TopicPartition {
+  /** The next offset to consume. */
+  offset: string;
+}
+
+/** A batch payload's commit takes offsets grouped by topic. */
+function byTopic(offsets: readonly PartitionOffset[]) {
+  const topics = new Map<string, { partition: number; offset: string }[]>();
+  for (const { topic, partition, offset } of offsets) {
+    let list = topics.get(topic);
+    if (!list) topics.set(topic, (list = []));
+    list.push({ partition, offset });
+  }
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 function errorText(error: unknown): string {
