@@ -1,4 +1,3 @@
-import { hash2Bytes, type Hash2 } from './hash';
 import { HyperLogLog } from './hyperloglog';
 import { labelFeatures, NgramModel, scoreSubnameBytes } from './label-score';
 import { type ResolverTop } from './resolver-top';
@@ -10,7 +9,6 @@ import { countAnswer, ZoneAllowlist } from './zone-allowlist';
 import { ZoneVocabulary, type VocabularyJson, type VocabularySettings } from './zone-vocabulary';
 import { type ZoneWindows } from './zone-windows';
 
-const scratch: Hash2 = { h1: 0, h2: 0 };
 const f = labelFeatures();
 const REPEAT_SAMPLE_PER_TICK = 200;
 
@@ -85,10 +83,10 @@ export class NameScoring {
       const from = rows.subStart[i]!;
       const to = rows.subEnd[i]!;
       const resolver = rows.resolver[i]!;
-      hash2Bytes(b, from, to, scratch);
       // As a signed 32-bit integer: every use below reads the same bits, and unlike an unsigned
       // hash ≥ 2^31 it is a small integer, not a number boxed at each call it crosses.
-      const h1 = scratch.h1 | 0;
+      const h1 = rows.h1[i]! | 0;
+      const h2 = rows.h2[i]!;
       if (t.hll === null) t.hll = new HyperLogLog(s.hllPrecision, this.lastDistinct);
       t.hll.add(h1);
       const rid = rows.rid[i]!;
@@ -115,9 +113,8 @@ export class NameScoring {
       const random = f.score >= s.randomThreshold;
       t.scoreSum += f.score;
       if (random) t.random++;
-      const seen = this.seen.has(h1, scratch.h2);
-      const seenDuringAlert =
-        !seen && this.alertSeen !== null && this.alertSeen.has(h1, scratch.h2);
+      const seen = this.seen.has(h1, h2);
+      const seenDuringAlert = !seen && this.alertSeen !== null && this.alertSeen.has(h1, h2);
       // During an alert only names seen before count: the guard must never learn the flood.
       // (The name's text is made only for a name the vocabulary takes in.)
       let entry = known;
@@ -155,8 +152,8 @@ export class NameScoring {
         // During an attack no new name enters the zone's filter: the flood would push the real
         // vocabulary out and raise its false positives. Non-random ones go to the alert's own
         // filter (random ones cannot be a name the zone has).
-        if (!alerting) this.seen.add(h1, scratch.h2);
-        else if (!random && !seenDuringAlert) this.alertSeen?.add(h1, scratch.h2);
+        if (!alerting) this.seen.add(h1, h2);
+        else if (!random && !seenDuringAlert) this.alertSeen?.add(h1, h2);
         const flags = rows.flags[i]!;
         t.fp.addBytes(
           b,

@@ -1,4 +1,18 @@
+import { decodeQueryColumns, encodeQueryBatch, type QueryEvent } from '@sluice/contracts';
+import { hash2 } from './hash';
 import { TickRows, TickRowsPool } from './tick-rows';
+
+const event = (qname: string, i: number): QueryEvent => ({
+  ts: 1_700_000_000_000 + i,
+  resolver: `127.0.0.${(i % 200) + 1}`,
+  zone: 'example.com',
+  qname,
+  qtype: 1,
+  rd: true,
+  ednsSize: null,
+  rcode: null,
+  ancount: null,
+});
 
 /** A buffer that held `n` rows (only its count and capacity matter to the pool). */
 function used(zone: string, n: number): TickRows {
@@ -37,5 +51,53 @@ describe('TickRowsPool', () => {
     pool.give(used('example.com', 3000));
     pool.take();
     expect(pool.take().capacity).toBeGreaterThanOrEqual(3000);
+  });
+});
+
+describe('TickRows hashes', () => {
+  // Names of every kind a row holds: relative (copied as bytes), the apex, odd ones (held as
+  // text), escaped and non-ASCII bytes, and a long one.
+  const names = [
+    'www.example.com',
+    'kq3vz8ma0wbx.example.com',
+    'example.com',
+    'a.b.c.d.example.com',
+    'EXAMPLE.com',
+    'other.net',
+    'caf\u00e9.example.com',
+    'x\\.y.example.com',
+    `${'l'.repeat(63)}.${'m'.repeat(63)}.example.com`,
+  ];
+
+  /** hash2 of each row's subname, as the per-query pass would compute it from the bytes. */
+  const expected = (rows: TickRows) =>
+    Array.from({ length: rows.n }, (_, i) => {
+      const q = rows.qname(i);
+      const sub = q.endsWith('.example.com') ? q.slice(0, -'.example.com'.length) : '';
+      const odd = rows.oddQname(i) !== undefined;
+      const h = hash2(odd ? rows.arena.toString('utf8', rows.subStart[i], rows.subEnd[i]) : sub);
+      return [h.h1, h.h2 | 0];
+    });
+  const held = (rows: TickRows) =>
+    Array.from({ length: rows.n }, (_, i) => [rows.h1[i], rows.h2[i]]);
+
+  it('holds hash2 of each subname, whichever way the row came in', () => {
+    const fromColumns = new TickRows('example.com', 2);
+    const columns = decodeQueryColumns(
+      encodeQueryBatch({ v: 1, source: 'spec', zone: 'example.com', events: names.map(event) }),
+    );
+    for (let i = 0; i < columns.count; i++) fromColumns.pushColumns(columns, i);
+    const fromEvents = new TickRows('example.com', 2);
+    names.forEach((q, i) => fromEvents.pushEvent(event(q, i)));
+    const fromJSON = new TickRows('example.com', 2);
+    for (const row of fromEvents.toJSON()) fromJSON.pushJSON(row);
+
+    expect(fromColumns.n).toBe(names.length);
+    expect(held(fromColumns)).toEqual(expected(fromColumns));
+    expect(held(fromEvents)).toEqual(expected(fromEvents));
+    expect(held(fromColumns)).toEqual(held(fromEvents));
+    expect(held(fromJSON)).toEqual(held(fromEvents));
+    // Distinct names, distinct hashes: the rows did not all hold one value.
+    expect(new Set(held(fromColumns).map(([h1]) => h1)).size).toBeGreaterThan(5);
   });
 });

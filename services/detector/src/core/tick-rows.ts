@@ -1,4 +1,5 @@
 import { NameKind, QueryFlag, type QueryColumns, type QueryEvent } from '@sluice/contracts';
+import { copyHash2, hash2Bytes, type Hash2 } from './hash';
 
 /** A buffered query in a checkpoint: ts, resolver, qname, qtype, flags, rcode (−1), ancount (−1). */
 export type PendingRow = [number, string, string, number, number, number, number];
@@ -10,6 +11,8 @@ const QUERY_RD = QueryFlag.rd;
 /** `TickRows.flags` bits. */
 export const ROW_RD = 1;
 export const ROW_EDNS = 2;
+
+const scratch: Hash2 = { h1: 0, h2: 0 };
 
 /**
  * One tick of one zone's buffered queries, as columns: what the per-query pass reads and
@@ -32,6 +35,13 @@ export class TickRows {
   rid: Int32Array;
   subStart: Uint32Array;
   subEnd: Uint32Array;
+  /**
+   * hash2 of the row's subname (h1 as hash2 gives it, h2 as a signed 32-bit integer), made while
+   * the name is copied in: the per-query pass reads it rather than walking the name a second
+   * time.
+   */
+  h1: Uint32Array;
+  h2: Int32Array;
   arena: Buffer;
   private arenaAt = 0;
   /** A row's qname where it is not `sub.zone` (or the zone, for an empty sub): rare. */
@@ -55,6 +65,8 @@ export class TickRows {
     this.rid = new Int32Array(n);
     this.subStart = new Uint32Array(n);
     this.subEnd = new Uint32Array(n);
+    this.h1 = new Uint32Array(n);
+    this.h2 = new Int32Array(n);
     // Subnames average well under 16 bytes.
     this.arena = Buffer.allocUnsafe(Math.max(256, n * 16));
   }
@@ -105,6 +117,7 @@ export class TickRows {
       this.copySub(row, c.bytes, c.nameStart[i]!, c.nameEnd[i]!);
     } else if (kind === APEX) {
       this.subStart[row] = this.subEnd[row] = this.arenaAt;
+      this.hashRow(row);
     } else {
       // A qname that does not end with ".zone": as rare as it is odd, handled as text.
       this.pushText(row, c.qname(i));
@@ -165,18 +178,25 @@ export class TickRows {
     this.subStart[row] = this.arenaAt;
     this.arenaAt += this.arena.write(sub, this.arenaAt, 'utf8');
     this.subEnd[row] = this.arenaAt;
+    this.hashRow(row);
+  }
+
+  private hashRow(row: number): void {
+    hash2Bytes(this.arena, this.subStart[row]!, this.subEnd[row]!, scratch);
+    this.h1[row] = scratch.h1;
+    this.h2[row] = scratch.h2;
   }
 
   private copySub(row: number, from: Uint8Array, start: number, end: number): void {
     const length = end - start;
     this.reserveArena(length);
-    const arena = this.arena;
-    let at = this.arenaAt;
+    const at = this.arenaAt;
     this.subStart[row] = at;
-    // Names are short: a loop beats a native copy call at this size.
-    for (let i = start; i < end; i++) arena[at++] = from[i]!;
-    this.subEnd[row] = at;
-    this.arenaAt = at;
+    // Names are short: a loop beats a native copy call at this size (and hashes as it copies).
+    copyHash2(from, start, end, this.arena, at, scratch);
+    this.h1[row] = scratch.h1;
+    this.h2[row] = scratch.h2;
+    this.subEnd[row] = this.arenaAt = at + length;
   }
 
   private reserveArena(bytes: number): void {
@@ -198,6 +218,8 @@ export class TickRows {
     this.rid = widened(this.rid, new Int32Array(size));
     this.subStart = widened(this.subStart, new Uint32Array(size));
     this.subEnd = widened(this.subEnd, new Uint32Array(size));
+    this.h1 = widened(this.h1, new Uint32Array(size));
+    this.h2 = widened(this.h2, new Int32Array(size));
     return row;
   }
 }

@@ -1,5 +1,4 @@
 import { type QueryColumns, type QueryEvent } from '@sluice/contracts';
-import { hash2Bytes, type Hash2 } from '../hash';
 import { HyperLogLog } from '../hyperloglog';
 import { labelFeatures, NgramModel, scoreSubnameBytes } from '../label-score';
 import { SeenFilter } from '../seen-filter';
@@ -23,7 +22,6 @@ import {
   type TrainRow,
 } from './shard-summary';
 
-const scratch: Hash2 = { h1: 0, h2: 0 };
 const f = labelFeatures();
 /** New names sampled per block and tick for the repeat share (today's 200 per zone, over 64 blocks). */
 const REPEAT_SAMPLE_PER_BLOCK = Math.ceil(200 / BLOCKS);
@@ -267,9 +265,8 @@ export class ShardStage {
       const to = r.subEnd[i]!;
       const resolver = r.resolver[i]!;
       const rid = r.rid[i]!;
-      hash2Bytes(b!, from, to, scratch);
-      const h1 = scratch.h1;
-      const h2 = scratch.h2;
+      const h1 = r.h1[i]!;
+      const h2 = r.h2[i]!;
       const blockIndex = blockOf(h2);
       const block = this.blocks[blockIndex];
       if (block === undefined)
