@@ -5,13 +5,18 @@ import { TickRows, TickRowsPool } from './tick-rows';
 const event = (qname: string, i: number): QueryEvent => ({
   ts: 1_700_000_000_000 + i,
   resolver: `127.0.0.${(i % 200) + 1}`,
+  resolverPort: 53000,
+  transport: 'udp',
   zone: 'example.com',
   qname,
   qtype: 1,
+  qclass: 1,
   rd: true,
+  cd: false,
+  do: false,
   ednsSize: null,
+  id: i,
   rcode: null,
-  ancount: null,
 });
 
 /** A buffer that held `n` rows (only its count and capacity matter to the pool). */
