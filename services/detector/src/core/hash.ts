@@ -45,30 +45,3 @@ export function hash2Bytes(b: Uint8Array, start: number, end: number, out: Hash2
   out.h2 = fmix32(h ^ 0x68e31da4) | 1;
   return out;
 }
-
-/**
- * hash2Bytes of `from`[start, end) while copying those bytes to `to` at `at`: the detector
- * buffers each name this way, so the per-query pass reads the hash instead of walking the name
- * again (the same loop and the same values as hash2Bytes).
- */
-export function copyHash2(
-  from: Uint8Array,
-  start: number,
-  end: number,
-  to: Uint8Array,
-  at: number,
-  out: Hash2,
-): Hash2 {
-  let a = 0x811c9dc5;
-  let h = 0x9747b28c ^ (end - start);
-  for (let i = start; i < end; i++) {
-    const c = from[i]!;
-    to[at++] = c;
-    a = imul(a ^ c, 0x01000193);
-    h = imul(h ^ c, 0x5bd1e995);
-    h ^= h >>> 15;
-  }
-  out.h1 = fmix32(a);
-  out.h2 = fmix32(h ^ 0x68e31da4) | 1;
-  return out;
-}

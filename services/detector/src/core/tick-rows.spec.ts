@@ -1,22 +1,22 @@
 import { decodeQueryColumns, encodeQueryBatch, type QueryEvent } from '@sluice/contracts';
+import { simulate } from '@sluice/traffic-sim';
 import { hash2 } from './hash';
 import { TickRows, TickRowsPool } from './tick-rows';
 
+/** Queries for the given names, made from one simulated query. */
+const [template] = simulate({
+  seed: 1,
+  startTime: 1_700_000_000_000,
+  durationMs: 1000,
+  zones: 1,
+  benignQps: 10,
+});
 const event = (qname: string, i: number): QueryEvent => ({
-  ts: 1_700_000_000_000 + i,
+  ...template!,
+  ts: template!.ts + i,
   resolver: `127.0.0.${(i % 200) + 1}`,
-  resolverPort: 53000,
-  transport: 'udp',
   zone: 'example.com',
   qname,
-  qtype: 1,
-  qclass: 1,
-  rd: true,
-  cd: false,
-  do: false,
-  ednsSize: null,
-  id: i,
-  rcode: null,
 });
 
 /** A buffer that held `n` rows (only its count and capacity matter to the pool). */
