@@ -17,7 +17,7 @@ const scratch: Hash2 = { h1: 0, h2: 0 };
 /**
  * One tick of one zone's buffered queries, as columns: what the per-query pass reads and
  * nothing more. Each name is kept as the bytes of its subname (the labels left of the zone)
- * copied into an arena, so holding a tick costs ~40 bytes per query and no object — at 100k
+ * copied into an arena, so holding a tick costs ~50 bytes per query and no object — at 100k
  * queries/s and 1 s of allowed lateness a QueryEvent buffer was ~300k live objects and most of
  * the detector's garbage collection. Rows are reused: a zone recycles its closed ticks.
  */
