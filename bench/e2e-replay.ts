@@ -61,7 +61,12 @@ async function main(): Promise<void> {
         first = false;
         const cpu = process.cpuUsage();
         // CPU from here on is the replay's; module loading and connecting came before.
-        emit({ type: 'start', at: Date.now(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+        emit({
+          type: 'start',
+          at: Date.now(),
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+          minorFaults: process.resourceUsage().minorPageFault,
+        });
       }
       if (event.ts >= due) {
         const list = pending.get(event.zone);
@@ -93,6 +98,7 @@ async function main(): Promise<void> {
     lostBatches: publisher.lostBatches,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    minorFaults: process.resourceUsage().minorPageFault,
   });
 }
 

@@ -194,6 +194,8 @@ async function ensureCapture(queries: number): Promise<Capture> {
 
 interface ProcCpu {
   ticks: number;
+  /** Minor page faults so far: on a VM each can cost microseconds of the process's CPU. */
+  faults: number;
   at: number;
 }
 
@@ -201,7 +203,7 @@ function procCpu(pid: number): ProcCpu | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ticks: Number(f[11]) + Number(f[12]), at: performance.now() };
+    return { ticks: Number(f[11]) + Number(f[12]), faults: Number(f[7]), at: performance.now() };
   } catch {
     return null;
   }
@@ -286,6 +288,8 @@ interface RunResult {
   cpu: Record<ProcName, number | null>;
   cpuToCaughtUp: Record<ProcName, number | null>;
   rss: Partial<Record<ProcName, number>>;
+  /** Minor page faults over the run (the same span as cpu). */
+  faults?: Partial<Record<ProcName, number>>;
   samples: Sample[];
   groups: Record<string, string>;
   floods: FloodResult[];
@@ -511,6 +515,7 @@ async function runOnce(
     replay.stderr.on('data', (d: Buffer) => (replayErr = (replayErr + d.toString()).slice(-8000)));
     let startAt: number | null = null;
     let replayCpuAtStart = 0;
+    let replayFaultsAtStart = 0;
     const floodAt = new Map<string, number>();
     let done: Record<string, number> | null = null;
     const replayExit = new Promise<number | null>((r) => replay.once('exit', (code) => r(code)));
@@ -522,6 +527,7 @@ async function runOnce(
       if (m.type === 'start') {
         startAt = m.at;
         replayCpuAtStart = m.cpuSeconds ?? 0;
+        replayFaultsAtStart = m.minorFaults ?? 0;
       } else if (m.type === 'flood') floodAt.set(m.zone, m.at);
       else if (m.type === 'done') done = m;
     });
@@ -627,11 +633,13 @@ async function runOnce(
     const cpu = {} as Record<ProcName, number | null>;
     const cpuToCaughtUp = {} as Record<ProcName, number | null>;
     const rss: Partial<Record<ProcName, number>> = {};
+    const faults: Partial<Record<ProcName, number>> = {};
     for (const name of PROCS) {
       if (name === 'ingest replay') {
         cpu[name] = d.cpuSeconds! - replayCpuAtStart;
         cpuToCaughtUp[name] = cpu[name];
         rss[name] = d.maxRssBytes!;
+        if (d.minorFaults !== undefined) faults[name] = d.minorFaults - replayFaultsAtStart;
         continue;
       }
       const pid = pids[name];
@@ -639,6 +647,7 @@ async function runOnce(
       const c0 = cpu0.get(name);
       const cc = cpuCaught.get(name);
       cpu[name] = c1 && c0 ? (c1.ticks - c0.ticks) / CLK_TCK : null;
+      if (c1 && c0) faults[name] = c1.faults - c0.faults;
       cpuToCaughtUp[name] = cc && c0 ? (cc.ticks - c0.ticks) / CLK_TCK : null;
       const hwm = pid ? procHwm(pid) : null;
       if (hwm !== null) rss[name] = hwm;
@@ -701,6 +710,7 @@ async function runOnce(
       cpu,
       cpuToCaughtUp,
       rss,
+      faults,
       samples,
       groups: Object.fromEntries([...groups.keys()].map((g) => [g, g.slice(run.length + 1)])),
       floods,
@@ -823,13 +833,16 @@ function render(capture: Capture, runs: RunResult[]): string {
   out.push('### CPU seconds and peak RSS per process');
   out.push('');
   out.push(
-    `From the replay's first query until every group drained (the replay: from its first query to its last acknowledgement, process.cpuUsage() — module loading and connecting excluded); /proc/<pid>/stat utime+stime, VmHWM. The broker and Redis are shared: their figures include anything else on them during the run. "per M" = CPU seconds per million queries; a core does 1 M queries in that many seconds, so with ${'2'} cores the pipeline cannot exceed 2 ÷ (sum per M) million queries/s.`,
+    `From the replay's first query until every group drained (the replay: from its first query to its last acknowledgement, process.cpuUsage() — module loading and connecting excluded); /proc/<pid>/stat utime+stime, VmHWM; page faults: minor faults over the same span (/proc/<pid>/stat minflt; the replay's from process.resourceUsage()), each a fresh page the kernel had to map — on this workplace's VMs one costs ~15–18 µs of the process's CPU (docs/benchmarks/e2e.md, seventh session). The broker and Redis are shared: their figures include anything else on them during the run. "per M" = CPU seconds per million queries; a core does 1 M queries in that many seconds, so with ${'2'} cores the pipeline cannot exceed 2 ÷ (sum per M) million queries/s.`,
   );
   out.push('');
   const head = ['process'];
   for (const r of runs) head.push(`${r.label}: CPU s`, `${r.label}: per M`);
   if (unpaced) head.push('unpaced: CPU s to caught-up', 'unpaced: cores busy (mean)');
   head.push(...runs.map((r) => `${r.label}: peak RSS`));
+  // Saved runs from before the faults were sampled have none: no column then.
+  const faultRuns = runs.filter((r) => r.faults !== undefined);
+  head.push(...faultRuns.map((r) => `${r.label}: page faults per M`));
   const rows: (string | number)[][] = [];
   for (const name of PROCS) {
     const row: (string | number)[] = [name];
@@ -848,6 +861,10 @@ function render(capture: Capture, runs: RunResult[]): string {
       );
     }
     for (const r of runs) row.push(r.rss[name] ? `${fmt(r.rss[name] / 2 ** 20)} MiB` : '—');
+    for (const r of faultRuns) {
+      const f = r.faults![name];
+      row.push(f === undefined ? '—' : fmt((f / r.records) * 1e6));
+    }
     rows.push(row);
   }
   const total: (string | number)[] = ['**total**'];
@@ -860,6 +877,10 @@ function render(capture: Capture, runs: RunResult[]): string {
     total.push(sum.toFixed(1), (sum / unpaced.detectorCaughtUpS).toFixed(2));
   }
   for (let i = 0; i < runs.length; i++) total.push('');
+  for (const r of faultRuns) {
+    const sum = PROCS.reduce((s, n) => s + (r.faults![n] ?? 0), 0);
+    total.push(`**${fmt((sum / r.records) * 1e6)}**`);
+  }
   rows.push(total);
   out.push(markdownTable(head, rows));
   out.push('');
