@@ -17,6 +17,10 @@
  *                                  E2E_LOADS=0.5,0.9, E2E_PROFILE=1 adds CPU profiles,
  *                                  E2E_CAPACITY=<q/s> skips the unpaced run (paced runs only),
  *                                  E2E_NODE_FLAGS='--flag …' for every service and the replay
+ *                                  traffic nobody tuned for: E2E_SEED (traffic-sim's seed,
+ *                                  default e2e-1), E2E_FLOOD_KINDS (default
+ *                                  mirai,randomlabel,hex; any attack kind), E2E_LOOKALIKES
+ *                                  (benign kinds beside the floods: cdn, flashcrowd, deploy)
  *   E2E_QUERIES=400000 pnpm bench e2e     a quick run (~1 min)
  *   E2E_RENDER=.local/e2e/last-run.json   print the section again from a saved run
  *
@@ -43,6 +47,9 @@ import { createRedis } from '@sluice/redis';
 import { type QueryEvent } from '@sluice/contracts';
 import { freePort, machineLine, markdownTable, uniqueName } from '@sluice/testing';
 import {
+  ATTACK_KINDS,
+  BENIGN_KINDS,
+  isAttackKind,
   simulateLabelled,
   writePcapFile,
   zonesOf,
@@ -87,9 +94,33 @@ const FLOOD_EVERY_S = 7.5;
 const FIRST_FLOOD_S = 40;
 /** Each flood's rate as a share of the capture's mean rate (at most two overlap, briefly). */
 const FLOOD_SHARE = 0.4;
-const FLOOD_KINDS: StreamKind[] = ['mirai', 'randomlabel', 'hex'];
+/** Stream kinds from an E2E_* list, each checked against the kinds traffic-sim knows. */
+function kindsOf(setting: string, fallback: StreamKind[], known: readonly string[]): StreamKind[] {
+  const raw = process.env[setting];
+  if (raw === undefined) return fallback;
+  const kinds = raw.split(',').filter(Boolean);
+  for (const k of kinds)
+    if (!known.includes(k))
+      throw new Error(`${setting}: unknown kind '${k}' (one of ${known.join(', ')})`);
+  return kinds as StreamKind[];
+}
+/** Traffic nobody tuned for: another seed, other flood kinds, benign look-alikes beside them. */
+const SEED = process.env.E2E_SEED ?? 'e2e-1';
+const FLOOD_KINDS = kindsOf('E2E_FLOOD_KINDS', ['mirai', 'randomlabel', 'hex'], ATTACK_KINDS);
+if (FLOOD_KINDS.length === 0) throw new Error('E2E_FLOOD_KINDS: at least one kind');
+// rum is left out: it is benign only where the operator allowlists the beacon subtree.
+const LOOKALIKES = kindsOf(
+  'E2E_LOOKALIKES',
+  [],
+  BENIGN_KINDS.filter((k) => k !== 'rum'),
+);
 /** Bump when the scenario changes, so an old capture is not reused. */
 const CAPTURE_VERSION = 1;
+/** The default capture keeps its name; any other seed or mix gets its own file. */
+const CAPTURE_VARIANT =
+  SEED === 'e2e-1' && FLOOD_KINDS.join() === 'mirai,randomlabel,hex' && LOOKALIKES.length === 0
+    ? ''
+    : `-${[SEED, FLOOD_KINDS.join('+'), ...LOOKALIKES].join('-').replace(/[^A-Za-z0-9+-]/g, '_')}`;
 
 interface Flood {
   zone: string;
@@ -110,6 +141,10 @@ interface Capture {
   meanRate: number;
   benignQps: number;
   floods: Flood[];
+  /** Benign look-alike streams (E2E_LOOKALIKES): any alert on their zones is a false one. */
+  lookalikes?: Array<{ zone: string; kind: StreamKind; startTs: number }>;
+  /** traffic-sim's seed (absent in captures from before it could be chosen: 'e2e-1'). */
+  seed?: string;
   zones: string[];
   generatedSeconds: number;
 }
@@ -120,7 +155,7 @@ function scenario(queries: number): ScenarioSpec {
   const floodTotal = FLOODS * FLOOD_SECONDS * floodQps;
   const zones = zonesOf({ zones: 20 } as ScenarioSpec);
   return {
-    seed: 'e2e-1',
+    seed: SEED,
     startTime: Date.parse('2026-01-01T00:00:00Z'),
     durationMs: EVENT_SECONDS * 1000,
     zones: 20,
@@ -134,13 +169,23 @@ function scenario(queries: number): ScenarioSpec {
       durationMs: FLOOD_SECONDS * 1000,
       qps: floodQps,
       resolvers: 2000,
-    })),
+    })).concat(
+      // Look-alikes on zones no flood touches, between the floods: none may raise an alert.
+      LOOKALIKES.map((kind, i) => ({
+        kind,
+        zone: zones[1 + FLOODS + (i % (zones.length - 1 - FLOODS))]!,
+        startMs: Math.round((FIRST_FLOOD_S + FLOOD_EVERY_S / 2 + i * FLOOD_EVERY_S) * 1000),
+        durationMs: FLOOD_SECONDS * 1000,
+        qps: floodQps,
+        resolvers: 2000,
+      })),
+    ),
   };
 }
 
 async function ensureCapture(queries: number): Promise<Capture> {
   mkdirSync(WORK, { recursive: true });
-  const base = join(WORK, `capture-v${CAPTURE_VERSION}-${queries}`);
+  const base = join(WORK, `capture-v${CAPTURE_VERSION}-${queries}${CAPTURE_VARIANT}`);
   if (existsSync(`${base}.json`) && existsSync(`${base}.pcap`)) {
     // The pcap beside its metadata, wherever the checkout (and the path stored in it) was.
     const c = {
@@ -175,13 +220,19 @@ async function ensureCapture(queries: number): Promise<Capture> {
     meanRate: n / EVENT_SECONDS,
     benignQps: spec.benignQps,
     zones: zonesOf(spec),
-    floods: (spec.streams ?? []).map((s) => ({
-      zone: s.zone,
-      kind: s.kind,
-      startTs: spec.startTime + s.startMs,
-      firstTs: firsts.get(s.zone) ?? spec.startTime + s.startMs,
-      qps: s.qps,
-    })),
+    floods: (spec.streams ?? [])
+      .filter((s) => isAttackKind(s.kind))
+      .map((s) => ({
+        zone: s.zone,
+        kind: s.kind,
+        startTs: spec.startTime + s.startMs,
+        firstTs: firsts.get(s.zone) ?? spec.startTime + s.startMs,
+        qps: s.qps,
+      })),
+    lookalikes: (spec.streams ?? [])
+      .filter((s) => !isAttackKind(s.kind))
+      .map((s) => ({ zone: s.zone, kind: s.kind, startTs: spec.startTime + s.startMs })),
+    seed: SEED,
     generatedSeconds: (performance.now() - started) / 1000,
   };
   writeFileSync(`${base}.json`, JSON.stringify(capture, null, 2));
@@ -771,12 +822,12 @@ function render(capture: Capture, runs: RunResult[]): string {
   );
   out.push('');
   out.push(
-    `Command: \`pnpm bench e2e\` (\`node --expose-gc --require @swc-node/register bench/e2e.bench.ts\`; E2E_QUERIES=${QUERIES}, E2E_PARTITIONS=${PARTITIONS}, E2E_LOADS=${LOADS.join(',')}${PROFILE ? ', E2E_PROFILE=1' : ''}${NODE_FLAGS.length ? `, E2E_NODE_FLAGS='${NODE_FLAGS.join(' ')}'` : ''}). Every service is its own process (\`node services/<svc>/dist/main.js\`, shipped defaults, LOG_LEVEL=${process.env.E2E_LOG_LEVEL ?? 'info'}); the ingest is \`bench/e2e-replay.ts\` — the built ingest's openPublisher + replayFile, as \`sluice replay\` — in its own process. Real broker and Redis, shared with whatever else runs on the box; fresh topics (${PARTITIONS} partitions), groups, Redis prefix and processes per run.`,
+    `Command: \`pnpm bench e2e\` (\`node --expose-gc --require @swc-node/register bench/e2e.bench.ts\`; E2E_QUERIES=${QUERIES}, E2E_PARTITIONS=${PARTITIONS}, E2E_LOADS=${LOADS.join(',')}${PROFILE ? ', E2E_PROFILE=1' : ''}${NODE_FLAGS.length ? `, E2E_NODE_FLAGS='${NODE_FLAGS.join(' ')}'` : ''}${CAPTURE_VARIANT ? `, E2E_SEED=${SEED}, E2E_FLOOD_KINDS=${FLOOD_KINDS.join(',')}${LOOKALIKES.length ? `, E2E_LOOKALIKES=${LOOKALIKES.join(',')}` : ''}` : ''}). Every service is its own process (\`node services/<svc>/dist/main.js\`, shipped defaults, LOG_LEVEL=${process.env.E2E_LOG_LEVEL ?? 'info'}); the ingest is \`bench/e2e-replay.ts\` — the built ingest's openPublisher + replayFile, as \`sluice replay\` — in its own process. Real broker and Redis, shared with whatever else runs on the box; fresh topics (${PARTITIONS} partitions), groups, Redis prefix and processes per run.`,
   );
   out.push('');
   const flood0 = capture.floods[0]!;
   out.push(
-    `Capture (traffic-sim, generated once into .local/e2e/): ${fmt(capture.queries)} queries with their responses (${fmt(capture.packets)} packets, ${fmt(capture.bytes / 2 ** 20)} MiB pcap) over ${capture.eventSeconds} s of event time — ${fmt(capture.meanRate)} queries/s on average: ordinary traffic on ${capture.zones.length} zones at ${fmt(capture.benignQps)}/s (Zipf over zones and names, 0.5 % new names, NXDOMAIN for names that do not exist), plus ${capture.floods.length} floods of ${FLOOD_SECONDS} s at ${fmt(flood0.qps)}/s each (${[...new Set(capture.floods.map((f) => f.kind))].join(', ')}; 2000 resolvers each) on ten different zones, one every ${FLOOD_EVERY_S} s from t = ${FIRST_FLOOD_S} s.`,
+    `Capture (traffic-sim, generated once into .local/e2e/): ${fmt(capture.queries)} queries with their responses (${fmt(capture.packets)} packets, ${fmt(capture.bytes / 2 ** 20)} MiB pcap) over ${capture.eventSeconds} s of event time — ${fmt(capture.meanRate)} queries/s on average: ordinary traffic on ${capture.zones.length} zones at ${fmt(capture.benignQps)}/s (Zipf over zones and names, 0.5 % new names, NXDOMAIN for names that do not exist), plus ${capture.floods.length} floods of ${FLOOD_SECONDS} s at ${fmt(flood0.qps)}/s each (${[...new Set(capture.floods.map((f) => f.kind))].join(', ')}; 2000 resolvers each) on ten different zones, one every ${FLOOD_EVERY_S} s from t = ${FIRST_FLOOD_S} s${capture.lookalikes?.length ? `; between them, benign look-alikes at the same rate on zones no flood touches (${capture.lookalikes.map((l) => l.kind).join(', ')}: an alert there counts as false)` : ''}. traffic-sim seed '${capture.seed ?? 'e2e-1'}'.`,
   );
   out.push('');
   out.push('### Runs');
