@@ -105,8 +105,10 @@ function kindsOf(setting: string, fallback: StreamKind[], known: readonly string
   return kinds as StreamKind[];
 }
 /** Traffic nobody tuned for: another seed, other flood kinds, benign look-alikes beside them. */
-const SEED = process.env.E2E_SEED ?? 'e2e-1';
-const FLOOD_KINDS = kindsOf('E2E_FLOOD_KINDS', ['mirai', 'randomlabel', 'hex'], ATTACK_KINDS);
+const DEFAULT_SEED = 'e2e-1';
+const DEFAULT_FLOOD_KINDS: StreamKind[] = ['mirai', 'randomlabel', 'hex'];
+const SEED = process.env.E2E_SEED ?? DEFAULT_SEED;
+const FLOOD_KINDS = kindsOf('E2E_FLOOD_KINDS', DEFAULT_FLOOD_KINDS, ATTACK_KINDS);
 if (FLOOD_KINDS.length === 0) throw new Error('E2E_FLOOD_KINDS: at least one kind');
 // rum is left out: it is benign only where the operator allowlists the beacon subtree.
 const LOOKALIKES = kindsOf(
@@ -118,7 +120,7 @@ const LOOKALIKES = kindsOf(
 const CAPTURE_VERSION = 1;
 /** The default capture keeps its name; any other seed or mix gets its own file. */
 const CAPTURE_VARIANT =
-  SEED === 'e2e-1' && FLOOD_KINDS.join() === 'mirai,randomlabel,hex' && LOOKALIKES.length === 0
+  SEED === DEFAULT_SEED && FLOOD_KINDS.join() === DEFAULT_FLOOD_KINDS.join() && !LOOKALIKES.length
     ? ''
     : `-${[SEED, FLOOD_KINDS.join('+'), ...LOOKALIKES].join('-').replace(/[^A-Za-z0-9+-]/g, '_')}`;
 
@@ -143,7 +145,7 @@ interface Capture {
   floods: Flood[];
   /** Benign look-alike streams (E2E_LOOKALIKES): any alert on their zones is a false one. */
   lookalikes?: Array<{ zone: string; kind: StreamKind; startTs: number }>;
-  /** traffic-sim's seed (absent in captures from before it could be chosen: 'e2e-1'). */
+  /** traffic-sim's seed (absent in captures from before it could be chosen: DEFAULT_SEED). */
   seed?: string;
   zones: string[];
   generatedSeconds: number;
@@ -827,7 +829,7 @@ function render(capture: Capture, runs: RunResult[]): string {
   out.push('');
   const flood0 = capture.floods[0]!;
   out.push(
-    `Capture (traffic-sim, generated once into .local/e2e/): ${fmt(capture.queries)} queries with their responses (${fmt(capture.packets)} packets, ${fmt(capture.bytes / 2 ** 20)} MiB pcap) over ${capture.eventSeconds} s of event time — ${fmt(capture.meanRate)} queries/s on average: ordinary traffic on ${capture.zones.length} zones at ${fmt(capture.benignQps)}/s (Zipf over zones and names, 0.5 % new names, NXDOMAIN for names that do not exist), plus ${capture.floods.length} floods of ${FLOOD_SECONDS} s at ${fmt(flood0.qps)}/s each (${[...new Set(capture.floods.map((f) => f.kind))].join(', ')}; 2000 resolvers each) on ten different zones, one every ${FLOOD_EVERY_S} s from t = ${FIRST_FLOOD_S} s${capture.lookalikes?.length ? `; between them, benign look-alikes at the same rate on zones no flood touches (${capture.lookalikes.map((l) => l.kind).join(', ')}: an alert there counts as false)` : ''}. traffic-sim seed '${capture.seed ?? 'e2e-1'}'.`,
+    `Capture (traffic-sim, generated once into .local/e2e/): ${fmt(capture.queries)} queries with their responses (${fmt(capture.packets)} packets, ${fmt(capture.bytes / 2 ** 20)} MiB pcap) over ${capture.eventSeconds} s of event time — ${fmt(capture.meanRate)} queries/s on average: ordinary traffic on ${capture.zones.length} zones at ${fmt(capture.benignQps)}/s (Zipf over zones and names, 0.5 % new names, NXDOMAIN for names that do not exist), plus ${capture.floods.length} floods of ${FLOOD_SECONDS} s at ${fmt(flood0.qps)}/s each (${[...new Set(capture.floods.map((f) => f.kind))].join(', ')}; 2000 resolvers each) on ten different zones, one every ${FLOOD_EVERY_S} s from t = ${FIRST_FLOOD_S} s${capture.lookalikes?.length ? `; between them, benign look-alikes at the same rate on zones no flood touches (${capture.lookalikes.map((l) => l.kind).join(', ')}: an alert there counts as false)` : ''}. traffic-sim seed '${capture.seed ?? DEFAULT_SEED}'.`,
   );
   out.push('');
   out.push('### Runs');
