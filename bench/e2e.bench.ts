@@ -20,7 +20,8 @@
  *                                  traffic nobody tuned for: E2E_SEED (traffic-sim's seed,
  *                                  default e2e-1), E2E_FLOOD_KINDS (default
  *                                  mirai,randomlabel,hex; any attack kind), E2E_LOOKALIKES
- *                                  (benign kinds beside the floods: cdn, flashcrowd, deploy)
+ *                                  (benign kinds beside the floods: cdn, flashcrowd, deploy),
+ *                                  E2E_ZONES (zones the ordinary traffic spreads over, default 20)
  *   E2E_QUERIES=400000 pnpm bench e2e     a quick run (~1 min)
  *   E2E_RENDER=.local/e2e/last-run.json   print the section again from a saved run
  *
@@ -116,13 +117,24 @@ const LOOKALIKES = kindsOf(
   [],
   BENIGN_KINDS.filter((k) => k !== 'rum'),
 );
+/**
+ * Zones the ordinary traffic spreads over (Zipf). A platform serves thousands; every zone with a
+ * query in a linger interval is a batch of its own unless the ingest batches per partition.
+ */
+const DEFAULT_ZONES = 20;
+const ZONES = Number(process.env.E2E_ZONES ?? DEFAULT_ZONES);
+if (!Number.isInteger(ZONES) || ZONES < DEFAULT_ZONES)
+  throw new Error(`E2E_ZONES: an integer ≥ ${DEFAULT_ZONES} (floods and look-alikes need their own zones)`);
 /** Bump when the scenario changes, so an old capture is not reused. */
 const CAPTURE_VERSION = 1;
-/** The default capture keeps its name; any other seed or mix gets its own file. */
+/** The default capture keeps its name; any other seed, mix or zone count gets its own file. */
 const CAPTURE_VARIANT =
-  SEED === DEFAULT_SEED && FLOOD_KINDS.join() === DEFAULT_FLOOD_KINDS.join() && !LOOKALIKES.length
+  SEED === DEFAULT_SEED &&
+  FLOOD_KINDS.join() === DEFAULT_FLOOD_KINDS.join() &&
+  !LOOKALIKES.length &&
+  ZONES === DEFAULT_ZONES
     ? ''
-    : `-${[SEED, FLOOD_KINDS.join('+'), ...LOOKALIKES].join('-').replace(/[^A-Za-z0-9+-]/g, '_')}`;
+    : `-${[SEED, FLOOD_KINDS.join('+'), ...LOOKALIKES, ...(ZONES === DEFAULT_ZONES ? [] : [`z${ZONES}`])].join('-').replace(/[^A-Za-z0-9+-]/g, '_')}`;
 
 interface Flood {
   zone: string;
@@ -155,12 +167,12 @@ function scenario(queries: number): ScenarioSpec {
   const mean = queries / EVENT_SECONDS;
   const floodQps = Math.round(mean * FLOOD_SHARE);
   const floodTotal = FLOODS * FLOOD_SECONDS * floodQps;
-  const zones = zonesOf({ zones: 20 } as ScenarioSpec);
+  const zones = zonesOf({ zones: ZONES } as ScenarioSpec);
   return {
     seed: SEED,
     startTime: Date.parse('2026-01-01T00:00:00Z'),
     durationMs: EVENT_SECONDS * 1000,
-    zones: 20,
+    zones: ZONES,
     benignQps: Math.round((queries - floodTotal) / EVENT_SECONDS),
     withResponses: true,
     // Floods on the 2nd..11th busiest zones: big zones and small ones.
@@ -824,7 +836,7 @@ function render(capture: Capture, runs: RunResult[]): string {
   );
   out.push('');
   out.push(
-    `Command: \`pnpm bench e2e\` (\`node --expose-gc --require @swc-node/register bench/e2e.bench.ts\`; E2E_QUERIES=${QUERIES}, E2E_PARTITIONS=${PARTITIONS}, E2E_LOADS=${LOADS.join(',')}${PROFILE ? ', E2E_PROFILE=1' : ''}${NODE_FLAGS.length ? `, E2E_NODE_FLAGS='${NODE_FLAGS.join(' ')}'` : ''}${CAPTURE_VARIANT ? `, E2E_SEED=${SEED}, E2E_FLOOD_KINDS=${FLOOD_KINDS.join(',')}${LOOKALIKES.length ? `, E2E_LOOKALIKES=${LOOKALIKES.join(',')}` : ''}` : ''}). Every service is its own process (\`node services/<svc>/dist/main.js\`, shipped defaults, LOG_LEVEL=${process.env.E2E_LOG_LEVEL ?? 'info'}); the ingest is \`bench/e2e-replay.ts\` — the built ingest's openPublisher + replayFile, as \`sluice replay\` — in its own process. Real broker and Redis, shared with whatever else runs on the box; fresh topics (${PARTITIONS} partitions), groups, Redis prefix and processes per run.`,
+    `Command: \`pnpm bench e2e\` (\`node --expose-gc --require @swc-node/register bench/e2e.bench.ts\`; E2E_QUERIES=${QUERIES}, E2E_PARTITIONS=${PARTITIONS}, E2E_LOADS=${LOADS.join(',')}${PROFILE ? ', E2E_PROFILE=1' : ''}${NODE_FLAGS.length ? `, E2E_NODE_FLAGS='${NODE_FLAGS.join(' ')}'` : ''}${CAPTURE_VARIANT ? `, E2E_SEED=${SEED}, E2E_FLOOD_KINDS=${FLOOD_KINDS.join(',')}${LOOKALIKES.length ? `, E2E_LOOKALIKES=${LOOKALIKES.join(',')}` : ''}${ZONES === DEFAULT_ZONES ? '' : `, E2E_ZONES=${ZONES}`}` : ''}). Every service is its own process (\`node services/<svc>/dist/main.js\`, shipped defaults, LOG_LEVEL=${process.env.E2E_LOG_LEVEL ?? 'info'}); the ingest is \`bench/e2e-replay.ts\` — the built ingest's openPublisher + replayFile, as \`sluice replay\` — in its own process. Real broker and Redis, shared with whatever else runs on the box; fresh topics (${PARTITIONS} partitions), groups, Redis prefix and processes per run.`,
   );
   out.push('');
   const flood0 = capture.floods[0]!;

@@ -300,4 +300,26 @@ describe('binary batches outside the contract (fuzz findings)', () => {
     );
     expect(decodeQueryBatch(encodeQueryBatch(batch({})))).toEqual(batch({}));
   });
+
+  it('names each row its own zone in a batch of many zones (past the per-batch zone cache too)', () => {
+    // 100 zones of one length (the cache compares bytes), rows interleaved, two batches decoded
+    // into the same columns one after the other.
+    const zones = Array.from({ length: 100 }, (_, i) => `z${String(i).padStart(3, '0')}.example`);
+    const columns = new QueryColumns();
+    for (const seed of [1, 2]) {
+      const r = rng(seed);
+      const builder = new QueryBatchBuilder('s', zones[seed]!);
+      const expected: Array<[string, string]> = [];
+      for (let i = 0; i < 1000; i++) {
+        const zone = zones[Math.floor(r() * r() * zones.length)]!;
+        const qname = i % 9 === 0 ? zone : `n${i}.${zone}`;
+        builder.add({ ...EVENT, id: i, ts: EVENT.ts + i, zone, qname });
+        expected.push([zone, qname]);
+      }
+      const c = decodeQueryColumns(builder.finish(), columns);
+      expect(Array.from({ length: c.count }, (_, i) => [c.zoneOf(i), c.qname(i)])).toEqual(
+        expected,
+      );
+    }
+  });
 });

@@ -198,6 +198,39 @@ export class QueryColumns {
 }
 
 /**
+ * The zones a batch's rows name (a partition's batch: a handful, row after row), each decoded
+ * once per batch: the same string for every row of a zone, not a new one per row (garbage, and a
+ * hash per lookup in the detector). Past MAX_BATCH_ZONES distinct zones, rows get their own.
+ */
+const MAX_BATCH_ZONES = 64;
+const batchZones = {
+  n: 0,
+  at: new Int32Array(MAX_BATCH_ZONES),
+  len: new Int32Array(MAX_BATCH_ZONES),
+  names: new Array<string>(MAX_BATCH_ZONES).fill(''),
+  /** A new batch (its rows' offsets are into its own buffer). */
+  reset(): void {
+    this.n = 0;
+  },
+  read(buf: Buffer, at: number, len: number): string {
+    for (let z = this.n - 1; z >= 0; z--) {
+      if (this.len[z] !== len) continue;
+      const from = this.at[z]!;
+      let k = 0;
+      while (k < len && buf[from + k] === buf[at + k]) k++;
+      if (k === len) return this.names[z]!;
+    }
+    const name = buf.toString('utf8', at, at + len);
+    if (this.n < MAX_BATCH_ZONES) {
+      this.at[this.n] = at;
+      this.len[this.n] = len;
+      this.names[this.n++] = name;
+    }
+    return name;
+  },
+};
+
+/**
  * Read a binary batch (encodings 0x03 and 0x02) into `c`: the one reader of the binary format,
  * behind both decodeQueryBatch and decodeQueryColumns. Leaves `c.count` at 0 when it throws.
  */
@@ -234,6 +267,7 @@ export function readBinaryQueryBatch(buf: Buffer, c: QueryColumns): QueryColumns
   };
   c.count = 0;
   c.rowZones = null;
+  batchZones.reset();
   c.bytes = buf;
   c.source = str();
   c.zone = str();
@@ -295,7 +329,12 @@ export function readBinaryQueryBatch(buf: Buffer, c: QueryColumns): QueryColumns
     }
     c.rcode[i] = rcode;
     c.ancount[i] = ancount;
-    if (flags & F_ZONE) (c.rowZones ??= new Array<string | undefined>(n))[i] = str();
+    if (flags & F_ZONE) {
+      const bytes = varint();
+      if (at + bytes > end) truncated();
+      (c.rowZones ??= new Array<string | undefined>(n))[i] = batchZones.read(buf, at, bytes);
+      at += bytes;
+    }
     if (flags & F_APEX) {
       c.nameKind[i] = NameKind.apex;
       c.nameStart[i] = c.nameEnd[i] = at;

@@ -1,5 +1,5 @@
 import { Partitioners, type PartitionerArgs } from 'kafkajs';
-import { memoKeyPartitioner } from './key-partitioner';
+import { keyPartitionOf, memoKeyPartitioner } from './key-partitioner';
 
 const meta = (n: number, leaderless: number[] = []) =>
   Array.from({ length: n }, (_, i) => ({
@@ -40,5 +40,24 @@ describe('memoKeyPartitioner', () => {
     for (let i = 0; i < 60; i++)
       seen.add(memo({ topic: 't', partitionMetadata: m, message: { value: 'v' } }));
     expect([...seen].sort()).toEqual([0, 1, 3, 4, 5]);
+  });
+});
+
+describe('keyPartitionOf', () => {
+  it('answers the partition the default partitioner gives a message with that key', () => {
+    const plain = Partitioners.DefaultPartitioner();
+    for (const n of [1, 6, 7, 64]) {
+      const of = keyPartitionOf(n);
+      for (let i = 0; i < 5000; i++) {
+        const key = `z${(i * 7919) % 4321}.example`;
+        const args = { topic: 't', partitionMetadata: meta(n), message: { key, value: 'v' } };
+        expect(of(key)).toBe(plain(args as PartitionerArgs));
+      }
+    }
+  });
+
+  it('refuses a partition count that is not one', () => {
+    expect(() => keyPartitionOf(0)).toThrow(/not a partition count/);
+    expect(() => keyPartitionOf(1.5)).toThrow(/not a partition count/);
   });
 });

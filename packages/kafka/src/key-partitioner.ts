@@ -31,3 +31,22 @@ export const memoKeyPartitioner: ICustomPartitioner = () => {
     return partition;
   };
 };
+
+/**
+ * The partition a keyed message would land on among `partitions` — the default partitioner's
+ * answer, remembered per key — for a producer that groups several keys into one message bound
+ * for that partition (the ingest's per-partition query batches).
+ */
+export function keyPartitionOf(partitions: number): (key: string) => number {
+  if (!Number.isInteger(partitions) || partitions < 1)
+    throw new RangeError(`keyPartitionOf: ${partitions} is not a partition count`);
+  const byKey = memoKeyPartitioner();
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
+  return (key) => byKey({ topic: '', partitionMetadata, message: { key, value: null } });
+}

@@ -43,6 +43,15 @@ export const ingestConfigSchema = z
     /** Longest a partly filled batch waits before it is sent. */
     INGEST_LINGER_MS: env.positiveInt().default(50),
     /**
+     * What one Kafka message of queries holds: every zone bound for one partition of the queries
+     * topic (each row names its zone), or one zone's. Per zone, every zone queried in a linger
+     * interval is a message of its own: thousands of zones make messages of a few queries each.
+     * The partition count is read from the broker at start; after adding partitions, restart.
+     */
+    INGEST_BATCH_PER: z
+      .enum(['partition', 'zone'], { message: 'must be partition or zone' })
+      .default('partition'),
+    /**
      * Bound on the publish queue, in Kafka messages (batches) awaiting acknowledgement. At the
      * bound live sources (dnstap, UDP mirror) drop and count, a replay waits.
      */

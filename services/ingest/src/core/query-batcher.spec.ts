@@ -1,4 +1,10 @@
-import { decodeQueryBatch, hotZoneShard, type QueryEvent } from '@sluice/contracts';
+import {
+  decodeQueryBatch,
+  decodeQueryColumns,
+  hotZoneShard,
+  type QueryEvent,
+} from '@sluice/contracts';
+import { keyPartitionOf } from '@sluice/kafka';
 import { MAX_BATCH_BYTES, QueryBatcher, type EncodedBatch } from './query-batcher';
 
 function event(i: number, zone: string, label = `q${i}`): QueryEvent {
@@ -76,5 +82,82 @@ describe('QueryBatcher', () => {
       expect(b.zone).toBe('hot.example');
     }
     expect(shards.reduce((n, b) => n + b.events, 0)).toBe(300);
+  });
+
+  it('with partitionOf, batches per partition: every row keeps its zone and its order', () => {
+    const out: EncodedBatch[] = [];
+    const zones = Array.from({ length: 50 }, (_, i) => `z${i}.example`);
+    const partitionOf = keyPartitionOf(6);
+    const batcher = new QueryBatcher(
+      (b) => out.push(b),
+      200,
+      80_000,
+      MAX_BATCH_BYTES,
+      null,
+      partitionOf,
+    );
+    const sent: QueryEvent[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // Zipf-like: low zones busy, high ones rare; apex queries and relative names both
+      const zone =
+        zones[Math.floor(zones.length * (i % 7 === 0 ? (i % 50) / 50 : ((i * 13) % 10) / 100))]!;
+      const e = i % 11 === 0 ? { ...event(i, zone), qname: zone } : event(i, zone);
+      sent.push(e);
+      batcher.add(e, 'src');
+    }
+    batcher.drain();
+    expect(out.reduce((n, b) => n + b.events, 0)).toBe(3000);
+    // At most one open batch per partition: 3000 events in batches of 200 over 6 partitions.
+    expect(out.length).toBeLessThanOrEqual(3000 / 200 + 6);
+    const received = new Map<string, QueryEvent[]>();
+    for (const b of out) {
+      expect(b.hot).toBe(false);
+      expect(b.partition).toBe(partitionOf(b.zone));
+      expect(b.key).toBe(b.zone);
+      const batch = decodeQueryBatch(b.value);
+      expect(batch.zone).toBe(b.zone);
+      for (const e of batch.events) {
+        // every zone of a batch is bound for the batch's partition
+        expect(partitionOf(e.zone)).toBe(b.partition);
+        received.set(e.zone, [...(received.get(e.zone) ?? []), e]);
+      }
+    }
+    // Per zone, exactly what was sent, in the order it was sent (names and zones as they were).
+    for (const zone of new Set(sent.map((e) => e.zone)))
+      expect(received.get(zone)).toEqual(
+        sent.filter((e) => e.zone === zone).map((e) => ({ ...e, ancount: null })),
+      );
+    // The columnar decoder gives every row its zone too.
+    for (const b of out) {
+      const c = decodeQueryColumns(b.value);
+      const events = decodeQueryBatch(b.value).events;
+      for (let i = 0; i < c.count; i++) {
+        expect(c.zoneOf(i)).toBe(events[i]!.zone);
+        expect(c.qname(i)).toBe(events[i]!.qname);
+      }
+    }
+  });
+
+  it('with partitionOf, a hot zone is still cut per shard and keyed zone#shard', () => {
+    const out: EncodedBatch[] = [];
+    const hot = new Map([['hot.example', 2]]);
+    const batcher = new QueryBatcher(
+      (b) => out.push(b),
+      2000,
+      80_000,
+      MAX_BATCH_BYTES,
+      hot,
+      keyPartitionOf(3),
+    );
+    for (let i = 0; i < 100; i++)
+      batcher.add(event(i, i % 2 ? 'hot.example' : `c${i % 3}.example`), 's');
+    batcher.drain();
+    const shards = out.filter((b) => b.hot);
+    expect(shards.map((b) => b.key).sort()).toEqual(['hot.example#0', 'hot.example#1']);
+    expect(shards.every((b) => b.partition === undefined)).toBe(true);
+    const cold = out.filter((b) => !b.hot);
+    expect(cold.every((b) => b.partition !== undefined)).toBe(true);
+    expect(cold.reduce((n, b) => n + b.events, 0)).toBe(50);
+    expect(shards.reduce((n, b) => n + b.events, 0)).toBe(50);
   });
 });

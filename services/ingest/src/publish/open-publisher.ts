@@ -1,5 +1,5 @@
 import { kafkaConfigFrom } from '@sluice/config';
-import { createKafka, type KafkaLogSink } from '@sluice/kafka';
+import { createKafka, type Kafka, keyPartitionOf, type KafkaLogSink } from '@sluice/kafka';
 import { createServiceLogger } from '@sluice/service-kit';
 import { Registry } from 'prom-client';
 import { type IngestConfig } from '../config/ingest.config';
@@ -34,6 +34,15 @@ export async function openPublisher(
     createPartitioner: hotZonePartitioner(config.INGEST_HOT_QUERIES_TOPIC),
   });
   await producer.connect();
+  let partitionOf: ((zone: string) => number) | undefined;
+  if (config.INGEST_BATCH_PER === 'partition') {
+    try {
+      partitionOf = keyPartitionOf(await partitionCount(kafka, config.INGEST_QUERIES_TOPIC));
+    } catch (e) {
+      await producer.disconnect();
+      throw e;
+    }
+  }
   let connected = true;
   producer.on(producer.events.DISCONNECT, () => (connected = false));
   producer.on(producer.events.CONNECT, () => (connected = true));
@@ -50,6 +59,7 @@ export async function openPublisher(
       deadLetterSampleRate: config.INGEST_DEADLETTER_SAMPLE_RATE,
       hotZones: config.INGEST_HOT_ZONES,
       hotQueriesTopic: config.INGEST_HOT_QUERIES_TOPIC,
+      partitionOf,
     },
     metrics,
     log,
@@ -69,4 +79,23 @@ export async function openPublisher(
       }
     },
   };
+}
+
+/** The topic's partition count, from the broker (INGEST_BATCH_PER=partition needs it). */
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const n = topics[0]?.partitions.length ?? 0;
+    if (n < 1) throw new Error(`INGEST_QUERIES_TOPIC: topic ${topic} has no partitions`);
+    return n;
+  } catch (e) {
+    throw new Error(
+      `INGEST_BATCH_PER=partition: cannot read the partitions of ${topic} (INGEST_QUERIES_TOPIC): ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  } finally {
+    await admin.disconnect();
+  }
 }

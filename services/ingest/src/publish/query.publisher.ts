@@ -21,6 +21,11 @@ export interface PublisherOptions {
    */
   hotZones?: ReadonlyMap<string, number>;
   hotQueriesTopic?: string;
+  /**
+   * The queries topic's partition for a zone (keyPartitionOf over its partition count): one
+   * batch per partition, sent to that partition. Absent: one batch per zone, keyed by it.
+   */
+  partitionOf?: (zone: string) => number;
 }
 
 /** No acknowledgement for this long while batches are outstanding: Kafka is not taking any. */
@@ -31,7 +36,8 @@ export interface PublisherLog {
 }
 
 /**
- * The Kafka side of every source: records → per-zone batches → sluice.queries.v1 (key = zone),
+ * The Kafka side of every source: records → per-partition batches (or per-zone) →
+ * sluice.queries.v1 (each zone on the partition its key maps to),
  * a hot zone's per shard → sluice.hot-queries.v1 (key = zone#shard);
  * malformed input → counted by reason, sampled to sluice.deadletter.v1.
  *
@@ -71,6 +77,7 @@ export class QueryPublisher implements IngestSink {
       options.batchEvents * 40,
       undefined,
       hotZones,
+      options.partitionOf ?? null,
     );
     const sender = (topic: string) =>
       new KafkaBatchSender(producer, {
@@ -173,6 +180,8 @@ export class QueryPublisher implements IngestSink {
     }
     counter.inc(batch.events);
     if (batch.hot && this.hot) this.hot.enqueue({ key: batch.key, value: batch.value });
+    else if (batch.partition !== undefined)
+      this.queries.enqueue({ key: batch.zone, value: batch.value, partition: batch.partition });
     else this.queries.enqueue({ key: batch.zone, value: batch.value });
     this.updateGauges();
   }
