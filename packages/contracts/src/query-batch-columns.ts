@@ -198,34 +198,38 @@ export class QueryColumns {
 }
 
 /**
- * The zones a batch's rows name (a partition's batch: a handful, row after row), each decoded
- * once per batch: the same string for every row of a zone, not a new one per row (garbage, and a
- * hash per lookup in the detector). Past MAX_BATCH_ZONES distinct zones, rows get their own.
+ * The zones a batch's rows name (a partition's batch: tens to hundreds), each decoded once per
+ * batch: the same string for every row of a zone, not a new one per row (garbage, and a hash
+ * per lookup in the detector). Direct-mapped by a hash of the name's bytes, each slot stamped
+ * with the batch it was filled in, so a new batch starts empty without clearing; two zones that
+ * share a slot take turns in it (each row still gets its own zone's name).
  */
-const MAX_BATCH_ZONES = 64;
+const ZONE_SLOTS = 1024;
 const batchZones = {
-  n: 0,
-  at: new Int32Array(MAX_BATCH_ZONES),
-  len: new Int32Array(MAX_BATCH_ZONES),
-  names: new Array<string>(MAX_BATCH_ZONES).fill(''),
+  batch: 0,
+  stamp: new Int32Array(ZONE_SLOTS),
+  at: new Int32Array(ZONE_SLOTS),
+  len: new Int32Array(ZONE_SLOTS),
+  names: new Array<string>(ZONE_SLOTS).fill(''),
   /** A new batch (its rows' offsets are into its own buffer). */
   reset(): void {
-    this.n = 0;
+    this.batch = (this.batch + 1) | 0;
   },
   read(buf: Buffer, at: number, len: number): string {
-    for (let z = this.n - 1; z >= 0; z--) {
-      if (this.len[z] !== len) continue;
-      const from = this.at[z]!;
+    let h = 0x811c9dc5;
+    for (let k = 0; k < len; k++) h = imul(h ^ buf[at + k]!, 0x01000193);
+    const slot = (h ^ (h >>> 15)) & (ZONE_SLOTS - 1);
+    if (this.stamp[slot] === this.batch && this.len[slot] === len) {
+      const from = this.at[slot]!;
       let k = 0;
       while (k < len && buf[from + k] === buf[at + k]) k++;
-      if (k === len) return this.names[z]!;
+      if (k === len) return this.names[slot]!;
     }
     const name = buf.toString('utf8', at, at + len);
-    if (this.n < MAX_BATCH_ZONES) {
-      this.at[this.n] = at;
-      this.len[this.n] = len;
-      this.names[this.n++] = name;
-    }
+    this.stamp[slot] = this.batch;
+    this.at[slot] = at;
+    this.len[slot] = len;
+    this.names[slot] = name;
     return name;
   },
 };

@@ -1,6 +1,7 @@
 import {
   decodeQueryColumns,
   encodeQueryBatch,
+  QueryBatchBuilder,
   QueryColumns,
   type QueryEvent,
 } from '@sluice/contracts';
@@ -10,6 +11,22 @@ import { ResolverIds } from './resolver-ids';
 import { ZoneDetector } from './zone-detector';
 
 const T0 = 1_700_000_000_000;
+const EVENT: QueryEvent = {
+  ts: T0,
+  resolver: '192.0.2.1',
+  resolverPort: 53,
+  transport: 'udp',
+  qname: 'www.acme.com',
+  qtype: 1,
+  qclass: 1,
+  rd: true,
+  cd: false,
+  do: false,
+  ednsSize: null,
+  id: 1,
+  zone: 'acme.com',
+  rcode: null,
+};
 
 /** A Mirai flood on acme.com from 6000 resolvers (each asks a few names), in a small benign mix. */
 function events(): QueryEvent[] {
@@ -125,5 +142,39 @@ describe('resolver ids from decoded columns', () => {
     // One id per name, never two.
     expect(new Set(ids.names).size).toBe(ids.names.length);
     expect(ids.names.length).toBe(names.length);
+  });
+
+  it('gives each zone its own ids for a batch that holds several zones, rows interleaved', () => {
+    // A partition's batch: three zones' rows interleaved over one resolver dictionary; each zone
+    // maps only the entries its rows use, and a later batch reuses no stale entry.
+    const zones = ['a.example', 'b.example', 'c.example'];
+    const ids = zones.map(() => new ResolverIds());
+    const cols = new QueryColumns();
+    for (let b = 0; b < 50; b++) {
+      const builder = new QueryBatchBuilder('spec', zones[0]!);
+      const rows: Array<[number, string]> = [];
+      for (let k = 0; k < 300; k++) {
+        const z = (k * 7 + b) % 3;
+        const resolver = `10.0.${(k * 13 + b * 5) % 97}.${z}`;
+        rows.push([z, resolver]);
+        builder.add({
+          ...EVENT,
+          ts: T0 + b * 1000 + k,
+          resolver,
+          zone: zones[z]!,
+          qname: `w.${zones[z]}`,
+        });
+      }
+      decodeQueryColumns(builder.finish(), cols);
+      for (let i = 0; i < cols.count; i++) {
+        const [z, resolver] = rows[i]!;
+        expect(ids[z]!.names[ids[z]!.ofColumns(cols, i, b)]).toBe(resolver);
+      }
+    }
+    // Each zone's table holds its own resolvers only, once each.
+    for (const [z, t] of ids.entries()) {
+      expect(t.names.every((n) => n.endsWith(`.${z}`))).toBe(true);
+      expect(new Set(t.names).size).toBe(t.names.length);
+    }
   });
 });

@@ -12,4 +12,12 @@ describe('ingest config', () => {
     for (const bad of ['flooded.example', 'flooded.example:0', 'flooded.example:65', ':4'])
       expect(() => loadIngestConfig({ INGEST_HOT_ZONES: bad })).toThrow(/INGEST_HOT_ZONES/);
   });
+
+  it('batches per partition unless told per zone, and stops on anything else, naming the setting', () => {
+    expect(loadIngestConfig({}).INGEST_BATCH_PER).toBe('partition');
+    expect(loadIngestConfig({ INGEST_BATCH_PER: 'zone' }).INGEST_BATCH_PER).toBe('zone');
+    expect(() => loadIngestConfig({ INGEST_BATCH_PER: 'resolver' })).toThrow(
+      /INGEST_BATCH_PER.*partition or zone/,
+    );
+  });
 });

@@ -29,6 +29,8 @@ export function testIngestConfig(
 export class TopicReader<T> {
   readonly items: T[] = [];
   readonly keys: string[] = [];
+  /** Each item's partition (same order as items). */
+  readonly partitions: number[] = [];
   private readonly consumer;
 
   constructor(
@@ -43,10 +45,11 @@ export class TopicReader<T> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: async ({ message, partition }) => {
         if (message.value) {
           this.items.push(this.decode(message.value));
           this.keys.push(message.key?.toString() ?? '');
+          this.partitions.push(partition);
         }
       },
     });
