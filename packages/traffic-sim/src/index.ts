@@ -5,6 +5,7 @@ export * from './scenario';
 export {
   ATTACK_KINDS,
   BENIGN_KINDS,
+  baseEvent,
   isAttackKind,
   type AttackKind,
   type BenignKind,

@@ -5,28 +5,12 @@ import {
   QueryColumns,
   type QueryEvent,
 } from '@sluice/contracts';
-import { simulate } from '@sluice/traffic-sim';
+import { baseEvent, Rng, simulate } from '@sluice/traffic-sim';
 import { DetectorCore, type DetectorOutput } from './detector-core';
 import { ResolverIds } from './resolver-ids';
 import { ZoneDetector } from './zone-detector';
 
 const T0 = 1_700_000_000_000;
-const EVENT: QueryEvent = {
-  ts: T0,
-  resolver: '192.0.2.1',
-  resolverPort: 53,
-  transport: 'udp',
-  qname: 'www.acme.com',
-  qtype: 1,
-  qclass: 1,
-  rd: true,
-  cd: false,
-  do: false,
-  ednsSize: null,
-  id: 1,
-  zone: 'acme.com',
-  rcode: null,
-};
 
 /** A Mirai flood on acme.com from 6000 resolvers (each asks a few names), in a small benign mix. */
 function events(): QueryEvent[] {
@@ -150,6 +134,7 @@ describe('resolver ids from decoded columns', () => {
     const zones = ['a.example', 'b.example', 'c.example'];
     const ids = zones.map(() => new ResolverIds());
     const cols = new QueryColumns();
+    const rng = new Rng(3);
     for (let b = 0; b < 50; b++) {
       const builder = new QueryBatchBuilder('spec', zones[0]!);
       const rows: Array<[number, string]> = [];
@@ -157,13 +142,7 @@ describe('resolver ids from decoded columns', () => {
         const z = (k * 7 + b) % 3;
         const resolver = `10.0.${(k * 13 + b * 5) % 97}.${z}`;
         rows.push([z, resolver]);
-        builder.add({
-          ...EVENT,
-          ts: T0 + b * 1000 + k,
-          resolver,
-          zone: zones[z]!,
-          qname: `w.${zones[z]}`,
-        });
+        builder.add(baseEvent(rng, T0 + b * 1000 + k, resolver, `w.${zones[z]}`, zones[z]!, 1));
       }
       decodeQueryColumns(builder.finish(), cols);
       for (let i = 0; i < cols.count; i++) {
