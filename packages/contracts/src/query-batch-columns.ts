@@ -206,14 +206,15 @@ export class QueryColumns {
  */
 const ZONE_SLOTS = 1024;
 const batchZones = {
+  /** Counted as a double: it never wraps, so a slot filled from an older buffer never passes. */
   batch: 0,
-  stamp: new Int32Array(ZONE_SLOTS),
+  stamp: new Float64Array(ZONE_SLOTS),
   at: new Int32Array(ZONE_SLOTS),
   len: new Int32Array(ZONE_SLOTS),
   names: new Array<string>(ZONE_SLOTS).fill(''),
   /** A new batch (its rows' offsets are into its own buffer). */
   reset(): void {
-    this.batch = (this.batch + 1) | 0;
+    this.batch++;
   },
   read(buf: Buffer, at: number, len: number): string {
     let h = 0x811c9dc5;
