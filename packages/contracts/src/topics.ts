@@ -3,7 +3,11 @@
  * NEVER rename one in place. A breaking schema change gets a new `.vN` topic beside the old.
  */
 export const Topics = {
-  /** Decoded DNS queries in batches, keyed by target zone. */
+  /**
+   * Decoded DNS queries in batches. Each zone's queries go to the partition its name maps to as
+   * a key; a batch may hold several zones of one partition (every event names its zone, the key
+   * is the first's), or one zone's with INGEST_BATCH_PER=zone.
+   */
   queries: 'sluice.queries.v1',
   /** Per-window zone statistics for dashboards, keyed by zone. */
   zoneStats: 'sluice.zone-stats.v1',
