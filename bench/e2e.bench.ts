@@ -124,7 +124,9 @@ const LOOKALIKES = kindsOf(
 const DEFAULT_ZONES = 20;
 const ZONES = Number(process.env.E2E_ZONES ?? DEFAULT_ZONES);
 if (!Number.isInteger(ZONES) || ZONES < DEFAULT_ZONES)
-  throw new Error(`E2E_ZONES: an integer ≥ ${DEFAULT_ZONES} (floods and look-alikes need their own zones)`);
+  throw new Error(
+    `E2E_ZONES: an integer ≥ ${DEFAULT_ZONES} (floods and look-alikes need their own zones)`,
+  );
 /** Bump when the scenario changes, so an old capture is not reused. */
 const CAPTURE_VERSION = 1;
 /** The default capture keeps its name; any other seed, mix or zone count gets its own file. */
@@ -836,7 +838,7 @@ function render(capture: Capture, runs: RunResult[]): string {
   );
   out.push('');
   out.push(
-    `Command: \`pnpm bench e2e\` (\`node --expose-gc --require @swc-node/register bench/e2e.bench.ts\`; E2E_QUERIES=${QUERIES}, E2E_PARTITIONS=${PARTITIONS}, E2E_LOADS=${LOADS.join(',')}${PROFILE ? ', E2E_PROFILE=1' : ''}${NODE_FLAGS.length ? `, E2E_NODE_FLAGS='${NODE_FLAGS.join(' ')}'` : ''}${CAPTURE_VARIANT ? `, E2E_SEED=${SEED}, E2E_FLOOD_KINDS=${FLOOD_KINDS.join(',')}${LOOKALIKES.length ? `, E2E_LOOKALIKES=${LOOKALIKES.join(',')}` : ''}${ZONES === DEFAULT_ZONES ? '' : `, E2E_ZONES=${ZONES}`}` : ''}). Every service is its own process (\`node services/<svc>/dist/main.js\`, shipped defaults, LOG_LEVEL=${process.env.E2E_LOG_LEVEL ?? 'info'}); the ingest is \`bench/e2e-replay.ts\` — the built ingest's openPublisher + replayFile, as \`sluice replay\` — in its own process. Real broker and Redis, shared with whatever else runs on the box; fresh topics (${PARTITIONS} partitions), groups, Redis prefix and processes per run.`,
+    `Command: \`pnpm bench e2e\` (\`node --expose-gc --require @swc-node/register bench/e2e.bench.ts\`; E2E_QUERIES=${QUERIES}, E2E_PARTITIONS=${PARTITIONS}, E2E_LOADS=${LOADS.join(',')}${PROFILE ? ', E2E_PROFILE=1' : ''}${NODE_FLAGS.length ? `, E2E_NODE_FLAGS='${NODE_FLAGS.join(' ')}'` : ''}${CAPTURE_VARIANT ? `, E2E_SEED=${SEED}, E2E_FLOOD_KINDS=${FLOOD_KINDS.join(',')}${LOOKALIKES.length ? `, E2E_LOOKALIKES=${LOOKALIKES.join(',')}` : ''}${ZONES === DEFAULT_ZONES ? '' : `, E2E_ZONES=${ZONES}`}` : ''}${process.env.INGEST_BATCH_PER ? `, INGEST_BATCH_PER=${process.env.INGEST_BATCH_PER}` : ''}). Every service is its own process (\`node services/<svc>/dist/main.js\`, shipped defaults, LOG_LEVEL=${process.env.E2E_LOG_LEVEL ?? 'info'}); the ingest is \`bench/e2e-replay.ts\` — the built ingest's openPublisher + replayFile, as \`sluice replay\` — in its own process. Real broker and Redis, shared with whatever else runs on the box; fresh topics (${PARTITIONS} partitions), groups, Redis prefix and processes per run.`,
   );
   out.push('');
   const flood0 = capture.floods[0]!;
