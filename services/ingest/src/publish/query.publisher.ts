@@ -180,9 +180,8 @@ export class QueryPublisher implements IngestSink {
     }
     counter.inc(batch.events);
     if (batch.hot && this.hot) this.hot.enqueue({ key: batch.key, value: batch.value });
-    else if (batch.partition !== undefined)
-      this.queries.enqueue({ key: batch.zone, value: batch.value, partition: batch.partition });
-    else this.queries.enqueue({ key: batch.zone, value: batch.value });
+    // A partition's batch names its partition; a zone's goes where its key maps.
+    else this.queries.enqueue({ key: batch.zone, value: batch.value, partition: batch.partition });
     this.updateGauges();
   }
 

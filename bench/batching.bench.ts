@@ -4,18 +4,15 @@
  * Kafka messages per zone or per partition (INGEST_BATCH_PER), with batches closed each second
  * (≤ 500 per zone, ≤ 2,000 per partition: an unpaced replay's full batches) or each 50 ms (the
  * ingest's linger at real-time pace), over 50 zones and over 2,000. Decode + detector core, as
- * the consumer runs, passes alternating; median queries per CPU-second. Markdown on stdout.
+ * the consumer runs, passes alternating; median queries per CPU-second. The messages are cut by
+ * the ingest's own QueryBatcher (one partition here). Markdown on stdout.
  *   pnpm bench batching      (BENCH_ROUNDS=7; BENCH_ZONES=50,2000)
  */
-import {
-  decodeQueryColumns,
-  QueryBatchBuilder,
-  QueryColumns,
-  type QueryEvent,
-} from '@sluice/contracts';
+import { decodeQueryColumns, QueryColumns, type QueryEvent } from '@sluice/contracts';
 import { machineLine, markdownTable } from '@sluice/testing';
 import { simulate, type ScenarioSpec } from '@sluice/traffic-sim';
-import { DetectorCore } from '../src/core/detector-core';
+import { DetectorCore } from '../services/detector/src/core/detector-core';
+import { QueryBatcher } from '../services/ingest/src/core/query-batcher';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const WARM_UP = 2;
@@ -23,31 +20,30 @@ const ZONE_COUNTS = (process.env.BENCH_ZONES ?? '50,2000').split(',').map(Number
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const log = (s: string) => process.stderr.write(`[batching] ${s}\n`);
 
-/** Messages as the ingest cuts them: per zone or one partition's (every zone here). */
-function cut(events: readonly QueryEvent[], perZone: boolean, windowMs: number, max: number) {
+/**
+ * Messages as the ingest cuts them: its own QueryBatcher, per zone or with every zone bound for
+ * one partition, drained at each window's end as the linger does.
+ */
+function cut(events: readonly QueryEvent[], perPartition: boolean, windowMs: number, max: number) {
   const out: Buffer[] = [];
-  let open = new Map<string, QueryBatchBuilder>();
+  const batcher = new QueryBatcher(
+    (b) => out.push(b.value),
+    max,
+    max * 40,
+    undefined,
+    null,
+    perPartition ? () => 0 : null,
+  );
   let window = -1;
-  const close = () => {
-    for (const b of open.values()) out.push(b.finish());
-    open = new Map();
-  };
   for (const e of events) {
     const w = Math.floor(e.ts / windowMs);
     if (w !== window) {
-      close();
+      batcher.drain();
       window = w;
     }
-    const key = perZone ? e.zone : '';
-    let b = open.get(key);
-    if (!b) open.set(key, (b = new QueryBatchBuilder('bench', e.zone)));
-    b.add(e);
-    if (b.count >= max) {
-      out.push(b.finish());
-      open.delete(key);
-    }
+    batcher.add(e, 'bench');
   }
-  close();
+  batcher.drain();
   return out;
 }
 
@@ -82,10 +78,10 @@ for (const zones of ZONE_COUNTS) {
   log(`${zones} zones: generating`);
   const events = [...simulate(spec)];
   const variants: Array<[string, Buffer[]]> = [
-    ['per zone, closed each second (≤ 500)', cut(events, true, 1000, 500)],
-    ['per partition, closed each second (≤ 2,000)', cut(events, false, 1000, 2000)],
-    ['per zone, closed each 50 ms', cut(events, true, 50, 2000)],
-    ['per partition, closed each 50 ms', cut(events, false, 50, 2000)],
+    ['per zone, closed each second (≤ 500)', cut(events, false, 1000, 500)],
+    ['per partition, closed each second (≤ 2,000)', cut(events, true, 1000, 2000)],
+    ['per zone, closed each 50 ms', cut(events, false, 50, 2000)],
+    ['per partition, closed each 50 ms', cut(events, true, 50, 2000)],
   ];
   const rates = variants.map(() => [] as number[]);
   for (let r = 0; r < WARM_UP + ROUNDS; r++) {
@@ -115,9 +111,9 @@ console.log(`## Detector: what the ingest's batching costs it
 
 ${machineLine()}
 
-Command: \`pnpm bench batching\` (services/detector/bench/batching.bench.ts; BENCH_ROUNDS=${ROUNDS}, BENCH_ZONES=${ZONE_COUNTS.join(',')})
+Command: \`pnpm bench batching\` (bench/batching.bench.ts; BENCH_ROUNDS=${ROUNDS}, BENCH_ZONES=${ZONE_COUNTS.join(',')})
 
-The detector bench's traffic (459,434 queries over 100 s of event time, a Mirai flood from 50 s) cut into messages per zone or per partition (\`INGEST_BATCH_PER\`): closed each second, as an unpaced replay fills them, or each 50 ms, the ingest's linger at real-time pace. Decode + detector core on one partition, as the consumer runs; median of ${ROUNDS} alternating passes after ${WARM_UP} warm-up rounds, queries per CPU-second. The ratio compares per partition with per zone at the same closing.
+The detector bench's traffic (459,434 queries over 100 s of event time, a Mirai flood from 50 s) cut into messages by the ingest's QueryBatcher, per zone or per partition (\`INGEST_BATCH_PER\`): closed each second, as an unpaced replay fills them, or each 50 ms, the ingest's linger at real-time pace. Decode + detector core on one partition, as the consumer runs; median of ${ROUNDS} alternating passes after ${WARM_UP} warm-up rounds, queries per CPU-second. The ratio compares per partition with per zone at the same closing.
 
 ${markdownTable(['zones', 'messages', 'count', 'queries per message', 'decode + detect per CPU-second', 'vs per zone'], rows)}
 `);
