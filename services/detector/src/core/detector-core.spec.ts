@@ -132,6 +132,23 @@ describe('DetectorCore scenarios', () => {
     }
   });
 
+  it('learns nothing from the tick that starts an alert: a heavy flood keeps its first fingerprint', () => {
+    // 25k hex names a second fill the zone's seen filter within the onset tick, and its false
+    // positives are "seen" names the model would learn from: the flood would then look less
+    // random in every update than in its first alert (0.4 bits/char less, before the fix).
+    const { alerts } = run(
+      simulate(scenario('hex', 25_000, { zones: 10, benignQps: 2000, durationMs: 75_000 })),
+      2000,
+    );
+    const started = alerts.filter((a) => a.phase === 'started');
+    expect(started).toHaveLength(1);
+    const updates = alerts.filter((a) => a.phase === 'updated' && a.at < T0 + 75_000);
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    const first = started[0]!.fingerprint.meanBitsPerChar!;
+    for (const u of updates)
+      expect(Math.abs(u.fingerprint.meanBitsPerChar! - first)).toBeLessThan(0.01 * first);
+  });
+
   it('reports every offending resolver, so shares are unbiased with thousands of resolvers', () => {
     // Mirai from 2000 bots, 30 % via its hard-coded public resolvers: a top-1000 cap dropped
     // the long tail and reported ~39 % for the defaults.

@@ -45,6 +45,9 @@ export class NameScoring {
   /** Distinct names in the last tick and its fresh ones: the next tick's sketches start that big. */
   private lastDistinct = 0;
   private lastFresh = 0;
+  /** Rows of the tick the model learns from once the tick is judged, and how many (reused). */
+  private toTrain = new Int32Array(0);
+  private trainPending = 0;
 
   constructor(
     zone: string,
@@ -78,6 +81,10 @@ export class NameScoring {
     const establishedBefore = start - s.surgeEstablishTicks * s.tickMs;
     const vocabulary = this.vocabulary;
     const b = rows.arena;
+    const toTrain =
+      this.toTrain.length >= s.trainPerTick
+        ? this.toTrain
+        : (this.toTrain = new Int32Array(s.trainPerTick));
     for (let i = 0; i < rows.n; i++) {
       t.n++;
       const from = rows.subStart[i]!;
@@ -135,11 +142,8 @@ export class NameScoring {
         if (r !== undefined) r.repeated = true;
         // Names the zone keeps being asked for are its vocabulary: learn from those only, and
         // never during an alert, when the filter's false positives are flood names.
-        if (!alerting && trained < s.trainPerTick) {
-          this.model.trainBytes(b, from, to);
-          trained++;
-          if (this.model.total > 2_000_000) this.model.decay();
-        }
+        // Learned from once the tick is judged (learn).
+        if (!alerting && trained < s.trainPerTick) toTrain[trained++] = i;
       } else {
         t.ns++;
         t.nsEntropy += f.entropy;
@@ -179,6 +183,7 @@ export class NameScoring {
       if (wantsEvidence !== null)
         wantsEvidence.push({ ts: rows.ts[i]!, resolver, qname: rows.qname(i) });
     }
+    this.trainPending = trained;
     this.lastDistinct = t.hll?.sparseSize ?? 0;
     this.lastFresh = t.freshHll?.sparseSize ?? 0;
     const keepFrom = start - (s.shortHorizonTicks + 2) * s.tickMs;
@@ -188,6 +193,25 @@ export class NameScoring {
       if (r.tick < keepFrom) recentNew.delete(h);
     });
     this.vocabulary.tick(this.alertSeen === null);
+  }
+
+  /**
+   * After the tick's verdict: the model learns from the seen names scoreTick picked, unless the
+   * tick started an alert — its names are the flood's as much as anyone's (a big flood's filter
+   * false positives are "seen" names too). Till now every name of the tick was scored by the
+   * model as the tick began (as a hot zone's shards score them), which also keeps the model's
+   * surprise cache valid through the tick.
+   */
+  learn(rows: TickRows, alertStarted: boolean): void {
+    const n = this.trainPending;
+    this.trainPending = 0;
+    if (alertStarted) return;
+    const toTrain = this.toTrain;
+    for (let k = 0; k < n; k++) {
+      const i = toTrain[k]!;
+      this.model.trainBytes(rows.arena, rows.subStart[i]!, rows.subEnd[i]!);
+      if (this.model.total > 2_000_000) this.model.decay();
+    }
   }
 
   /** Share of recently sampled never-seen names that were asked for again. */

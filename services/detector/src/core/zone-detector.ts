@@ -175,6 +175,7 @@ export class ZoneDetector {
     const names = this.names;
     names.scoreTick(t, rows, this.windows, lifecycle.active?.top ?? null);
     const step = lifecycle.closeTick(t, names.repeatShare(), names.vocabulary.version, out);
+    names.learn(rows, step.started);
     if (step.started) {
       const a = lifecycle.active!;
       names.alertStarted(a.onset);

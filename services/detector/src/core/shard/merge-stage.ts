@@ -170,9 +170,10 @@ export class MergeStage {
     this.statsWindow(t, parts, lifecycle.baselineQps, out);
     this.offenderWindow(t);
 
-    // Training: the zone's trainPerTick seen names with the smallest hashes, from every shard.
+    // Training: the zone's trainPerTick seen names with the smallest hashes, from every shard;
+    // none from the tick that started an alert (NameScoring.learn).
     let train: string[] = [];
-    if (!wasActive) {
+    if (!wasActive && !step.started) {
       const picked = smallest(
         parts.map((p) => p.train),
         s.trainPerTick,
