@@ -4,6 +4,9 @@ const MIRAI = new Set('abcdefghijklmnopqrstuvw012345678');
 const HEX = new Set('0123456789abcdef');
 const DIGITS = new Set('0123456789-');
 const MAX_KEYS = 64;
+/** Below this share of random-looking names a flood is a dictionary's, and how far past it an alert's label holds. */
+const RANDOM_LINE = 0.75;
+const RANDOM_LINE_HOLD = 0.03;
 
 function bump(map: Map<number, number>, key: number, by = 1): void {
   const v = map.get(key);
@@ -22,6 +25,8 @@ export class FingerprintAcc {
   readonly labelsPerName = new Map<number, number>();
   readonly qtypes = new Map<number, number>();
   readonly chars = new Uint32Array(128);
+  /** The generator this accumulator last reported (an alert's, in its previous message). */
+  private said: string | null = null;
 
   add(
     sub: string,
@@ -111,8 +116,16 @@ export class FingerprintAcc {
       share(this.labelsPerName, 1) > 0.95
     )
       return 'mirai';
-    if (this.random / this.n < 0.75) return 'dictionary';
-    return 'randomlabel';
+    const randomShare = this.random / this.n;
+    // Once said, the word-likeness label holds while the share stays near its line: a nested
+    // flood's parent labels put its share at 0.75 ± 0.01, and one alert's updates flipped
+    // between the two labels.
+    if (
+      (this.said === 'dictionary' || this.said === 'randomlabel') &&
+      Math.abs(randomShare - RANDOM_LINE) < RANDOM_LINE_HOLD
+    )
+      return this.said;
+    return randomShare < RANDOM_LINE ? 'dictionary' : 'randomlabel';
   }
 
   toFingerprint(): Fingerprint {
@@ -126,7 +139,7 @@ export class FingerprintAcc {
       labelLengths: shares(this.firstLabelLengths),
       alphabet: this.alphabet(),
       labelsPerName: shares(this.labelsPerName),
-      generator: this.generator(),
+      generator: (this.said = this.generator()),
       qtypes: shares(this.qtypes),
       sampleSize: this.n,
       rdShare: round(this.rd / Math.max(1, this.n)),
@@ -146,6 +159,7 @@ export class FingerprintAcc {
       labelsPerName: [...this.labelsPerName],
       qtypes: [...this.qtypes],
       chars: Array.from(this.chars),
+      ...(this.said !== null ? { said: this.said } : {}),
     };
   }
 
@@ -160,6 +174,7 @@ export class FingerprintAcc {
     for (const [k, v] of j.labelsPerName) f.labelsPerName.set(k, v);
     for (const [k, v] of j.qtypes) f.qtypes.set(k, v);
     f.chars.set(j.chars);
+    f.said = j.said ?? null;
     return f;
   }
 }
@@ -174,6 +189,8 @@ export interface FingerprintJson {
   labelsPerName: [number, number][];
   qtypes: [number, number][];
   chars: number[];
+  /** Absent before 2026-12-02, and until the accumulator reported a generator. */
+  said?: string;
 }
 
 export const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits;

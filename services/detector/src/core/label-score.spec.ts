@@ -93,4 +93,25 @@ describe('FingerprintAcc', () => {
     for (let i = 0; i < 200; i++) add(f, (i * 2654435761).toString(16).padStart(16, 'f'));
     expect(f.toFingerprint().generator).toBe('hex');
   });
+
+  it('keeps an alert’s randomlabel / dictionary label while its share of random names stays near the line', () => {
+    // Random labels under a parent ("k2j4x9q.www"): 'random' is the scorer's verdict, by count.
+    const names = (f: FingerprintAcc, random: number, plain: number) => {
+      for (let i = 0; i < random; i++) add(f, `q${i.toString(36)}x7k2.www`, true);
+      for (let i = 0; i < plain; i++) add(f, `mail${i}.www`, false);
+    };
+    const f = new FingerprintAcc();
+    names(f, 76, 24);
+    expect(f.toFingerprint().generator).toBe('randomlabel');
+    names(f, 71, 29); // 147 of 200: 0.735, just under the line
+    expect(f.toFingerprint().generator).toBe('randomlabel');
+    // A checkpoint carries what was said.
+    expect(FingerprintAcc.fromJSON(f.toJSON()).toFingerprint().generator).toBe('randomlabel');
+    names(f, 40, 60); // 187 of 300: 0.62, clearly dictionary-like
+    expect(f.toFingerprint().generator).toBe('dictionary');
+    // A fresh accumulator at 0.735 draws the line where it is.
+    const g = new FingerprintAcc();
+    names(g, 147, 53);
+    expect(g.toFingerprint().generator).toBe('dictionary');
+  });
 });

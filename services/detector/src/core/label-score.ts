@@ -366,7 +366,8 @@ export function scoreSubnameBytes(
     // ascending order (the same sum as a pass over all 128).
     used[k >>> 5]! |= 1 << (k & 31);
     // Branch-free: a random name's letters and digits would mispredict every other character
-    // (scoring 1.10–1.16× faster, same results bit for bit).
+    // (the scorer alone, on names half random, half words: 1.10–1.16× as fast; same features
+    // bit for bit).
     const cls = CLASS[c]!;
     digits += cls >>> 1;
     switches += SWITCH[prevClass | cls]!;
