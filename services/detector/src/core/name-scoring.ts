@@ -6,7 +6,12 @@ import { type DetectorSettings } from './settings';
 import { type Tick } from './tick';
 import { ROW_EDNS, ROW_RD, type TickRows } from './tick-rows';
 import { countAnswer, ZoneAllowlist } from './zone-allowlist';
-import { ZoneVocabulary, type VocabularyJson, type VocabularySettings } from './zone-vocabulary';
+import {
+  ZoneVocabulary,
+  type NameEntry,
+  type VocabularyJson,
+  type VocabularySettings,
+} from './zone-vocabulary';
 import { type ZoneWindows } from './zone-windows';
 
 const f = labelFeatures();
@@ -48,6 +53,8 @@ export class NameScoring {
   /** Rows of the tick the model learns from once the tick is judged, and how many (reused). */
   private toTrain = new Int32Array(0);
   private trainPending = 0;
+  /** Counts the model's changes (learn): a score kept on a vocabulary entry holds within one. */
+  private modelEpoch = 0;
 
   constructor(
     zone: string,
@@ -116,11 +123,26 @@ export class NameScoring {
         if (t.freshHll === null) t.freshHll = new HyperLogLog(s.hllPrecision, this.lastFresh);
         t.freshHll.add(h1);
       }
-      scoreSubnameBytes(b, from, to, this.model, f);
-      const random = f.score >= s.randomThreshold;
-      t.scoreSum += f.score;
-      if (random) t.random++;
       const seen = this.seen.has(h1, h2);
+      // A name asked again under the same model has the same score: a known name's is kept on
+      // its entry (with its second hash, so two names sharing the entry's key are told apart).
+      // Only the score: a never-seen name is scored in full, for its fingerprint.
+      let score: number;
+      if (
+        seen &&
+        known !== undefined &&
+        known.scoredAt === this.modelEpoch &&
+        known.scoredH2 === (h2 | 0)
+      )
+        score = known.score;
+      else {
+        scoreSubnameBytes(b, from, to, this.model, f);
+        score = f.score;
+        if (known !== undefined) this.keepScore(known, score, h2);
+      }
+      const random = score >= s.randomThreshold;
+      t.scoreSum += score;
+      if (random) t.random++;
       const seenDuringAlert = !seen && this.alertSeen !== null && this.alertSeen.has(h1, h2);
       // During an alert only names seen before count: the guard must never learn the flood.
       // (The name's text is made only for a name the vocabulary takes in.)
@@ -133,6 +155,7 @@ export class NameScoring {
         else if (!vocabulary.full)
           entry = vocabulary.admitDuringAlert(h1, rows.qname(i), rcode, start);
       }
+      if (entry !== known && entry !== undefined) this.keepScore(entry, score, h2);
       if (fresh && entry !== undefined) {
         t.freshTracked++;
         t.freshColl += ZoneVocabulary.askedInTick(entry, start);
@@ -147,7 +170,7 @@ export class NameScoring {
       } else {
         t.ns++;
         t.nsEntropy += f.entropy;
-        t.nsScore += f.score;
+        t.nsScore += score;
         if (random) t.nsRandom++;
         if (sampledNew < REPEAT_SAMPLE_PER_TICK && !this.recentNew.has(h1)) {
           this.recentNew.set(h1, { tick: start, repeated: false });
@@ -206,12 +229,19 @@ export class NameScoring {
     const n = this.trainPending;
     this.trainPending = 0;
     if (alertStarted) return;
+    if (n > 0) this.modelEpoch++;
     const toTrain = this.toTrain;
     for (let k = 0; k < n; k++) {
       const i = toTrain[k]!;
       this.model.trainBytes(rows.arena, rows.subStart[i]!, rows.subEnd[i]!);
       if (this.model.total > 2_000_000) this.model.decay();
     }
+  }
+
+  private keepScore(e: NameEntry, score: number, h2: number): void {
+    e.score = score;
+    e.scoredAt = this.modelEpoch;
+    e.scoredH2 = h2 | 0;
   }
 
   /** Share of recently sampled never-seen names that were asked for again. */

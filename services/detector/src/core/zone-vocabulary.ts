@@ -51,6 +51,13 @@ export interface NameEntry {
   /** The tick (start) `inTick` counts queries of: the flatness count's, never checkpointed. */
   tick: number;
   inTick: number;
+  /**
+   * The name's random score under the zone's model as of change `scoredAt` (−1: none), and the
+   * second hash of the name scored (NameScoring's cache; never checkpointed).
+   */
+  score: number;
+  scoredAt: number;
+  scoredH2: number;
 }
 
 export type VocabularyJson = [
@@ -143,7 +150,18 @@ export class ZoneVocabulary {
   admit(hash: number, qname: string, rcode: number | null, tick: number): NameEntry | undefined {
     if (this.names.size >= this.s.capacity) return undefined;
     const flags = ASKED | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-    const e = { name: qname, hits: 1, since: tick, flags, idle: 0, tick: -1, inTick: 0 };
+    const e = {
+      name: qname,
+      hits: 1,
+      since: tick,
+      flags,
+      idle: 0,
+      tick: -1,
+      inTick: 0,
+      score: NaN,
+      scoredAt: -1,
+      scoredH2: 0,
+    };
     this.names.set(hash >>> 1, e);
     return e;
   }
@@ -171,7 +189,18 @@ export class ZoneVocabulary {
   ): NameEntry | undefined {
     if (this.names.size >= this.s.capacity) return undefined;
     const flags = DURING_ALERT | ASKED | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-    const e = { name: qname, hits: 1, since: tick, flags, idle: 0, tick: -1, inTick: 0 };
+    const e = {
+      name: qname,
+      hits: 1,
+      since: tick,
+      flags,
+      idle: 0,
+      tick: -1,
+      inTick: 0,
+      score: NaN,
+      scoredAt: -1,
+      scoredH2: 0,
+    };
     this.names.set(hash >>> 1, e);
     return e;
   }
@@ -255,7 +284,18 @@ export class ZoneVocabulary {
       if (v.names.size >= s.capacity) break;
       // Checkpoints before retention: a name was known while its count was ≥ 2.
       const flags = idle === undefined && hits >= 2 ? stored | REPEATED : stored;
-      v.names.set(key, { name, hits, since, flags, idle: idle ?? 0, tick: -1, inTick: 0 });
+      v.names.set(key, {
+        name,
+        hits,
+        since,
+        flags,
+        idle: idle ?? 0,
+        tick: -1,
+        inTick: 0,
+        score: NaN,
+        scoredAt: -1,
+        scoredH2: 0,
+      });
     }
     return v;
   }
