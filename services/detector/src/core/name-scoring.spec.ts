@@ -11,7 +11,6 @@ const T0 = 1_700_000_000_000;
 
 const query = (sub: string, ts: number): QueryEvent => ({
   ts,
-  source: 'test',
   resolver: '127.0.0.1',
   resolverPort: 53,
   transport: 'udp',
@@ -21,6 +20,8 @@ const query = (sub: string, ts: number): QueryEvent => ({
   qclass: 1,
   id: 1,
   rd: true,
+  cd: false,
+  do: false,
   ednsSize: null,
   rcode: 0,
   ancount: 1,
