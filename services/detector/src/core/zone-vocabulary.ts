@@ -69,6 +69,22 @@ export type VocabularyJson = [
   idle?: number,
 ][];
 
+/** Every entry is made here, so all have one shape (the per-query pass reads them all). */
+function entry(name: string, hits: number, since: number, flags: number, idle: number): NameEntry {
+  return {
+    name,
+    hits,
+    since,
+    flags,
+    idle,
+    tick: -1,
+    inTick: 0,
+    score: NaN,
+    scoredAt: -1,
+    scoredH2: 0,
+  };
+}
+
 export class ZoneVocabulary {
   private readonly names = new Map<number, NameEntry>();
   private ticks = 0;
@@ -150,18 +166,7 @@ export class ZoneVocabulary {
   admit(hash: number, qname: string, rcode: number | null, tick: number): NameEntry | undefined {
     if (this.names.size >= this.s.capacity) return undefined;
     const flags = ASKED | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-    const e = {
-      name: qname,
-      hits: 1,
-      since: tick,
-      flags,
-      idle: 0,
-      tick: -1,
-      inTick: 0,
-      score: NaN,
-      scoredAt: -1,
-      scoredH2: 0,
-    };
+    const e = entry(qname, 1, tick, flags, 0);
     this.names.set(hash >>> 1, e);
     return e;
   }
@@ -189,18 +194,7 @@ export class ZoneVocabulary {
   ): NameEntry | undefined {
     if (this.names.size >= this.s.capacity) return undefined;
     const flags = DURING_ALERT | ASKED | (rcode === 0 ? ANSWERED : rcode === 3 ? NXDOMAIN : 0);
-    const e = {
-      name: qname,
-      hits: 1,
-      since: tick,
-      flags,
-      idle: 0,
-      tick: -1,
-      inTick: 0,
-      score: NaN,
-      scoredAt: -1,
-      scoredH2: 0,
-    };
+    const e = entry(qname, 1, tick, flags, 0);
     this.names.set(hash >>> 1, e);
     return e;
   }
@@ -284,18 +278,7 @@ export class ZoneVocabulary {
       if (v.names.size >= s.capacity) break;
       // Checkpoints before retention: a name was known while its count was ≥ 2.
       const flags = idle === undefined && hits >= 2 ? stored | REPEATED : stored;
-      v.names.set(key, {
-        name,
-        hits,
-        since,
-        flags,
-        idle: idle ?? 0,
-        tick: -1,
-        inTick: 0,
-        score: NaN,
-        scoredAt: -1,
-        scoredH2: 0,
-      });
+      v.names.set(key, entry(name, hits, since, flags, idle ?? 0));
     }
     return v;
   }
