@@ -132,7 +132,7 @@ export class NameScoring {
         seen &&
         known !== undefined &&
         known.scoredAt === this.modelEpoch &&
-        known.scoredH2 === (h2 | 0)
+        known.scoredH2 === h2
       )
         score = known.score;
       else {
@@ -163,9 +163,9 @@ export class NameScoring {
       if (seen) {
         const r = this.recentNew.get(h1);
         if (r !== undefined) r.repeated = true;
-        // Names the zone keeps being asked for are its vocabulary: learn from those only, and
-        // never during an alert, when the filter's false positives are flood names.
-        // Learned from once the tick is judged (learn).
+        // Names the zone keeps being asked for are its vocabulary: learn from those only (once
+        // the tick is judged, in learn), never during an alert, when the filter's false
+        // positives are flood names.
         if (!alerting && trained < s.trainPerTick) toTrain[trained++] = i;
       } else {
         t.ns++;
@@ -241,7 +241,7 @@ export class NameScoring {
   private keepScore(e: NameEntry, score: number, h2: number): void {
     e.score = score;
     e.scoredAt = this.modelEpoch;
-    e.scoredH2 = h2 | 0;
+    e.scoredH2 = h2;
   }
 
   /** Share of recently sampled never-seen names that were asked for again. */

@@ -107,7 +107,9 @@ describe('zone checkpoints', () => {
     const [was, now] = [withoutAsked(snapshot), withoutAsked(replayed.snapshot(0))];
     const [sumsWas, sumsNow] = [scoreSums(was), scoreSums(now)];
     expect(sumsNow).toHaveLength(sumsWas.length);
-    sumsNow.forEach((x, i) => expect(Math.abs(x - sumsWas[i]!)).toBeLessThanOrEqual(0.02 * sumsWas[i]!));
+    sumsNow.forEach((x, i) =>
+      expect(Math.abs(x - sumsWas[i]!)).toBeLessThanOrEqual(0.02 * sumsWas[i]!),
+    );
     expect(was).toEqual(now);
   });
 
