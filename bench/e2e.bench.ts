@@ -901,7 +901,7 @@ function render(capture: Capture, runs: RunResult[]): string {
     const rates = unpacedRuns.map((r) => r.sustainedQps);
     out.push(
       '',
-      `**Unpaced, ${unpacedRuns.length} runs back to back: median ${fmt(unpaced.sustainedQps)}/s** (${unpaced.label}; ${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}/s). The median paces the runs below; the CPU columns that count to caught-up and the lag over time are its.`,
+      `**Unpaced, ${unpacedRuns.length} runs back to back: median ${fmt(unpaced.sustainedQps)}/s** (${unpaced.label}; ${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}/s). ${runs.some((r) => r.speed > 0) ? 'The median paces the runs below; the' : 'The'} CPU columns that count to caught-up and the lag over time are its.`,
     );
   }
   out.push('');
