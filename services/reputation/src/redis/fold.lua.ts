@@ -59,6 +59,16 @@ local D, S, Z, RES, PFX, PX, TM = cfg.d, cfg.s, cfg.z, cfg.r, cfg.p, cfg.px, cfg
 local rcall = redis.call
 -- Constant arguments as Redis itself would format the numbers (%.17g), once per call, not per key.
 local TTL, CAP1, KEEPM = string.format('%.17g', ttl), string.format('%.17g', cap - 1), string.format('%.17g', -(maxm + 1))
+-- A subject's keys (hash, :ev, :m) get their expiry refreshed at most every ttl/8 (field 'x' of
+-- its hash: Redis's clock when they last were), not at every fold: in a long flood each subject
+-- is folded every offender window, and those PEXPIREs were a third of the script's commands. An
+-- expiry is set to ttl + ttl/8, so a key still lives at least ttl after its last write; a key
+-- made between two refreshes (a first evidence list, a member set emptied by its prune and made
+-- again) gets its own expiry when it is made. Redis's own clock: the one its expiries run on.
+local clock = rcall('TIME')
+local NOW = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local REFRESH = math.floor(ttl / 8)
+local TTLX, NOWS = string.format('%.17g', ttl + REFRESH), string.format('%.17g', NOW)
 local wins, dirty = {}, {}
 -- A resolver-zone hash's state, read with its windows (one HMGET where there were two reads).
 local held = {}
@@ -68,7 +78,7 @@ local function seenBefore(k, we)
   local w = wins[k]
   if w == nil then
     w = {}
-    local cur = rcall('HMGET', KEYS[k], 'a', 't', 'ts', 'p', 'w', 'u')
+    local cur = rcall('HMGET', KEYS[k], 'a', 't', 'ts', 'p', 'w', 'u', 'x')
     local s = cur[5]
     if s then
       for x in string.gmatch(s, '[^,]+') do w[#w + 1] = tonumber(x) end
@@ -121,19 +131,21 @@ end
 local ZB, EV, HS = {}, {}, { 'a', '', 't', '', 'ts', '', 'p', '' }
 -- ZADD GT of A[j..] (S or PX): n (member, ts) pairs, a member named by code (1: a zone, 2: a
 -- record's resolver, 3: a record's offending prefix); in chunks (unpack has a small stack limit).
+-- Answers how many members were new.
 local function zaddRefs(key, A, j, n, code)
-  local nb = 0
+  local nb, added = 0, 0
   for q = 0, n - 1 do
     local ref = A[j + 2 * q]
     ZB[nb + 1] = fmt(A[j + 2 * q + 1])
     ZB[nb + 2] = code == 1 and Z[ref] or code == 2 and RES[ref] or PFX[ref]
     nb = nb + 2
     if nb >= 1000 then
-      rcall('ZADD', key, 'GT', unpack(ZB, 1, nb))
+      added = added + rcall('ZADD', key, 'GT', unpack(ZB, 1, nb))
       nb = 0
     end
   end
-  if nb > 0 then rcall('ZADD', key, 'GT', unpack(ZB, 1, nb)) end
+  if nb > 0 then added = added + rcall('ZADD', key, 'GT', unpack(ZB, 1, nb)) end
+  return added
 end
 -- A KEYS entry's member set (:m), made once: a parent's is named by each of its children's links.
 local mkeys = {}
@@ -157,12 +169,16 @@ while j <= nS do
   j = j + 3
   local key = KEYS[h]
   local mkey = kind ~= 1 and mkeyOf(h) or nil
-  local cur = held[h] or rcall('HMGET', key, 'a', 't', 'ts', 'p', 'u')
+  local cur = held[h] or rcall('HMGET', key, 'a', 't', 'ts', 'p', 'u', 'x')
   local ca, ct, cts = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
-  -- the parent links as stored ('u': the 6th field of a resolver-zone read, else the 5th)
-  local cu = held[h] and cur[6] or cur[5]
+  -- the parent links and the refresh stamp as stored ('u', 'x': the 6th and 7th fields of a
+  -- resolver-zone read, else the 5th and 6th)
+  local cu, cx
+  if held[h] then cu, cx = cur[6], tonumber(cur[7]) else cu, cx = cur[5], tonumber(cur[6]) end
   local p = cur[4] == '1'
-  local added = false
+  -- (new members added to :m, -1 when no ZADD ran)
+  local added = -1
+  local stale = false
   local sa, st_, sts
   if fr == 1 then
     -- the batch's sum for this subject: one (a, t, ts) when its records share a window end
@@ -206,12 +222,18 @@ while j <= nS do
       sts = tostring(cts)
       tstr[cts] = sts
     end
-    -- one HSET: the resolver-zone hash's windows and changed parent links go in the same write
+    -- one HSET: the resolver-zone hash's windows, changed parent links and a new refresh stamp
+    -- go in the same write (a hash without a stamp is new, or was written before stamps were)
     HS[2], HS[4], HS[6], HS[8] = sa, st_, sts, p and '1' or '0'
     local nh = 8
-    if dirty[h] then
-      HS[9], HS[10] = 'w', table.concat(wins[h], ',')
+    stale = cx == nil or NOW - cx > REFRESH
+    if stale then
+      HS[9], HS[10] = 'x', NOWS
       nh = 10
+    end
+    if dirty[h] then
+      HS[nh + 1], HS[nh + 2] = 'w', table.concat(wins[h], ',')
+      nh = nh + 2
       dirty[h] = nil
     end
     if u and u ~= cu then
@@ -219,17 +241,18 @@ while j <= nS do
       nh = nh + 2
     end
     rcall('HSET', key, unpack(HS, 1, nh))
-    rcall('PEXPIRE', key, TTL)
+    if stale then rcall('PEXPIRE', key, TTLX) end
     local evk = key .. ':ev'
-    -- LPUSH answers the length: trim only a list that grew past the cap
-    if rcall('LPUSH', evk, unpack(EV, 1, nev)) > cap then
-      rcall('LTRIM', evk, 0, CAP1)
-    end
-    rcall('PEXPIRE', evk, TTL)
+    -- LPUSH answers the length: trim only a list that grew past the cap; a length of just the
+    -- records pushed is a list made now, which needs its expiry
+    local len = rcall('LPUSH', evk, unpack(EV, 1, nev))
+    if len > cap then rcall('LTRIM', evk, 0, CAP1) end
+    if stale or len == nev then rcall('PEXPIRE', evk, TTLX) end
     if mkey and nmem > 0 then
-      zaddRefs(mkey, S, memAt, nmem, kind == 2 and 1 or 2)
-      rcall('PEXPIRE', mkey, TTL)
-      added = true
+      added = zaddRefs(mkey, S, memAt, nmem, kind == 2 and 1 or 2)
+    elseif mkey and stale then
+      -- a refresh covers every key the subject has
+      rcall('PEXPIRE', mkey, TTLX)
     end
     local r = ranks[kind]
     if r == nil then
@@ -249,12 +272,15 @@ while j <= nS do
       bound = '(' .. tostring(cts - win)
       bounds[cts] = bound
     end
-    rcall('ZREMRANGEBYSCORE', mkey, '-inf', bound)
+    local pruned = rcall('ZREMRANGEBYSCORE', mkey, '-inf', bound)
     n = rcall('ZCARD', mkey)
+    -- Every member new (as many added as there were before the prune) is a set made now (Redis
+    -- keeps no empty set): it needs its expiry, as does any set at a refresh.
+    if added >= 0 and (stale or added == n + pruned) then rcall('PEXPIRE', mkey, TTLX) end
     -- Members just added past maxm: the oldest go. The newest maxm of the recent ones are the
     -- recent ones among the newest maxm (recent = an upper range of scores), so trimming after
     -- the prune keeps the same members, and only when there is something to trim.
-    if added and n > maxm then
+    if added >= 0 and n > maxm then
       rcall('ZREMRANGEBYRANK', mkey, 0, KEEPM)
       n = maxm
     end

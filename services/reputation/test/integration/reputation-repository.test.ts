@@ -37,6 +37,7 @@ describe('ReputationRepository (Redis Lua fold)', () => {
   });
 
   const t0 = 1_700_000_000_000;
+  const withoutStamp = ({ x: _x, ...fields }: Record<string, string>) => fields;
   const records = [
     offender({
       resolver: '10.0.0.1',
@@ -307,9 +308,10 @@ describe('ReputationRepository (Redis Lua fold)', () => {
       for (const k of (await raw.keys(`${keyPrefix}*`)).sort()) {
         const name = k.slice(keyPrefix.length);
         const type = await raw.type(k);
+        // (a subject's refresh stamp 'x' is Redis's clock at the fold: not compared)
         const value =
           type === 'hash'
-            ? await raw.hgetall(k)
+            ? withoutStamp(await raw.hgetall(k))
             : type === 'zset'
               ? await raw.zrange(k, 0, -1, 'WITHSCORES')
               : await raw.lrange(k, 0, -1);
@@ -380,6 +382,63 @@ describe('ReputationRepository (Redis Lua fold)', () => {
       'resolver',
       'resolver-zone',
     ]);
+  });
+
+  it('gives every key it writes an expiry, refreshed at most every ttl/8; a key made between two refreshes gets its own', async () => {
+    const redisConfig = testRedisConfig();
+    const redis = createRedis(redisConfig);
+    await redis.connect();
+    clients.push(redis);
+    const raw = createRedis({ ...redisConfig, keyPrefix: '' });
+    await raw.connect();
+    clients.push(raw);
+    // ttl 40 s: a refresh at most every 5 s, each to 45 s
+    const ttl = 40_000;
+    const r = new ReputationRepository(redis, { ...settings, keyTtlMs: ttl });
+    const window = (zone: string, at: number) =>
+      offender({ resolver: '10.7.0.1', zone, attack: 80, total: 90, at, prefix: '10.7.0.0/24' });
+    const pttls = async () => {
+      const out = new Map<string, number>();
+      for (const k of await raw.keys(`${redisConfig.keyPrefix}*`))
+        out.set(k.slice(redisConfig.keyPrefix.length), await raw.pttl(k));
+      return out;
+    };
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    await r.fold([window('e.test', t0)], prefixOf, () => false);
+    const first = await pttls();
+    // every subject's hash, evidence and members, the ASN's prefixes and each kind's index
+    expect([...first.keys()]).toEqual(
+      expect.arrayContaining(['rep:r:10.7.0.1', 'rep:r:10.7.0.1:ev', 'rep:r:10.7.0.1:m']),
+    );
+    expect(first.size).toBeGreaterThanOrEqual(20);
+    // (each kind's index is set to ttl at every fold, a subject's keys to ttl + ttl/8)
+    for (const [k, ms] of first) expect([k, ms > ttl - 2_000]).toEqual([k, true]);
+
+    // The next window within ttl/8: the subject's keys keep their expiry (none set again), but
+    // keys made anew get theirs: an evidence list and a member set gone in between.
+    await sleep(400);
+    await raw.del(
+      `${redisConfig.keyPrefix}rep:r:10.7.0.1:ev`,
+      `${redisConfig.keyPrefix}rep:r:10.7.0.1:m`,
+    );
+    await r.fold([window('e.test', t0 + 10_000)], prefixOf, () => false);
+    const second = await pttls();
+    expect(second.get('rep:r:10.7.0.1')).toBeLessThan(first.get('rep:r:10.7.0.1')! - 300);
+    expect(second.get('rep:rz:10.7.0.1|e.test:ev')).toBeLessThan(
+      first.get('rep:rz:10.7.0.1|e.test:ev')! - 300,
+    );
+    expect(second.get('rep:r:10.7.0.1:ev')).toBeGreaterThan(ttl);
+    expect(second.get('rep:r:10.7.0.1:m')).toBeGreaterThan(ttl);
+    for (const [k, ms] of second) expect([k, ms > 0]).toEqual([k, true]);
+
+    // Past ttl/8 since the last refresh: every key of each folded subject is set again.
+    await sleep(ttl / 8 + 200);
+    await r.fold([window('e.test', t0 + 20_000)], prefixOf, () => false);
+    const third = await pttls();
+    for (const k of ['rep:r:10.7.0.1', 'rep:rz:10.7.0.1|e.test', 'rep:rz:10.7.0.1|e.test:ev'])
+      expect([k, third.get(k)! > ttl]).toEqual([k, true]);
+    for (const [k, ms] of third) expect([k, ms > 0]).toEqual([k, true]);
   });
 
   it("bounds each kind's members by the subjects held: an evicted subject leaves its prefix, ASN and per-zone member sets", async () => {
