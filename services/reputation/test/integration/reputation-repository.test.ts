@@ -31,6 +31,15 @@ describe('ReputationRepository (Redis Lua fold)', () => {
     return new ReputationRepository(redis, settings);
   };
   const prefixOf = (r: EnrichedOffender) => r.enrichment.prefix;
+  /** A client under a fresh key prefix, and one without it that sees the keys as stored. */
+  const connected = async () => {
+    const redisConfig = testRedisConfig();
+    const redis = createRedis(redisConfig);
+    const raw = createRedis({ ...redisConfig, keyPrefix: '' });
+    await Promise.all([redis.connect(), raw.connect()]);
+    clients.push(redis, raw);
+    return { redisConfig, redis, raw };
+  };
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.quit()));
@@ -385,13 +394,7 @@ describe('ReputationRepository (Redis Lua fold)', () => {
   });
 
   it('gives every key it writes an expiry, refreshed at most every ttl/8; a key made between two refreshes gets its own', async () => {
-    const redisConfig = testRedisConfig();
-    const redis = createRedis(redisConfig);
-    await redis.connect();
-    clients.push(redis);
-    const raw = createRedis({ ...redisConfig, keyPrefix: '' });
-    await raw.connect();
-    clients.push(raw);
+    const { redisConfig, redis, raw } = await connected();
     // ttl 40 s: a refresh at most every 5 s, each to 45 s
     const ttl = 40_000;
     const r = new ReputationRepository(redis, { ...settings, keyTtlMs: ttl });
@@ -443,13 +446,7 @@ describe('ReputationRepository (Redis Lua fold)', () => {
 
   it("bounds each kind's members by the subjects held: an evicted subject leaves its prefix, ASN and per-zone member sets", async () => {
     const cap = 2_000;
-    const redisConfig = testRedisConfig();
-    const redis = createRedis(redisConfig);
-    await redis.connect();
-    clients.push(redis);
-    const raw = createRedis({ ...redisConfig, keyPrefix: '' });
-    await raw.connect();
-    clients.push(raw);
+    const { redisConfig, redis, raw } = await connected();
     // member lists far above the flood, so only the eviction can keep them small
     const r = new ReputationRepository(redis, {
       ...settings,
