@@ -63,8 +63,9 @@ local TTL, CAP1, KEEPM = string.format('%.17g', ttl), string.format('%.17g', cap
 -- its hash: Redis's clock when they last were), not at every fold: in a long flood each subject
 -- is folded every offender window, and those PEXPIREs were a third of the script's commands. An
 -- expiry is set to ttl + ttl/8, so a key still lives at least ttl after its last write; a key
--- made between two refreshes (a first evidence list, a member set emptied by its prune and made
--- again) gets its own expiry when it is made. Redis's own clock: the one its expiries run on.
+-- made between two refreshes (a first evidence list, a member set emptied when its members were
+-- evicted and made again) gets its own expiry when it is made. Redis's own clock: the one its
+-- expiries run on (Redis replicates a script's effects, so writes may follow TIME).
 local clock = rcall('TIME')
 local NOW = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local REFRESH = math.floor(ttl / 8)
@@ -274,8 +275,8 @@ while j <= nS do
     end
     local pruned = rcall('ZREMRANGEBYSCORE', mkey, '-inf', bound)
     n = rcall('ZCARD', mkey)
-    -- Every member new (as many added as there were before the prune) is a set made now (Redis
-    -- keeps no empty set): it needs its expiry, as does any set at a refresh.
+    -- Every member new (as many added as the set held before the prune) is a set made now
+    -- (Redis keeps no empty set): it needs its expiry, as does any set at a refresh.
     if added >= 0 and (stale or added == n + pruned) then rcall('PEXPIRE', mkey, TTLX) end
     -- Members just added past maxm: the oldest go. The newest maxm of the recent ones are the
     -- recent ones among the newest maxm (recent = an upper range of scores), so trimming after
