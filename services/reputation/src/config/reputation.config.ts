@@ -179,7 +179,10 @@ export const reputationConfigSchema = z
       .min(48, 'must be 48 or longer: packaged range data is too coarse for wider blocks')
       .max(128)
       .default(48),
-    /** Non-attack queries in one record that count as legitimate traffic seen from a resolver. */
+    /**
+     * Non-attack queries in one record that count as legitimate traffic seen from a resolver; the
+     * same count of decayed non-attack queries in a subject's sums rules out an outright block.
+     */
     REPUTATION_LEGIT_MIN_QUERIES: env.positiveInt().default(5),
     /**
      * The clock blocks start and expire on (decay always uses event time): 'wall' (live),

@@ -204,6 +204,31 @@ describe('BlockPolicy', () => {
     ).toBe('drop');
   });
 
+  it("never blocks outright a subject whose decayed sums show its users' queries", () => {
+    // A big ISP resolver forwarding a flood to two zones: 9 % of its queries are its users', too
+    // few per record to mark it, thousands over the flood. Outright it would lose every zone.
+    const isp = state(9100, 10000, 2);
+    const decide = (kind: 'resolver' | 'prefix' | 'asn', s = isp) =>
+      policy.decide({ kind, state: s, context: ctx() }, now, null);
+    expect(decide('resolver').score.score).toBeGreaterThan(80);
+    expect(decide('resolver').skipped).toBe('legitimate-traffic');
+    expect(decide('prefix', state(9100, 10000, 3)).skipped).toBe('legitimate-traffic');
+    expect(decide('asn', state(9400, 10000, 3)).skipped).toBe('legitimate-traffic');
+    // A bot-only resolver: its few filter misses (under 5 %) do not protect it.
+    expect(decide('resolver', state(9700, 10000, 2)).entry?.action).toBe('drop');
+    // Nor do fewer non-attack queries than REPUTATION_LEGIT_MIN_QUERIES (5), whatever their share.
+    const small = new BlockPolicy({ ...policyCfg, minAttackQueries: 20 });
+    const decideSmall = (s: SubjectState) =>
+      small.decide({ kind: 'resolver', state: s, context: ctx() }, now, null);
+    expect(decideSmall(state(40, 44, 2)).entry?.action).toBe('drop');
+    expect(decideSmall(state(40, 45, 2)).skipped).toBe('legitimate-traffic');
+    // The per-zone entry of the same sums still stands (its clients get the zone's refusal).
+    expect(
+      policy.decide({ kind: 'resolver-zone', state: isp, context: ctx() }, now, null).entry
+        ?.action,
+    ).toBe('refused');
+  });
+
   it('marks entries as shadow in dry-run mode', () => {
     const shadow = new BlockPolicy({ ...policyCfg, shadow: new Set(subjectKinds) });
     expect(

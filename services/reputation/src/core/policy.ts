@@ -10,6 +10,7 @@ import {
 import { entryId } from './scope';
 import {
   scoreOf,
+  showsLegitimate,
   type Score,
   type ScoringConfig,
   type SubjectKind,
@@ -24,6 +25,11 @@ export interface PolicyConfig extends ScoringConfig {
   shadow: ReadonlySet<SubjectKind | 'zone'>;
   /** Outright (every-zone) prefix and ASN blocks: opt-in, they punish a network's customers. */
   outrightNetworks: boolean;
+  /**
+   * Non-attack queries (decayed) that show a subject carries users (REPUTATION_LEGIT_MIN_QUERIES,
+   * with 5 % of its total): such a subject is never blocked outright.
+   */
+  legitMinQueries: number;
   /** Without zone guards a `guard` action means nothing: such entries are skipped. */
   guardsEnabled: boolean;
   maxEntries: number;
@@ -120,6 +126,9 @@ export class BlockPolicy {
     // protectedInside: a public/allowlisted resolver, or one that also carried legitimate
     // traffic, was seen in the subject. Such clients never lose a whole zone (they get the
     // zone guard instead) and their networks are never blocked outright.
+    // An outright block also needs the subject's own decayed sums to show no legitimate traffic:
+    // a big ISP resolver behind a flood sends a few users' queries per record (below the per-record
+    // mark) but thousands over the flood, and an outright block takes every zone from its users.
     switch (ev.kind) {
       case 'resolver-zone':
         if (ev.state.protectedInside || this.isResolverProtected(ctx)) action = 'guard';
@@ -130,18 +139,20 @@ export class BlockPolicy {
         break;
       case 'resolver':
         if (this.isResolverProtected(ctx)) return skip('protected-resolver');
-        if (ev.state.protectedInside) return skip('legitimate-traffic');
+        if (ev.state.protectedInside || this.carriesUsers(score)) return skip('legitimate-traffic');
         break;
       case 'prefix':
         if (!this.cfg.outrightNetworks) return skip('outright-disabled');
         if (ev.state.protectedInside || this.isPrefixProtected(ctx.prefix ?? ''))
           return skip('protected-network');
         if (ctx.asn !== null && this.allowAsns.has(ctx.asn)) return skip('protected-network');
+        if (this.carriesUsers(score)) return skip('legitimate-traffic');
         break;
       case 'asn':
         if (!this.cfg.outrightNetworks) return skip('outright-disabled');
         if (ev.state.protectedInside || (ctx.asn !== null && this.allowAsns.has(ctx.asn)))
           return skip('protected-network');
+        if (this.carriesUsers(score)) return skip('legitimate-traffic');
         break;
     }
     if (action === 'guard' && !this.cfg.guardsEnabled) return skip('guard-disabled');
@@ -157,6 +168,11 @@ export class BlockPolicy {
       shadow: this.cfg.shadow.has(ev.kind),
     };
     return { entry, skipped: null, score };
+  }
+
+  /** The decayed sums hold enough non-attack queries to be users' (see showsLegitimate). */
+  private carriesUsers(s: Score): boolean {
+    return showsLegitimate(s.attack, s.total, this.cfg.legitMinQueries);
   }
 
   private reason(ev: Evaluation, s: Score): string {

@@ -72,6 +72,19 @@ export function scoreOf(
   };
 }
 
+/** Least share of a subject's queries that must be non-attack to count as legitimate traffic. */
+export const LEGIT_MIN_SHARE = 0.05;
+
+/**
+ * Do these counts show legitimate traffic? At least `minQueries` non-attack queries and 5 % of
+ * the total: a bot-only resolver's few filter misses stay below it. Used on one offender record
+ * (the fold marks its subjects) and on a subject's decayed sums (the policy's outright blocks).
+ */
+export function showsLegitimate(attack: number, total: number, minQueries: number): boolean {
+  const legit = total - attack;
+  return legit >= minQueries && legit >= LEGIT_MIN_SHARE * total;
+}
+
 export function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }

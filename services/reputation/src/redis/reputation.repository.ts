@@ -1,7 +1,7 @@
 import { type Redis } from 'ioredis';
 import { type EnrichedOffender } from '@sluice/contracts';
 import { normaliseName } from '@sluice/dns';
-import { type SubjectKind, type SubjectState } from '../core/scoring';
+import { showsLegitimate, type SubjectKind, type SubjectState } from '../core/scoring';
 import { FOLD_LUA } from './fold.lua';
 
 export interface FoldSettings {
@@ -577,8 +577,7 @@ function linksOf(
 }
 
 export function showsLegitimateTraffic(r: EnrichedOffender, minQueries: number): boolean {
-  const legit = r.totalQueries - r.attackQueries;
-  return legit >= minQueries && legit >= 0.05 * r.totalQueries;
+  return showsLegitimate(r.attackQueries, r.totalQueries, minQueries);
 }
 
 function parseState(v: Array<string | null>): SubjectState {
