@@ -206,7 +206,7 @@ describe('BlockPolicy', () => {
 
   it("never blocks outright a subject whose decayed sums show its users' queries", () => {
     // A big ISP resolver forwarding a flood to two zones: 9 % of its queries are its users', too
-    // few per record to mark it, thousands over the flood. Outright it would lose every zone.
+    // few per record to mark it, many over the flood. Outright it would lose every zone.
     const isp = state(9100, 10000, 2);
     const decide = (kind: 'resolver' | 'prefix' | 'asn', s = isp) =>
       policy.decide({ kind, state: s, context: ctx() }, now, null);
@@ -224,8 +224,7 @@ describe('BlockPolicy', () => {
     expect(decideSmall(state(40, 45, 2)).skipped).toBe('legitimate-traffic');
     // The per-zone entry of the same sums still stands (its clients get the zone's refusal).
     expect(
-      policy.decide({ kind: 'resolver-zone', state: isp, context: ctx() }, now, null).entry
-        ?.action,
+      policy.decide({ kind: 'resolver-zone', state: isp, context: ctx() }, now, null).entry?.action,
     ).toBe('refused');
   });
 

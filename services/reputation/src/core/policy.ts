@@ -128,7 +128,7 @@ export class BlockPolicy {
     // zone guard instead) and their networks are never blocked outright.
     // An outright block also needs the subject's own decayed sums to show no legitimate traffic:
     // a big ISP resolver behind a flood sends a few users' queries per record (below the per-record
-    // mark) but thousands over the flood, and an outright block takes every zone from its users.
+    // mark) but many over the flood, and an outright block takes every zone from its users.
     switch (ev.kind) {
       case 'resolver-zone':
         if (ev.state.protectedInside || this.isResolverProtected(ctx)) action = 'guard';
