@@ -32,6 +32,7 @@ export function policyConfigFrom(c: ReputationConfig): PolicyConfig {
     entryTtlMs: c.BLOCK_TTL_MS,
     shadow: c.BLOCK_SHADOW,
     outrightNetworks: c.BLOCK_OUTRIGHT_NETWORKS,
+    outrightResolvers: c.BLOCK_OUTRIGHT_RESOLVERS,
     legitMinQueries: c.REPUTATION_LEGIT_MIN_QUERIES,
     guardsEnabled: c.GUARD_ENABLED,
     maxEntries: c.BLOCK_MAX_ENTRIES,

@@ -5,10 +5,11 @@ describe('loadReputationConfig', () => {
   it('has working defaults', () => {
     const c = loadReputationConfig({});
     expect(c.REPUTATION_HALF_LIFE_MS).toBe(600_000);
-    // Safe to enforce by default: offenders get the zone guard, networks are never blocked
-    // outright, and replays of old captures run on their own event clock.
+    // Safe to enforce by default: offenders get the zone guard, resolvers and networks are never
+    // blocked outright, and replays of old captures run on their own event clock.
     expect(c.BLOCK_ACTION_RESOLVER_ZONE).toBe('guard');
     expect(c.BLOCK_OUTRIGHT_NETWORKS).toBe(false);
+    expect(c.BLOCK_OUTRIGHT_RESOLVERS).toBe(false);
     expect(c.GUARD_ENABLED).toBe(true);
     expect(c.REPUTATION_CLOCK).toBe('auto');
     expect(c.BLOCK_SHADOW).toEqual(new Set());

@@ -208,6 +208,13 @@ export const reputationConfigSchema = z
     BLOCK_ACTION_ASN: enforceAction.default('drop'),
     /** Outright (every-zone) prefix and ASN blocks: opt-in. */
     BLOCK_OUTRIGHT_NETWORKS: env.bool().default(false),
+    /**
+     * Outright (every-zone) resolver blocks: opt-in. A flood through an ISP's resolvers rides on
+     * its users' traffic; blocked outright, the users lose every zone (closed-loop, 40x through
+     * ISP resolvers: 10 % of the other zones' legitimate queries). The zone guard and the
+     * per-zone entries stop the flood on the attacked zones without it.
+     */
+    BLOCK_OUTRIGHT_RESOLVERS: env.bool().default(false),
     BLOCK_TTL_MS: env.positiveInt().default(minutes(30)),
     BLOCK_MAX_ENTRIES: env.positiveInt().default(100_000),
     /** Dry-run: true (every kind), false, or a list of kinds (e.g. zone,resolver-zone). */

@@ -204,6 +204,17 @@ describe('BlockPolicy', () => {
     ).toBe('drop');
   });
 
+  it('blocks no resolver outright unless opted in (BLOCK_OUTRIGHT_RESOLVERS)', () => {
+    const off = new BlockPolicy({ ...policyCfg, outrightResolvers: false });
+    const bot = { kind: 'resolver' as const, state: state(1000, 1000, 2), context: ctx() };
+    expect(off.decide(bot, now, null).skipped).toBe('outright-disabled');
+    expect(policy.decide(bot, now, null).entry?.action).toBe('drop');
+    // Its per-zone entry is unaffected.
+    expect(
+      off.decide({ ...bot, kind: 'resolver-zone', state: state(1000, 1000) }, now, null).entry,
+    ).not.toBeNull();
+  });
+
   it("never blocks outright a subject whose decayed sums show its users' queries", () => {
     // A big ISP resolver forwarding a flood to two zones: 9 % of its queries are its users', too
     // few per record to mark it, many over the flood. Outright it would lose every zone.

@@ -25,6 +25,8 @@ export interface PolicyConfig extends ScoringConfig {
   shadow: ReadonlySet<SubjectKind | 'zone'>;
   /** Outright (every-zone) prefix and ASN blocks: opt-in, they punish a network's customers. */
   outrightNetworks: boolean;
+  /** Outright (every-zone) resolver blocks: opt-in, they punish a resolver's users. */
+  outrightResolvers: boolean;
   /**
    * Non-attack queries (decayed) that show a subject carries users (REPUTATION_LEGIT_MIN_QUERIES,
    * with 5 % of its total): such a subject is never blocked outright.
@@ -138,6 +140,7 @@ export class BlockPolicy {
         if (ev.state.protectedInside) action = 'guard';
         break;
       case 'resolver':
+        if (!this.cfg.outrightResolvers) return skip('outright-disabled');
         if (this.isResolverProtected(ctx)) return skip('protected-resolver');
         if (ev.state.protectedInside || this.carriesUsers(score)) return skip('legitimate-traffic');
         break;

@@ -77,6 +77,7 @@ describe('dnsdist enforcing Sluice blocks from a CDB file (end to end)', () => {
         DNSDIST_CDB_PATH: cdb,
         BLOCK_ACTION_RESOLVER_ZONE: 'refused',
         BLOCK_ACTION_RESOLVER: 'drop',
+        BLOCK_OUTRIGHT_RESOLVERS: 'true',
         BLOCK_TTL_MS: '8000',
         BLOCK_SWEEP_MS: '250',
       }),

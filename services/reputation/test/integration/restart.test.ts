@@ -83,6 +83,8 @@ describe('restarts of the service and of Redis', () => {
       REPUTATION_OUTPUT_TOPIC: output,
       REPUTATION_GROUP_ID: uniqueName('rep-rs'),
       BLOCK_TTL_MS: '600000',
+      // An outright entry too (opt-in), so every kind of state is restored.
+      BLOCK_OUTRIGHT_RESOLVERS: 'true',
     });
   }, 60_000);
 
