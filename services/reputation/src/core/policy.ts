@@ -29,7 +29,7 @@ export interface PolicyConfig extends ScoringConfig {
   outrightResolvers: boolean;
   /**
    * Non-attack queries (decayed) that show a subject carries users (REPUTATION_LEGIT_MIN_QUERIES,
-   * with 5 % of its total): such a subject is never blocked outright.
+   * and at least 5 % of its total): such a subject is never blocked outright.
    */
   legitMinQueries: number;
   /** Without zone guards a `guard` action means nothing: such entries are skipped. */
