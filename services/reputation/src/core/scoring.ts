@@ -73,7 +73,7 @@ export function scoreOf(
 }
 
 /** Least share of a subject's queries that must be non-attack to count as legitimate traffic. */
-export const LEGIT_MIN_SHARE = 0.05;
+const LEGIT_MIN_SHARE = 0.05;
 
 /**
  * Do these counts show legitimate traffic? At least `minQueries` non-attack queries and 5 % of

@@ -212,7 +212,9 @@ export class ReputationRepository {
         r.attackQueries,
         r.totalQueries,
         ratio >= s.offenderMinRatio && r.attackQueries > 0 ? 1 : 0,
-        isProtected(r) || showsLegitimateTraffic(r, s.legitMinQueries) ? 1 : 0,
+        isProtected(r) || showsLegitimate(r.attackQueries, r.totalQueries, s.legitMinQueries)
+          ? 1
+          : 0,
         zi,
         res.own,
         p,
@@ -574,10 +576,6 @@ function linksOf(
   if (pxPrefix === '' || recs[b + 10] === 0) return false;
   u?.push(recs[b + 10]!, 3, ref);
   return true;
-}
-
-export function showsLegitimateTraffic(r: EnrichedOffender, minQueries: number): boolean {
-  return showsLegitimate(r.attackQueries, r.totalQueries, minQueries);
 }
 
 function parseState(v: Array<string | null>): SubjectState {
